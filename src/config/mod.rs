@@ -1,0 +1,5 @@
+//! Config: `tailgate.yml`, parsed with serde and validated into domain types.
+
+mod model;
+
+pub use model::*;

@@ -1,0 +1,241 @@
+//! The validated configuration: the domain types every later stage uses.
+//!
+//! Nothing in here can hold an invalid value: `raw.rs` deserialises what the user
+//! wrote, `validate.rs` turns it into these types or into located errors.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use serde::Serialize;
+
+/// A fraction written by people as a percentage (`0.1%`, `+10%`), stored as a
+/// plain fraction: `10%` is `Fraction(0.10)`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Fraction(pub f64);
+
+impl Fraction {
+    /// The fraction as a percentage number (`0.1` -> `10.0`).
+    pub fn percent(self) -> f64 {
+        self.0 * 100.0
+    }
+}
+
+/// Whether a failing verdict fails the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Report only: the exit code is 0 whatever the verdict.
+    Advisory,
+    /// A failing verdict exits 1 and fails the check.
+    #[default]
+    Blocking,
+}
+
+/// A whole, validated `tailgate.yml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config was read from (shown in errors and in the report).
+    pub source: String,
+    /// Directory relative paths in the config are resolved against.
+    pub base_dir: PathBuf,
+    /// Advisory or blocking.
+    pub mode: Mode,
+    /// How base and head are deployed.
+    pub deploy: DeployConfig,
+    /// The default load profile (endpoints may override parts of it).
+    pub load: Load,
+    /// How base and head are compared.
+    pub compare: CompareConfig,
+    /// The endpoints, at least one, names unique.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// How the two sides are compared statistically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareConfig {
+    /// Rounds per side (B H B H ...). At least 2.
+    pub rounds: u32,
+    /// Changes smaller than this are never called a regression or an improvement.
+    pub noise_floor: Fraction,
+    /// Confidence level of the intervals (0.95 by default).
+    pub confidence: f64,
+    /// Bootstrap resamples (at least 2,000 by default).
+    pub resamples: u32,
+    /// Seed of the random number generator; `None` picks one and records it.
+    pub seed: Option<u64>,
+}
+
+impl Default for CompareConfig {
+    fn default() -> Self {
+        CompareConfig {
+            rounds: 6,
+            noise_floor: Fraction(0.02),
+            confidence: 0.95,
+            resamples: 2000,
+            seed: None,
+        }
+    }
+}
+
+/// How requests are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Profile {
+    /// N connections, each sends its next request when the last one ends.
+    Closed {
+        /// Number of concurrent keep-alive connections.
+        connections: u32,
+    },
+}
+
+/// A load profile: how much load, for how long, per round and side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    /// The schedule.
+    pub profile: Profile,
+    /// Measured time per round and side. At least one of `duration` and `requests`.
+    pub duration: Option<Duration>,
+    /// Measured requests per round and side.
+    pub requests: Option<u64>,
+    /// Unrecorded warm-up before the first round of each side.
+    pub warmup: Duration,
+    /// Per-request timeout; a request slower than this is a `timeout` error.
+    pub timeout: Duration,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            profile: Profile::Closed { connections: 10 },
+            duration: Some(Duration::from_secs(5)),
+            requests: None,
+            warmup: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Absolute limits on head. `None` means no limit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Slo {
+    /// p50 latency must stay below this.
+    #[serde(with = "opt_ms")]
+    pub p50: Option<Duration>,
+    /// p95 latency must stay below this.
+    #[serde(with = "opt_ms")]
+    pub p95: Option<Duration>,
+    /// p99 latency must stay below this.
+    #[serde(with = "opt_ms")]
+    pub p99: Option<Duration>,
+    /// p99.9 latency must stay below this.
+    #[serde(with = "opt_ms")]
+    pub p999: Option<Duration>,
+    /// Error rate (failed / all requests) must stay at or below this.
+    pub error_rate: Option<Fraction>,
+    /// Throughput (successful requests per second) must be at least this.
+    pub min_throughput: Option<f64>,
+}
+
+/// Limits on the change of head relative to base. `None` means no budget.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Budget {
+    /// p50 may grow at most this much (`+10%` is `0.10`).
+    pub p50: Option<Fraction>,
+    /// p95 may grow at most this much.
+    pub p95: Option<Fraction>,
+    /// p99 may grow at most this much.
+    pub p99: Option<Fraction>,
+    /// p99.9 may grow at most this much.
+    pub p999: Option<Fraction>,
+    /// Error rate may grow at most this many percentage points (`+0.1%` is `0.001`).
+    pub error_rate: Option<Fraction>,
+    /// Throughput may drop at most this much (`-10%` is `0.10`).
+    pub throughput: Option<Fraction>,
+}
+
+/// One named request with its own limits.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Unique name, shown in the report (`GET /orders` by default).
+    pub name: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    /// Extra request headers.
+    pub headers: HeaderMap,
+    /// Request body, if any.
+    pub body: Option<Bytes>,
+    /// Status codes that count as success (default: any 2xx).
+    pub expect_status: Vec<u16>,
+    /// The load profile for this endpoint (the default one, with overrides applied).
+    pub load: Load,
+    /// SLOs (defaults merged with the endpoint's own).
+    pub slo: Slo,
+    /// Regression budgets (defaults merged with the endpoint's own).
+    pub budget: Budget,
+}
+
+impl Endpoint {
+    /// Whether `status` counts as success for this endpoint.
+    pub fn is_expected(&self, status: u16) -> bool {
+        if self.expect_status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.expect_status.contains(&status)
+        }
+    }
+}
+
+/// How the two sides are deployed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeployConfig {
+    /// The URLs already exist (a preview deployed by an earlier step).
+    Url {
+        /// Base URL of the base side, e.g. `https://base.example.com`.
+        base: String,
+        /// Base URL of the head side.
+        head: String,
+    },
+    /// Build and start each side locally from a git worktree of its ref.
+    Local(LocalDeploy),
+}
+
+/// The `local` deployer's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalDeploy {
+    /// Shell command that starts the service; it must listen on `$PORT`.
+    pub command: String,
+    /// The git repository (default: the config file's directory).
+    pub repo: PathBuf,
+    /// Check out each side's ref into a temporary git worktree and run there.
+    /// When false the command runs in `repo` for both sides.
+    pub worktree: bool,
+    /// Git ref of base (default from the pull request, else `main`).
+    pub base_ref: Option<String>,
+    /// Git ref of head (default from the pull request, else `HEAD`).
+    pub head_ref: Option<String>,
+    /// Readiness probe: a path polled until it answers with a non-5xx status.
+    pub ready_path: String,
+    /// How long to wait for readiness.
+    pub ready_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL on stop.
+    pub stop_timeout: Duration,
+    /// Extra environment for the command.
+    pub env: Vec<(String, String)>,
+}
+
+mod opt_ms {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_some(&(d.as_secs_f64() * 1000.0)),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Deploy: stand up base and head, hand back targets, tear everything down.
+//!
+//! A [`Deployer`] creates a [`Target`] per side. Everything it creates (a process,
+//! a git worktree, later a cloud stack) is registered with the run's [`Cleanup`]
+//! *as soon as it exists*, so a run that fails or is cancelled half-way through a
+//! deploy still tears down what was created. The pipeline calls
+//! [`Cleanup::teardown_all`] on every exit path.
+
+mod cleanup;
+mod url;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+
+use crate::side::Side;
+
+pub use cleanup::{Cleanup, Resource};
+pub use url::UrlDeployer;
+
+/// A boxed, sendable future (deployers are used as trait objects).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A deployed side.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Which side this is.
+    pub side: Side,
+    /// Base URL requests go to (scheme, host, port; no trailing slash).
+    pub base_url: String,
+    /// The git ref or label the side was built from, for the report.
+    pub label: String,
+    /// The server's process id when it is ours (for CPU-time cost), else `None`.
+    pub pid: Option<u32>,
+    /// Deployer-specific facts shown in the report's details.
+    pub meta: BTreeMap<String, String>,
+}
+
+/// Something that stands up one side.
+pub trait Deployer: Send + Sync {
+    /// Short name (`url`, `local`, ...), for logs and the report.
+    fn name(&self) -> &'static str;
+
+    /// Deploy `side`, registering everything created with `cleanup` as it is created.
+    fn deploy<'a>(
+        &'a self,
+        side: Side,
+        cleanup: &'a Cleanup,
+    ) -> BoxFuture<'a, Result<Target, DeployError>>;
+}
+
+/// Why a deploy or a teardown failed. The message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// A git command failed (worktree add/remove, rev-parse).
+    #[error("git {args} failed: {message}")]
+    Git {
+        /// The git arguments, for the message.
+        args: String,
+        /// git's stderr or the I/O error.
+        message: String,
+    },
+    /// The start command could not be spawned.
+    #[error("could not start `{command}` for {side}: {source}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// The side being started.
+        side: Side,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The service exited before it became ready.
+    #[error("the {side} service exited with {status} before it was ready; last output:\n{output}")]
+    ExitedEarly {
+        /// The side.
+        side: Side,
+        /// Exit status as text.
+        status: String,
+        /// The tail of its stdout/stderr.
+        output: String,
+    },
+    /// The readiness probe did not succeed in time.
+    #[error("the {side} service at {url} was not ready after {waited:?} ({last}); raise `deploy.ready.timeout` or check the start command; last output:\n{output}")]
+    NotReady {
+        /// The side.
+        side: Side,
+        /// The probed URL.
+        url: String,
+        /// How long we waited.
+        waited: std::time::Duration,
+        /// The last probe outcome.
+        last: String,
+        /// The tail of its stdout/stderr.
+        output: String,
+    },
+    /// A target URL is not usable.
+    #[error("{side} URL `{url}` is not usable: {reason}")]
+    BadUrl {
+        /// The side.
+        side: Side,
+        /// The URL as configured.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Any other I/O failure.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
