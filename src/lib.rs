@@ -4,6 +4,16 @@
 //! verdict -> report -> publish, with teardown on every exit path. Each stage is a
 //! module; `main.rs` is a thin shell over [`cli`].
 
+pub mod bench;
+pub mod cli;
+pub mod compare;
 pub mod config;
+pub mod demo;
 pub mod deploy;
+pub mod format;
+pub mod pipeline;
+pub mod progress;
+pub mod report;
+pub mod results;
 pub mod side;
+pub mod verdict;

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A fraction written by people as a percentage (`0.1%`, `+10%`), stored as a
 /// plain fraction: `10%` is `Fraction(0.10)`.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Fraction(pub f64);
 
@@ -24,7 +24,7 @@ impl Fraction {
 }
 
 /// Whether a failing verdict fails the job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Report only: the exit code is 0 whatever the verdict.

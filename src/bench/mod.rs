@@ -1,0 +1,251 @@
+//! Bench: load-test base and head in interleaved rounds.
+//!
+//! The unit of measurement is the *round*: one slice of one side. Base and head are
+//! measured in R rounds, and inside each round the order of the two sides is drawn
+//! at random (BH or HB) from a seeded generator, so drift of the machine or the
+//! cloud over time hits both sides alike. Each (round, side, endpoint) keeps its own
+//! [`Recorder`] (histogram and counters), so the statistics can treat rounds, not
+//! requests, as the independent units.
+
+pub mod engine;
+pub mod record;
+pub mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Endpoint, Load, Profile};
+use crate::deploy::Target;
+use crate::progress::Progress;
+use crate::side::Side;
+pub use engine::{run_phase, PhaseOutcome, RequestTemplate, TargetAddr, TargetError};
+pub use record::{ErrorKind, Recorder, TimingSum};
+pub use schedule::{Pacing, Schedule, Slot};
+
+/// What was measured for one (round, side) of one endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// 0-based round number.
+    pub round: u32,
+    /// The side measured.
+    pub side: Side,
+    /// 0 when this side went first in the round, 1 when second.
+    pub position: u8,
+    /// Wall time of the measured phase.
+    #[serde(with = "secs")]
+    pub elapsed: Duration,
+    /// Latencies and counters.
+    pub data: Recorder,
+}
+
+/// All rounds of one endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointRun {
+    /// The endpoint's name.
+    pub name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// The load profile in words (`closed loop, 10 connections, 5 s per round`).
+    pub profile: String,
+    /// Every (round, side), in the order measured.
+    pub rounds: Vec<RoundRecord>,
+}
+
+impl EndpointRun {
+    /// The rounds of one side, in round order.
+    pub fn side(&self, side: Side) -> impl Iterator<Item = &RoundRecord> {
+        self.rounds.iter().filter(move |r| r.side == side)
+    }
+
+    /// One side's rounds merged into one recorder.
+    pub fn merged(&self, side: Side) -> Recorder {
+        let mut all = Recorder::default();
+        for r in self.side(side) {
+            all.merge(&r.data);
+        }
+        all
+    }
+
+    /// Sum of one side's measured time.
+    pub fn elapsed(&self, side: Side) -> Duration {
+        self.side(side).map(|r| r.elapsed).sum()
+    }
+}
+
+/// Everything the bench stage measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurements {
+    /// Seed that drew the side order of each round.
+    pub order_seed: u64,
+    /// The side order of each round (`[first, second]`).
+    pub order: Vec<[Side; 2]>,
+    /// Per endpoint, all its rounds.
+    pub endpoints: Vec<EndpointRun>,
+}
+
+/// The draw of side orders: `rounds` rounds, each BH or HB at random.
+pub fn draw_order(rounds: u32, seed: u64) -> Vec<[Side; 2]> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..rounds)
+        .map(|_| {
+            if rng.gen_bool(0.5) {
+                [Side::Base, Side::Head]
+            } else {
+                [Side::Head, Side::Base]
+            }
+        })
+        .collect()
+}
+
+/// Describe a load profile in words for the report.
+pub fn describe_load(load: &Load) -> String {
+    let Profile::Closed { connections } = load.profile;
+    let mut bound = Vec::new();
+    if let Some(d) = load.duration {
+        bound.push(format!("{} per round", crate::format::duration(d)));
+    }
+    if let Some(n) = load.requests {
+        bound.push(format!("at most {n} requests per round"));
+    }
+    format!(
+        "closed loop, {connections} connection{}, {}; warm-up {}",
+        if connections == 1 { "" } else { "s" },
+        bound.join(", "),
+        crate::format::duration(load.warmup)
+    )
+}
+
+fn phase_schedule(load: &Load, duration: Option<Duration>, limit: Option<u64>) -> Schedule {
+    let Profile::Closed { .. } = load.profile;
+    Schedule::new(Pacing::Closed, duration, limit)
+}
+
+fn connections(load: &Load) -> u32 {
+    let Profile::Closed { connections } = load.profile;
+    connections
+}
+
+/// Measure every endpoint on both targets: an unrecorded warm-up per side and
+/// endpoint, then `order.len()` rounds in the given side order.
+pub async fn measure(
+    base: &Target,
+    head: &Target,
+    endpoints: &[Endpoint],
+    order: &[[Side; 2]],
+    progress: &Progress,
+) -> Result<Vec<EndpointRun>, TargetError> {
+    let base_addr = TargetAddr::resolve(&base.base_url).await?;
+    let head_addr = TargetAddr::resolve(&head.base_url).await?;
+    let addr = |side: Side| match side {
+        Side::Base => &base_addr,
+        Side::Head => &head_addr,
+    };
+    let mut templates = Vec::with_capacity(endpoints.len());
+    for endpoint in endpoints {
+        templates.push([
+            RequestTemplate::new(endpoint, &base_addr)?,
+            RequestTemplate::new(endpoint, &head_addr)?,
+        ]);
+    }
+    let template = |i: usize, side: Side| match side {
+        Side::Base => &templates[i][0],
+        Side::Head => &templates[i][1],
+    };
+
+    progress.phase("warm-up", 2 * endpoints.len() as u64);
+    for side in Side::BOTH {
+        for (i, endpoint) in endpoints.iter().enumerate() {
+            let load = &endpoint.load;
+            if !load.warmup.is_zero() {
+                let schedule = Arc::new(phase_schedule(load, Some(load.warmup), None));
+                run_phase(
+                    addr(side),
+                    template(i, side),
+                    schedule,
+                    connections(load),
+                    load.timeout,
+                )
+                .await;
+            }
+            progress.step(&format!("{side} {}", endpoint.name));
+        }
+    }
+
+    let mut runs: Vec<EndpointRun> = endpoints
+        .iter()
+        .map(|e| EndpointRun {
+            name: e.name.clone(),
+            method: e.method.to_string(),
+            path: e.path.clone(),
+            profile: describe_load(&e.load),
+            rounds: Vec::with_capacity(order.len() * 2),
+        })
+        .collect();
+    progress.phase("measure", (order.len() * 2 * endpoints.len()) as u64);
+    for (round, sides) in order.iter().enumerate() {
+        for (position, &side) in sides.iter().enumerate() {
+            for (i, endpoint) in endpoints.iter().enumerate() {
+                let load = &endpoint.load;
+                let schedule = Arc::new(phase_schedule(load, load.duration, load.requests));
+                let outcome = run_phase(
+                    addr(side),
+                    template(i, side),
+                    schedule,
+                    connections(load),
+                    load.timeout,
+                )
+                .await;
+                runs[i].rounds.push(RoundRecord {
+                    round: round as u32,
+                    side,
+                    position: position as u8,
+                    elapsed: outcome.elapsed,
+                    data: outcome.recorder,
+                });
+                progress.step(&format!(
+                    "round {}/{} {side} {}",
+                    round + 1,
+                    order.len(),
+                    endpoint.name
+                ));
+            }
+        }
+    }
+    progress.finish();
+    Ok(runs)
+}
+
+/// `Duration` as seconds (a float) in JSON.
+pub(crate) mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_is_reproducible_and_mixed() {
+        let a = draw_order(40, 7);
+        assert_eq!(a, draw_order(40, 7));
+        assert!(a.contains(&[Side::Base, Side::Head]));
+        assert!(a.contains(&[Side::Head, Side::Base]));
+    }
+}

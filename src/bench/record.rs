@@ -1,0 +1,283 @@
+//! Recording: what one worker saw, merged into what one (round, side, endpoint) saw.
+//!
+//! Latencies of successful requests go into an HdrHistogram in microseconds (3
+//! significant digits: every recorded value is exact to 0.1 %). A failed request is a
+//! sample too: it is counted by [`ErrorKind`], never dropped and never a crash.
+//! Memory is constant in the number of requests.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{
+    Deserializer as HistDeserializer, Serializer as _, V2Serializer,
+};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Highest latency the histograms can hold (values above are clamped to it).
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// A new latency histogram: 1 µs to one hour, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The TCP connection could not be opened (refused, unreachable).
+    Connect,
+    /// No complete response within the per-request timeout.
+    Timeout,
+    /// The connection was closed or reset mid-request.
+    Reset,
+    /// A 4xx status that the endpoint does not expect.
+    Status4xx,
+    /// A 5xx status that the endpoint does not expect.
+    Status5xx,
+    /// Any other unexpected status (1xx, 2xx or 3xx not in `expect_status`).
+    StatusOther,
+    /// The response body could not be read to its end.
+    Body,
+    /// The response was not valid HTTP.
+    Protocol,
+}
+
+impl ErrorKind {
+    /// The kind for an unexpected status code.
+    pub fn for_status(status: u16) -> ErrorKind {
+        match status {
+            400..=499 => ErrorKind::Status4xx,
+            500..=599 => ErrorKind::Status5xx,
+            _ => ErrorKind::StatusOther,
+        }
+    }
+
+    /// Short label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Status4xx => "4xx",
+            ErrorKind::Status5xx => "5xx",
+            ErrorKind::StatusOther => "unexpected status",
+            ErrorKind::Body => "body",
+            ErrorKind::Protocol => "protocol",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One `Server-Timing` metric summed over requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimingSum {
+    /// Responses that carried this metric.
+    pub count: u64,
+    /// Sum of its `dur` values in milliseconds.
+    pub total_ms: f64,
+}
+
+impl TimingSum {
+    /// Mean duration per response that carried it, in milliseconds.
+    pub fn mean_ms(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.total_ms / self.count as f64)
+    }
+}
+
+/// Everything recorded for one (round, side, endpoint), or one worker of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorder {
+    /// Latency of successful requests, microseconds.
+    #[serde(with = "histogram_base64")]
+    pub latency: Histogram<u64>,
+    /// Successful requests.
+    pub ok: u64,
+    /// Failed requests by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Responses by status code (successful or not).
+    pub statuses: BTreeMap<u16, u64>,
+    /// Response body bytes received.
+    pub bytes_in: u64,
+    /// Request body bytes sent.
+    pub bytes_out: u64,
+    /// `Server-Timing` metrics by name.
+    pub server_timing: BTreeMap<String, TimingSum>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            latency: new_histogram(),
+            ok: 0,
+            errors: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            bytes_in: 0,
+            bytes_out: 0,
+            server_timing: BTreeMap::new(),
+        }
+    }
+}
+
+impl Recorder {
+    /// Record a successful request.
+    pub fn success(&mut self, latency: Duration) {
+        let us = u64::try_from(latency.as_micros())
+            .unwrap_or(MAX_LATENCY_US)
+            .clamp(1, MAX_LATENCY_US);
+        self.latency.saturating_record(us);
+        self.ok += 1;
+    }
+
+    /// Record a failed request.
+    pub fn failure(&mut self, kind: ErrorKind) {
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// Record a response's status code.
+    pub fn status(&mut self, status: u16) {
+        *self.statuses.entry(status).or_default() += 1;
+    }
+
+    /// Record the `Server-Timing` header values of one response.
+    pub fn server_timing(&mut self, header: &str) {
+        for (name, dur) in parse_server_timing(header) {
+            let sum = self.server_timing.entry(name.to_string()).or_default();
+            sum.count += 1;
+            sum.total_ms += dur;
+        }
+    }
+
+    /// Failed requests of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// All requests, successful or failed.
+    pub fn total(&self) -> u64 {
+        self.ok + self.error_count()
+    }
+
+    /// Add another recorder's data to this one.
+    pub fn merge(&mut self, other: &Recorder) {
+        // Both histograms share the same bounds, so `add` cannot fail.
+        let _ = self.latency.add(&other.latency);
+        self.ok += other.ok;
+        for (kind, n) in &other.errors {
+            *self.errors.entry(*kind).or_default() += n;
+        }
+        for (status, n) in &other.statuses {
+            *self.statuses.entry(*status).or_default() += n;
+        }
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        for (name, sum) in &other.server_timing {
+            let mine = self.server_timing.entry(name.clone()).or_default();
+            mine.count += sum.count;
+            mine.total_ms += sum.total_ms;
+        }
+    }
+}
+
+/// Parse a `Server-Timing` header value (W3C Server Timing) into `(name, dur ms)`
+/// pairs. Entries without a `dur` are skipped; malformed ones are ignored.
+pub fn parse_server_timing(header: &str) -> impl Iterator<Item = (&str, f64)> {
+    header.split(',').filter_map(|entry| {
+        let mut parts = entry.split(';');
+        let name = parts.next()?.trim();
+        if name.is_empty() {
+            return None;
+        }
+        let dur = parts.find_map(|p| {
+            let (key, value) = p.split_once('=')?;
+            if key.trim().eq_ignore_ascii_case("dur") {
+                value.trim().trim_matches('"').parse::<f64>().ok()
+            } else {
+                None
+            }
+        })?;
+        (dur.is_finite() && dur >= 0.0).then_some((name, dur))
+    })
+}
+
+/// Histograms in JSON as base64 of HdrHistogram's V2 encoding, the format every
+/// HdrHistogram implementation reads.
+mod histogram_base64 {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(hist: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = Vec::new();
+        V2Serializer::new()
+            .serialize(hist, &mut buf)
+            .map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(buf))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)?;
+        let hist: Histogram<u64> = HistDeserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| serde::de::Error::custom(format!("bad histogram: {e:?}")))?;
+        let mut out = new_histogram();
+        out.add(&hist)
+            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_timing_parses_names_and_durations() {
+        let got: Vec<_> = parse_server_timing(
+            r#"db;dur=53.2, cache;desc="Cache Read";dur=23.2, miss, total;dur=x"#,
+        )
+        .collect();
+        assert_eq!(got, vec![("db", 53.2), ("cache", 23.2)]);
+    }
+
+    #[test]
+    fn merge_adds_everything() {
+        let mut a = Recorder::default();
+        a.success(Duration::from_millis(5));
+        a.failure(ErrorKind::Timeout);
+        a.server_timing("db;dur=2");
+        let mut b = Recorder::default();
+        b.success(Duration::from_millis(7));
+        b.failure(ErrorKind::Timeout);
+        b.server_timing("db;dur=4");
+        a.merge(&b);
+        assert_eq!(a.ok, 2);
+        assert_eq!(a.errors[&ErrorKind::Timeout], 2);
+        assert_eq!(a.latency.len(), 2);
+        assert_eq!(a.server_timing["db"].mean_ms(), Some(3.0));
+    }
+
+    #[test]
+    fn histogram_round_trips_through_json() {
+        let mut r = Recorder::default();
+        for ms in 1..=100 {
+            r.success(Duration::from_millis(ms));
+        }
+        let json = serde_json::to_string(&r).unwrap();
+        let back: Recorder = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.latency.len(), 100);
+        assert_eq!(
+            back.latency.value_at_quantile(0.99),
+            r.latency.value_at_quantile(0.99)
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! `tailgate demo`: the whole gate on this machine, no cloud and no GitHub.
+//!
+//! Two variants of a sample service (see [`service`]) run on 127.0.0.1 as base and
+//! head; the real pipeline deploys, benchmarks, compares and judges them, and the
+//! report is printed. The demo's own exit code is 0; it says which exit code a real
+//! run would give.
+
+pub mod service;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{
+    Budget, CompareConfig, Config, DeployConfig, Endpoint, Fraction, Load, Mode, Profile, Slo,
+};
+
+/// The demo's config: three endpoints of the sample service, a p99 budget of
+/// +10 % and a p99 SLO of 250 ms, 6 interleaved rounds.
+pub fn demo_config(base_url: &str, head_url: &str) -> Config {
+    let load = Load {
+        profile: Profile::Closed { connections: 8 },
+        duration: Some(Duration::from_millis(750)),
+        requests: None,
+        warmup: Duration::from_millis(400),
+        timeout: Duration::from_secs(5),
+    };
+    let slo = Slo {
+        p99: Some(Duration::from_millis(250)),
+        error_rate: Some(Fraction(0.001)),
+        ..Slo::default()
+    };
+    let budget = Budget {
+        p99: Some(Fraction(0.10)),
+        error_rate: Some(Fraction(0.001)),
+        ..Budget::default()
+    };
+    let endpoint =
+        |method: http::Method, path: &str, body: Option<&'static str>, status: u16| Endpoint {
+            name: format!("{method} {path}"),
+            method,
+            path: path.to_string(),
+            headers: http::HeaderMap::new(),
+            body: body.map(|b: &'static str| bytes::Bytes::from_static(b.as_bytes())),
+            expect_status: vec![status],
+            load: load.clone(),
+            slo: slo.clone(),
+            budget: budget.clone(),
+        };
+    Config {
+        source: "demo (built in)".into(),
+        base_dir: PathBuf::from("."),
+        mode: Mode::Blocking,
+        deploy: DeployConfig::Url {
+            base: base_url.into(),
+            head: head_url.into(),
+        },
+        load: load.clone(),
+        compare: CompareConfig {
+            rounds: 6,
+            ..CompareConfig::default()
+        },
+        endpoints: vec![
+            endpoint(http::Method::GET, "/orders", None, 200),
+            endpoint(http::Method::GET, "/users/42", None, 200),
+            endpoint(
+                http::Method::POST,
+                "/items",
+                Some(r#"{"name":"widget","qty":3}"#),
+                201,
+            ),
+        ],
+    }
+}

@@ -1,0 +1,241 @@
+//! The pipeline of one run: deploy -> bench -> compare -> verdict -> report, with
+//! teardown on every exit path (success, failure, Ctrl-C / SIGTERM).
+//!
+//! A run that fails still produces an `error` verdict, a report and a results file:
+//! nothing is lost.
+
+use std::path::{Path, PathBuf};
+
+use crate::bench::{self, EndpointRun};
+use crate::compare::compare_endpoint;
+use crate::config::Config;
+use crate::deploy::{Cleanup, Deployer, Target};
+use crate::progress::Progress;
+use crate::report::{build_view, render_markdown};
+use crate::results::{RunContext, RunResults, Settings, TargetInfo, SCHEMA};
+use crate::side::Side;
+use crate::verdict::{self, Verdict};
+
+/// What a run needs besides the config and the deployer.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Folder the markdown and the JSON results are written to (created if needed).
+    pub out_dir: PathBuf,
+    /// Where the run happens.
+    pub context: RunContext,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Everything measured and decided.
+    pub results: RunResults,
+    /// The rendered report (PR comment / job summary / terminal).
+    pub markdown: String,
+    /// Where the markdown was written.
+    pub markdown_path: PathBuf,
+    /// Where the JSON results were written.
+    pub results_path: PathBuf,
+    /// Whether the run was interrupted by a signal.
+    pub interrupted: bool,
+    /// Teardown failures, as `(what, error)` messages.
+    pub teardown_failures: Vec<String>,
+}
+
+impl RunOutcome {
+    /// The exit code of the run.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            verdict::exit::INTERRUPTED
+        } else {
+            self.results.verdict.exit_code()
+        }
+    }
+}
+
+/// Why the run could not write its outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Writing the report or results failed.
+    #[error("could not write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A template failed.
+    #[error(transparent)]
+    Render(#[from] crate::report::RenderError),
+}
+
+enum Stage {
+    Done(Vec<Target>, Vec<EndpointRun>),
+    Failed(Vec<Target>, String),
+}
+
+/// Completes when the process gets SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn deploy_and_measure(
+    config: &Config,
+    deployer: &dyn Deployer,
+    cleanup: &Cleanup,
+    order: &[[Side; 2]],
+    progress: &Progress,
+    targets: &tokio::sync::Mutex<Vec<Target>>,
+) -> Result<Vec<EndpointRun>, String> {
+    progress.phase("deploy", 2);
+    for side in Side::BOTH {
+        let target = deployer
+            .deploy(side, cleanup)
+            .await
+            .map_err(|e| format!("deploying {side} failed: {e}"))?;
+        progress.step(&format!("{side} ready at {}", target.base_url));
+        targets.lock().await.push(target);
+    }
+    progress.finish();
+    let (base, head) = {
+        let t = targets.lock().await;
+        (t[0].clone(), t[1].clone())
+    };
+    bench::measure(&base, &head, &config.endpoints, order, progress)
+        .await
+        .map_err(|e| format!("benchmarking failed: {e}"))
+}
+
+/// Run the whole pipeline for `config` with `deployer`. Never leaves anything
+/// running: teardown runs before this returns, whatever happened.
+pub async fn run(
+    config: &Config,
+    deployer: &dyn Deployer,
+    options: &RunOptions,
+    progress: &Progress,
+) -> Result<RunOutcome, PipelineError> {
+    let started_at = now_rfc3339();
+    let seed = config.compare.seed.unwrap_or_else(rand::random);
+    let order = bench::draw_order(config.compare.rounds, seed);
+    let cleanup = Cleanup::new();
+    let targets = tokio::sync::Mutex::new(Vec::new());
+
+    let mut interrupted = false;
+    let stage = tokio::select! {
+        result = deploy_and_measure(config, deployer, &cleanup, &order, progress, &targets) => {
+            let targets = targets.lock().await.clone();
+            match result {
+                Ok(runs) => Stage::Done(targets, runs),
+                Err(message) => Stage::Failed(targets, message),
+            }
+        }
+        _ = shutdown_signal() => {
+            interrupted = true;
+            progress.finish();
+            progress.log("interrupted: tearing down");
+            let targets = targets.lock().await.clone();
+            Stage::Failed(targets, "the run was interrupted (SIGINT/SIGTERM) before it finished".into())
+        }
+    };
+
+    if !cleanup.is_empty() {
+        progress.log(&format!("teardown of {} resources", cleanup.len()));
+    }
+    let teardown_failures: Vec<String> = cleanup
+        .teardown_all()
+        .await
+        .into_iter()
+        .map(|(what, err)| format!("{what}: {err}"))
+        .collect();
+    for failure in &teardown_failures {
+        progress.log(&format!("teardown failed: {failure}"));
+    }
+
+    let (targets, endpoints, comparisons, verdict) = match stage {
+        Stage::Done(targets, runs) => {
+            progress.phase("compare", 1);
+            let comparisons: Vec<_> = runs
+                .iter()
+                .map(|run| compare_endpoint(run, &config.compare))
+                .collect();
+            let verdict = verdict::decide(config, &comparisons);
+            progress.finish();
+            (targets, runs, comparisons, verdict)
+        }
+        Stage::Failed(targets, message) => {
+            let verdict = Verdict::error(config.mode, message);
+            (targets, Vec::new(), Vec::new(), verdict)
+        }
+    };
+
+    let results = RunResults {
+        schema: SCHEMA.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at,
+        context: options.context.clone(),
+        settings: Settings::new(config, deployer.name(), seed),
+        targets: targets.iter().map(TargetInfo::from).collect(),
+        order,
+        endpoints,
+        comparisons,
+        verdict,
+    };
+    let markdown = render_markdown(&build_view(&results))?;
+    let (markdown_path, results_path) = write_outputs(&options.out_dir, &results, &markdown)?;
+    Ok(RunOutcome {
+        results,
+        markdown,
+        markdown_path,
+        results_path,
+        interrupted,
+        teardown_failures,
+    })
+}
+
+/// Write `report.md` and `tailgate-results.json` into `dir`.
+pub fn write_outputs(
+    dir: &Path,
+    results: &RunResults,
+    markdown: &str,
+) -> Result<(PathBuf, PathBuf), PipelineError> {
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PipelineError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    let md = dir.join("report.md");
+    std::fs::write(&md, markdown).map_err(write_err(&md))?;
+    let json = dir.join("tailgate-results.json");
+    let text = serde_json::to_string_pretty(results).map_err(|e| PipelineError::Write {
+        path: json.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::write(&json, text).map_err(write_err(&json))?;
+    Ok((md, json))
+}
+
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}

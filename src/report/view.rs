@@ -1,0 +1,477 @@
+//! The view model: every string the templates print, computed here in plain Rust so
+//! the templates stay simple and the numbers are formatted in one place.
+
+use serde::Serialize;
+
+use crate::bench::EndpointRun;
+use crate::format;
+use crate::results::RunResults;
+use crate::side::Side;
+use crate::verdict::{
+    describe_change, Change, ChangeKind, ChangeState, Check, CheckKind, EndpointComparison, Level,
+    Metric, MetricComparison,
+};
+
+/// Everything a report shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    /// The one-line decision.
+    pub headline: Headline,
+    /// Why, in a few sentences: failures first, then improvements.
+    pub findings: Vec<String>,
+    /// One row per endpoint.
+    pub endpoints: Vec<EndpointRow>,
+    /// p99 base vs head, for a Mermaid bar chart.
+    pub chart: Option<ChartView>,
+    /// `Server-Timing` breakdown.
+    pub timings: Vec<TimingRow>,
+    /// Every check with its outcome.
+    pub checks: Vec<CheckRow>,
+    /// How the numbers were obtained, in one paragraph.
+    pub method: String,
+    /// Footer facts.
+    pub footer: String,
+    /// The hidden upsert marker.
+    pub marker: String,
+}
+
+/// The decision in one line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    /// An emoji a reviewer sees from across the room.
+    pub emoji: String,
+    /// `1 regression blocks this PR`.
+    pub text: String,
+    /// `pass`, `warn`, `fail`, `error`.
+    pub level: String,
+}
+
+/// One endpoint's row of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointRow {
+    /// `GET /orders` (user text, escaped by the template).
+    pub name: String,
+    /// p50 cell.
+    pub p50: String,
+    /// p95 cell.
+    pub p95: String,
+    /// p99 cell.
+    pub p99: String,
+    /// Error rate cell.
+    pub errors: String,
+    /// Throughput cell.
+    pub rps: String,
+    /// SLO status cell.
+    pub slo: String,
+}
+
+/// Data of the p99 bar chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartView {
+    /// Endpoint names (escaped for Mermaid).
+    pub labels: Vec<String>,
+    /// Base p99 per endpoint, ms.
+    pub base: Vec<String>,
+    /// Head p99 per endpoint, ms.
+    pub head: Vec<String>,
+    /// Top of the y axis.
+    pub max: String,
+}
+
+/// One `Server-Timing` metric of one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimingRow {
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Metric name.
+    pub metric: String,
+    /// Mean per request on base (`—` when absent).
+    pub base: String,
+    /// Mean per request on head.
+    pub head: String,
+}
+
+/// One check, for the details list.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRow {
+    /// ✅ ⚠️ ❌.
+    pub icon: String,
+    /// `SLO` or `budget`.
+    pub kind: String,
+    /// Endpoint name.
+    pub endpoint: String,
+    /// The reason text.
+    pub reason: String,
+}
+
+fn level_icon(level: Level) -> &'static str {
+    match level {
+        Level::Pass => "✅",
+        Level::Warn => "⚠️",
+        Level::Fail => "❌",
+        Level::Error => "💥",
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Mean `Server-Timing` duration per response of one side, by metric name.
+fn timing_means(run: &EndpointRun, side: Side) -> Vec<(String, f64)> {
+    let merged = run.merged(side);
+    let responses: u64 = merged.statuses.values().sum();
+    if responses == 0 {
+        return Vec::new();
+    }
+    merged
+        .server_timing
+        .iter()
+        .map(|(name, sum)| (name.clone(), sum.total_ms / responses as f64))
+        .collect()
+}
+
+/// The `Server-Timing` metric whose mean moved most, in words, if any moved.
+fn biggest_timing_move(run: &EndpointRun) -> Option<String> {
+    let base = timing_means(run, Side::Base);
+    let head = timing_means(run, Side::Head);
+    let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
+    names.sort();
+    names.dedup();
+    let value = |list: &[(String, f64)], name: &str| {
+        list.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or(0.0)
+    };
+    names
+        .into_iter()
+        .filter(|n| n.as_str() != "total")
+        .map(|n| (n, value(&base, n), value(&head, n)))
+        .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
+        .filter(|(_, b, h)| (h - b).abs() >= 1.0 && (h - b).abs() >= 0.2 * b.max(*h))
+        .map(|(n, b, h)| {
+            format!(
+                "`Server-Timing` `{}` went from {} to {} per request",
+                escape_code(n),
+                format::ms(b),
+                format::ms(h)
+            )
+        })
+}
+
+/// Text safe inside a markdown code span.
+pub fn escape_code(s: &str) -> String {
+    s.replace('`', "'")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn interval_text(c: &Change) -> String {
+    match c.kind {
+        ChangeKind::Ratio => format!(
+            "{} [{}, {}]",
+            format::signed_percent(c.point - 1.0),
+            format::signed_percent(c.low - 1.0),
+            format::signed_percent(c.high - 1.0)
+        ),
+        ChangeKind::Difference => format!(
+            "{} [{}, {}] points",
+            format::signed_percent(c.point),
+            format::signed_percent(c.low),
+            format::signed_percent(c.high)
+        ),
+    }
+}
+
+fn state_icon(m: &MetricComparison, failing: bool, warning: bool) -> &'static str {
+    if failing {
+        return "❌";
+    }
+    if warning {
+        return "⚠️";
+    }
+    match m.state {
+        ChangeState::Improved => "✅",
+        ChangeState::Unchanged => "≈",
+        ChangeState::Regressed => "🔺",
+        ChangeState::Inconclusive => "❔",
+        ChangeState::NoData => "—",
+    }
+}
+
+fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check]) -> String {
+    let Some(m) = m else {
+        return "—".into();
+    };
+    let level = checks
+        .iter()
+        .filter(|c| c.metric == m.metric)
+        .map(|c| c.level)
+        .max();
+    let icon = state_icon(m, level == Some(Level::Fail), level == Some(Level::Warn));
+    let base = m.base.map_or("—".into(), format::ms_bare);
+    let head = m.head.map_or("—".into(), format::ms_bare);
+    match &m.change {
+        Some(c) => format!("{base} → {head}<br>{icon} {}", interval_text(c)),
+        None => format!("{base} → {head}"),
+    }
+}
+
+/// Build the view of `results`.
+pub fn build_view(results: &RunResults) -> ReportView {
+    let verdict = &results.verdict;
+    let failing: Vec<&Check> = verdict.at(Level::Fail).collect();
+    let warnings: Vec<&Check> = verdict.at(Level::Warn).collect();
+    let advisory = verdict.mode == crate::config::Mode::Advisory;
+
+    let regressed_endpoints = {
+        let mut names: Vec<&str> = failing.iter().map(|c| c.endpoint.as_str()).collect();
+        names.dedup();
+        names.len()
+    };
+    let improved: Vec<&EndpointComparison> = results
+        .comparisons
+        .iter()
+        .filter(|c| {
+            c.get(Metric::P99)
+                .is_some_and(|m| m.state == ChangeState::Improved)
+        })
+        .collect();
+    let headline = match verdict.level {
+        Level::Error => Headline {
+            emoji: "💥".into(),
+            text: "the run failed, so there is no verdict".into(),
+            level: "error".into(),
+        },
+        Level::Fail => Headline {
+            emoji: "❌".into(),
+            text: if advisory {
+                format!(
+                    "{} would block this PR (advisory mode: not blocking)",
+                    plural(failing.len(), "failed check", "failed checks")
+                )
+            } else {
+                format!(
+                    "{} on {} {} this PR",
+                    plural(failing.len(), "failed check", "failed checks"),
+                    plural(regressed_endpoints, "endpoint", "endpoints"),
+                    if failing.len() == 1 {
+                        "blocks"
+                    } else {
+                        "block"
+                    }
+                )
+            },
+            level: "fail".into(),
+        },
+        Level::Warn => Headline {
+            emoji: "⚠️".into(),
+            text: format!(
+                "passed with {}",
+                plural(warnings.len(), "warning", "warnings")
+            ),
+            level: "warn".into(),
+        },
+        Level::Pass => Headline {
+            emoji: "✅".into(),
+            text: if improved.is_empty() {
+                "no performance regression".into()
+            } else {
+                format!(
+                    "no performance regression, {} improved",
+                    plural(improved.len(), "endpoint", "endpoints")
+                )
+            },
+            level: "pass".into(),
+        },
+    };
+
+    let mut findings = Vec::new();
+    if let Some(err) = &verdict.error {
+        findings.push(format!("The run failed: {}", err.replace('\n', " ")));
+    }
+    for check in failing.iter().chain(warnings.iter()) {
+        let mut line = format!(
+            "{} **`{}`** {}",
+            level_icon(check.level),
+            escape_code(&check.endpoint),
+            check.reason
+        );
+        if check.kind == CheckKind::Budget {
+            if let Some(hint) = results
+                .endpoints
+                .iter()
+                .find(|e| e.name == check.endpoint)
+                .and_then(biggest_timing_move)
+            {
+                line.push_str(&format!(". {hint}"));
+            }
+        }
+        line.push('.');
+        findings.push(line);
+    }
+    for cmp in &improved {
+        if let Some(m) = cmp.get(Metric::P99) {
+            findings.push(format!(
+                "✅ **`{}`** improved: {}.",
+                escape_code(&cmp.endpoint),
+                describe_change(m)
+            ));
+        }
+    }
+
+    let mut endpoints = Vec::new();
+    for cmp in &results.comparisons {
+        let checks: Vec<&Check> = verdict
+            .checks
+            .iter()
+            .filter(|c| c.endpoint == cmp.endpoint)
+            .collect();
+        let slo_checks: Vec<&&Check> = checks.iter().filter(|c| c.kind == CheckKind::Slo).collect();
+        let slo = if slo_checks.is_empty() {
+            "—".into()
+        } else {
+            let worst = slo_checks
+                .iter()
+                .map(|c| c.level)
+                .max()
+                .unwrap_or(Level::Pass);
+            let limits: Vec<&str> = slo_checks.iter().map(|c| c.limit.as_str()).collect();
+            format!("{} {}", level_icon(worst), limits.join(", "))
+        };
+        let budget_checks: Vec<&Check> = checks
+            .iter()
+            .copied()
+            .filter(|c| c.kind == CheckKind::Budget)
+            .collect();
+        let errors = cmp.get(Metric::ErrorRate).map_or("—".into(), |m| {
+            format!(
+                "{} → {}",
+                m.base.map_or("—".into(), format::percent),
+                m.head.map_or("—".into(), format::percent)
+            )
+        });
+        let rps = cmp.get(Metric::Throughput).map_or("—".into(), |m| {
+            format!(
+                "{} → {}",
+                m.base.map_or("—".into(), format::rate),
+                m.head.map_or("—".into(), format::rate)
+            )
+        });
+        endpoints.push(EndpointRow {
+            name: escape_code(&cmp.endpoint),
+            p50: latency_cell(cmp.get(Metric::P50), &budget_checks),
+            p95: latency_cell(cmp.get(Metric::P95), &budget_checks),
+            p99: latency_cell(cmp.get(Metric::P99), &budget_checks),
+            errors,
+            rps,
+            slo,
+        });
+    }
+
+    let chart = {
+        let points: Vec<(String, f64, f64)> = results
+            .comparisons
+            .iter()
+            .filter_map(|c| {
+                let m = c.get(Metric::P99)?;
+                Some((c.endpoint.replace('"', "'"), m.base?, m.head?))
+            })
+            .collect();
+        (!points.is_empty()).then(|| {
+            let max = points
+                .iter()
+                .map(|(_, b, h)| b.max(*h))
+                .fold(0.0_f64, f64::max);
+            ChartView {
+                labels: points.iter().map(|p| format!("\"{}\"", p.0)).collect(),
+                base: points.iter().map(|p| format::ms_bare(p.1)).collect(),
+                head: points.iter().map(|p| format::ms_bare(p.2)).collect(),
+                max: format!("{}", (max * 1.1).ceil().max(1.0)),
+            }
+        })
+    };
+
+    let mut timings = Vec::new();
+    for run in &results.endpoints {
+        let base = timing_means(run, Side::Base);
+        let head = timing_means(run, Side::Head);
+        let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let cell = |list: &[(String, f64)]| {
+                list.iter()
+                    .find(|(n, _)| n == name)
+                    .map_or("—".to_string(), |(_, v)| format::ms(*v))
+            };
+            timings.push(TimingRow {
+                endpoint: escape_code(&run.name),
+                metric: escape_code(name),
+                base: cell(&base),
+                head: cell(&head),
+            });
+        }
+    }
+
+    let checks = verdict
+        .checks
+        .iter()
+        .map(|c| CheckRow {
+            icon: level_icon(c.level).into(),
+            kind: match c.kind {
+                CheckKind::Slo => "SLO".into(),
+                CheckKind::Budget => "budget".into(),
+            },
+            endpoint: escape_code(&c.endpoint),
+            reason: c.reason.clone(),
+        })
+        .collect();
+
+    let s = &results.settings;
+    let profile = results
+        .endpoints
+        .first()
+        .map(|e| e.profile.clone())
+        .unwrap_or_default();
+    let method = format!(
+        "{} rounds per side, base and head interleaved in random order (seed {}); {}; \
+         intervals at {:.0} % confidence from the rounds ({} bootstrap resamples); \
+         noise floor {}. Config `{}`, deployer `{}`, mode {}.",
+        s.rounds,
+        s.seed,
+        profile,
+        s.confidence * 100.0,
+        s.resamples,
+        format::percent(s.noise_floor.0),
+        escape_code(&s.config_source),
+        s.deployer,
+        match s.mode {
+            crate::config::Mode::Advisory => "advisory",
+            crate::config::Mode::Blocking => "blocking",
+        }
+    );
+    let mut footer = format!(
+        "tailgate {} · base `{}` · head `{}` · {}",
+        results.tool_version,
+        escape_code(&results.context.base_label),
+        escape_code(&results.context.head_label),
+        results.started_at
+    );
+    if let Some(url) = &results.context.run_url {
+        footer.push_str(&format!(" · [run]({url})"));
+    }
+
+    ReportView {
+        headline,
+        findings,
+        endpoints,
+        chart,
+        timings,
+        checks,
+        method,
+        footer,
+        marker: super::marker(&s.config_source),
+    }
+}

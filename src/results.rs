@@ -1,0 +1,113 @@
+//! The results file: everything a run measured and decided, in one JSON document
+//! (`tailgate-results.json`). The report is rendered from it, and it holds the raw
+//! per-round histograms, so a verdict can be reproduced offline.
+//!
+//! The contract is `schema` = [`SCHEMA`]; fields are only ever added within a version.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bench::EndpointRun;
+use crate::config::{Config, Fraction, Mode};
+use crate::deploy::Target;
+use crate::side::Side;
+use crate::verdict::{EndpointComparison, Verdict};
+
+/// The schema identifier written to every results file.
+pub const SCHEMA: &str = "tailgate.results/v1";
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResults {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The tailgate version that wrote the file.
+    pub tool_version: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Where the run happened (pull request, release, local).
+    pub context: RunContext,
+    /// The settings that shaped the run.
+    pub settings: Settings,
+    /// The deployed sides, when the deploy got that far.
+    pub targets: Vec<TargetInfo>,
+    /// Side order of each round (`[first, second]`).
+    pub order: Vec<[Side; 2]>,
+    /// Per endpoint, every (round, side) with its histogram and counters.
+    pub endpoints: Vec<EndpointRun>,
+    /// Per endpoint, base vs head per metric.
+    pub comparisons: Vec<EndpointComparison>,
+    /// The decision.
+    pub verdict: Verdict,
+}
+
+/// Where a run happened, as plain values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunContext {
+    /// `pull_request`, `release`, `local`, ...
+    pub kind: String,
+    /// The base side's ref or label.
+    pub base_label: String,
+    /// The head side's ref or label.
+    pub head_label: String,
+    /// A link to the CI run, when there is one.
+    pub run_url: Option<String>,
+}
+
+/// The settings that shaped the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// The config file.
+    pub config_source: String,
+    /// Advisory or blocking.
+    pub mode: Mode,
+    /// The deployer used.
+    pub deployer: String,
+    /// Rounds per side.
+    pub rounds: u32,
+    /// Changes smaller than this are noise.
+    pub noise_floor: Fraction,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    pub resamples: u32,
+    /// Seed of the side order and the bootstrap: rerunning the comparison with it
+    /// reproduces the verdict exactly.
+    pub seed: u64,
+}
+
+impl Settings {
+    /// The settings of `config` with the seed in force.
+    pub fn new(config: &Config, deployer: &str, seed: u64) -> Settings {
+        Settings {
+            config_source: config.source.clone(),
+            mode: config.mode,
+            deployer: deployer.to_string(),
+            rounds: config.compare.rounds,
+            noise_floor: config.compare.noise_floor,
+            confidence: config.compare.confidence,
+            resamples: config.compare.resamples,
+            seed,
+        }
+    }
+}
+
+/// A deployed side, as recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Which side.
+    pub side: Side,
+    /// Its base URL.
+    pub url: String,
+    /// The ref or label it was built from.
+    pub label: String,
+}
+
+impl From<&Target> for TargetInfo {
+    fn from(t: &Target) -> Self {
+        TargetInfo {
+            side: t.side,
+            url: t.base_url.clone(),
+            label: t.label.clone(),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::*;
+use crate::config::{CompareConfig, DeployConfig, Load};
+
+fn endpoint(name: &str, slo: Slo, budget: Budget) -> Endpoint {
+    Endpoint {
+        name: name.into(),
+        method: http::Method::GET,
+        path: "/".into(),
+        headers: Default::default(),
+        body: None,
+        expect_status: vec![],
+        load: Load::default(),
+        slo,
+        budget,
+    }
+}
+
+fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
+    Config {
+        source: "tailgate.yml".into(),
+        base_dir: PathBuf::from("."),
+        mode,
+        deploy: DeployConfig::Url {
+            base: "http://127.0.0.1:1".into(),
+            head: "http://127.0.0.1:2".into(),
+        },
+        load: Load::default(),
+        compare: CompareConfig::default(),
+        endpoints,
+    }
+}
+
+fn latency(
+    metric: Metric,
+    base: f64,
+    head: f64,
+    ci: (f64, f64),
+    state: ChangeState,
+) -> MetricComparison {
+    MetricComparison {
+        metric,
+        base: Some(base),
+        head: Some(head),
+        change: Some(Change {
+            kind: ChangeKind::Ratio,
+            point: head / base,
+            low: ci.0,
+            high: ci.1,
+        }),
+        state,
+    }
+}
+
+fn cmp(name: &str, metrics: Vec<MetricComparison>) -> EndpointComparison {
+    EndpointComparison {
+        endpoint: name.into(),
+        metrics,
+    }
+}
+
+fn p99_budget(p: f64) -> Budget {
+    Budget {
+        p99: Some(Fraction(p)),
+        ..Budget::default()
+    }
+}
+
+#[test]
+fn confirmed_regression_past_budget_fails_with_the_numbers() {
+    let cfg = config(
+        Mode::Blocking,
+        vec![endpoint("users", Slo::default(), p99_budget(0.10))],
+    );
+    let v = decide(
+        &cfg,
+        &[cmp(
+            "users",
+            vec![latency(
+                Metric::P99,
+                212.0,
+                287.0,
+                (1.28, 1.41),
+                ChangeState::Regressed,
+            )],
+        )],
+    );
+    assert_eq!(v.level, Level::Fail);
+    assert_eq!(v.exit_code(), exit::FAIL);
+    let reason = &v.checks[0].reason;
+    assert!(reason.contains("212 ms → 287 ms"), "{reason}");
+    assert!(reason.contains("+35 %"), "{reason}");
+    assert!(reason.contains("[+28 %, +41 %]"), "{reason}");
+    assert!(reason.contains("+10 %"), "{reason}");
+}
+
+#[test]
+fn unconfirmed_change_past_budget_only_warns() {
+    let cfg = config(
+        Mode::Blocking,
+        vec![endpoint("a", Slo::default(), p99_budget(0.10))],
+    );
+    let v = decide(
+        &cfg,
+        &[cmp(
+            "a",
+            vec![latency(
+                Metric::P99,
+                100.0,
+                115.0,
+                (0.97, 1.33),
+                ChangeState::Inconclusive,
+            )],
+        )],
+    );
+    assert_eq!(v.level, Level::Warn);
+    assert_eq!(v.exit_code(), exit::PASS);
+}
+
+#[test]
+fn regression_within_budget_passes() {
+    let cfg = config(
+        Mode::Blocking,
+        vec![endpoint("a", Slo::default(), p99_budget(0.10))],
+    );
+    let v = decide(
+        &cfg,
+        &[cmp(
+            "a",
+            vec![latency(
+                Metric::P99,
+                100.0,
+                105.0,
+                (1.03, 1.07),
+                ChangeState::Regressed,
+            )],
+        )],
+    );
+    assert_eq!(v.level, Level::Pass);
+}
+
+#[test]
+fn slo_is_absolute_on_head() {
+    let slo = Slo {
+        p99: Some(Duration::from_millis(100)),
+        ..Slo::default()
+    };
+    let cfg = config(Mode::Blocking, vec![endpoint("a", slo, Budget::default())]);
+    let v = decide(
+        &cfg,
+        &[cmp(
+            "a",
+            vec![latency(
+                Metric::P99,
+                150.0,
+                120.0,
+                (0.7, 0.9),
+                ChangeState::Improved,
+            )],
+        )],
+    );
+    assert_eq!(
+        v.level,
+        Level::Fail,
+        "head is improved but still breaks the SLO"
+    );
+    assert!(
+        v.checks[0].reason.contains("120 ms"),
+        "{}",
+        v.checks[0].reason
+    );
+}
+
+#[test]
+fn advisory_mode_never_fails_the_job() {
+    let cfg = config(
+        Mode::Advisory,
+        vec![endpoint("a", Slo::default(), p99_budget(0.10))],
+    );
+    let v = decide(
+        &cfg,
+        &[cmp(
+            "a",
+            vec![latency(
+                Metric::P99,
+                100.0,
+                200.0,
+                (1.8, 2.2),
+                ChangeState::Regressed,
+            )],
+        )],
+    );
+    assert_eq!(v.level, Level::Fail);
+    assert_eq!(v.exit_code(), exit::PASS);
+}
+
+#[test]
+fn missing_head_data_fails_an_slo() {
+    let slo = Slo {
+        p99: Some(Duration::from_millis(100)),
+        ..Slo::default()
+    };
+    let cfg = config(Mode::Blocking, vec![endpoint("a", slo, Budget::default())]);
+    let v = decide(
+        &cfg,
+        &[cmp(
+            "a",
+            vec![MetricComparison {
+                metric: Metric::P99,
+                base: Some(10.0),
+                head: None,
+                change: None,
+                state: ChangeState::NoData,
+            }],
+        )],
+    );
+    assert_eq!(v.level, Level::Fail);
+}
+
+#[test]
+fn run_errors_exit_3_even_in_advisory_mode() {
+    let v = Verdict::error(Mode::Advisory, "deploy failed");
+    assert_eq!(v.exit_code(), exit::ERROR);
+}
