@@ -7,6 +7,9 @@
 //! [`Cleanup::teardown_all`] on every exit path.
 
 mod cleanup;
+mod output;
+mod probe;
+mod process;
 mod url;
 
 use std::collections::BTreeMap;
@@ -18,6 +21,7 @@ use serde::Serialize;
 use crate::side::Side;
 
 pub use cleanup::{Cleanup, Resource};
+pub use process::{free_port, ProcessSpec, RunningProcess};
 pub use url::UrlDeployer;
 
 /// A boxed, sendable future (deployers are used as trait objects).
