@@ -100,7 +100,7 @@ async fn the_output_tail_is_bounded_and_reaches_the_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cleanup = Cleanup::new();
     let process = spec(
-        "echo \"$GREETING\" >&2; i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done; exit 7",
+        "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done; exit 7",
         dir.path(),
     )
     .start(&cleanup)
@@ -142,6 +142,43 @@ async fn the_environment_reaches_the_process() {
         .unwrap_err();
     assert!(err.to_string().contains("hello from env"), "{err}");
     assert!(cleanup.teardown_all().await.is_empty());
+}
+
+#[tokio::test]
+async fn not_ready_carries_the_last_probe_and_the_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cleanup = Cleanup::new();
+    let process = spec("echo still starting; exec sleep 600", dir.path())
+        .start(&cleanup)
+        .expect("starts");
+    assert!(
+        eventually(|| process.output_tail().contains("still starting")).await,
+        "the output is captured while it runs"
+    );
+    let port = free_port().expect("a port");
+    let url = format!("http://127.0.0.1:{port}/ready");
+    let err = process
+        .wait_ready(&url, Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    match &err {
+        DeployError::NotReady {
+            side,
+            url: probed,
+            last,
+            output,
+            ..
+        } => {
+            assert_eq!(*side, Side::Head);
+            assert_eq!(*probed, url);
+            assert!(last.contains("connect"), "{last}");
+            assert!(output.contains("still starting"), "{output}");
+        }
+        other => panic!("expected NotReady, got {other:?}"),
+    }
+    assert!(process.try_exit_status().expect("status").is_none());
+    assert!(cleanup.teardown_all().await.is_empty());
+    assert_eq!(proc_state(process.pid()), None);
 }
 
 #[tokio::test]
