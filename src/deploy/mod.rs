@@ -7,7 +7,12 @@
 //! [`Cleanup::teardown_all`] on every exit path.
 
 mod cleanup;
+mod local;
+mod output;
+mod probe;
+mod process;
 mod url;
+mod worktree;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,6 +23,8 @@ use serde::Serialize;
 use crate::side::Side;
 
 pub use cleanup::{Cleanup, Resource};
+pub use local::LocalDeployer;
+pub use process::{free_port, ProcessSpec, RunningProcess};
 pub use url::UrlDeployer;
 
 /// A boxed, sendable future (deployers are used as trait objects).
