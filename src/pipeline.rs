@@ -121,9 +121,16 @@ async fn deploy_and_measure(
         let t = targets.lock().await;
         (t[0].clone(), t[1].clone())
     };
-    bench::measure(&base, &head, &config.endpoints, order, progress)
-        .await
-        .map_err(|e| format!("benchmarking failed: {e}"))
+    bench::measure(
+        &base,
+        &head,
+        &config.endpoints,
+        order,
+        &bench::ClientOptions::default(),
+        progress,
+    )
+    .await
+    .map_err(|e| format!("benchmarking failed: {e}"))
 }
 
 /// Run the whole pipeline for `config` with `deployer`. Never leaves anything

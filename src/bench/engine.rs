@@ -1,320 +1,329 @@
-//! The worker path: connections, requests, timing, recording.
+//! The engine: long-lived generator threads, one worker path.
 //!
-//! Each worker owns one keep-alive HTTP/1.1 connection at a time and its own
-//! [`Recorder`]; recorders are merged when the phase ends. Connections are kept in
-//! a per-target [`Pool`] between phases, so a round does not pay for new
-//! connections that the previous round already opened.
+//! Each generator thread runs a single-threaded tokio runtime and keeps its own
+//! pool of keep-alive connections per target, so connections survive from one
+//! round to the next. A phase hands every thread a share of the connections; each
+//! connection is a worker that takes [`Slot`]s from the phase's shared
+//! [`Schedule`] until it ends. Workers of a thread record into the thread's
+//! [`Recorder`] (no locks on the hot path); the threads' recorders are merged when
+//! the phase ends.
+//!
+//! Latency is counted from the slot's due time when it has one (open loop), so
+//! time spent queued behind a stalled server is measured as users would feel it,
+//! and never from a guessed interval after the fact.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
-use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::conn::{Conn, TargetSpec};
 use super::record::{ErrorKind, Recorder};
-use super::schedule::Schedule;
-use crate::config::Endpoint;
+use super::request::RequestPlan;
+use super::schedule::{Pacing, Schedule, Slot};
 
-/// Why a target cannot be benchmarked at all (as opposed to a failed request).
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    /// The URL does not parse or is not usable.
-    #[error("target URL `{url}` is not usable: {reason}")]
-    BadUrl {
-        /// The URL.
-        url: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The host name did not resolve.
-    #[error("could not resolve `{host}`: {source}")]
-    Resolve {
-        /// host:port.
-        host: String,
-        /// The resolver's error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Where requests go: the resolved address and the `Host` header value.
-#[derive(Debug, Clone)]
-pub struct TargetAddr {
-    addr: SocketAddr,
-    authority: HeaderValue,
-    base_path: String,
-    pool: Pool,
-}
-
-impl TargetAddr {
-    /// Resolve a base URL such as `http://127.0.0.1:8080` or `http://host/prefix`.
-    pub async fn resolve(url: &str) -> Result<TargetAddr, TargetError> {
-        let bad = |reason: &str| TargetError::BadUrl {
-            url: url.to_string(),
-            reason: reason.to_string(),
-        };
-        let uri: Uri = url.parse().map_err(|_| bad("it is not a valid URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(bad(
-                    "https targets are not supported by this load engine yet; use an http:// URL",
-                ))
-            }
-            _ => return Err(bad("it must start with http://")),
-        }
-        let authority = uri.authority().ok_or_else(|| bad("it has no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|source| TargetError::Resolve {
-                host: format!("{host}:{port}"),
-                source,
-            })?
-            .next()
-            .ok_or_else(|| bad("the host name has no address"))?;
-        let authority =
-            HeaderValue::from_str(authority.as_str()).map_err(|_| bad("invalid host"))?;
-        Ok(TargetAddr {
-            addr,
-            authority,
-            base_path: uri.path().trim_end_matches('/').to_string(),
-            pool: Pool::default(),
-        })
-    }
-
-    /// The socket address requests go to.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-/// Idle keep-alive connections of one target, reused across phases.
-#[derive(Debug, Clone, Default)]
-pub struct Pool {
-    idle: Arc<Mutex<Vec<SendRequest<Full<Bytes>>>>>,
-}
-
-impl Pool {
-    fn take(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(conn) = idle.pop() {
-            if !conn.is_closed() {
-                return Some(conn);
-            }
-        }
-        None
-    }
-
-    fn put(&self, conn: SendRequest<Full<Bytes>>) {
-        if !conn.is_closed() {
-            self.idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
-        }
-    }
-}
-
-/// A request ready to be sent many times.
-#[derive(Debug, Clone)]
-pub struct RequestTemplate {
-    method: Method,
-    path: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-    expect: Vec<u16>,
-}
-
-impl RequestTemplate {
-    /// Build the template for `endpoint` against `target`.
-    pub fn new(endpoint: &Endpoint, target: &TargetAddr) -> Result<RequestTemplate, TargetError> {
-        let full = format!("{}{}", target.base_path, endpoint.path);
-        let path: Uri = full.parse().map_err(|_| TargetError::BadUrl {
-            url: full.clone(),
-            reason: "the endpoint path does not form a valid URL".into(),
-        })?;
-        let mut headers = endpoint.headers.clone();
-        if !headers.contains_key(HOST) {
-            headers.insert(HOST, target.authority.clone());
-        }
-        let body = endpoint.body.clone().unwrap_or_default();
-        if !body.is_empty() || endpoint.method == Method::POST || endpoint.method == Method::PUT {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        }
-        Ok(RequestTemplate {
-            method: endpoint.method.clone(),
-            path,
-            headers,
-            body,
-            expect: endpoint.expect_status.clone(),
-        })
-    }
-
-    fn build(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.path.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
-    }
-
-    fn is_expected(&self, status: u16) -> bool {
-        if self.expect.is_empty() {
-            (200..300).contains(&status)
-        } else {
-            self.expect.contains(&status)
-        }
-    }
-}
-
-/// What one phase (warm-up or a measured round) produced.
+/// What one phase (warm-up, a measured round, a ladder step) produced.
 #[derive(Debug, Clone)]
 pub struct PhaseOutcome {
     /// Everything the workers recorded, merged.
     pub recorder: Recorder,
-    /// Wall time from the first slot to the last response.
+    /// Wall time from the start of the schedule to the last response.
     pub elapsed: Duration,
+    /// For an open loop: whether it delivered its rate.
+    pub pacing: Option<PacingReport>,
 }
 
-/// Run one phase: `connections` workers take slots from `schedule` until it ends.
-pub async fn run_phase(
-    target: &TargetAddr,
-    request: &RequestTemplate,
+/// How well an open loop kept its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PacingReport {
+    /// The rate asked for, requests per second.
+    pub target_rate: f64,
+    /// Requests sent within the phase's time window, per second of it.
+    pub achieved_rate: f64,
+    /// p99 of how late requests were sent after they were due, ms.
+    pub lag_p99_ms: f64,
+    /// Largest lateness, ms.
+    pub lag_max_ms: f64,
+    /// Planned requests never sent.
+    pub unsent: u64,
+    /// False when the achieved rate fell more than 1 % short of the target or
+    /// requests went unsent: the run did not deliver the load it claims.
+    pub valid: bool,
+}
+
+struct Job {
+    target: TargetSpec,
+    plan: Arc<RequestPlan>,
     schedule: Arc<Schedule>,
     connections: u32,
     timeout: Duration,
-) -> PhaseOutcome {
-    let started = Instant::now();
-    let request = Arc::new(request.clone());
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..connections.max(1) {
-        let schedule = Arc::clone(&schedule);
-        let request = Arc::clone(&request);
-        let addr = target.addr;
-        let pool = target.pool.clone();
-        workers.spawn(worker(addr, pool, request, schedule, timeout));
+    reply: oneshot::Sender<Recorder>,
+}
+
+struct Thread {
+    jobs: mpsc::UnboundedSender<Job>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A set of generator threads. Dropping it stops them after their current job.
+pub struct Engine {
+    threads: Vec<Thread>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("threads", &self.threads.len())
+            .finish()
     }
-    let mut recorder = Recorder::default();
-    while let Some(result) = workers.join_next().await {
-        // A worker cannot panic on request outcomes; a join error means the
-        // runtime is shutting down, and the partial data is still recorded.
-        if let Ok(part) = result {
-            recorder.merge(&part);
+}
+
+/// Stops a schedule when a phase is abandoned (its future dropped).
+struct StopOnDrop(Arc<Schedule>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+impl Engine {
+    /// An engine with `threads` generator threads (at least one).
+    pub fn new(threads: usize) -> std::io::Result<Engine> {
+        let mut list = Vec::new();
+        for i in 0..threads.max(1) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let handle = std::thread::Builder::new()
+                .name(format!("tailgate-gen-{i}"))
+                .spawn(move || thread_main(rx))?;
+            list.push(Thread {
+                jobs: tx,
+                handle: Some(handle),
+            });
+        }
+        Ok(Engine { threads: list })
+    }
+
+    /// As many threads as the cores this process may use.
+    pub fn auto() -> std::io::Result<Engine> {
+        Engine::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Number of generator threads.
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Run one phase: `connections` workers take slots from `schedule` until it ends.
+    pub async fn run_phase(
+        &self,
+        target: &TargetSpec,
+        plan: &Arc<RequestPlan>,
+        schedule: Arc<Schedule>,
+        connections: u32,
+        timeout: Duration,
+    ) -> PhaseOutcome {
+        let _stop = StopOnDrop(Arc::clone(&schedule));
+        let connections = connections.max(1);
+        let used = (connections as usize).min(self.threads.len());
+        let mut replies = Vec::with_capacity(used);
+        for (i, thread) in self.threads.iter().take(used).enumerate() {
+            let share =
+                connections / used as u32 + u32::from((i as u32) < connections % used as u32);
+            let (reply, rx) = oneshot::channel();
+            let job = Job {
+                target: target.clone(),
+                plan: Arc::clone(plan),
+                schedule: Arc::clone(&schedule),
+                connections: share,
+                timeout,
+                reply,
+            };
+            if thread.jobs.send(job).is_ok() {
+                replies.push(rx);
+            }
+        }
+        let mut recorder = Recorder::default();
+        for rx in replies {
+            if let Ok(part) = rx.await {
+                recorder.merge(&part);
+            }
+        }
+        let elapsed = schedule.start().elapsed();
+        if let Some(planned) = schedule.planned() {
+            recorder.unsent = planned.saturating_sub(schedule.issued());
+        }
+        let pacing = match schedule.pacing() {
+            Pacing::Open { rate } => {
+                let window = schedule
+                    .window()
+                    .map_or(elapsed.as_secs_f64(), |d| d.as_secs_f64())
+                    .max(1e-9);
+                let achieved = recorder.sent_in_window as f64 / window;
+                let lag_ms = |q: f64| {
+                    if recorder.lag.is_empty() {
+                        0.0
+                    } else {
+                        recorder.lag.value_at_quantile(q) as f64 / 1000.0
+                    }
+                };
+                Some(PacingReport {
+                    target_rate: rate,
+                    achieved_rate: achieved,
+                    lag_p99_ms: lag_ms(0.99),
+                    lag_max_ms: lag_ms(1.0),
+                    unsent: recorder.unsent,
+                    valid: achieved >= rate * 0.99 && recorder.unsent == 0,
+                })
+            }
+            Pacing::Closed => None,
+        };
+        PhaseOutcome {
+            recorder,
+            elapsed,
+            pacing,
         }
     }
-    PhaseOutcome {
-        recorder,
-        elapsed: started.elapsed(),
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let handles: Vec<_> = self
+            .threads
+            .drain(..)
+            .filter_map(|mut t| {
+                drop(t.jobs);
+                t.handle.take()
+            })
+            .collect();
+        // Threads end after their current job, whose schedule is stopped; do not
+        // block an async caller on them.
+        drop(handles);
     }
+}
+
+fn thread_main(mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("tailgate: a generator thread could not start its runtime: {err}");
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let pools: Rc<RefCell<HashMap<u64, Vec<Conn>>>> = Rc::default();
+        while let Some(job) = jobs.recv().await {
+            let recorder = Rc::new(RefCell::new(Recorder::default()));
+            let mut workers = Vec::with_capacity(job.connections as usize);
+            for _ in 0..job.connections {
+                workers.push(tokio::task::spawn_local(worker(
+                    job.target.clone(),
+                    Arc::clone(&job.plan),
+                    Arc::clone(&job.schedule),
+                    job.timeout,
+                    Rc::clone(&recorder),
+                    Rc::clone(&pools),
+                )));
+            }
+            for w in workers {
+                let _ = w.await;
+            }
+            let result = std::mem::take(&mut *recorder.borrow_mut());
+            let _ = job.reply.send(result);
+        }
+    });
 }
 
 async fn worker(
-    addr: SocketAddr,
-    pool: Pool,
-    request: Arc<RequestTemplate>,
+    target: TargetSpec,
+    plan: Arc<RequestPlan>,
     schedule: Arc<Schedule>,
     timeout: Duration,
-) -> Recorder {
-    let mut recorder = Recorder::default();
-    let mut conn = pool.take();
-    while let Some(slot) = schedule.next() {
-        if let Some(due) = slot.due {
-            tokio::time::sleep_until(due).await;
+    recorder: Rc<RefCell<Recorder>>,
+    pools: Rc<RefCell<HashMap<u64, Vec<Conn>>>>,
+) {
+    let mut conn = pools
+        .borrow_mut()
+        .get_mut(&target.key)
+        .and_then(|pool| pool.pop());
+    let mut scratch = Vec::new();
+    let start = schedule.start();
+    let window_end = schedule.window().map(|w| start + w);
+    while let Some(Slot { due, .. }) = schedule.next() {
+        if let Some(due) = due {
+            if due > Instant::now() {
+                tokio::time::sleep_until(due).await;
+            }
         }
-        let start = slot.due.unwrap_or_else(Instant::now);
-        let outcome =
-            tokio::time::timeout(timeout, send_one(addr, &mut conn, &request, &mut recorder)).await;
-        match outcome {
-            Ok(Ok(status)) => {
-                if request.is_expected(status) {
-                    recorder.success(start.elapsed());
+        let sent_at = Instant::now();
+        let origin = due.unwrap_or(sent_at);
+        let (rendered, counter, random) = plan.next(&mut scratch);
+        let body_len = rendered.body_len as u64;
+        let h1 = rendered.h1;
+        let result = tokio::time::timeout(timeout, async {
+            if !conn.as_ref().is_some_and(Conn::is_usable) {
+                conn = Some(Conn::open(&target).await?);
+            }
+            match conn.as_mut() {
+                Some(c) => {
+                    c.send(
+                        h1,
+                        || plan.h2_request(counter, random),
+                        plan.head,
+                        plan.decode,
+                    )
+                    .await
+                }
+                None => Err(ErrorKind::Connect),
+            }
+        })
+        .await;
+        let end = Instant::now();
+        let second = end.saturating_duration_since(start).as_secs() as u32;
+        let mut rec = recorder.borrow_mut();
+        if let Some(due) = due {
+            rec.lag(sent_at.saturating_duration_since(due));
+        }
+        if window_end.is_none_or(|w| sent_at <= w) {
+            rec.sent_in_window += 1;
+        }
+        match result {
+            Ok(Ok(meta)) => {
+                rec.status(meta.status);
+                rec.bytes_out += body_len;
+                rec.bytes_in += meta.wire_bytes;
+                rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
+                if let Some(timing) = &meta.server_timing {
+                    rec.server_timing(timing);
+                }
+                if plan.is_expected(meta.status) {
+                    rec.success(end.saturating_duration_since(origin), second);
                 } else {
-                    recorder.failure(ErrorKind::for_status(status));
+                    rec.failure(ErrorKind::for_status(meta.status), second);
+                }
+                if !meta.keep_alive {
+                    conn = None;
                 }
             }
             Ok(Err(kind)) => {
-                recorder.failure(kind);
+                rec.failure(kind, second);
                 conn = None;
             }
             Err(_elapsed) => {
-                recorder.failure(ErrorKind::Timeout);
+                rec.failure(ErrorKind::Timeout, second);
                 conn = None;
             }
         }
     }
-    if let Some(conn) = conn {
-        pool.put(conn);
-    }
-    recorder
-}
-
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|_| ErrorKind::Connect)?;
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| ErrorKind::Connect)?;
-    tokio::spawn(async move {
-        // The connection ends when the sender is dropped or the peer closes;
-        // request-level errors are reported through the sender.
-        let _ = connection.await;
-    });
-    Ok(sender)
-}
-
-/// Send one request on the worker's connection (opening one if needed) and read
-/// the whole response. Returns the status code, or the kind of failure.
-async fn send_one(
-    addr: SocketAddr,
-    conn: &mut Option<SendRequest<Full<Bytes>>>,
-    request: &RequestTemplate,
-    recorder: &mut Recorder,
-) -> Result<u16, ErrorKind> {
-    let sender = match conn {
-        Some(sender) if !sender.is_closed() => sender,
-        _ => conn.insert(connect(addr).await?),
-    };
-    sender.ready().await.map_err(|_| ErrorKind::Reset)?;
-    let response = sender
-        .send_request(request.build())
-        .await
-        .map_err(classify_hyper_error)?;
-    let status = response.status().as_u16();
-    recorder.status(status);
-    recorder.bytes_out += request.body.len() as u64;
-    for value in response.headers().get_all("server-timing") {
-        if let Ok(text) = value.to_str() {
-            recorder.server_timing(text);
-        }
-    }
-    let mut body = response.into_body();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ErrorKind::Body)?;
-        if let Some(data) = frame.data_ref() {
-            recorder.bytes_in += data.len() as u64;
-        }
-    }
-    Ok(status)
-}
-
-fn classify_hyper_error(err: hyper::Error) -> ErrorKind {
-    if err.is_parse() || err.is_parse_status() || err.is_parse_too_large() {
-        ErrorKind::Protocol
-    } else {
-        ErrorKind::Reset
+    if let Some(c) = conn.filter(Conn::is_usable) {
+        pools.borrow_mut().entry(target.key).or_default().push(c);
     }
 }

@@ -7,8 +7,11 @@
 //! [`Recorder`] (histogram and counters), so the statistics can treat rounds, not
 //! requests, as the independent units.
 
+pub mod conn;
 pub mod engine;
+pub mod http1;
 pub mod record;
+pub mod request;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -22,8 +25,10 @@ use crate::config::{Endpoint, Load, Profile};
 use crate::deploy::Target;
 use crate::progress::Progress;
 use crate::side::Side;
-pub use engine::{run_phase, PhaseOutcome, RequestTemplate, TargetAddr, TargetError};
+pub use conn::{HttpVersion, TargetError, TargetSpec, TlsOptions};
+pub use engine::{Engine, PacingReport, PhaseOutcome};
 pub use record::{ErrorKind, Recorder, TimingSum};
+pub use request::RequestPlan;
 pub use schedule::{Pacing, Schedule, Slot};
 
 /// What was measured for one (round, side) of one endpoint.
@@ -40,6 +45,24 @@ pub struct RoundRecord {
     pub elapsed: Duration,
     /// Latencies and counters.
     pub data: Recorder,
+    /// For an open loop: whether the round delivered its rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<PacingReport>,
+}
+
+/// The very first request to a freshly deployed side: a cold start as a client
+/// sees it, recorded apart from the rounds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FirstRequest {
+    /// The side.
+    pub side: Side,
+    /// Its latency, when it got a response.
+    #[serde(with = "opt_secs")]
+    pub latency: Option<Duration>,
+    /// Its status code, when it got a response.
+    pub status: Option<u16>,
+    /// Why it failed, when it did.
+    pub error: Option<ErrorKind>,
 }
 
 /// All rounds of one endpoint.
@@ -55,6 +78,9 @@ pub struct EndpointRun {
     pub profile: String,
     /// Every (round, side), in the order measured.
     pub rounds: Vec<RoundRecord>,
+    /// The first request to each side (only on the first endpoint measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_requests: Vec<FirstRequest>,
 }
 
 impl EndpointRun {
@@ -105,7 +131,6 @@ pub fn draw_order(rounds: u32, seed: u64) -> Vec<[Side; 2]> {
 
 /// Describe a load profile in words for the report.
 pub fn describe_load(load: &Load) -> String {
-    let Profile::Closed { connections } = load.profile;
     let mut bound = Vec::new();
     if let Some(d) = load.duration {
         bound.push(format!("{} per round", crate::format::duration(d)));
@@ -113,6 +138,7 @@ pub fn describe_load(load: &Load) -> String {
     if let Some(n) = load.requests {
         bound.push(format!("at most {n} requests per round"));
     }
+    let Profile::Closed { connections } = load.profile;
     format!(
         "closed loop, {connections} connection{}, {}; warm-up {}",
         if connections == 1 { "" } else { "s" },
@@ -121,62 +147,75 @@ pub fn describe_load(load: &Load) -> String {
     )
 }
 
-fn phase_schedule(load: &Load, duration: Option<Duration>, limit: Option<u64>) -> Schedule {
-    let Profile::Closed { .. } = load.profile;
-    Schedule::new(Pacing::Closed, duration, limit)
-}
-
-fn connections(load: &Load) -> u32 {
+/// The schedule and connection count of one phase of `load`.
+fn phase_schedule(load: &Load, duration: Option<Duration>, limit: Option<u64>) -> (Schedule, u32) {
     let Profile::Closed { connections } = load.profile;
-    connections
+    (
+        Schedule::new(Pacing::Closed, duration, limit, load.timeout),
+        connections,
+    )
 }
 
-/// Measure every endpoint on both targets: an unrecorded warm-up per side and
-/// endpoint, then `order.len()` rounds in the given side order.
+/// Send one request and time it: the first request to a fresh target.
+async fn first_request(
+    engine: &Engine,
+    target: &TargetSpec,
+    plan: &Arc<RequestPlan>,
+    side: Side,
+    timeout: Duration,
+) -> FirstRequest {
+    let schedule = Arc::new(Schedule::new(Pacing::Closed, None, Some(1), timeout));
+    let outcome = engine.run_phase(target, plan, schedule, 1, timeout).await;
+    let rec = &outcome.recorder;
+    FirstRequest {
+        side,
+        latency: (!rec.latency.is_empty())
+            .then(|| Duration::from_micros(rec.latency.max()))
+            .or_else(|| (rec.error_count() == 0).then_some(outcome.elapsed)),
+        status: rec.statuses.keys().next().copied(),
+        error: rec.errors.keys().next().copied(),
+    }
+}
+
+/// How requests are sent: HTTP version and TLS options.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// HTTP/1.1 or HTTP/2.
+    pub version: HttpVersion,
+    /// TLS settings for https targets.
+    pub tls: TlsOptions,
+}
+
+/// Measure every endpoint on both targets: the first request to each side
+/// (recorded apart), an unrecorded warm-up per side and endpoint, then
+/// `order.len()` rounds in the given side order.
 pub async fn measure(
     base: &Target,
     head: &Target,
     endpoints: &[Endpoint],
     order: &[[Side; 2]],
+    client: &ClientOptions,
     progress: &Progress,
 ) -> Result<Vec<EndpointRun>, TargetError> {
-    let base_addr = TargetAddr::resolve(&base.base_url).await?;
-    let head_addr = TargetAddr::resolve(&head.base_url).await?;
-    let addr = |side: Side| match side {
-        Side::Base => &base_addr,
-        Side::Head => &head_addr,
+    let engine = Engine::auto()
+        .map_err(|e| TargetError::Tls(format!("cannot start generator threads: {e}")))?;
+    let base_spec = TargetSpec::resolve(&base.base_url, client.version, &client.tls).await?;
+    let head_spec = TargetSpec::resolve(&head.base_url, client.version, &client.tls).await?;
+    let spec = |side: Side| match side {
+        Side::Base => &base_spec,
+        Side::Head => &head_spec,
     };
-    let mut templates = Vec::with_capacity(endpoints.len());
+    let mut plans = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {
-        templates.push([
-            RequestTemplate::new(endpoint, &base_addr)?,
-            RequestTemplate::new(endpoint, &head_addr)?,
+        plans.push([
+            RequestPlan::new(endpoint, &base_spec, endpoint.items.clone())?,
+            RequestPlan::new(endpoint, &head_spec, endpoint.items.clone())?,
         ]);
     }
-    let template = |i: usize, side: Side| match side {
-        Side::Base => &templates[i][0],
-        Side::Head => &templates[i][1],
+    let plan = |i: usize, side: Side| match side {
+        Side::Base => &plans[i][0],
+        Side::Head => &plans[i][1],
     };
-
-    progress.phase("warm-up", 2 * endpoints.len() as u64);
-    for side in Side::BOTH {
-        for (i, endpoint) in endpoints.iter().enumerate() {
-            let load = &endpoint.load;
-            if !load.warmup.is_zero() {
-                let schedule = Arc::new(phase_schedule(load, Some(load.warmup), None));
-                run_phase(
-                    addr(side),
-                    template(i, side),
-                    schedule,
-                    connections(load),
-                    load.timeout,
-                )
-                .await;
-            }
-            progress.step(&format!("{side} {}", endpoint.name));
-        }
-    }
-
     let mut runs: Vec<EndpointRun> = endpoints
         .iter()
         .map(|e| EndpointRun {
@@ -185,28 +224,57 @@ pub async fn measure(
             path: e.path.clone(),
             profile: describe_load(&e.load),
             rounds: Vec::with_capacity(order.len() * 2),
+            first_requests: Vec::new(),
         })
         .collect();
+
+    progress.phase("warm-up", 2 * endpoints.len() as u64);
+    for side in Side::BOTH {
+        if let Some(first) = endpoints.first() {
+            let fr =
+                first_request(&engine, spec(side), plan(0, side), side, first.load.timeout).await;
+            runs[0].first_requests.push(fr);
+        }
+        for (i, endpoint) in endpoints.iter().enumerate() {
+            let load = &endpoint.load;
+            if !load.warmup.is_zero() {
+                let (schedule, connections) = phase_schedule(load, Some(load.warmup), None);
+                engine
+                    .run_phase(
+                        spec(side),
+                        plan(i, side),
+                        Arc::new(schedule),
+                        connections,
+                        load.timeout,
+                    )
+                    .await;
+            }
+            progress.step(&format!("{side} {}", endpoint.name));
+        }
+    }
+
     progress.phase("measure", (order.len() * 2 * endpoints.len()) as u64);
     for (round, sides) in order.iter().enumerate() {
         for (position, &side) in sides.iter().enumerate() {
             for (i, endpoint) in endpoints.iter().enumerate() {
                 let load = &endpoint.load;
-                let schedule = Arc::new(phase_schedule(load, load.duration, load.requests));
-                let outcome = run_phase(
-                    addr(side),
-                    template(i, side),
-                    schedule,
-                    connections(load),
-                    load.timeout,
-                )
-                .await;
+                let (schedule, connections) = phase_schedule(load, load.duration, load.requests);
+                let outcome = engine
+                    .run_phase(
+                        spec(side),
+                        plan(i, side),
+                        Arc::new(schedule),
+                        connections,
+                        load.timeout,
+                    )
+                    .await;
                 runs[i].rounds.push(RoundRecord {
                     round: round as u32,
                     side,
                     position: position as u8,
                     elapsed: outcome.elapsed,
                     data: outcome.recorder,
+                    pacing: outcome.pacing,
                 });
                 progress.step(&format!(
                     "round {}/{} {side} {}",
@@ -234,6 +302,26 @@ pub(crate) mod secs {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let secs = f64::deserialize(d)?;
         Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `Option<Duration>` as seconds in JSON.
+pub(crate) mod opt_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|secs| Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 

@@ -44,6 +44,8 @@ pub enum ErrorKind {
     Body,
     /// The response was not valid HTTP.
     Protocol,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
 }
 
 impl ErrorKind {
@@ -67,6 +69,7 @@ impl ErrorKind {
             ErrorKind::StatusOther => "unexpected status",
             ErrorKind::Body => "body",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Tls => "tls",
         }
     }
 }
@@ -109,8 +112,23 @@ pub struct Recorder {
     pub bytes_in: u64,
     /// Request body bytes sent.
     pub bytes_out: u64,
+    /// Response body bytes after content decoding (gzip/deflate), where known.
+    #[serde(default)]
+    pub bytes_decoded: u64,
     /// `Server-Timing` metrics by name.
     pub server_timing: BTreeMap<String, TimingSum>,
+    /// How late requests were sent after they were due (open loop), microseconds.
+    #[serde(with = "histogram_base64", default = "new_histogram")]
+    pub lag: Histogram<u64>,
+    /// Planned requests that were never sent because the phase's time ran out.
+    #[serde(default)]
+    pub unsent: u64,
+    /// Requests sent within the phase's time window (for the achieved rate).
+    #[serde(default)]
+    pub sent_in_window: u64,
+    /// Per-second timeline of the phase.
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 impl Default for Recorder {
@@ -122,24 +140,34 @@ impl Default for Recorder {
             statuses: BTreeMap::new(),
             bytes_in: 0,
             bytes_out: 0,
+            bytes_decoded: 0,
             server_timing: BTreeMap::new(),
+            lag: new_histogram(),
+            unsent: 0,
+            sent_in_window: 0,
+            timeline: Timeline::default(),
         }
     }
 }
 
 impl Recorder {
-    /// Record a successful request.
-    pub fn success(&mut self, latency: Duration) {
-        let us = u64::try_from(latency.as_micros())
-            .unwrap_or(MAX_LATENCY_US)
-            .clamp(1, MAX_LATENCY_US);
+    /// Record a successful request that completed `second` whole seconds into the phase.
+    pub fn success(&mut self, latency: Duration, second: u32) {
+        let us = micros(latency);
         self.latency.saturating_record(us);
         self.ok += 1;
+        self.timeline.record(second, Some(us));
     }
 
     /// Record a failed request.
-    pub fn failure(&mut self, kind: ErrorKind) {
+    pub fn failure(&mut self, kind: ErrorKind, second: u32) {
         *self.errors.entry(kind).or_default() += 1;
+        self.timeline.record(second, None);
+    }
+
+    /// Record how late a request was sent after it was due.
+    pub fn lag(&mut self, lag: Duration) {
+        self.lag.saturating_record(micros(lag));
     }
 
     /// Record a response's status code.
@@ -179,10 +207,104 @@ impl Recorder {
         }
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
+        self.bytes_decoded += other.bytes_decoded;
+        let _ = self.lag.add(&other.lag);
+        self.unsent += other.unsent;
+        self.sent_in_window += other.sent_in_window;
+        self.timeline.merge(&other.timeline);
         for (name, sum) in &other.server_timing {
             let mine = self.server_timing.entry(name.clone()).or_default();
             mine.count += sum.count;
             mine.total_ms += sum.total_ms;
+        }
+    }
+}
+
+/// A duration in whole microseconds, clamped to the histogram's range.
+pub fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros())
+        .unwrap_or(MAX_LATENCY_US)
+        .clamp(1, MAX_LATENCY_US)
+}
+
+/// One second of a phase.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Second {
+    /// Requests completed in this second (successful or not).
+    pub requests: u64,
+    /// Failed requests among them.
+    pub errors: u64,
+    /// Latency of the successful ones, microseconds (2 significant digits).
+    #[serde(with = "histogram_base64_coarse")]
+    pub latency: Histogram<u64>,
+}
+
+impl Default for Second {
+    fn default() -> Self {
+        Second {
+            requests: 0,
+            errors: 0,
+            latency: new_coarse_histogram(),
+        }
+    }
+}
+
+impl Second {
+    /// Median latency in milliseconds, if anything succeeded.
+    pub fn p50_ms(&self) -> Option<f64> {
+        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(0.50) as f64 / 1000.0)
+    }
+
+    /// p99 latency in milliseconds, if anything succeeded.
+    pub fn p99_ms(&self) -> Option<f64> {
+        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+}
+
+/// A histogram for the per-second timeline: 2 significant digits keep a second's
+/// histogram small; the timeline is for spotting slow windows, not for verdicts.
+pub fn new_coarse_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 2).expect("static histogram bounds are valid")
+}
+
+/// A per-second timeline (rate, latency, errors). Memory grows with the phase's
+/// duration, never with its number of requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timeline {
+    /// Index = whole seconds since the phase started.
+    pub seconds: Vec<Second>,
+}
+
+impl Timeline {
+    /// Longest timeline kept (a longer phase folds into its last second).
+    pub const MAX_SECONDS: usize = 3600;
+
+    fn slot(&mut self, second: u32) -> &mut Second {
+        let i = (second as usize).min(Self::MAX_SECONDS - 1);
+        if self.seconds.len() <= i {
+            self.seconds.resize_with(i + 1, Second::default);
+        }
+        &mut self.seconds[i]
+    }
+
+    /// Record one completed request; `latency_us` is `None` for a failure.
+    pub fn record(&mut self, second: u32, latency_us: Option<u64>) {
+        let slot = self.slot(second);
+        slot.requests += 1;
+        match latency_us {
+            Some(us) => slot.latency.saturating_record(us),
+            None => slot.errors += 1,
+        }
+    }
+
+    /// Add another timeline second by second.
+    pub fn merge(&mut self, other: &Timeline) {
+        for (i, s) in other.seconds.iter().enumerate() {
+            let mine = self.slot(i as u32);
+            mine.requests += s.requests;
+            mine.errors += s.errors;
+            let _ = mine.latency.add(&s.latency);
         }
     }
 }
@@ -221,15 +343,36 @@ mod histogram_base64 {
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(buf))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+    pub fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
         let text = String::deserialize(d)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.as_bytes())
             .map_err(serde::de::Error::custom)?;
-        let hist: Histogram<u64> = HistDeserializer::new()
+        HistDeserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| serde::de::Error::custom(format!("bad histogram: {e:?}")))?;
+            .map_err(|e| serde::de::Error::custom(format!("bad histogram: {e:?}")))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let hist = decode(d)?;
         let mut out = new_histogram();
+        out.add(&hist)
+            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))?;
+        Ok(out)
+    }
+}
+
+/// Coarse (2-digit) timeline histograms in JSON, same encoding.
+mod histogram_base64_coarse {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(hist: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        histogram_base64::serialize(hist, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let hist = histogram_base64::decode(d)?;
+        let mut out = new_coarse_histogram();
         out.add(&hist)
             .map_err(|e| serde::de::Error::custom(format!("{e:?}")))?;
         Ok(out)
@@ -252,25 +395,28 @@ mod tests {
     #[test]
     fn merge_adds_everything() {
         let mut a = Recorder::default();
-        a.success(Duration::from_millis(5));
-        a.failure(ErrorKind::Timeout);
+        a.success(Duration::from_millis(5), 0);
+        a.failure(ErrorKind::Timeout, 1);
         a.server_timing("db;dur=2");
         let mut b = Recorder::default();
-        b.success(Duration::from_millis(7));
-        b.failure(ErrorKind::Timeout);
+        b.success(Duration::from_millis(7), 0);
+        b.failure(ErrorKind::Timeout, 2);
         b.server_timing("db;dur=4");
         a.merge(&b);
         assert_eq!(a.ok, 2);
         assert_eq!(a.errors[&ErrorKind::Timeout], 2);
         assert_eq!(a.latency.len(), 2);
         assert_eq!(a.server_timing["db"].mean_ms(), Some(3.0));
+        assert_eq!(a.timeline.seconds.len(), 3);
+        assert_eq!(a.timeline.seconds[0].requests, 2);
+        assert_eq!(a.timeline.seconds[2].errors, 1);
     }
 
     #[test]
     fn histogram_round_trips_through_json() {
         let mut r = Recorder::default();
         for ms in 1..=100 {
-            r.success(Duration::from_millis(ms));
+            r.success(Duration::from_millis(ms), 0);
         }
         let json = serde_json::to_string(&r).unwrap();
         let back: Recorder = serde_json::from_str(&json).unwrap();

@@ -170,23 +170,14 @@ pub struct Endpoint {
     pub body: Option<Bytes>,
     /// Status codes that count as success (default: any 2xx).
     pub expect_status: Vec<u16>,
+    /// Values for the `{{item}}` request variable, used round-robin.
+    pub items: Vec<String>,
     /// The load profile for this endpoint (the default one, with overrides applied).
     pub load: Load,
     /// SLOs (defaults merged with the endpoint's own).
     pub slo: Slo,
     /// Regression budgets (defaults merged with the endpoint's own).
     pub budget: Budget,
-}
-
-impl Endpoint {
-    /// Whether `status` counts as success for this endpoint.
-    pub fn is_expected(&self, status: u16) -> bool {
-        if self.expect_status.is_empty() {
-            (200..300).contains(&status)
-        } else {
-            self.expect_status.contains(&status)
-        }
-    }
 }
 
 /// How the two sides are deployed.

@@ -42,6 +42,7 @@ pub fn demo_config(base_url: &str, head_url: &str) -> Config {
             headers: http::HeaderMap::new(),
             body: body.map(|b: &'static str| bytes::Bytes::from_static(b.as_bytes())),
             expect_status: vec![status],
+            items: vec![],
             load: load.clone(),
             slo: slo.clone(),
             budget: budget.clone(),

@@ -12,6 +12,7 @@ fn endpoint(name: &str, slo: Slo, budget: Budget) -> Endpoint {
         headers: Default::default(),
         body: None,
         expect_status: vec![],
+        items: vec![],
         load: Load::default(),
         slo,
         budget,

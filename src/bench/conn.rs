@@ -1,0 +1,341 @@
+//! Targets and connections: plain TCP or TLS (rustls), HTTP/1.1 or HTTP/2.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::HeaderValue;
+use http::Uri;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use super::http1::{H1Conn, ResponseMeta};
+use super::record::ErrorKind;
+
+/// Which HTTP version to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum HttpVersion {
+    /// HTTP/1.1 with keep-alive.
+    #[default]
+    #[serde(rename = "1.1")]
+    Http1,
+    /// HTTP/2 (ALPN `h2` over TLS, prior knowledge over plain TCP).
+    #[serde(rename = "2")]
+    Http2,
+}
+
+/// Why a target cannot be benchmarked at all (as opposed to a failed request).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The URL does not parse or is not usable.
+    #[error("target URL `{url}` is not usable: {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The host name did not resolve.
+    #[error("could not resolve `{host}`: {source}")]
+    Resolve {
+        /// host:port.
+        host: String,
+        /// The resolver's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS settings could not be built (e.g. an unreadable CA file).
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
+/// TLS options for https targets.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// Extra trusted root certificates (PEM file), e.g. for a test CA.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Accept any certificate (never for production targets).
+    pub insecure: bool,
+}
+
+/// Where requests go, resolved once: address, `Host`, TLS and HTTP version.
+#[derive(Clone)]
+pub struct TargetSpec {
+    pub(crate) addr: SocketAddr,
+    pub(crate) authority: HeaderValue,
+    pub(crate) scheme: &'static str,
+    pub(crate) base_path: String,
+    pub(crate) tls: Option<(TlsConnector, ServerName<'static>)>,
+    pub(crate) version: HttpVersion,
+    pub(crate) key: u64,
+}
+
+impl std::fmt::Debug for TargetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetSpec")
+            .field("addr", &self.addr)
+            .field("authority", &self.authority)
+            .field("scheme", &self.scheme)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl TargetSpec {
+    /// Resolve a base URL such as `http://127.0.0.1:8080` or `https://host/prefix`.
+    pub async fn resolve(
+        url: &str,
+        version: HttpVersion,
+        tls: &TlsOptions,
+    ) -> Result<TargetSpec, TargetError> {
+        let bad = |reason: &str| TargetError::BadUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let uri: Uri = url.parse().map_err(|_| bad("it is not a valid URL"))?;
+        let (scheme, default_port) = match uri.scheme_str() {
+            Some("http") => ("http", 80),
+            Some("https") => ("https", 443),
+            _ => return Err(bad("it must start with http:// or https://")),
+        };
+        let authority = uri.authority().ok_or_else(|| bad("it has no host"))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = authority.port_u16().unwrap_or(default_port);
+        let addr = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|source| TargetError::Resolve {
+                host: format!("{host}:{port}"),
+                source,
+            })?
+            .next()
+            .ok_or_else(|| bad("the host name has no address"))?;
+        let tls = if scheme == "https" {
+            let name = ServerName::try_from(host.to_string())
+                .map_err(|_| bad("the host is not a valid TLS server name"))?;
+            Some((tls_connector(version, tls)?, name))
+        } else {
+            None
+        };
+        Ok(TargetSpec {
+            addr,
+            authority: HeaderValue::from_str(authority.as_str())
+                .map_err(|_| bad("invalid host"))?,
+            scheme,
+            base_path: uri.path().trim_end_matches('/').to_string(),
+            tls,
+            version,
+            key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    /// The socket address requests go to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+fn tls_connector(version: HttpVersion, opts: &TlsOptions) -> Result<TlsConnector, TargetError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TargetError::Tls(e.to_string()))?;
+    let mut config = if opts.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| TargetError::Tls(format!("cannot read {}: {e}", path.display())))?;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert
+                    .map_err(|e| TargetError::Tls(format!("bad PEM in {}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| {
+                    TargetError::Tls(format!("bad certificate in {}: {e}", path.display()))
+                })?;
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = match version {
+        HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+        HttpVersion::Http2 => vec![b"h2".to_vec()],
+    };
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+mod insecure {
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+
+    /// Accepts every certificate: only for `--insecure`.
+    #[derive(Debug)]
+    pub struct AcceptAny;
+
+    impl ServerCertVerifier for AcceptAny {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            Ok(HandshakeSignatureValid::assertion())
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            Ok(HandshakeSignatureValid::assertion())
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            rustls::crypto::ring::default_provider()
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+}
+
+/// One open connection.
+pub enum Conn {
+    /// HTTP/1.1 over TCP.
+    Plain(H1Conn<TcpStream>),
+    /// HTTP/1.1 over TLS.
+    Tls(Box<H1Conn<TlsStream<TcpStream>>>),
+    /// HTTP/2 (over TCP or TLS).
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Conn {
+    /// Open a connection to `target`.
+    pub async fn open(target: &TargetSpec) -> Result<Conn, ErrorKind> {
+        let tcp = TcpStream::connect(target.addr)
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        match (&target.tls, target.version) {
+            (None, HttpVersion::Http1) => Ok(Conn::Plain(H1Conn::new(tcp))),
+            (Some((connector, name)), version) => {
+                let tls = connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|_| ErrorKind::Tls)?;
+                match version {
+                    HttpVersion::Http1 => Ok(Conn::Tls(Box::new(H1Conn::new(tls)))),
+                    HttpVersion::Http2 => h2_handshake(TokioIo::new(tls)).await,
+                }
+            }
+            (None, HttpVersion::Http2) => h2_handshake(TokioIo::new(tcp)).await,
+        }
+    }
+
+    /// Whether the connection can still be used.
+    pub fn is_usable(&self) -> bool {
+        match self {
+            Conn::H2(sender) => !sender.is_closed(),
+            _ => true,
+        }
+    }
+
+    /// Send one request and read the whole response.
+    pub async fn send(
+        &mut self,
+        h1: &[u8],
+        h2: impl FnOnce() -> http::Request<Full<Bytes>>,
+        head: bool,
+        decode: bool,
+    ) -> Result<ResponseMeta, ErrorKind> {
+        match self {
+            Conn::Plain(c) => c.send(h1, head, decode).await,
+            Conn::Tls(c) => c.send(h1, head, decode).await,
+            Conn::H2(sender) => {
+                sender.ready().await.map_err(|_| ErrorKind::Reset)?;
+                let response = sender.send_request(h2()).await.map_err(|e| {
+                    if e.is_parse() {
+                        ErrorKind::Protocol
+                    } else {
+                        ErrorKind::Reset
+                    }
+                })?;
+                let status = response.status().as_u16();
+                let mut timing: Option<String> = None;
+                for v in response.headers().get_all("server-timing") {
+                    if let Ok(v) = v.to_str() {
+                        match &mut timing {
+                            Some(t) => {
+                                t.push(',');
+                                t.push_str(v);
+                            }
+                            None => timing = Some(v.to_string()),
+                        }
+                    }
+                }
+                let head_bytes: u64 = response
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
+                    .sum();
+                let mut body = response.into_body();
+                let mut body_bytes = 0u64;
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|_| ErrorKind::Body)?;
+                    if let Some(data) = frame.data_ref() {
+                        body_bytes += data.len() as u64;
+                    }
+                }
+                Ok(ResponseMeta {
+                    status,
+                    wire_bytes: head_bytes + body_bytes,
+                    body_bytes,
+                    decoded_bytes: None,
+                    server_timing: timing,
+                    keep_alive: true,
+                })
+            }
+        }
+    }
+}
+
+async fn h2_handshake<T>(io: TokioIo<T>) -> Result<Conn, ErrorKind>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+        .await
+        .map_err(|_| ErrorKind::Connect)?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn::H2(sender))
+}

@@ -1,0 +1,351 @@
+//! Requests as the engine sends them: an endpoint rendered for one target, with
+//! per-request variables so a benchmark does not hit one cached key forever.
+//!
+//! Variables may appear in the path, header values and the body:
+//! - `{{counter}}`: 0, 1, 2, ... per phase, shared by all connections;
+//! - `{{random_id}}`: 16 random hex digits;
+//! - `{{item}}`: the next value of the endpoint's value list (round-robin).
+//!
+//! A request without variables is rendered once; one with variables is rendered
+//! into a reusable buffer per request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST};
+use http::{HeaderMap, Method, Request, Uri};
+use http_body_util::Full;
+use rand::Rng;
+
+use super::conn::TargetSpec;
+use super::TargetError;
+use crate::config::Endpoint;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Var {
+    Counter,
+    RandomId,
+    Item,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Var(Var),
+}
+
+/// A string with `{{variables}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Template(Vec<Piece>);
+
+impl Template {
+    fn parse(text: &str) -> Template {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let Some(len) = rest[start + 2..].find("}}") else {
+                break;
+            };
+            let name = rest[start + 2..start + 2 + len].trim();
+            let var = match name {
+                "counter" => Some(Var::Counter),
+                "random_id" => Some(Var::RandomId),
+                "item" => Some(Var::Item),
+                _ => None,
+            };
+            match var {
+                Some(var) => {
+                    if start > 0 {
+                        pieces.push(Piece::Text(rest[..start].to_string()));
+                    }
+                    pieces.push(Piece::Var(var));
+                }
+                None => pieces.push(Piece::Text(rest[..start + 4 + len].to_string())),
+            }
+            rest = &rest[start + 4 + len..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_string()));
+        }
+        Template(pieces)
+    }
+
+    fn is_static(&self) -> bool {
+        self.0.iter().all(|p| matches!(p, Piece::Text(_)))
+    }
+
+    fn render_into(&self, out: &mut Vec<u8>, vars: &Values) {
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Piece::Var(Var::Counter) => {
+                    out.extend_from_slice(vars.counter.to_string().as_bytes())
+                }
+                Piece::Var(Var::RandomId) => {
+                    out.extend_from_slice(format!("{:016x}", vars.random).as_bytes())
+                }
+                Piece::Var(Var::Item) => out.extend_from_slice(vars.item.as_bytes()),
+            }
+        }
+    }
+}
+
+struct Values<'a> {
+    counter: u64,
+    random: u64,
+    item: &'a str,
+}
+
+/// An endpoint's request, ready to be sent to one target many times.
+#[derive(Debug)]
+pub struct RequestPlan {
+    method: Method,
+    path: Template,
+    headers: Vec<(HeaderName, Template)>,
+    body: Template,
+    items: Vec<String>,
+    counter: AtomicU64,
+    /// Pre-rendered HTTP/1.1 bytes when nothing varies.
+    fixed: Option<Bytes>,
+    authority: HeaderValue,
+    scheme: &'static str,
+    base_path: String,
+    expect: Vec<u16>,
+    /// Whether to decode compressed bodies to measure their decoded size.
+    pub decode: bool,
+    /// Whether the method is HEAD (no response body).
+    pub head: bool,
+}
+
+/// One rendered request: HTTP/1.1 bytes and the parts for HTTP/2.
+#[derive(Debug)]
+pub struct Rendered<'a> {
+    /// The complete HTTP/1.1 request.
+    pub h1: &'a [u8],
+    /// Request body length.
+    pub body_len: usize,
+}
+
+impl RequestPlan {
+    /// Plan `endpoint` for `target`, with `items` for `{{item}}`.
+    pub fn new(
+        endpoint: &Endpoint,
+        target: &TargetSpec,
+        items: Vec<String>,
+    ) -> Result<Arc<RequestPlan>, TargetError> {
+        let full = format!("{}{}", target.base_path, endpoint.path);
+        let path = Template::parse(&full);
+        let mut probe = Vec::new();
+        path.render_into(
+            &mut probe,
+            &Values {
+                counter: 0,
+                random: 0,
+                item: items.first().map_or("x", |s| s.as_str()),
+            },
+        );
+        let probe_text = String::from_utf8_lossy(&probe).into_owned();
+        probe_text.parse::<Uri>().map_err(|_| TargetError::BadUrl {
+            url: full.clone(),
+            reason: "the endpoint path does not form a valid URL".into(),
+        })?;
+        let headers: Vec<(HeaderName, Template)> = endpoint
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != HOST && *name != CONTENT_LENGTH)
+            .map(|(name, value)| {
+                (
+                    name.clone(),
+                    Template::parse(&String::from_utf8_lossy(value.as_bytes())),
+                )
+            })
+            .collect();
+        let authority = endpoint
+            .headers
+            .get(HOST)
+            .cloned()
+            .unwrap_or_else(|| target.authority.clone());
+        let body = Template::parse(&String::from_utf8_lossy(
+            endpoint.body.as_deref().unwrap_or_default(),
+        ));
+        let decode = endpoint
+            .headers
+            .get(http::header::ACCEPT_ENCODING)
+            .is_some();
+        let mut plan = RequestPlan {
+            method: endpoint.method.clone(),
+            path,
+            headers,
+            body,
+            items: if items.is_empty() {
+                vec![String::new()]
+            } else {
+                items
+            },
+            counter: AtomicU64::new(0),
+            fixed: None,
+            authority,
+            scheme: target.scheme,
+            base_path: target.base_path.clone(),
+            expect: endpoint.expect_status.clone(),
+            decode,
+            head: endpoint.method == Method::HEAD,
+        };
+        if plan.path.is_static()
+            && plan.body.is_static()
+            && plan.headers.iter().all(|(_, t)| t.is_static())
+        {
+            let mut buf = Vec::new();
+            plan.render_h1(&mut buf, 0, 0);
+            plan.fixed = Some(Bytes::from(buf));
+        }
+        Ok(Arc::new(plan))
+    }
+
+    /// Whether `status` counts as success.
+    pub fn is_expected(&self, status: u16) -> bool {
+        if self.expect.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.expect.contains(&status)
+        }
+    }
+
+    fn values(&self, counter: u64, random: u64) -> Values<'_> {
+        Values {
+            counter,
+            random,
+            item: &self.items[(counter % self.items.len() as u64) as usize],
+        }
+    }
+
+    fn render_h1(&self, out: &mut Vec<u8>, counter: u64, random: u64) -> usize {
+        let vars = self.values(counter, random);
+        out.clear();
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        self.path.render_into(out, &vars);
+        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        out.extend_from_slice(self.authority.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            value.render_into(out, &vars);
+            out.extend_from_slice(b"\r\n");
+        }
+        let mut body = Vec::new();
+        self.body.render_into(&mut body, &vars);
+        if !body.is_empty() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH) {
+            out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&body);
+        body.len()
+    }
+
+    /// Render the next request into `scratch` (or use the pre-rendered bytes).
+    pub fn next<'a>(&'a self, scratch: &'a mut Vec<u8>) -> (Rendered<'a>, u64, u64) {
+        let counter = self.counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(fixed) = &self.fixed {
+            let body_len = self
+                .body
+                .0
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t.len(),
+                    Piece::Var(_) => 0,
+                })
+                .sum();
+            return (
+                Rendered {
+                    h1: fixed,
+                    body_len,
+                },
+                counter,
+                0,
+            );
+        }
+        let random = rand::thread_rng().gen::<u64>();
+        let body_len = self.render_h1(scratch, counter, random);
+        (
+            Rendered {
+                h1: scratch,
+                body_len,
+            },
+            counter,
+            random,
+        )
+    }
+
+    /// The same request as an `http::Request` for HTTP/2.
+    pub fn h2_request(&self, counter: u64, random: u64) -> Request<Full<Bytes>> {
+        let vars = self.values(counter, random);
+        let mut path = Vec::new();
+        self.path.render_into(&mut path, &vars);
+        let uri = format!(
+            "{}://{}{}",
+            self.scheme,
+            String::from_utf8_lossy(self.authority.as_bytes()),
+            String::from_utf8_lossy(&path)
+        );
+        let mut body = Vec::new();
+        self.body.render_into(&mut body, &vars);
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            let mut v = Vec::new();
+            value.render_into(&mut v, &vars);
+            if let Ok(v) = HeaderValue::from_bytes(&v) {
+                headers.append(name.clone(), v);
+            }
+        }
+        let mut req = Request::new(Full::new(Bytes::from(body)));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri.parse().unwrap_or_else(|_| Uri::from_static("/"));
+        *req.headers_mut() = headers;
+        *req.version_mut() = http::Version::HTTP_2;
+        req
+    }
+
+    /// The base path prefix of the target (for reports).
+    pub fn base_path(&self) -> &str {
+        &self.base_path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_split_known_variables_only() {
+        let t = Template::parse("/users/{{counter}}?x={{nope}}&id={{ random_id }}");
+        assert_eq!(
+            t.0,
+            vec![
+                Piece::Text("/users/".into()),
+                Piece::Var(Var::Counter),
+                Piece::Text("?x={{nope}}".into()),
+                Piece::Text("&id=".into()),
+                Piece::Var(Var::RandomId),
+            ]
+        );
+        assert!(Template::parse("/plain").is_static());
+    }
+
+    #[test]
+    fn renders_counter_and_items() {
+        let t = Template::parse("/u/{{item}}/{{counter}}");
+        let mut out = Vec::new();
+        t.render_into(
+            &mut out,
+            &Values {
+                counter: 7,
+                random: 0,
+                item: "ada",
+            },
+        );
+        assert_eq!(out, b"/u/ada/7");
+    }
+}
