@@ -532,3 +532,26 @@ fn semantic_problems_are_collected_in_file_order() {
     let rendered = config::ConfigError { problems: all }.to_string();
     assert!(rendered.ends_with("tailgate.yml: 4 problems"), "{rendered}");
 }
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // serde's position (libyaml) and the index's (yaml-rust2) agree after
+    // multi-byte characters.
+    let text =
+        with_deploy("endpoints:\n  - { name: \"日本語😀\", path: /a, slo: { p99: lent } }\n");
+    only(&text, 3, 43, "endpoints[0].slo.p99", "is not a duration");
+    let text = with_deploy("endpoints:\n  - { name: \"日本語😀\", path: /a, method: \"G T\" }\n");
+    only(&text, 3, 39, "endpoints[0].method", "not an HTTP method");
+}
+
+#[test]
+fn wrong_scalar_type_gets_an_example() {
+    let p = only(
+        "deploy:\n  local:\n    command: ./server\n    worktree: yes\nendpoints: [{ path: /a }]\n",
+        4,
+        15,
+        "deploy.local.worktree",
+        "expected a boolean, found string \"yes\"",
+    );
+    assert_eq!(p.help, "write it like `worktree: true`");
+}
