@@ -1,0 +1,417 @@
+//! What users write in `tailgate.yml`, as serde structs.
+//!
+//! Every struct denies unknown keys. Leaf values with a format (durations,
+//! percentages, budgets, counts, status codes) are newtypes whose `Deserialize`
+//! parses and checks the text, so serde_yaml attaches the value's line and column
+//! to their errors. Whether values make sense together (p50 below p99, a unique
+//! endpoint name) is checked later, in `validate.rs`.
+//!
+//! Most keys are `Option`: a missing key and an explicit `~` both mean "not given"
+//! (except `duration` and `requests` in `load`, where `~` removes an inherited
+//! value), and required keys are checked in `validate.rs` so that all of them are
+//! reported at once.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::error::leaf_error;
+use super::model::Fraction;
+use super::units::{self, DURATION_HELP, PERCENT_HELP};
+
+/// The whole file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `deploy:` and `endpoints:`"
+)]
+pub(crate) struct RawConfig {
+    pub mode: Option<RawMode>,
+    pub deploy: Option<RawDeploy>,
+    pub load: Option<RawLoad>,
+    pub compare: Option<RawCompare>,
+    pub defaults: Option<RawDefaults>,
+    pub endpoints: Option<Vec<RawEndpoint>>,
+}
+
+/// `mode:`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase", expecting = "`blocking` or `advisory`")]
+pub(crate) enum RawMode {
+    Blocking,
+    Advisory,
+}
+
+/// `deploy:` (exactly one of the keys).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with `url:` or `local:`")]
+pub(crate) struct RawDeploy {
+    pub url: Option<RawUrlDeploy>,
+    pub local: Option<RawLocalDeploy>,
+}
+
+/// `deploy.url:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `base:` and `head:` URLs"
+)]
+pub(crate) struct RawUrlDeploy {
+    pub base: Option<String>,
+    pub head: Option<String>,
+}
+
+/// `deploy.local:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at least `command:`")]
+pub(crate) struct RawLocalDeploy {
+    pub command: Option<String>,
+    pub repo: Option<String>,
+    pub worktree: Option<bool>,
+    pub base_ref: Option<String>,
+    pub head_ref: Option<String>,
+    pub ready: Option<RawReady>,
+    pub stop_timeout: Option<RawDuration>,
+    pub env: Option<StringMap>,
+}
+
+/// `deploy.local.ready:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `path:` and `timeout:`"
+)]
+pub(crate) struct RawReady {
+    pub path: Option<String>,
+    pub timeout: Option<RawDuration>,
+}
+
+/// `load:`, at the top level or in an endpoint.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `connections:` and `duration:`"
+)]
+pub(crate) struct RawLoad {
+    pub connections: Option<RawWhole>,
+    /// Outer `None`: not written; `Some(None)`: written as `~`.
+    #[serde(default, deserialize_with = "present")]
+    pub duration: Option<Option<RawDuration>>,
+    /// Outer `None`: not written; `Some(None)`: written as `~`.
+    #[serde(default, deserialize_with = "present")]
+    pub requests: Option<Option<RawWhole>>,
+    pub warmup: Option<RawDuration>,
+    pub timeout: Option<RawDuration>,
+}
+
+/// `compare:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `rounds:` and `noise_floor:`"
+)]
+pub(crate) struct RawCompare {
+    pub rounds: Option<RawWhole>,
+    pub noise_floor: Option<RawPercent>,
+    pub confidence: Option<RawPercent>,
+    pub resamples: Option<RawWhole>,
+    pub seed: Option<RawWhole>,
+}
+
+/// `defaults:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with `slo:` and `budget:`")]
+pub(crate) struct RawDefaults {
+    pub slo: Option<RawSlo>,
+    pub budget: Option<RawBudget>,
+}
+
+/// `slo:`, in `defaults` or in an endpoint.
+#[derive(Debug, Deserialize, Default)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `p99: 500ms`"
+)]
+pub(crate) struct RawSlo {
+    pub p50: Option<RawDuration>,
+    pub p95: Option<RawDuration>,
+    pub p99: Option<RawDuration>,
+    #[serde(rename = "p99.9", alias = "p999")]
+    pub p999: Option<RawDuration>,
+    pub error_rate: Option<RawPercent>,
+    pub min_throughput: Option<RawNumber>,
+}
+
+/// `budget:`, in `defaults` or in an endpoint.
+#[derive(Debug, Deserialize, Default)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `p99: +10%`"
+)]
+pub(crate) struct RawBudget {
+    pub p50: Option<RawGrowth>,
+    pub p95: Option<RawGrowth>,
+    pub p99: Option<RawGrowth>,
+    #[serde(rename = "p99.9", alias = "p999")]
+    pub p999: Option<RawGrowth>,
+    pub error_rate: Option<RawGrowth>,
+    pub throughput: Option<RawDrop>,
+}
+
+/// One item of `endpoints:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at least `path:`")]
+pub(crate) struct RawEndpoint {
+    pub name: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub headers: Option<StringMap>,
+    pub body: Option<String>,
+    pub body_file: Option<String>,
+    pub expect_status: Option<RawStatusList>,
+    pub load: Option<RawLoad>,
+    pub slo: Option<RawSlo>,
+    pub budget: Option<RawBudget>,
+}
+
+/// Deserialize a key that is present (possibly `~`) as `Some(..)`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Implement `Deserialize` for a leaf newtype by parsing the scalar's text.
+macro_rules! leaf {
+    ($ty:ident, $expecting:literal, $parse:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(LeafVisitor {
+                    expecting: $expecting,
+                    parse: $parse,
+                    marker: PhantomData,
+                })
+            }
+        }
+    };
+}
+
+/// A visitor for one scalar whose text `parse` turns into a value or a
+/// `(what, help)` complaint.
+struct LeafVisitor<T, F> {
+    expecting: &'static str,
+    parse: F,
+    marker: PhantomData<T>,
+}
+
+impl<'de, T, F> Visitor<'de> for LeafVisitor<T, F>
+where
+    F: FnOnce(&str) -> Result<T, (String, &'static str)>,
+{
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(|(what, help)| leaf_error(what, help))
+    }
+}
+
+/// A duration: `500ms`, `2s`, `1.5s`, `1m`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawDuration(pub Duration);
+
+leaf!(RawDuration, "a duration like `500ms`", |s: &str| {
+    units::parse_duration(s)
+        .map(RawDuration)
+        .map_err(|e| (e, DURATION_HELP))
+});
+
+/// A non-negative percentage: `0.1%`, `95%`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawPercent(pub Fraction);
+
+leaf!(RawPercent, "a percentage like `10%`", |s: &str| {
+    units::parse_percent(s)
+        .map(RawPercent)
+        .map_err(|e| (e, PERCENT_HELP))
+});
+
+/// How much head may grow: `+10%` or `10%`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawGrowth(pub Fraction);
+
+const GROWTH_HELP: &str = "a budget is how much head may grow; write +10%";
+
+leaf!(RawGrowth, "a growth budget like `+10%`", |s: &str| {
+    match units::parse_signed_percent(s) {
+        Ok(v) if v >= 0.0 => Ok(RawGrowth(Fraction(v))),
+        Ok(_) => Err((format!("{s:?} is negative"), GROWTH_HELP)),
+        Err(e) => Err((e, GROWTH_HELP)),
+    }
+});
+
+/// How much head's throughput may drop: `-10%` or `10%`, stored positive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawDrop(pub Fraction);
+
+const DROP_HELP: &str = "the throughput budget is how much head may drop; write -10%";
+
+leaf!(RawDrop, "a throughput drop like `-10%`", |s: &str| {
+    match units::parse_signed_percent(s) {
+        Ok(v) if s.trim_start().starts_with('+') && v != 0.0 => {
+            Err((format!("{s:?} is a rise, not a drop"), DROP_HELP))
+        }
+        Ok(v) => Ok(RawDrop(Fraction(v.abs()))),
+        Err(e) => Err((e, DROP_HELP)),
+    }
+});
+
+/// A whole number, not negative: `10`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawWhole(pub u64);
+
+const WHOLE_HELP: &str = "write a whole number, e.g. `10`";
+
+leaf!(RawWhole, "a whole number like `10`", |s: &str| {
+    let t = s.trim();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        let what = if t.starts_with('-') {
+            format!("{s:?} is negative")
+        } else {
+            format!("{s:?} is not a whole number")
+        };
+        return Err((what, WHOLE_HELP));
+    }
+    t.parse::<u64>().map(RawWhole).map_err(|_| {
+        (
+            format!("{s:?} is too large (at most {})", u64::MAX),
+            WHOLE_HELP,
+        )
+    })
+});
+
+/// A finite, non-negative number: `50` or `12.5`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawNumber(pub f64);
+
+const NUMBER_HELP: &str = "write a plain number of requests per second, e.g. `50`";
+
+leaf!(RawNumber, "a number like `50`", |s: &str| {
+    let t = s.trim();
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    let plain = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1;
+    if t.starts_with('-') {
+        return Err((format!("{s:?} is negative"), NUMBER_HELP));
+    }
+    match digits.parse::<f64>() {
+        Ok(v) if plain && v.is_finite() => Ok(RawNumber(v)),
+        Ok(v) if plain || v.is_infinite() => Err((format!("{s:?} is too large"), NUMBER_HELP)),
+        _ => Err((format!("{s:?} is not a number"), NUMBER_HELP)),
+    }
+});
+
+/// An HTTP status code, 100 to 599.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawStatus(pub u16);
+
+const STATUS_HELP: &str = "write a status code from 100 to 599, or a list like `[200, 201]`";
+
+fn parse_status(s: &str) -> Result<RawStatus, (String, &'static str)> {
+    match s.trim().parse::<u16>() {
+        Ok(code @ 100..=599) => Ok(RawStatus(code)),
+        Ok(_) => Err((
+            format!("{s} is not an HTTP status code (they run from 100 to 599)"),
+            STATUS_HELP,
+        )),
+        Err(_) => Err((format!("{s:?} is not an HTTP status code"), STATUS_HELP)),
+    }
+}
+
+leaf!(RawStatus, "a status code like `200`", parse_status);
+
+/// `expect_status:`: one code or a list of codes.
+#[derive(Debug, Clone)]
+pub(crate) struct RawStatusList(pub Vec<u16>);
+
+impl<'de> Deserialize<'de> for RawStatusList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusListVisitor;
+
+        impl<'de> Visitor<'de> for StatusListVisitor {
+            type Value = RawStatusList;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a status code like `200` or a list like `[200, 201]`")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                parse_status(v)
+                    .map(|code| RawStatusList(vec![code.0]))
+                    .map_err(|(what, help)| leaf_error(what, help))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(code) = seq.next_element::<RawStatus>()? {
+                    codes.push(code.0);
+                }
+                Ok(RawStatusList(codes))
+            }
+        }
+
+        deserializer.deserialize_any(StatusListVisitor)
+    }
+}
+
+/// A mapping of names to text values (`headers:`, `env:`), in file order.
+/// Scalars are taken as written (`PORT: 8080` is the text `8080`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StringMap(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for StringMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = StringMap;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of names to values, like `Accept: application/json`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries: Vec<(String, String)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if entries.iter().any(|(k, _)| *k == key) {
+                        // serde's wording, so the error points at the second key.
+                        return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                    }
+                    let value = map.next_value::<String>()?;
+                    entries.push((key, value));
+                }
+                Ok(StringMap(entries))
+            }
+        }
+
+        deserializer.deserialize_map(MapVisitor)
+    }
+}

@@ -1,0 +1,128 @@
+//! One example line per key of `tailgate.yml`, shown in the help of errors about
+//! a value of the wrong shape or a missing key.
+
+use super::index::{FieldPath, Segment};
+
+/// `(section, key, example)`; the section is the key the mapping hangs under
+/// (`""` for the top level, `endpoints` for an endpoint).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    ("", "mode", "mode: blocking"),
+    (
+        "",
+        "deploy",
+        "deploy: { url: { base: \"http://127.0.0.1:8080\", head: \"http://127.0.0.1:8081\" } }",
+    ),
+    ("", "load", "load: { connections: 10, duration: 5s }"),
+    ("", "compare", "compare: { rounds: 6, noise_floor: 2% }"),
+    (
+        "",
+        "defaults",
+        "defaults: { slo: { p99: 500ms }, budget: { p99: +10% } }",
+    ),
+    (
+        "",
+        "endpoints",
+        "endpoints: [ { name: orders, path: /orders } ]",
+    ),
+    (
+        "deploy",
+        "url",
+        "url: { base: \"http://127.0.0.1:8080\", head: \"http://127.0.0.1:8081\" }",
+    ),
+    (
+        "deploy",
+        "local",
+        "local: { command: \"./target/release/server\" }",
+    ),
+    ("url", "base", "base: \"http://127.0.0.1:8080\""),
+    ("url", "head", "head: \"http://127.0.0.1:8081\""),
+    ("local", "command", "command: \"./target/release/server\""),
+    ("local", "repo", "repo: ."),
+    ("local", "worktree", "worktree: true"),
+    ("local", "base_ref", "base_ref: main"),
+    ("local", "head_ref", "head_ref: HEAD"),
+    ("local", "ready", "ready: { path: /healthz, timeout: 60s }"),
+    ("local", "stop_timeout", "stop_timeout: 10s"),
+    ("local", "env", "env: { RUST_LOG: warn }"),
+    ("ready", "path", "path: /healthz"),
+    ("ready", "timeout", "timeout: 60s"),
+    ("load", "connections", "connections: 10"),
+    ("load", "duration", "duration: 5s"),
+    ("load", "requests", "requests: 10000"),
+    ("load", "warmup", "warmup: 2s"),
+    ("load", "timeout", "timeout: 10s"),
+    ("compare", "rounds", "rounds: 6"),
+    ("compare", "noise_floor", "noise_floor: 2%"),
+    ("compare", "confidence", "confidence: 95%"),
+    ("compare", "resamples", "resamples: 2000"),
+    ("compare", "seed", "seed: 42"),
+    ("defaults", "slo", "slo: { p99: 500ms, error_rate: 0.1% }"),
+    ("defaults", "budget", "budget: { p99: +10% }"),
+    ("slo", "p50", "p50: 100ms"),
+    ("slo", "p95", "p95: 300ms"),
+    ("slo", "p99", "p99: 500ms"),
+    ("slo", "p99.9", "\"p99.9\": 1s"),
+    ("slo", "error_rate", "error_rate: 0.1%"),
+    ("slo", "min_throughput", "min_throughput: 50"),
+    ("budget", "p50", "p50: +10%"),
+    ("budget", "p95", "p95: +10%"),
+    ("budget", "p99", "p99: +10%"),
+    ("budget", "p99.9", "\"p99.9\": +20%"),
+    ("budget", "error_rate", "error_rate: +0.1%"),
+    ("budget", "throughput", "throughput: -10%"),
+    ("endpoints", "name", "name: orders"),
+    ("endpoints", "method", "method: GET"),
+    ("endpoints", "path", "path: /orders"),
+    (
+        "endpoints",
+        "headers",
+        "headers: { Accept: application/json }",
+    ),
+    ("endpoints", "body", "body: '{\"a\": 1}'"),
+    ("endpoints", "body_file", "body_file: payload.json"),
+    ("endpoints", "expect_status", "expect_status: [200, 201]"),
+    ("endpoints", "load", "load: { connections: 5 }"),
+    ("endpoints", "slo", "slo: { p99: 200ms }"),
+    ("endpoints", "budget", "budget: { p99: +5% }"),
+];
+
+/// An example line for the key at `path`, if the key is part of the schema.
+pub(crate) fn example(path: &FieldPath) -> Option<&'static str> {
+    let mut keys = path.0.iter().rev().filter_map(|s| match s {
+        Segment::Key(k) => Some(k.as_str()),
+        Segment::Index(_) => None,
+    });
+    let key = match keys.next()? {
+        "p999" => "p99.9",
+        other => other,
+    };
+    let section = keys.next().unwrap_or("");
+    EXAMPLES
+        .iter()
+        .find(|(s, k, _)| *s == section && *k == key)
+        .map(|(_, _, example)| *example)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_are_found_by_section() {
+        let root = FieldPath::root();
+        assert_eq!(
+            example(&root.key("load").key("duration")),
+            Some("duration: 5s")
+        );
+        assert_eq!(
+            example(&root.key("endpoints").index(0).key("budget").key("p99")),
+            Some("p99: +10%")
+        );
+        assert_eq!(
+            example(&root.key("endpoints").index(3).key("load").key("requests")),
+            Some("requests: 10000")
+        );
+        assert_eq!(example(&root.key("nope")), None);
+        assert_eq!(example(&root), None);
+    }
+}

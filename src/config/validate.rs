@@ -1,0 +1,371 @@
+//! Raw config -> domain [`Config`], with every semantic problem collected and
+//! located (the position comes from the [`Index`] by field path).
+//!
+//! Each check that fails records a [`Problem`] and the conversion goes on, so one
+//! run reports everything; only if nothing failed is a [`Config`] built.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::{shape_help, ConfigError, Problem, ProblemKind};
+use super::index::{FieldPath, Index};
+use super::merge;
+use super::model::{CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode};
+use super::raw::{RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawUrlDeploy};
+use super::schema;
+use super::units::format_percent;
+
+/// Collects located problems while the conversion goes on.
+pub(crate) struct Checker<'a> {
+    index: &'a Index,
+    file: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(index: &'a Index, file: &'a str) -> Self {
+        Checker {
+            index,
+            file,
+            problems: Vec::new(),
+        }
+    }
+
+    /// A problem with the value at `path`.
+    pub fn value(&mut self, path: &FieldPath, message: impl Into<String>, help: impl Into<String>) {
+        let pos = self.index.value(path);
+        self.push(pos, path, message.into(), help.into());
+    }
+
+    /// A problem with the key at `path` (its name, or its presence).
+    pub fn key(&mut self, path: &FieldPath, message: impl Into<String>, help: impl Into<String>) {
+        let pos = self.index.key(path);
+        self.push(pos, path, message.into(), help.into());
+    }
+
+    /// A required key is missing; located at its parent.
+    pub fn missing(&mut self, path: &FieldPath) {
+        let key = path.last_key().unwrap_or("");
+        let parent = path.parent();
+        let message = if parent.is_root() {
+            format!("missing key `{key}` at the top level")
+        } else {
+            format!("missing key `{key}` in `{parent}`")
+        };
+        let help = match schema::example(path) {
+            Some(example) => format!("add `{example}`"),
+            None => format!("add `{key}:`"),
+        };
+        let pos = self.index.value(&parent);
+        self.push(pos, path, message, help);
+    }
+
+    /// Whether the file has `path` (written, possibly as `~`).
+    pub fn written(&self, path: &FieldPath) -> bool {
+        self.index.contains(path)
+    }
+
+    fn push(&mut self, pos: super::index::Pos, path: &FieldPath, message: String, help: String) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            pos,
+            path: path.clone(),
+            kind: ProblemKind::Invalid,
+            message,
+            help,
+        });
+    }
+}
+
+/// Check `raw` and turn it into a [`Config`], or report every problem found.
+pub(crate) fn validate(
+    raw: RawConfig,
+    index: &Index,
+    file: &str,
+    base_dir: &Path,
+) -> Result<Config, ConfigError> {
+    let mut check = Checker::new(index, file);
+    let root = FieldPath::root();
+    let mode = match raw.mode {
+        Some(RawMode::Advisory) => Mode::Advisory,
+        Some(RawMode::Blocking) | None => Mode::Blocking,
+    };
+    let deploy = deploy(raw.deploy, &root.key("deploy"), base_dir, &mut check);
+    let load = merge::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
+    let compare = compare(raw.compare, &root.key("compare"), &mut check);
+    let endpoints = merge::endpoints(
+        raw.endpoints,
+        raw.defaults,
+        load.as_ref(),
+        base_dir,
+        &mut check,
+    );
+    let mut problems = check.problems;
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.pos);
+        return Err(ConfigError { problems });
+    }
+    match (deploy, load, compare, endpoints) {
+        (Some(deploy), Some(load), Some(compare), Some(endpoints)) => Ok(Config {
+            source: file.to_string(),
+            base_dir: base_dir.to_path_buf(),
+            mode,
+            deploy,
+            load,
+            compare,
+            endpoints,
+        }),
+        // Every `None` above comes with a recorded problem; this is a fallback.
+        _ => Err(ConfigError::one(Problem {
+            file: file.to_string(),
+            pos: index.value(&root),
+            path: root,
+            kind: ProblemKind::Invalid,
+            message: "the config is incomplete".to_string(),
+            help: "compare it with examples/tailgate.yml".to_string(),
+        })),
+    }
+}
+
+fn deploy(
+    raw: Option<RawDeploy>,
+    path: &FieldPath,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<DeployConfig> {
+    let help =
+        "give one of `url:` (the services already run somewhere) or `local:` (start them here)";
+    let Some(raw) = raw else {
+        check.missing(path);
+        return None;
+    };
+    match (raw.url, raw.local) {
+        (Some(url), None) => url_deploy(url, &path.key("url"), check),
+        (None, Some(local)) => local_deploy(local, &path.key("local"), base_dir, check),
+        (Some(_), Some(_)) => {
+            check.key(
+                &path.key("local"),
+                "`deploy` has both `url` and `local`",
+                format!("keep one: {help}"),
+            );
+            None
+        }
+        (None, None) => {
+            check.value(path, "`deploy` names no deployer", help);
+            None
+        }
+    }
+}
+
+fn url_deploy(raw: RawUrlDeploy, path: &FieldPath, check: &mut Checker) -> Option<DeployConfig> {
+    let mut side = |value: Option<String>, key: &str| {
+        let path = path.key(key);
+        let Some(url) = value else {
+            check.missing(&path);
+            return None;
+        };
+        match check_url(&url) {
+            Ok(()) => Some(url),
+            Err(reason) => {
+                check.value(
+                    &path,
+                    format!("{url:?} is not a usable URL: {reason}"),
+                    "write an absolute http(s) URL, e.g. `https://pr-12.preview.example.com`",
+                );
+                None
+            }
+        }
+    };
+    let base = side(raw.base, "base");
+    let head = side(raw.head, "head");
+    Some(DeployConfig::Url {
+        base: base?,
+        head: head?,
+    })
+}
+
+/// Whether `url` is an absolute `http://` or `https://` URL with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        Some(other) => return Err(format!("the scheme is `{other}`, not http or https")),
+        None => return Err("it does not start with http:// or https://".to_string()),
+    }
+    match uri.host() {
+        Some(host) if !host.is_empty() => Ok(()),
+        _ => Err("it has no host".to_string()),
+    }
+}
+
+fn local_deploy(
+    raw: RawLocalDeploy,
+    path: &FieldPath,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<DeployConfig> {
+    let command = match raw.command {
+        Some(c) if !c.trim().is_empty() => Some(c),
+        Some(_) => {
+            check.value(
+                &path.key("command"),
+                "the command is empty",
+                "write the shell command that starts the service on `$PORT`",
+            );
+            None
+        }
+        None => {
+            check.missing(&path.key("command"));
+            None
+        }
+    };
+    let repo = match raw.repo.as_deref() {
+        None | Some(".") => base_dir.to_path_buf(),
+        Some(repo) => base_dir.join(PathBuf::from(repo)),
+    };
+    let mut git_ref = |value: Option<String>, key: &str| match value {
+        Some(r) if r.trim().is_empty() || r.contains(char::is_whitespace) => {
+            check.value(
+                &path.key(key),
+                format!("{r:?} is not a git ref"),
+                "write a branch, tag or commit, e.g. `main`, or leave the key out",
+            );
+            None
+        }
+        other => other,
+    };
+    let base_ref = git_ref(raw.base_ref, "base_ref");
+    let head_ref = git_ref(raw.head_ref, "head_ref");
+    let ready = path.key("ready");
+    let (ready_path, ready_timeout) = match raw.ready {
+        Some(r) => (r.path, r.timeout.map(|d| d.0)),
+        None => (None, None),
+    };
+    let ready_path = ready_path.unwrap_or_else(|| "/".to_string());
+    if !ready_path.starts_with('/') {
+        check.value(
+            &ready.key("path"),
+            format!("{ready_path:?} does not start with `/`"),
+            "write the path of the readiness probe, e.g. `/healthz`",
+        );
+    }
+    let ready_timeout = ready_timeout.unwrap_or(Duration::from_secs(60));
+    positive(ready_timeout, &ready.key("timeout"), check);
+    let mut env = Vec::new();
+    for (name, value) in raw.env.map(|m| m.0).unwrap_or_default() {
+        let at = path.key("env").key(&name);
+        if name.is_empty() || name.contains(['=', '\0']) {
+            check.key(
+                &at,
+                format!("{name:?} is not a valid environment variable name"),
+                "use letters, digits and `_`, e.g. `RUST_LOG`",
+            );
+        } else if value.contains('\0') {
+            check.value(&at, "the value contains a NUL byte", "remove the NUL byte");
+        } else {
+            env.push((name, value));
+        }
+    }
+    Some(DeployConfig::Local(LocalDeploy {
+        command: command?,
+        repo,
+        worktree: raw.worktree.unwrap_or(true),
+        base_ref,
+        head_ref,
+        ready_path,
+        ready_timeout,
+        stop_timeout: raw
+            .stop_timeout
+            .map(|d| d.0)
+            .unwrap_or(Duration::from_secs(10)),
+        env,
+    }))
+}
+
+/// Record a problem unless `d` is more than zero.
+pub(crate) fn positive(d: Duration, path: &FieldPath, check: &mut Checker) {
+    if d.is_zero() {
+        check.value(path, "must be more than 0s", shape_help(path));
+    }
+}
+
+/// Narrow a whole number to `min..=max`, recording a problem if it is outside.
+pub(crate) fn in_range(
+    value: u64,
+    min: u64,
+    max: u64,
+    path: &FieldPath,
+    check: &mut Checker,
+) -> Option<u32> {
+    let key = path.last_key().unwrap_or("the value");
+    if value < min {
+        check.value(
+            path,
+            format!("`{key}` is {value}; it must be at least {min}"),
+            shape_help(path),
+        );
+        None
+    } else if value > max {
+        check.value(
+            path,
+            format!("`{key}` is {value}; it can be at most {max}"),
+            shape_help(path),
+        );
+        None
+    } else {
+        u32::try_from(value).ok()
+    }
+}
+
+fn compare(
+    raw: Option<RawCompare>,
+    path: &FieldPath,
+    check: &mut Checker,
+) -> Option<CompareConfig> {
+    let defaults = CompareConfig::default();
+    let Some(raw) = raw else {
+        return Some(defaults);
+    };
+    let rounds = match raw.rounds {
+        Some(r) => in_range(r.0, 2, 1000, &path.key("rounds"), check),
+        None => Some(defaults.rounds),
+    };
+    let resamples = match raw.resamples {
+        Some(r) => in_range(r.0, 100, u64::from(u32::MAX), &path.key("resamples"), check),
+        None => Some(defaults.resamples),
+    };
+    let noise_floor = raw.noise_floor.map(|p| p.0).unwrap_or(defaults.noise_floor);
+    if noise_floor.0 >= 1.0 {
+        check.value(
+            &path.key("noise_floor"),
+            format!(
+                "a noise floor of {} hides every change",
+                format_percent(noise_floor)
+            ),
+            "write a small percentage, e.g. `2%`",
+        );
+    }
+    let confidence = raw
+        .confidence
+        .map(|p| p.0)
+        .unwrap_or(Fraction(defaults.confidence));
+    if confidence.0 <= 0.5 || confidence.0 >= 1.0 {
+        check.value(
+            &path.key("confidence"),
+            format!(
+                "a confidence of {} is outside (50%, 100%)",
+                format_percent(confidence)
+            ),
+            "write a level above 50% and below 100%, e.g. `95%`",
+        );
+    }
+    Some(CompareConfig {
+        rounds: rounds?,
+        noise_floor,
+        confidence: confidence.0,
+        resamples: resamples?,
+        seed: raw.seed.map(|s| s.0),
+    })
+}

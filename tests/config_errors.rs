@@ -1,0 +1,557 @@
+//! Malformed configs: each error names the file, the exact line and column, the
+//! field path, what is wrong, and has a `help:` line saying how to fix it.
+
+use std::path::Path;
+
+use tailgate::config::{self, Problem, ProblemKind};
+
+/// Line 1: a valid `deploy`. The case starts on line 2.
+fn with_deploy(rest: &str) -> String {
+    format!("deploy: {{ url: {{ base: \"http://127.0.0.1:1\", head: \"http://127.0.0.1:2\" }} }}\n{rest}")
+}
+
+/// Lines 1-2: a valid `deploy` and `endpoints`. The case starts on line 3.
+fn with_both(rest: &str) -> String {
+    with_deploy(&format!("endpoints: [{{ path: /ok }}]\n{rest}"))
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs");
+    match config::parse(text, "tailgate.yml", &dir) {
+        Ok(_) => panic!("should be rejected:\n{text}"),
+        Err(e) => e.problems,
+    }
+}
+
+/// The single problem of `text`, checked for position, path, message and help.
+#[track_caller]
+fn only(text: &str, line: usize, column: usize, path: &str, says: &str) -> Problem {
+    let mut all = problems(text);
+    assert_eq!(all.len(), 1, "one problem expected, got {all:#?}");
+    let problem = all.remove(0);
+    check(&problem, line, column, path, says);
+    problem
+}
+
+#[track_caller]
+fn check(problem: &Problem, line: usize, column: usize, path: &str, says: &str) {
+    let shown = problem.to_string();
+    assert_eq!(
+        (problem.pos.line, problem.pos.column),
+        (line, column),
+        "{shown}"
+    );
+    assert_eq!(problem.path.to_string(), path, "{shown}");
+    assert!(problem.message.contains(says), "{shown}");
+    assert!(!problem.help.is_empty(), "{shown}");
+    assert!(
+        shown.starts_with(&format!("tailgate.yml:{line}:{column}: error ")),
+        "{shown}"
+    );
+    assert!(shown.contains("\n  help: "), "{shown}");
+}
+
+// --- YAML and the shape of the document -----------------------------------
+
+#[test]
+fn tab_indentation() {
+    let p = only(&with_both("load:\n\tconnections: 5\n"), 4, 1, "load", "tab");
+    assert_eq!(p.kind, ProblemKind::Syntax);
+    assert!(p.help.contains("spaces"));
+}
+
+#[test]
+fn unclosed_quote_points_at_the_opening_quote() {
+    let p = only(
+        &with_both("load:\n  duration: 'abc\n  warmup: 1s\n"),
+        4,
+        13,
+        "load.duration",
+        "never closed",
+    );
+    assert_eq!(p.kind, ProblemKind::Syntax);
+}
+
+#[test]
+fn misplaced_colon() {
+    let p = only(&with_both("mode: a: b\n"), 3, 8, "mode", "invalid YAML");
+    assert_eq!(p.kind, ProblemKind::Syntax);
+}
+
+#[test]
+fn several_documents() {
+    only(
+        &with_both("---\nmode: advisory\n"),
+        3,
+        1,
+        "(top level)",
+        "more than one YAML document",
+    );
+}
+
+#[test]
+fn empty_file() {
+    only("", 1, 1, "(top level)", "empty");
+    only("# only a comment\n\n", 1, 1, "(top level)", "empty");
+}
+
+#[test]
+fn top_level_is_not_a_mapping() {
+    only(
+        "- deploy\n- endpoints\n",
+        1,
+        1,
+        "(top level)",
+        "not a mapping",
+    );
+}
+
+#[test]
+fn duplicate_key_points_at_the_second() {
+    only(
+        &with_both("load:\n  connections: 1\n  connections: 2\n"),
+        5,
+        3,
+        "load.connections",
+        "given twice",
+    );
+}
+
+#[test]
+fn unknown_top_level_key_with_suggestion() {
+    let p = only(
+        &with_deploy("endpoint: [{ path: /a }]\n"),
+        2,
+        1,
+        "endpoint",
+        "unknown key `endpoint` at the top level; did you mean `endpoints`?",
+    );
+    assert_eq!(p.kind, ProblemKind::Schema);
+}
+
+#[test]
+fn unknown_key_in_load_with_suggestion() {
+    let p = only(
+        &with_both("load:\n  conections: 5\n"),
+        4,
+        3,
+        "load.conections",
+        "unknown key `conections` in `load`; did you mean `connections`?",
+    );
+    assert!(p.help.contains("`connections`, `duration`, `requests`"));
+}
+
+#[test]
+fn unknown_key_deep_in_an_endpoint_with_suggestion() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    slo: { p99.5: 1s }\n"),
+        4,
+        12,
+        "endpoints[0].slo.\"p99.5\"",
+        "did you mean `p99.9`?",
+    );
+}
+
+#[test]
+fn unknown_key_without_a_close_match_lists_the_valid_ones() {
+    let p = only(
+        &with_both("compare:\n  zzz: 1\n"),
+        4,
+        3,
+        "compare.zzz",
+        "unknown key `zzz` in `compare`",
+    );
+    assert!(!p.message.contains("did you mean"));
+    assert!(p.help.contains("`rounds`") && p.help.contains("`seed`"));
+}
+
+#[test]
+fn unknown_mode_with_suggestion() {
+    let p = only(
+        &with_both("mode: blockng\n"),
+        3,
+        7,
+        "mode",
+        "did you mean `blocking`?",
+    );
+    assert!(p.help.contains("`advisory`"));
+}
+
+#[test]
+fn wrong_type_for_a_list() {
+    let p = only(
+        &with_deploy("endpoints: orders\n"),
+        2,
+        12,
+        "endpoints",
+        "expected a list, found string \"orders\"",
+    );
+    assert!(p.help.contains("endpoints: ["));
+}
+
+// --- Units ------------------------------------------------------------------
+
+#[test]
+fn a_duration_that_is_not_one_renders_like_the_docs() {
+    let text = with_deploy("endpoints:\n  - path: /a\n  - path: /b\n    slo: { p99: fast }\n");
+    let p = only(&text, 5, 17, "endpoints[1].slo.p99", "is not a duration");
+    assert_eq!(
+        p.to_string(),
+        "tailgate.yml:5:17: error in `endpoints[1].slo.p99`: \"fast\" is not a duration\n  help: write a number with a unit, e.g. `500ms` or `2s`"
+    );
+}
+
+#[test]
+fn duration_without_unit() {
+    let p = only(
+        &with_both("load:\n  duration: 5\n"),
+        4,
+        13,
+        "load.duration",
+        "no unit",
+    );
+    assert!(p.help.contains("`500ms`"));
+}
+
+#[test]
+fn negative_duration() {
+    only(
+        &with_both("load:\n  warmup: -2s\n"),
+        4,
+        11,
+        "load.warmup",
+        "negative",
+    );
+}
+
+#[test]
+fn duration_too_long_is_an_error_not_an_overflow() {
+    only(
+        &with_both("load:\n  duration: 99999999999999h\n"),
+        4,
+        13,
+        "load.duration",
+        "too long",
+    );
+}
+
+#[test]
+fn unitless_percentage() {
+    let p = only(
+        &with_both("compare:\n  noise_floor: 0.02\n"),
+        4,
+        16,
+        "compare.noise_floor",
+        "no `%`",
+    );
+    assert!(p.help.contains("write 10% not 0.1 or 10"));
+}
+
+#[test]
+fn error_rate_over_100_percent() {
+    only(
+        &with_both("defaults:\n  slo:\n    error_rate: 150%\n"),
+        5,
+        17,
+        "defaults.slo.error_rate",
+        "over 100%",
+    );
+}
+
+#[test]
+fn confidence_of_100_percent() {
+    only(
+        &with_both("compare:\n  confidence: 100%\n"),
+        4,
+        15,
+        "compare.confidence",
+        "outside (50%, 100%)",
+    );
+}
+
+#[test]
+fn negative_latency_budget() {
+    let p = only(
+        &with_both("defaults:\n  budget:\n    p99: -5%\n"),
+        5,
+        10,
+        "defaults.budget.p99",
+        "negative",
+    );
+    assert_eq!(p.help, "a budget is how much head may grow; write +10%");
+}
+
+// --- Values that do not make sense -----------------------------------------
+
+#[test]
+fn empty_endpoint_list() {
+    only(&with_deploy("endpoints: []\n"), 2, 12, "endpoints", "empty");
+}
+
+#[test]
+fn duplicate_endpoint_names_point_at_the_second() {
+    only(
+        &with_deploy(
+            "endpoints:\n  - name: orders\n    path: /a\n  - name: orders\n    path: /b\n",
+        ),
+        5,
+        11,
+        "endpoints[1].name",
+        "already used by `endpoints[0]`",
+    );
+}
+
+#[test]
+fn duplicate_default_names_point_at_the_second_endpoint() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n  - path: /a\n"),
+        4,
+        5,
+        "endpoints[1]",
+        "\"GET /a\" is already used",
+    );
+}
+
+#[test]
+fn missing_path() {
+    let p = only(
+        &with_deploy("endpoints:\n  - name: orders\n    method: GET\n"),
+        3,
+        5,
+        "endpoints[0].path",
+        "missing key `path` in `endpoints[0]`",
+    );
+    assert!(p.help.contains("path: /orders"));
+}
+
+#[test]
+fn path_without_leading_slash() {
+    let p = only(
+        &with_deploy("endpoints:\n  - path: orders\n"),
+        3,
+        11,
+        "endpoints[0].path",
+        "does not start with `/`",
+    );
+    assert!(p.help.contains("`/orders`"));
+}
+
+#[test]
+fn bad_method() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    method: \"GE T\"\n"),
+        4,
+        13,
+        "endpoints[0].method",
+        "not an HTTP method",
+    );
+}
+
+#[test]
+fn bad_header_name_points_at_the_key() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    headers:\n      \"Bad Header\": x\n"),
+        5,
+        7,
+        "endpoints[0].headers.\"Bad Header\"",
+        "not a valid header name",
+    );
+}
+
+#[test]
+fn bad_header_value_points_at_the_value() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    headers:\n      X-Ok: \"a\\x01b\"\n"),
+        5,
+        13,
+        "endpoints[0].headers.X-Ok",
+        "not a valid header value",
+    );
+}
+
+#[test]
+fn body_and_body_file() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    body: x\n    body_file: payload.json\n"),
+        5,
+        5,
+        "endpoints[0].body_file",
+        "both `body` and `body_file`",
+    );
+}
+
+#[test]
+fn body_file_that_does_not_exist() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    body_file: nope.json\n"),
+        4,
+        16,
+        "endpoints[0].body_file",
+        "cannot read",
+    );
+}
+
+#[test]
+fn status_code_999() {
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    expect_status: [200, 999]\n"),
+        4,
+        26,
+        "endpoints[0].expect_status[1]",
+        "999 is not an HTTP status code",
+    );
+}
+
+#[test]
+fn one_round() {
+    only(
+        &with_both("compare:\n  rounds: 1\n"),
+        4,
+        11,
+        "compare.rounds",
+        "must be at least 2",
+    );
+}
+
+#[test]
+fn zero_connections() {
+    only(
+        &with_both("load: { connections: 0 }\n"),
+        3,
+        22,
+        "load.connections",
+        "must be at least 1",
+    );
+}
+
+#[test]
+fn negative_connections() {
+    only(
+        &with_both("load:\n  connections: -1\n"),
+        4,
+        16,
+        "load.connections",
+        "negative",
+    );
+}
+
+#[test]
+fn neither_duration_nor_requests() {
+    only(
+        &with_both("load:\n  duration: ~\n"),
+        4,
+        13,
+        "load.duration",
+        "no `duration` and no `requests`",
+    );
+}
+
+#[test]
+fn slo_limits_out_of_order() {
+    only(
+        &with_both("defaults:\n  slo: { p50: 300ms, p99: 200ms }\n"),
+        4,
+        27,
+        "defaults.slo.p99",
+        "the p99 limit (200ms) is below the p50 limit (300ms)",
+    );
+}
+
+#[test]
+fn deploy_with_both_kinds() {
+    only(
+        "deploy:\n  url: { base: \"http://a\", head: \"http://b\" }\n  local: { command: x }\nendpoints: [{ path: /a }]\n",
+        3,
+        3,
+        "deploy.local",
+        "both `url` and `local`",
+    );
+}
+
+#[test]
+fn deploy_with_no_kind() {
+    only(
+        "deploy: {}\nendpoints: [{ path: /a }]\n",
+        1,
+        9,
+        "deploy",
+        "names no deployer",
+    );
+}
+
+#[test]
+fn deploy_url_that_is_not_http() {
+    let p = only(
+        "deploy:\n  url:\n    base: \"ftp://example.com\"\n    head: \"http://b\"\nendpoints: [{ path: /a }]\n",
+        3,
+        11,
+        "deploy.url.base",
+        "not a usable URL",
+    );
+    assert!(p.help.contains("http(s)"));
+}
+
+#[test]
+fn deploy_url_that_is_relative() {
+    only(
+        "deploy:\n  url: { base: \"http://a\", head: \"/head\" }\nendpoints: [{ path: /a }]\n",
+        2,
+        34,
+        "deploy.url.head",
+        "does not start with http:// or https://",
+    );
+}
+
+#[test]
+fn missing_sections_are_all_reported() {
+    let all = problems("mode: advisory\n");
+    let paths: Vec<String> = all.iter().map(|p| p.path.to_string()).collect();
+    assert_eq!(paths, ["deploy", "endpoints"]);
+    for p in &all {
+        check(p, 1, 1, &p.path.to_string(), "missing key");
+    }
+}
+
+#[test]
+fn semantic_problems_are_collected_in_file_order() {
+    let text = with_deploy(
+        "load: { connections: 0 }\ncompare: { rounds: 1 }\nendpoints:\n  - path: a\n  - path: /b\n    method: \"x y\"\n",
+    );
+    let all = problems(&text);
+    assert_eq!(all.len(), 4, "{all:#?}");
+    check(&all[0], 2, 22, "load.connections", "at least 1");
+    check(&all[1], 3, 20, "compare.rounds", "at least 2");
+    check(
+        &all[2],
+        5,
+        11,
+        "endpoints[0].path",
+        "does not start with `/`",
+    );
+    check(&all[3], 7, 13, "endpoints[1].method", "not an HTTP method");
+    let rendered = config::ConfigError { problems: all }.to_string();
+    assert!(rendered.ends_with("tailgate.yml: 4 problems"), "{rendered}");
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // serde's position (libyaml) and the index's (yaml-rust2) agree after
+    // multi-byte characters.
+    let text =
+        with_deploy("endpoints:\n  - { name: \"日本語😀\", path: /a, slo: { p99: lent } }\n");
+    only(&text, 3, 43, "endpoints[0].slo.p99", "is not a duration");
+    let text = with_deploy("endpoints:\n  - { name: \"日本語😀\", path: /a, method: \"G T\" }\n");
+    only(&text, 3, 39, "endpoints[0].method", "not an HTTP method");
+}
+
+#[test]
+fn wrong_scalar_type_gets_an_example() {
+    let p = only(
+        "deploy:\n  local:\n    command: ./server\n    worktree: yes\nendpoints: [{ path: /a }]\n",
+        4,
+        15,
+        "deploy.local.worktree",
+        "expected a boolean, found string \"yes\"",
+    );
+    assert_eq!(p.help, "write it like `worktree: true`");
+}
