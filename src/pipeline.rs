@@ -126,7 +126,7 @@ async fn deploy_and_measure(
         &head,
         &config.endpoints,
         order,
-        &bench::ClientOptions::default(),
+        &bench::ClientOptions::from_config(config),
         progress,
     )
     .await

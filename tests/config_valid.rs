@@ -73,6 +73,7 @@ fn the_example_parses_into_the_documented_values() {
         requests: Some(10_000),
         warmup: secs(2),
         timeout: secs(10),
+        http: Default::default(),
     };
     assert_eq!(config.load, load);
     assert_eq!(
@@ -178,6 +179,7 @@ fn defaults_merge_into_endpoints_key_by_key() {
         requests: Some(500),
         warmup: Duration::ZERO,
         timeout: secs(10),
+        http: Default::default(),
     };
     assert_eq!(config.load, top);
 

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Endpoint, Load, Profile};
+use crate::config::{Endpoint, LadderKind, Load, Profile};
 use crate::deploy::Target;
 use crate::progress::Progress;
 use crate::side::Side;
@@ -138,20 +138,64 @@ pub fn describe_load(load: &Load) -> String {
     if let Some(n) = load.requests {
         bound.push(format!("at most {n} requests per round"));
     }
-    let Profile::Closed { connections } = load.profile;
+    let conns = |n: u32| format!("{n} connection{}", if n == 1 { "" } else { "s" });
+    let shape = match &load.profile {
+        Profile::Closed { connections } => format!("closed loop, {}", conns(*connections)),
+        Profile::Open { rate, connections } => format!(
+            "open loop at {} req/s (latency from when each request was due), up to {}",
+            crate::format::rate(*rate),
+            conns(*connections)
+        ),
+        Profile::Ladder { kind, steps, .. } => {
+            let steps: Vec<String> = steps.iter().map(|s| crate::format::rate(*s)).collect();
+            match kind {
+                LadderKind::Concurrency => format!("ladder of {} connections", steps.join(", ")),
+                LadderKind::Rate => format!("ladder of {} req/s", steps.join(", ")),
+            }
+        }
+    };
+    let http = match load.http {
+        HttpVersion::Http1 => "HTTP/1.1",
+        HttpVersion::Http2 => "HTTP/2",
+    };
     format!(
-        "closed loop, {connections} connection{}, {}; warm-up {}",
-        if connections == 1 { "" } else { "s" },
+        "{shape}, {http}, {}; warm-up {}",
         bound.join(", "),
         crate::format::duration(load.warmup)
     )
 }
 
-/// The schedule and connection count of one phase of `load`.
-fn phase_schedule(load: &Load, duration: Option<Duration>, limit: Option<u64>) -> (Schedule, u32) {
-    let Profile::Closed { connections } = load.profile;
+/// The schedule and connection count of one phase of `load`; a ladder is
+/// measured at its highest step here (see [`ladder`] for the step by step run).
+pub fn phase_schedule(
+    load: &Load,
+    duration: Option<Duration>,
+    limit: Option<u64>,
+) -> (Schedule, u32) {
+    let (pacing, connections) = match &load.profile {
+        Profile::Closed { connections } => (Pacing::Closed, *connections),
+        Profile::Open { rate, connections } => (Pacing::Open { rate: *rate }, *connections),
+        Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps,
+            ..
+        } => (
+            Pacing::Closed,
+            steps.last().copied().unwrap_or(1.0).max(1.0) as u32,
+        ),
+        Profile::Ladder {
+            kind: LadderKind::Rate,
+            steps,
+            connections,
+        } => (
+            Pacing::Open {
+                rate: steps.last().copied().unwrap_or(1.0).max(0.001),
+            },
+            *connections,
+        ),
+    };
     (
-        Schedule::new(Pacing::Closed, duration, limit, load.timeout),
+        Schedule::new(pacing, duration, limit, load.timeout),
         connections,
     )
 }
@@ -177,13 +221,23 @@ async fn first_request(
     }
 }
 
-/// How requests are sent: HTTP version and TLS options.
+/// How requests are sent, beyond each endpoint's own settings.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
-    /// HTTP/1.1 or HTTP/2.
-    pub version: HttpVersion,
     /// TLS settings for https targets.
     pub tls: TlsOptions,
+}
+
+impl ClientOptions {
+    /// The client options of a config.
+    pub fn from_config(config: &crate::config::Config) -> ClientOptions {
+        ClientOptions {
+            tls: TlsOptions {
+                ca_file: config.tls.ca_file.clone(),
+                insecure: config.tls.insecure,
+            },
+        }
+    }
 }
 
 /// Measure every endpoint on both targets: the first request to each side
@@ -199,19 +253,23 @@ pub async fn measure(
 ) -> Result<Vec<EndpointRun>, TargetError> {
     let engine = Engine::auto()
         .map_err(|e| TargetError::Tls(format!("cannot start generator threads: {e}")))?;
-    let base_spec = TargetSpec::resolve(&base.base_url, client.version, &client.tls).await?;
-    let head_spec = TargetSpec::resolve(&head.base_url, client.version, &client.tls).await?;
-    let spec = |side: Side| match side {
-        Side::Base => &base_spec,
-        Side::Head => &head_spec,
-    };
+    // One target spec per endpoint and side: endpoints may differ in HTTP version.
+    let mut specs = Vec::with_capacity(endpoints.len());
     let mut plans = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {
+        let version = endpoint.load.http;
+        let base_spec = TargetSpec::resolve(&base.base_url, version, &client.tls).await?;
+        let head_spec = TargetSpec::resolve(&head.base_url, version, &client.tls).await?;
         plans.push([
             RequestPlan::new(endpoint, &base_spec, endpoint.items.clone())?,
             RequestPlan::new(endpoint, &head_spec, endpoint.items.clone())?,
         ]);
+        specs.push([base_spec, head_spec]);
     }
+    let spec = |i: usize, side: Side| match side {
+        Side::Base => &specs[i][0],
+        Side::Head => &specs[i][1],
+    };
     let plan = |i: usize, side: Side| match side {
         Side::Base => &plans[i][0],
         Side::Head => &plans[i][1],
@@ -231,8 +289,14 @@ pub async fn measure(
     progress.phase("warm-up", 2 * endpoints.len() as u64);
     for side in Side::BOTH {
         if let Some(first) = endpoints.first() {
-            let fr =
-                first_request(&engine, spec(side), plan(0, side), side, first.load.timeout).await;
+            let fr = first_request(
+                &engine,
+                spec(0, side),
+                plan(0, side),
+                side,
+                first.load.timeout,
+            )
+            .await;
             runs[0].first_requests.push(fr);
         }
         for (i, endpoint) in endpoints.iter().enumerate() {
@@ -241,7 +305,7 @@ pub async fn measure(
                 let (schedule, connections) = phase_schedule(load, Some(load.warmup), None);
                 engine
                     .run_phase(
-                        spec(side),
+                        spec(i, side),
                         plan(i, side),
                         Arc::new(schedule),
                         connections,
@@ -261,7 +325,7 @@ pub async fn measure(
                 let (schedule, connections) = phase_schedule(load, load.duration, load.requests);
                 let outcome = engine
                     .run_phase(
-                        spec(side),
+                        spec(i, side),
                         plan(i, side),
                         Arc::new(schedule),
                         connections,

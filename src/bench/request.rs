@@ -205,11 +205,7 @@ impl RequestPlan {
 
     /// Whether `status` counts as success.
     pub fn is_expected(&self, status: u16) -> bool {
-        if self.expect.is_empty() {
-            (200..300).contains(&status)
-        } else {
-            self.expect.contains(&status)
-        }
+        crate::config::status_expected(&self.expect, status)
     }
 
     fn values(&self, counter: u64, random: u64) -> Values<'_> {

@@ -32,9 +32,7 @@ pub(crate) fn top_load(
 
 /// `raw` over `base`, key by key; `~` for `duration`/`requests` removes the limit.
 fn layer_load(base: &Load, raw: &RawLoad, path: &FieldPath, check: &mut Checker) -> Option<Load> {
-    let Profile::Closed {
-        connections: base_connections,
-    } = base.profile;
+    let base_connections = base.profile.max_connections();
     let connections = match raw.connections {
         Some(c) => in_range(c.0, 1, 10_000, &path.key("connections"), check),
         None => Some(base_connections),
@@ -81,6 +79,7 @@ fn layer_load(base: &Load, raw: &RawLoad, path: &FieldPath, check: &mut Checker)
         requests,
         warmup: raw.warmup.map(|d| d.0).unwrap_or(base.warmup),
         timeout,
+        http: base.http,
     })
 }
 
@@ -395,6 +394,7 @@ fn endpoint(
         headers,
         body,
         expect_status: raw.expect_status.map(|s| s.0).unwrap_or_default(),
+        items: Vec::new(),
         load: endpoint_load?,
         slo: Slo::default(),
         budget: Budget::default(),

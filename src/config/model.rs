@@ -51,6 +51,8 @@ pub struct Config {
     pub compare: CompareConfig,
     /// The endpoints, at least one, names unique.
     pub endpoints: Vec<Endpoint>,
+    /// TLS settings for https targets.
+    pub tls: TlsSettings,
 }
 
 /// How the two sides are compared statistically.
@@ -81,14 +83,61 @@ impl Default for CompareConfig {
 }
 
 /// How requests are scheduled.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Profile {
     /// N connections, each sends its next request when the last one ends.
     Closed {
         /// Number of concurrent keep-alive connections.
         connections: u32,
     },
+    /// A constant arrival rate: each request is due at its time whether or not
+    /// earlier ones completed, and its latency counts from when it was due.
+    Open {
+        /// Requests per second.
+        rate: f64,
+        /// Most connections used at once; requests due while all are busy wait.
+        connections: u32,
+    },
+    /// Steps of concurrency or rate (1, 10, 100, ...), each measured for the
+    /// load's duration; reports the p99 per step and the highest step that meets
+    /// the SLO.
+    Ladder {
+        /// What the steps are.
+        kind: LadderKind,
+        /// The steps, ascending.
+        steps: Vec<f64>,
+        /// Connections for a rate ladder (most used at once).
+        connections: u32,
+    },
 }
+
+impl Profile {
+    /// The most connections the profile uses at once.
+    pub fn max_connections(&self) -> u32 {
+        match self {
+            Profile::Closed { connections } | Profile::Open { connections, .. } => *connections,
+            Profile::Ladder {
+                kind: LadderKind::Concurrency,
+                steps,
+                ..
+            } => steps.iter().copied().fold(1.0, f64::max) as u32,
+            Profile::Ladder { connections, .. } => *connections,
+        }
+    }
+}
+
+/// What a ladder's steps are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LadderKind {
+    /// Closed-loop connection counts.
+    Concurrency,
+    /// Open-loop rates, requests per second.
+    Rate,
+}
+
+/// Which HTTP version requests use.
+pub use crate::bench::HttpVersion;
 
 /// A load profile: how much load, for how long, per round and side.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +152,8 @@ pub struct Load {
     pub warmup: Duration,
     /// Per-request timeout; a request slower than this is a `timeout` error.
     pub timeout: Duration,
+    /// HTTP/1.1 (default) or HTTP/2.
+    pub http: HttpVersion,
 }
 
 impl Default for Load {
@@ -113,8 +164,18 @@ impl Default for Load {
             requests: None,
             warmup: Duration::from_secs(2),
             timeout: Duration::from_secs(10),
+            http: HttpVersion::Http1,
         }
     }
+}
+
+/// TLS settings for https targets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsSettings {
+    /// Extra trusted root certificates (a PEM file), e.g. a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate. Only for targets you control.
+    pub insecure: bool,
 }
 
 /// Absolute limits on head. `None` means no limit.
@@ -178,6 +239,22 @@ pub struct Endpoint {
     pub slo: Slo,
     /// Regression budgets (defaults merged with the endpoint's own).
     pub budget: Budget,
+}
+
+impl Endpoint {
+    /// Whether `status` counts as success for this endpoint.
+    pub fn is_expected(&self, status: u16) -> bool {
+        status_expected(&self.expect_status, status)
+    }
+}
+
+/// Whether `status` is in `expect` (or is a 2xx when `expect` is empty).
+pub fn status_expected(expect: &[u16], status: u16) -> bool {
+    if expect.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        expect.contains(&status)
+    }
 }
 
 /// How the two sides are deployed.

@@ -114,6 +114,7 @@ pub(crate) fn validate(
             load,
             compare,
             endpoints,
+            tls: Default::default(),
         }),
         // Every `None` above comes with a recorded problem; this is a fallback.
         _ => Err(ConfigError::one(Problem {

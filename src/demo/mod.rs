@@ -23,6 +23,7 @@ pub fn demo_config(base_url: &str, head_url: &str) -> Config {
         requests: None,
         warmup: Duration::from_millis(400),
         timeout: Duration::from_secs(5),
+        http: Default::default(),
     };
     let slo = Slo {
         p99: Some(Duration::from_millis(250)),
@@ -70,5 +71,6 @@ pub fn demo_config(base_url: &str, head_url: &str) -> Config {
                 201,
             ),
         ],
+        tls: Default::default(),
     }
 }

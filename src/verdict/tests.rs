@@ -31,6 +31,7 @@ fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
         load: Load::default(),
         compare: CompareConfig::default(),
         endpoints,
+        tls: Default::default(),
     }
 }
 
