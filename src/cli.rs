@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::{self, Config, DeployConfig};
 use crate::demo::service::{SampleService, Variant};
-use crate::deploy::UrlDeployer;
+use crate::deploy::{Deployer, LocalDeployer, UrlDeployer};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::results::RunContext;
@@ -28,6 +29,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole gate on this machine against a sample service (no cloud, no GitHub).
     Demo(DemoArgs),
+    /// Run the gate for a config: deploy base and head, measure, compare, judge, report.
+    Run(RunArgs),
+    /// Validate a config file and say what it would do.
+    Check(CheckArgs),
     /// Serve the demo's sample service (used by `tailgate demo`).
     #[command(hide = true)]
     SampleService(SampleServiceArgs),
@@ -39,6 +44,37 @@ pub struct DemoArgs {
     /// Folder for the report (`report.md`) and results (`tailgate-results.json`).
     #[arg(long, default_value = "tailgate-out/demo")]
     pub out: PathBuf,
+}
+
+/// `tailgate run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The config file.
+    #[arg(long, short, default_value = "tailgate.yml")]
+    pub config: PathBuf,
+    /// Folder for the report (`report.md`) and results (`tailgate-results.json`).
+    #[arg(long, default_value = "tailgate-out")]
+    pub out: PathBuf,
+    /// Git ref of base for the `local` deployer (default: the config's, else `main`).
+    #[arg(long)]
+    pub base_ref: Option<String>,
+    /// Git ref of head for the `local` deployer (default: the config's, else `HEAD`).
+    #[arg(long)]
+    pub head_ref: Option<String>,
+    /// Seed for the side order and the bootstrap (default: the config's, else random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print only the verdict line, not the whole report.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `tailgate check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The config file.
+    #[arg(default_value = "tailgate.yml")]
+    pub file: PathBuf,
 }
 
 /// Which variant of the sample service.
@@ -65,6 +101,8 @@ pub struct SampleServiceArgs {
 pub async fn execute(cli: Cli) -> i32 {
     match cli.command {
         Command::Demo(args) => demo(args).await,
+        Command::Run(args) => run(args).await,
+        Command::Check(args) => check(args),
         Command::SampleService(args) => sample_service(args).await,
     }
 }
@@ -88,27 +126,148 @@ async fn sample_service(args: SampleServiceArgs) -> i32 {
     }
 }
 
-async fn demo(args: DemoArgs) -> i32 {
+/// Quote `s` for `sh -c`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config, i32> {
+    config::load(path).map_err(|err| {
+        eprintln!("{err}");
+        exit::USAGE
+    })
+}
+
+fn check(args: CheckArgs) -> i32 {
+    let config = match load_config(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let deploy = match &config.deploy {
+        DeployConfig::Url { base, head } => format!("url (base {base}, head {head})"),
+        DeployConfig::Local(l) => format!("local (`{}`)", l.command),
+    };
+    println!(
+        "{}: OK: {} endpoint{}, deploy {deploy}, {} rounds per side, mode {}",
+        args.file.display(),
+        config.endpoints.len(),
+        if config.endpoints.len() == 1 { "" } else { "s" },
+        config.compare.rounds,
+        match config.mode {
+            config::Mode::Advisory => "advisory",
+            config::Mode::Blocking => "blocking",
+        }
+    );
+    for e in &config.endpoints {
+        println!(
+            "  {}: {} {} ({})",
+            e.name,
+            e.method,
+            e.path,
+            crate::bench::describe_load(&e.load)
+        );
+    }
+    exit::PASS
+}
+
+/// The deployer a config asks for, with the refs in force.
+fn deployer_for(
+    config: &Config,
+    base_ref: Option<String>,
+    head_ref: Option<String>,
+) -> (Box<dyn Deployer>, String, String) {
+    match &config.deploy {
+        DeployConfig::Url { base, head } => (
+            Box::new(UrlDeployer::new(base.clone(), head.clone())),
+            base.clone(),
+            head.clone(),
+        ),
+        DeployConfig::Local(local) => {
+            let base_ref = base_ref
+                .or_else(|| local.base_ref.clone())
+                .unwrap_or_else(|| "main".into());
+            let head_ref = head_ref
+                .or_else(|| local.head_ref.clone())
+                .unwrap_or_else(|| "HEAD".into());
+            (
+                Box::new(LocalDeployer::new(
+                    local.clone(),
+                    base_ref.clone(),
+                    head_ref.clone(),
+                )),
+                base_ref,
+                head_ref,
+            )
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> i32 {
+    let mut config = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if args.seed.is_some() {
+        config.compare.seed = args.seed;
+    }
     let progress = Progress::new(ProgressMode::detect());
-    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let (base, head) = match (
-        SampleService::start(any, Variant(Side::Base)).await,
-        SampleService::start(any, Variant(Side::Head)).await,
-    ) {
-        (Ok(b), Ok(h)) => (b, h),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("tailgate: could not start the sample service on 127.0.0.1: {e}");
+    let (deployer, base_label, head_label) = deployer_for(&config, args.base_ref, args.head_ref);
+    let options = RunOptions {
+        out_dir: args.out,
+        context: RunContext {
+            kind: "local".into(),
+            base_label,
+            head_label,
+            run_url: None,
+        },
+    };
+    let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
+        Ok(o) => o,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
             return exit::ERROR;
         }
     };
-    let config = crate::demo::demo_config(&base.url(), &head.url());
-    let deployer = UrlDeployer::new(base.url(), head.url());
+    progress.finish();
+    if !args.quiet {
+        println!("{}", outcome.markdown);
+    }
+    let v = &outcome.results.verdict;
+    eprintln!(
+        "tailgate: verdict {} (exit {}); report {}, results {}",
+        v.level.as_str(),
+        outcome.exit_code(),
+        outcome.markdown_path.display(),
+        outcome.results_path.display()
+    );
+    outcome.exit_code()
+}
+
+async fn demo(args: DemoArgs) -> i32 {
+    let progress = Progress::new(ProgressMode::detect());
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(err) => {
+            eprintln!("tailgate: cannot find my own executable to start the sample service: {err}");
+            return exit::ERROR;
+        }
+    };
+    let cwd = std::env::temp_dir();
+    let local = crate::demo::demo_local_deploy(
+        format!(
+            "exec {} sample-service",
+            shell_quote(&exe.to_string_lossy())
+        ),
+        cwd,
+    );
+    let config = crate::demo::demo_config(DeployConfig::Local(local.clone()));
+    let deployer = LocalDeployer::new(local, "base".into(), "head".into());
     let options = RunOptions {
         out_dir: args.out.clone(),
         context: RunContext {
             kind: "demo".into(),
-            base_label: "sample-service@base".into(),
-            head_label: "sample-service@head".into(),
+            base_label: "sample-service (base variant)".into(),
+            head_label: "sample-service (head variant)".into(),
             run_url: None,
         },
     };
@@ -126,9 +285,9 @@ async fn demo(args: DemoArgs) -> i32 {
     for cmp in &results.comparisons {
         if let Some(p99) = cmp.get(crate::verdict::Metric::P99) {
             println!(
-                "{:<16} p99 {}: {}",
+                "{:<16} {:<12} {}",
                 cmp.endpoint,
-                p99.state.label(),
+                p99.state.label().to_uppercase(),
                 crate::verdict::describe_change(p99)
             );
         }
@@ -150,6 +309,9 @@ async fn demo(args: DemoArgs) -> i32 {
     );
     if outcome.interrupted {
         return exit::INTERRUPTED;
+    }
+    if results.verdict.level == Level::Error {
+        return exit::ERROR;
     }
     exit::PASS
 }

@@ -11,12 +11,29 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{
-    Budget, CompareConfig, Config, DeployConfig, Endpoint, Fraction, Load, Mode, Profile, Slo,
+    Budget, CompareConfig, Config, DeployConfig, Endpoint, Fraction, Load, LocalDeploy, Mode,
+    Profile, Slo,
 };
+
+/// How the demo deploys the sample service: `command` (which starts
+/// `tailgate sample-service`) per side, no git worktree, in `cwd`.
+pub fn demo_local_deploy(command: String, cwd: PathBuf) -> LocalDeploy {
+    LocalDeploy {
+        command,
+        repo: cwd,
+        worktree: false,
+        base_ref: None,
+        head_ref: None,
+        ready_path: "/healthz".into(),
+        ready_timeout: Duration::from_secs(30),
+        stop_timeout: Duration::from_secs(5),
+        env: Vec::new(),
+    }
+}
 
 /// The demo's config: three endpoints of the sample service, a p99 budget of
 /// +10 % and a p99 SLO of 250 ms, 6 interleaved rounds.
-pub fn demo_config(base_url: &str, head_url: &str) -> Config {
+pub fn demo_config(deploy: DeployConfig) -> Config {
     let load = Load {
         profile: Profile::Closed { connections: 8 },
         duration: Some(Duration::from_millis(750)),
@@ -52,10 +69,7 @@ pub fn demo_config(base_url: &str, head_url: &str) -> Config {
         source: "demo (built in)".into(),
         base_dir: PathBuf::from("."),
         mode: Mode::Blocking,
-        deploy: DeployConfig::Url {
-            base: base_url.into(),
-            head: head_url.into(),
-        },
+        deploy,
         load: load.clone(),
         compare: CompareConfig {
             rounds: 6,
