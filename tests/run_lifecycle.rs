@@ -80,10 +80,7 @@ fn processes_with(token: &str) -> Vec<u32> {
         }
         if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
             let needle = format!("TAILGATE_TEST_TOKEN={token}");
-            if env
-                .split(|b| *b == 0)
-                .any(|kv| kv == needle.as_bytes())
-            {
+            if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
                 found.push(pid);
             }
         }
@@ -93,9 +90,16 @@ fn processes_with(token: &str) -> Vec<u32> {
 
 fn assert_nothing_left(dir: &Path, token: &str) {
     let worktrees = git(&dir.join("repo"), &["worktree", "list", "--porcelain"]);
-    let count = worktrees.lines().filter(|l| l.starts_with("worktree ")).count();
+    let count = worktrees
+        .lines()
+        .filter(|l| l.starts_with("worktree "))
+        .count();
     assert_eq!(count, 1, "only the main worktree remains:\n{worktrees}");
-    assert_eq!(processes_with(token), Vec::<u32>::new(), "no service process remains");
+    assert_eq!(
+        processes_with(token),
+        Vec::<u32>::new(),
+        "no service process remains"
+    );
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("out/tailgate-results.json")).unwrap(),
     )
@@ -126,7 +130,10 @@ fn a_finished_run_leaves_nothing_behind() {
     // Both sides run the same commit, so the gate passes or warns: never an error.
     assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("tailgate:"), "the report is printed:\n{stdout}");
+    assert!(
+        stdout.contains("tailgate:"),
+        "the report is printed:\n{stdout}"
+    );
     assert_nothing_left(dir.path(), &token);
 }
 
@@ -161,7 +168,10 @@ fn an_interrupted_run_tears_down_and_exits_130() {
     // Wait (generously: the machine may be slow) until measuring has begun.
     rx.recv_timeout(Duration::from_secs(120))
         .expect("the run reached its first round");
-    assert!(!processes_with(&token).is_empty(), "the services are running");
+    assert!(
+        !processes_with(&token).is_empty(),
+        "the services are running"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

@@ -258,13 +258,23 @@ async fn worker(
     let start = schedule.start();
     let window_end = schedule.window().map(|w| start + w);
     while let Some(Slot { due, .. }) = schedule.next() {
-        if let Some(due) = due {
-            if due > Instant::now() {
+        // A request that is already due when a connection takes it has been
+        // queued (every connection was busy): its latency counts from its due
+        // time, so a stalled server shows up in the percentiles. A request that is
+        // not yet due waits for its time; the timer's own lateness (the generator's
+        // jitter, not the server's) is reported as lag, not counted as latency.
+        let waited = match due {
+            Some(due) if due > Instant::now() => {
                 tokio::time::sleep_until(due).await;
+                true
             }
-        }
+            _ => false,
+        };
         let sent_at = Instant::now();
-        let origin = due.unwrap_or(sent_at);
+        let origin = match due {
+            Some(due) if !waited => due,
+            _ => sent_at,
+        };
         let (rendered, counter, random) = plan.next(&mut scratch);
         let body_len = rendered.body_len as u64;
         let h1 = rendered.h1;
@@ -300,6 +310,7 @@ async fn worker(
                 rec.status(meta.status);
                 rec.bytes_out += body_len;
                 rec.bytes_in += meta.wire_bytes;
+                rec.bytes_body += meta.body_bytes;
                 rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
                 if let Some(timing) = &meta.server_timing {
                     rec.server_timing(timing);

@@ -13,6 +13,8 @@ pub mod http1;
 pub mod record;
 pub mod request;
 pub mod schedule;
+pub mod standalone;
+pub mod summary;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,11 +160,12 @@ pub fn describe_load(load: &Load) -> String {
         HttpVersion::Http1 => "HTTP/1.1",
         HttpVersion::Http2 => "HTTP/2",
     };
-    format!(
-        "{shape}, {http}, {}; warm-up {}",
-        bound.join(", "),
-        crate::format::duration(load.warmup)
-    )
+    let warmup = if load.warmup.is_zero() {
+        "no warm-up".to_string()
+    } else {
+        format!("warm-up {}", crate::format::duration(load.warmup))
+    };
+    format!("{shape}, {http}, {}; {warmup}", bound.join(", "))
 }
 
 /// The schedule and connection count of one phase of `load`; a ladder is
@@ -201,7 +204,7 @@ pub fn phase_schedule(
 }
 
 /// Send one request and time it: the first request to a fresh target.
-async fn first_request(
+pub(crate) async fn first_request(
     engine: &Engine,
     target: &TargetSpec,
     plan: &Arc<RequestPlan>,

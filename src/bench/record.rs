@@ -112,6 +112,9 @@ pub struct Recorder {
     pub bytes_in: u64,
     /// Request body bytes sent.
     pub bytes_out: u64,
+    /// Response body bytes as sent (after transfer decoding, before content decoding).
+    #[serde(default)]
+    pub bytes_body: u64,
     /// Response body bytes after content decoding (gzip/deflate), where known.
     #[serde(default)]
     pub bytes_decoded: u64,
@@ -140,6 +143,7 @@ impl Default for Recorder {
             statuses: BTreeMap::new(),
             bytes_in: 0,
             bytes_out: 0,
+            bytes_body: 0,
             bytes_decoded: 0,
             server_timing: BTreeMap::new(),
             lag: new_histogram(),
@@ -207,6 +211,7 @@ impl Recorder {
         }
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
+        self.bytes_body += other.bytes_body;
         self.bytes_decoded += other.bytes_decoded;
         let _ = self.lag.add(&other.lag);
         self.unsent += other.unsent;

@@ -1,0 +1,252 @@
+//! Summaries of one phase for `tailgate bench`: the numbers a wrk user expects,
+//! and the JSON they are written as.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::{PacingReport, PhaseOutcome};
+use super::record::ErrorKind;
+use crate::format;
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub stdev: f64,
+}
+
+/// One second of the timeline, summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SecondSummary {
+    /// Seconds since the phase started.
+    pub second: u32,
+    /// Requests completed in it.
+    pub requests: u64,
+    /// Failed ones among them.
+    pub errors: u64,
+    /// Median latency of the successful ones, ms.
+    pub p50: Option<f64>,
+    /// p99 latency of the successful ones, ms.
+    pub p99: Option<f64>,
+}
+
+/// What one phase measured, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSummary {
+    /// What the phase was (`closed loop, 50 connections`).
+    pub label: String,
+    /// Wall time of the phase, seconds.
+    pub seconds: f64,
+    /// Successful requests.
+    pub ok: u64,
+    /// Failed requests by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Responses by status code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// All completed requests per second.
+    pub requests_per_sec: f64,
+    /// Latency of successful requests, when there were any.
+    pub latency: Option<Percentiles>,
+    /// Response bytes on the wire.
+    pub bytes_in: u64,
+    /// Response body bytes as sent (before content decoding).
+    pub bytes_body: u64,
+    /// Response body bytes after content decoding.
+    pub bytes_decoded: u64,
+    /// Request body bytes sent.
+    pub bytes_out: u64,
+    /// `Server-Timing` mean per response that carried it, ms, by name.
+    pub server_timing: BTreeMap<String, f64>,
+    /// Open loop: how well the schedule was kept.
+    pub pacing: Option<PacingReport>,
+    /// Per-second timeline.
+    pub timeline: Vec<SecondSummary>,
+}
+
+impl PhaseSummary {
+    /// Summarise a phase.
+    pub fn new(label: impl Into<String>, outcome: &PhaseOutcome) -> PhaseSummary {
+        let r = &outcome.recorder;
+        let ms = |us: u64| us as f64 / 1000.0;
+        let latency = (!r.latency.is_empty()).then(|| Percentiles {
+            p50: ms(r.latency.value_at_quantile(0.50)),
+            p90: ms(r.latency.value_at_quantile(0.90)),
+            p95: ms(r.latency.value_at_quantile(0.95)),
+            p99: ms(r.latency.value_at_quantile(0.99)),
+            p999: ms(r.latency.value_at_quantile(0.999)),
+            max: ms(r.latency.max()),
+            mean: r.latency.mean() / 1000.0,
+            stdev: r.latency.stdev() / 1000.0,
+        });
+        let seconds = outcome.elapsed.as_secs_f64();
+        PhaseSummary {
+            label: label.into(),
+            seconds,
+            ok: r.ok,
+            errors: r.errors.clone(),
+            statuses: r.statuses.clone(),
+            requests_per_sec: if seconds > 0.0 {
+                r.total() as f64 / seconds
+            } else {
+                0.0
+            },
+            latency,
+            bytes_in: r.bytes_in,
+            bytes_body: r.bytes_body,
+            bytes_decoded: r.bytes_decoded,
+            bytes_out: r.bytes_out,
+            server_timing: r
+                .server_timing
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.mean_ms()?)))
+                .collect(),
+            pacing: outcome.pacing,
+            timeline: r
+                .timeline
+                .seconds
+                .iter()
+                .enumerate()
+                .map(|(i, s)| SecondSummary {
+                    second: i as u32,
+                    requests: s.requests,
+                    errors: s.errors,
+                    p50: s.p50_ms(),
+                    p99: s.p99_ms(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Failed requests of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// A wrk-style text summary.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "  {}", self.label);
+        match &self.latency {
+            Some(l) => {
+                let _ = writeln!(
+                    out,
+                    "  Latency    mean {}  stdev {}  max {}",
+                    format::ms(l.mean),
+                    format::ms(l.stdev),
+                    format::ms(l.max)
+                );
+                let _ = writeln!(out, "  Latency distribution");
+                for (q, v) in [
+                    ("50%", l.p50),
+                    ("90%", l.p90),
+                    ("95%", l.p95),
+                    ("99%", l.p99),
+                    ("99.9%", l.p999),
+                ] {
+                    let _ = writeln!(out, "    {q:>6}  {}", format::ms(v));
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  Latency    no successful request");
+            }
+        }
+        let total = self.ok + self.error_count();
+        let _ = writeln!(
+            out,
+            "  {} requests in {}, {} read{}",
+            format::thousands(total),
+            format::duration(Duration::from_secs_f64(self.seconds)),
+            bytes(self.bytes_in),
+            if self.bytes_decoded != self.bytes_body {
+                format!(
+                    " (bodies {}, {} decoded)",
+                    bytes(self.bytes_body),
+                    bytes(self.bytes_decoded)
+                )
+            } else {
+                format!(" (bodies {})", bytes(self.bytes_body))
+            }
+        );
+        let _ = writeln!(out, "  Requests/sec: {:.2}", self.requests_per_sec);
+        if total > 0 {
+            let codes: Vec<String> = self
+                .statuses
+                .iter()
+                .map(|(code, n)| format!("{code}: {}", format::thousands(*n)))
+                .collect();
+            if !codes.is_empty() {
+                let _ = writeln!(out, "  Status codes: {}", codes.join(", "));
+            }
+        }
+        if !self.errors.is_empty() {
+            let kinds: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, n)| format!("{k} {}", format::thousands(*n)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  Errors: {} ({})",
+                format::thousands(self.error_count()),
+                kinds.join(", ")
+            );
+        }
+        if let Some(p) = &self.pacing {
+            let _ = writeln!(
+                out,
+                "  Open loop: target {}/s, achieved {:.1}/s, send lag p99 {} max {}, unsent {}{}",
+                format::rate(p.target_rate),
+                p.achieved_rate,
+                format::ms(p.lag_p99_ms),
+                format::ms(p.lag_max_ms),
+                p.unsent,
+                if p.valid {
+                    ""
+                } else {
+                    "  INVALID: the target rate was not delivered (more connections or a faster generator needed)"
+                }
+            );
+        }
+        if !self.server_timing.is_empty() {
+            let parts: Vec<String> = self
+                .server_timing
+                .iter()
+                .map(|(k, v)| format!("{k} {}", format::ms(*v)))
+                .collect();
+            let _ = writeln!(out, "  Server-Timing (mean): {}", parts.join(", "));
+        }
+        out
+    }
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.2} {}", UNITS[unit])
+    }
+}
