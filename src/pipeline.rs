@@ -144,6 +144,21 @@ pub async fn run(
     let started_at = now_rfc3339();
     let seed = config.compare.seed.unwrap_or_else(rand::random);
     let order = bench::draw_order(config.compare.rounds, seed);
+    // Ladder endpoints are gated step by step.
+    let expanded;
+    let config = if config
+        .endpoints
+        .iter()
+        .any(|e| matches!(e.load.profile, crate::config::Profile::Ladder { .. }))
+    {
+        expanded = Config {
+            endpoints: bench::expand_ladders(&config.endpoints),
+            ..config.clone()
+        };
+        &expanded
+    } else {
+        config
+    };
     let cleanup = Cleanup::new();
     let targets = tokio::sync::Mutex::new(Vec::new());
 
@@ -185,7 +200,12 @@ pub async fn run(
                 .iter()
                 .map(|run| compare_endpoint(run, &config.compare))
                 .collect();
-            let verdict = verdict::decide(config, &comparisons);
+            let mut verdict = verdict::decide(config, &comparisons);
+            let load_warnings = verdict::load_checks(&runs);
+            if !load_warnings.is_empty() {
+                verdict.level = verdict.level.max(verdict::Level::Warn);
+                verdict.checks.extend(load_warnings);
+            }
             progress.finish();
             (targets, runs, comparisons, verdict)
         }

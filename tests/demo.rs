@@ -14,7 +14,11 @@ fn demo_catches_the_regression_and_the_improvement() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
 
     let line = |name: &str| {
         stdout
@@ -29,7 +33,10 @@ fn demo_catches_the_regression_and_the_improvement() {
         stdout.contains("the gate FAILS this PR; a real run would exit with code 1"),
         "{stdout}"
     );
-    assert!(stdout.contains("### ❌ tailgate:"), "the report leads with the verdict");
+    assert!(
+        stdout.contains("### ❌ tailgate:"),
+        "the report leads with the verdict"
+    );
 
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out_dir.path().join("tailgate-results.json")).unwrap(),
@@ -38,5 +45,8 @@ fn demo_catches_the_regression_and_the_improvement() {
     assert_eq!(results["schema"], "tailgate.results/v1");
     assert_eq!(results["verdict"]["level"], "fail");
     let report = std::fs::read_to_string(out_dir.path().join("report.md")).unwrap();
-    assert!(report.contains("<!-- tailgate:comment"), "the report ends with the upsert marker");
+    assert!(
+        report.contains("<!-- tailgate:comment"),
+        "the report ends with the upsert marker"
+    );
 }

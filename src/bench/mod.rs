@@ -168,6 +168,47 @@ pub fn describe_load(load: &Load) -> String {
     format!("{shape}, {http}, {}; {warmup}", bound.join(", "))
 }
 
+/// In the gate, a ladder endpoint becomes one endpoint per step (`orders @ 100
+/// connections`), each measured in the interleaved rounds and compared like any
+/// other, so every step gets its own interval, SLO and budget checks.
+pub fn expand_ladders(endpoints: &[Endpoint]) -> Vec<Endpoint> {
+    let mut out = Vec::with_capacity(endpoints.len());
+    for e in endpoints {
+        match &e.load.profile {
+            Profile::Ladder {
+                kind,
+                steps,
+                connections,
+            } => {
+                for &step in steps {
+                    let mut one = e.clone();
+                    let (profile, label) = match kind {
+                        LadderKind::Concurrency => {
+                            let c = step.max(1.0) as u32;
+                            (
+                                Profile::Closed { connections: c },
+                                format!("{c} connection{}", if c == 1 { "" } else { "s" }),
+                            )
+                        }
+                        LadderKind::Rate => (
+                            Profile::Open {
+                                rate: step,
+                                connections: *connections,
+                            },
+                            format!("{} req/s", crate::format::rate(step)),
+                        ),
+                    };
+                    one.load.profile = profile;
+                    one.name = format!("{} @ {label}", e.name);
+                    out.push(one);
+                }
+            }
+            _ => out.push(e.clone()),
+        }
+    }
+    out
+}
+
 /// The schedule and connection count of one phase of `load`; a ladder is
 /// measured at its highest step here (see [`ladder`] for the step by step run).
 pub fn phase_schedule(
@@ -395,6 +436,25 @@ pub(crate) mod opt_secs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ladders_expand_into_one_endpoint_per_step() {
+        let mut e = crate::demo::demo_config(crate::config::DeployConfig::Url {
+            base: "http://127.0.0.1:1".into(),
+            head: "http://127.0.0.1:2".into(),
+        })
+        .endpoints
+        .remove(0);
+        e.load.profile = Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps: vec![1.0, 10.0],
+            connections: 4,
+        };
+        let out = expand_ladders(&[e]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].name, "GET /orders @ 1 connection");
+        assert_eq!(out[1].load.profile, Profile::Closed { connections: 10 });
+    }
 
     #[test]
     fn order_is_reproducible_and_mixed() {

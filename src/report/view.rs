@@ -423,6 +423,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             kind: match c.kind {
                 CheckKind::Slo => "SLO".into(),
                 CheckKind::Budget => "budget".into(),
+                CheckKind::Load => "load".into(),
             },
             endpoint: escape_code(&c.endpoint),
             reason: c.reason.clone(),

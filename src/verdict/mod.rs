@@ -53,6 +53,9 @@ pub enum CheckKind {
     Slo,
     /// A limit on the change from base to head.
     Budget,
+    /// Whether the measurement itself can be trusted (e.g. an open loop that did
+    /// not deliver its rate).
+    Load,
 }
 
 /// One check and its outcome.
@@ -123,6 +126,51 @@ impl Verdict {
     pub fn at(&self, level: Level) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(move |c| c.level == level)
     }
+}
+
+/// Warnings about the measurement itself: open-loop rounds that did not deliver
+/// their rate (the generator or the connections could not keep up, so latency may
+/// be understated) or left planned requests unsent.
+pub fn load_checks(runs: &[crate::bench::EndpointRun]) -> Vec<Check> {
+    let mut out = Vec::new();
+    for run in runs {
+        let paced: Vec<_> = run
+            .rounds
+            .iter()
+            .filter_map(|r| r.pacing.map(|p| (r, p)))
+            .collect();
+        let short: Vec<_> = paced.iter().filter(|(_, p)| !p.valid).collect();
+        if short.is_empty() {
+            continue;
+        }
+        let worst = short
+            .iter()
+            .map(|(_, p)| p.achieved_rate / p.target_rate)
+            .fold(f64::INFINITY, f64::min);
+        let unsent: u64 = short.iter().map(|(_, p)| p.unsent).sum();
+        let target = short[0].1.target_rate;
+        out.push(Check {
+            endpoint: run.name.clone(),
+            metric: Metric::Throughput,
+            kind: CheckKind::Load,
+            level: Level::Warn,
+            limit: format!("open loop at {} req/s", format::rate(target)),
+            reason: format!(
+                "the open loop fell short of {} req/s in {} of {} rounds (as low as {} of the rate{}): \
+                 latencies may be understated; raise `connections` or lower `rate`",
+                format::rate(target),
+                short.len(),
+                paced.len(),
+                format::percent(worst),
+                if unsent > 0 {
+                    format!(", {unsent} planned requests unsent")
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
+    out
 }
 
 /// Apply every endpoint's SLOs and budgets to the comparison.
