@@ -555,3 +555,235 @@ fn wrong_scalar_type_gets_an_example() {
     );
     assert_eq!(p.help, "write it like `worktree: true`");
 }
+
+// --- Load profiles: open loop, ladder, HTTP version -------------------------
+
+#[test]
+fn rate_of_zero() {
+    let p = only(
+        &with_both("load:\n  rate: 0/s\n"),
+        4,
+        9,
+        "load.rate",
+        "\"0/s\" sends nothing; a rate must be more than 0",
+    );
+    assert_eq!(p.help, "write requests per second, e.g. `200/s`");
+}
+
+#[test]
+fn rate_that_is_not_one() {
+    let p = only(
+        &with_both("load:\n  rate: 200/min\n"),
+        4,
+        9,
+        "load.rate",
+        "\"200/min\" is not a rate",
+    );
+    assert_eq!(p.kind, ProblemKind::Schema);
+    assert!(p.help.contains("`200/s`"));
+}
+
+#[test]
+fn rate_too_high() {
+    only(
+        &with_both("load: { rate: 20000000 rps }\n"),
+        3,
+        15,
+        "load.rate",
+        "too high (at most 10000000/s)",
+    );
+}
+
+#[test]
+fn rate_and_ladder_point_at_the_second() {
+    let p = only(
+        &with_both("load:\n  ladder: [1, 10]\n  rate: 100/s\n"),
+        5,
+        3,
+        "load.rate",
+        "`rate` and `ladder` are both given",
+    );
+    assert!(p.help.contains("keep one"));
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    load: { rate: 5, ladder: { rate: [1, 2] } }\n"),
+        4,
+        22,
+        "endpoints[0].load.ladder",
+        "`ladder` and `rate` are both given",
+    );
+}
+
+#[test]
+fn empty_ladder() {
+    let p = only(
+        &with_both("load: { ladder: [] }\n"),
+        3,
+        17,
+        "load.ladder",
+        "the ladder has no steps",
+    );
+    assert_eq!(p.help, "write it like `ladder: [1, 10, 100]`");
+    let p = only(
+        &with_both("load:\n  ladder:\n    rate: []\n"),
+        5,
+        11,
+        "load.ladder.rate",
+        "the ladder has no steps",
+    );
+    assert_eq!(p.help, "write it like `rate: [100/s, 200/s, 400/s]`");
+}
+
+#[test]
+fn ladder_that_does_not_go_up_points_at_the_step() {
+    let p = only(
+        &with_both("load:\n  ladder: [1, 10, 10, 100]\n"),
+        4,
+        19,
+        "load.ladder[2]",
+        "the ladder's steps must go up, but 10 comes after 10",
+    );
+    assert!(p.help.contains("ascending"));
+    let p = only(
+        &with_both("load:\n  ladder: { rate: [200/s, 100/s] }\n"),
+        4,
+        27,
+        "load.ladder.rate[1]",
+        "but 100/s comes after 200/s",
+    );
+    assert!(p.help.contains("`[100/s, 200/s, 400/s]`"));
+}
+
+#[test]
+fn ladder_steps_out_of_range() {
+    let all = problems(&with_both("load:\n  ladder: [0, 10, 20000]\n"));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    check(&all[0], 4, 12, "load.ladder[0]", "a step of 0 connections");
+    check(
+        &all[1],
+        4,
+        19,
+        "load.ladder[2]",
+        "a step of 20000 connections is over the limit of 10000",
+    );
+}
+
+#[test]
+fn ladder_step_that_is_not_a_whole_number() {
+    only(
+        &with_both("load: { ladder: [1, 2.5] }\n"),
+        3,
+        21,
+        "load.ladder[1]",
+        "\"2.5\" is not a whole number",
+    );
+}
+
+#[test]
+fn ladder_rate_that_is_not_a_rate() {
+    only(
+        &with_both("load: { ladder: { rate: [100/s, fast] } }\n"),
+        3,
+        33,
+        "load.ladder.rate[1]",
+        "\"fast\" is not a rate",
+    );
+}
+
+#[test]
+fn ladder_of_the_wrong_shape() {
+    let p = only(
+        &with_both("load: { ladder: 100 }\n"),
+        3,
+        17,
+        "load.ladder",
+        "expected a list of connection counts like `[1, 10, 100]` or a mapping like `{ rate: [100/s, 200/s] }`, found integer `100`",
+    );
+    assert_eq!(p.help, "write it like `ladder: [1, 10, 100]`");
+}
+
+#[test]
+fn ladder_mapping_without_rate() {
+    let p = only(
+        &with_both("load:\n  ladder: {}\n"),
+        4,
+        11,
+        "load.ladder.rate",
+        "missing key `rate` in `load.ladder`",
+    );
+    assert_eq!(p.help, "add `rate: [100/s, 200/s, 400/s]`");
+}
+
+#[test]
+fn unknown_key_in_a_ladder_with_suggestion() {
+    let p = only(
+        &with_both("load:\n  ladder: { rates: [1/s] }\n"),
+        4,
+        13,
+        "load.ladder.rates",
+        "unknown key `rates` in `load.ladder`; did you mean `rate`?",
+    );
+    assert_eq!(p.help, "the keys in `load.ladder` are `rate`");
+}
+
+#[test]
+fn connections_with_a_concurrency_ladder() {
+    let p = only(
+        &with_both("load:\n  ladder: [1, 10]\n  connections: 5\n"),
+        5,
+        16,
+        "load.connections",
+        "`connections` has no effect on a concurrency ladder",
+    );
+    assert!(p.help.contains("`ladder: ~`"));
+    // Also when the ladder is inherited and the endpoint writes `connections`.
+    only(
+        &with_deploy(
+            "load: { ladder: [1, 10] }\nendpoints:\n  - path: /a\n    load: { connections: 5 }\n",
+        ),
+        5,
+        26,
+        "endpoints[0].load.connections",
+        "no effect on a concurrency ladder",
+    );
+}
+
+#[test]
+fn unknown_http_version_lists_the_choices() {
+    let p = only(
+        &with_both("load:\n  http: 3\n"),
+        4,
+        9,
+        "load.http",
+        "\"3\" is not an HTTP version (the choices are \"1.1\" and \"2\")",
+    );
+    assert_eq!(
+        p.help,
+        "write `http: \"1.1\"` (HTTP/1.1, the default) or `http: \"2\"` (HTTP/2)"
+    );
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    load: { http: h3 }\n"),
+        4,
+        19,
+        "endpoints[0].load.http",
+        "\"h3\" is not an HTTP version",
+    );
+}
+
+#[test]
+fn unknown_load_keys_suggest_the_new_ones() {
+    let p = only(
+        &with_both("load:\n  rat: 100/s\n"),
+        4,
+        3,
+        "load.rat",
+        "did you mean `rate`?",
+    );
+    assert!(p.help.contains("`rate`, `ladder`, `http`"), "{p}");
+    only(
+        &with_both("load:\n  ladders: [1]\n"),
+        4,
+        3,
+        "load.ladders",
+        "did you mean `ladder`?",
+    );
+}

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 use tailgate::config::{
-    self, Budget, CompareConfig, Config, DeployConfig, Fraction, Load, LocalDeploy, Mode,
-    ProblemKind, Profile, Slo,
+    self, Budget, CompareConfig, Config, DeployConfig, Fraction, HttpVersion, LadderKind, Load,
+    LocalDeploy, Mode, ProblemKind, Profile, Slo,
 };
 
 fn root() -> PathBuf {
@@ -321,4 +321,221 @@ endpoints: [{ path: / }]
     let config = config::parse(text, "t.yml", Path::new(".")).expect("valid");
     assert_eq!(config.load.duration, None);
     assert_eq!(config.load.requests, Some(100));
+}
+
+/// Parse `load` lines under a valid deploy and one endpoint.
+fn parse_load(load: &str) -> Load {
+    let text = format!(
+        "deploy: {{ url: {{ base: \"http://127.0.0.1:1\", head: \"http://127.0.0.1:2\" }} }}\nendpoints: [{{ path: / }}]\nload: {load}\n"
+    );
+    match config::parse(&text, "t.yml", Path::new(".")) {
+        Ok(config) => {
+            assert_eq!(config.endpoints[0].load, config.load);
+            config.load
+        }
+        Err(e) => panic!("`load: {load}` should parse:\n{e}"),
+    }
+}
+
+#[test]
+fn open_loop_in_every_spelling() {
+    for rate in [
+        "200",
+        "200/s",
+        "200 /s",
+        "200 rps",
+        "200 req/s",
+        "+200/s",
+        "200.0/s",
+    ] {
+        assert_eq!(
+            parse_load(&format!("{{ rate: {rate} }}")).profile,
+            Profile::Open {
+                rate: 200.0,
+                connections: 10
+            },
+            "{rate}"
+        );
+    }
+    assert_eq!(
+        parse_load("{ rate: 0.5/s, connections: 3 }").profile,
+        Profile::Open {
+            rate: 0.5,
+            connections: 3
+        }
+    );
+    assert_eq!(
+        parse_load("{ rate: 10000000/s }").profile,
+        Profile::Open {
+            rate: 10_000_000.0,
+            connections: 10
+        },
+        "the highest rate"
+    );
+}
+
+#[test]
+fn ladders_of_connections_and_of_rates() {
+    assert_eq!(
+        parse_load("{ ladder: [1, 10, 100, 10000] }").profile,
+        Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps: vec![1.0, 10.0, 100.0, 10_000.0],
+            connections: 10_000,
+        }
+    );
+    assert_eq!(
+        parse_load("{ ladder: [4] }").profile.max_connections(),
+        4,
+        "a one-step ladder"
+    );
+    assert_eq!(
+        parse_load("{ ladder: { rate: [100/s, 200 rps, 400] }, connections: 50 }").profile,
+        Profile::Ladder {
+            kind: LadderKind::Rate,
+            steps: vec![100.0, 200.0, 400.0],
+            connections: 50,
+        }
+    );
+    // `~` for the other key is allowed next to a ladder or a rate.
+    assert_eq!(
+        parse_load("{ ladder: [1, 2], rate: ~ }").profile,
+        Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps: vec![1.0, 2.0],
+            connections: 2,
+        }
+    );
+    assert_eq!(
+        parse_load("{ ladder: ~, rate: 5 }").profile,
+        Profile::Open {
+            rate: 5.0,
+            connections: 10
+        }
+    );
+}
+
+#[test]
+fn http_versions_in_every_spelling() {
+    for (text, version) in [
+        ("\"1.1\"", HttpVersion::Http1),
+        ("1.1", HttpVersion::Http1),
+        ("HTTP/1.1", HttpVersion::Http1),
+        ("h1", HttpVersion::Http1),
+        ("\"2\"", HttpVersion::Http2),
+        ("2", HttpVersion::Http2),
+        ("2.0", HttpVersion::Http2),
+        ("h2", HttpVersion::Http2),
+        ("H2", HttpVersion::Http2),
+        ("http/2", HttpVersion::Http2),
+    ] {
+        assert_eq!(
+            parse_load(&format!("{{ http: {text} }}")).http,
+            version,
+            "{text}"
+        );
+    }
+    assert_eq!(parse_load("{ http: ~ }").http, HttpVersion::Http1);
+}
+
+#[test]
+fn profiles_and_http_layer_from_the_top_level_to_endpoints() {
+    let config = load_ok(&fixture("profiles.yml"));
+    let top = Load {
+        profile: Profile::Open {
+            rate: 200.0,
+            connections: 20,
+        },
+        http: HttpVersion::Http2,
+        ..Load::default()
+    };
+    assert_eq!(config.load, top);
+    let load = |path: &str| {
+        config
+            .endpoints
+            .iter()
+            .find(|e| e.path == path)
+            .map(|e| e.load.clone())
+            .unwrap_or_else(|| panic!("no endpoint {path}"))
+    };
+    assert_eq!(load("/inherit"), top);
+    assert_eq!(
+        load("/fewer").profile,
+        Profile::Open {
+            rate: 200.0,
+            connections: 5
+        }
+    );
+    assert_eq!(
+        load("/closed"),
+        Load {
+            profile: Profile::Closed { connections: 20 },
+            http: HttpVersion::Http1,
+            ..top.clone()
+        }
+    );
+    assert_eq!(
+        load("/faster").profile,
+        Profile::Open {
+            rate: 1000.0,
+            connections: 20
+        }
+    );
+    assert_eq!(
+        load("/ladder"),
+        Load {
+            profile: Profile::Ladder {
+                kind: LadderKind::Concurrency,
+                steps: vec![1.0, 10.0, 100.0],
+                connections: 100,
+            },
+            ..top.clone()
+        }
+    );
+    assert_eq!(
+        load("/rate-ladder").profile,
+        Profile::Ladder {
+            kind: LadderKind::Rate,
+            steps: vec![50.0, 100.0, 150.5],
+            connections: 20,
+        }
+    );
+}
+
+#[test]
+fn leaving_an_inherited_ladder_restores_the_connections() {
+    let text = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+load: { ladder: [1, 10, 100], http: h2 }
+endpoints:
+  - path: /ladder
+  - path: /closed
+    load: { ladder: ~ }
+  - path: /open
+    load: { rate: 300/s, connections: 30 }
+"#;
+    let config = config::parse(text, "t.yml", Path::new(".")).expect("valid");
+    let ladder = Profile::Ladder {
+        kind: LadderKind::Concurrency,
+        steps: vec![1.0, 10.0, 100.0],
+        connections: 100,
+    };
+    assert_eq!(config.load.profile, ladder);
+    assert_eq!(config.endpoints[0].load.profile, ladder);
+    assert_eq!(
+        config.endpoints[1].load.profile,
+        Profile::Closed { connections: 10 },
+        "the default connections, not the ladder's top step"
+    );
+    assert_eq!(
+        config.endpoints[2].load.profile,
+        Profile::Open {
+            rate: 300.0,
+            connections: 30
+        }
+    );
+    assert!(config
+        .endpoints
+        .iter()
+        .all(|e| e.load.http == HttpVersion::Http2));
 }

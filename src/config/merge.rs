@@ -1,5 +1,5 @@
 //! Endpoints and the layered settings they inherit: the load profile (built-in
-//! defaults <- top-level `load` <- the endpoint's `load`), the SLOs
+//! defaults <- top-level `load` <- the endpoint's `load`, in `load.rs`), the SLOs
 //! (`defaults.slo` <- the endpoint's `slo`) and the budgets (`defaults.budget`
 //! <- the endpoint's `budget`), merged key by key.
 //!
@@ -15,73 +15,11 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 
 use super::index::FieldPath;
-use super::model::{Budget, Endpoint, Fraction, Load, Profile, Slo};
-use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawLoad, RawSlo};
+use super::load::{self, LoadLayers};
+use super::model::{Budget, Endpoint, Fraction, Slo};
+use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawSlo};
 use super::units::{format_duration, format_percent};
-use super::validate::{in_range, positive, Checker};
-
-/// The top-level `load`, over the built-in defaults.
-pub(crate) fn top_load(
-    raw: Option<&RawLoad>,
-    path: &FieldPath,
-    check: &mut Checker,
-) -> Option<Load> {
-    let default = RawLoad::default();
-    layer_load(&Load::default(), raw.unwrap_or(&default), path, check)
-}
-
-/// `raw` over `base`, key by key; `~` for `duration`/`requests` removes the limit.
-fn layer_load(base: &Load, raw: &RawLoad, path: &FieldPath, check: &mut Checker) -> Option<Load> {
-    let base_connections = base.profile.max_connections();
-    let connections = match raw.connections {
-        Some(c) => in_range(c.0, 1, 10_000, &path.key("connections"), check),
-        None => Some(base_connections),
-    };
-    let duration = match raw.duration {
-        Some(d) => d.map(|d| d.0),
-        None => base.duration,
-    };
-    if let Some(Some(d)) = raw.duration {
-        positive(d.0, &path.key("duration"), check);
-    }
-    let requests = match raw.requests {
-        Some(r) => r.map(|r| r.0),
-        None => base.requests,
-    };
-    if requests == Some(0) {
-        check.value(
-            &path.key("requests"),
-            "`requests` is 0; it must be at least 1",
-            "write how many requests to measure per round and side, e.g. `requests: 10000`",
-        );
-    }
-    if duration.is_none() && requests.is_none() {
-        let at = if check.written(&path.key("duration")) {
-            path.key("duration")
-        } else {
-            path.clone()
-        };
-        check.value(
-            &at,
-            "no `duration` and no `requests`: a round would never end",
-            "give `duration: 5s`, `requests: 10000`, or both (whichever is reached first ends the round)",
-        );
-    }
-    let timeout = raw.timeout.map(|d| d.0).unwrap_or(base.timeout);
-    if raw.timeout.is_some() {
-        positive(timeout, &path.key("timeout"), check);
-    }
-    Some(Load {
-        profile: Profile::Closed {
-            connections: connections?,
-        },
-        duration,
-        requests,
-        warmup: raw.warmup.map(|d| d.0).unwrap_or(base.warmup),
-        timeout,
-        http: base.http,
-    })
-}
+use super::validate::{positive, Checker};
 
 const LIMIT_KEYS: [&str; 4] = ["p50", "p95", "p99", "p99.9"];
 
@@ -201,7 +139,7 @@ fn merge_budget(defaults: Option<&RawBudget>, own: Option<&RawBudget>) -> Budget
 pub(crate) fn endpoints(
     raw: Option<Vec<RawEndpoint>>,
     defaults: Option<RawDefaults>,
-    load: Option<&Load>,
+    load: Option<&LoadLayers>,
     base_dir: &Path,
     check: &mut Checker,
 ) -> Option<Vec<Endpoint>> {
@@ -270,7 +208,7 @@ pub(crate) fn endpoints(
 fn endpoint(
     raw: RawEndpoint,
     path: &FieldPath,
-    load: Option<&Load>,
+    load: Option<&LoadLayers>,
     base_dir: &Path,
     check: &mut Checker,
 ) -> Option<Endpoint> {
@@ -376,17 +314,7 @@ fn endpoint(
         }
         (None, None) => None,
     };
-    // With a broken top-level `load`, the endpoint's own is still checked.
-    let endpoint_load = match &raw.load {
-        Some(own) => layer_load(
-            &load.cloned().unwrap_or_default(),
-            own,
-            &path.key("load"),
-            check,
-        ),
-        None => load.cloned(),
-    }
-    .filter(|_| load.is_some());
+    let endpoint_load = load::endpoint_load(load, raw.load.as_ref(), &path.key("load"), check);
     Some(Endpoint {
         name: name?,
         method: method?,
@@ -395,7 +323,7 @@ fn endpoint(
         body,
         expect_status: raw.expect_status.map(|s| s.0).unwrap_or_default(),
         items: Vec::new(),
-        load: endpoint_load?,
+        load: endpoint_load?.load(),
         slo: Slo::default(),
         budget: Budget::default(),
     })

@@ -5,7 +5,7 @@
 //! 2. deserialize what the user wrote into raw structs, parsing units on the way
 //!    (`raw.rs`, `units.rs`);
 //! 3. validate and merge into the domain types of `model.rs` (`validate.rs`,
-//!    `merge.rs`);
+//!    `load.rs`, `merge.rs`);
 //! 4. report every problem with its file, line, column, field path and a help
 //!    line ([`ConfigError`], `error.rs`).
 //!
@@ -13,6 +13,7 @@
 
 mod error;
 mod index;
+mod load;
 mod merge;
 mod model;
 mod raw;

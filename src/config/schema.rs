@@ -51,6 +51,10 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("load", "requests", "requests: 10000"),
     ("load", "warmup", "warmup: 2s"),
     ("load", "timeout", "timeout: 10s"),
+    ("load", "rate", "rate: 200/s"),
+    ("load", "ladder", "ladder: [1, 10, 100]"),
+    ("load", "http", "http: \"2\""),
+    ("ladder", "rate", "rate: [100/s, 200/s, 400/s]"),
     ("compare", "rounds", "rounds: 6"),
     ("compare", "noise_floor", "noise_floor: 2%"),
     ("compare", "confidence", "confidence: 95%"),
@@ -121,6 +125,14 @@ mod tests {
         assert_eq!(
             example(&root.key("endpoints").index(3).key("load").key("requests")),
             Some("requests: 10000")
+        );
+        assert_eq!(
+            example(&root.key("load").key("ladder").key("rate").index(1)),
+            Some("rate: [100/s, 200/s, 400/s]")
+        );
+        assert_eq!(
+            example(&root.key("endpoints").index(0).key("load").key("rate")),
+            Some("rate: 200/s")
         );
         assert_eq!(example(&root.key("nope")), None);
         assert_eq!(example(&root), None);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::error::{shape_help, ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
+use super::load;
 use super::merge;
 use super::model::{CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode};
 use super::raw::{RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawUrlDeploy};
@@ -60,6 +61,11 @@ impl<'a> Checker<'a> {
         self.push(pos, path, message, help);
     }
 
+    /// Where the key of `path` is written (for "which of two keys comes second").
+    pub fn key_pos(&self, path: &FieldPath) -> super::index::Pos {
+        self.index.key(path)
+    }
+
     /// Whether the file has `path` (written, possibly as `~`).
     pub fn written(&self, path: &FieldPath) -> bool {
         self.index.contains(path)
@@ -91,7 +97,7 @@ pub(crate) fn validate(
         Some(RawMode::Blocking) | None => Mode::Blocking,
     };
     let deploy = deploy(raw.deploy, &root.key("deploy"), base_dir, &mut check);
-    let load = merge::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
+    let load = load::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
     let endpoints = merge::endpoints(
         raw.endpoints,
@@ -111,7 +117,7 @@ pub(crate) fn validate(
             base_dir: base_dir.to_path_buf(),
             mode,
             deploy,
-            load,
+            load: load.load(),
             compare,
             endpoints,
             tls: Default::default(),
