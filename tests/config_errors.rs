@@ -787,3 +787,93 @@ fn unknown_load_keys_suggest_the_new_ones() {
         "did you mean `ladder`?",
     );
 }
+
+// --- TLS --------------------------------------------------------------------
+
+#[test]
+fn tls_ca_file_that_does_not_exist() {
+    let p = only(
+        &with_both("tls:\n  ca_file: certs/nope.pem\n"),
+        4,
+        12,
+        "tls.ca_file",
+        "cannot read",
+    );
+    assert!(p.message.contains("certs/nope.pem"), "{p}");
+    assert!(p.help.contains("relative to the config file's directory"));
+}
+
+#[test]
+fn tls_ca_file_without_a_certificate() {
+    only(
+        &with_both("tls: { ca_file: payload.json }\n"),
+        3,
+        17,
+        "tls.ca_file",
+        "has no PEM certificate in it",
+    );
+}
+
+#[test]
+fn tls_ca_file_with_a_broken_certificate() {
+    only(
+        &with_both("tls: { ca_file: certs/broken.pem, insecure: false }\n"),
+        3,
+        17,
+        "tls.ca_file",
+        "has a certificate that cannot be used as a CA",
+    );
+}
+
+#[test]
+fn tls_ca_file_that_is_a_directory() {
+    only(
+        &with_both("tls:\n  ca_file: certs\n"),
+        4,
+        12,
+        "tls.ca_file",
+        "cannot read",
+    );
+}
+
+#[test]
+fn tls_ca_file_empty() {
+    only(
+        &with_both("tls:\n  ca_file: \"\"\n"),
+        4,
+        12,
+        "tls.ca_file",
+        "the CA file name is empty",
+    );
+}
+
+#[test]
+fn tls_insecure_that_is_not_a_boolean() {
+    let p = only(
+        &with_both("tls:\n  insecure: yes\n"),
+        4,
+        13,
+        "tls.insecure",
+        "expected a boolean, found string \"yes\"",
+    );
+    assert_eq!(p.help, "write it like `insecure: false`");
+}
+
+#[test]
+fn unknown_key_in_tls_with_suggestion() {
+    let p = only(
+        &with_both("tls:\n  cafile: certs/ca.pem\n"),
+        4,
+        3,
+        "tls.cafile",
+        "unknown key `cafile` in `tls`; did you mean `ca_file`?",
+    );
+    assert_eq!(p.help, "the keys in `tls` are `ca_file`, `insecure`");
+    only(
+        &with_both("TLS: { insecure: true }\n"),
+        3,
+        1,
+        "TLS",
+        "unknown key `TLS` at the top level; did you mean `tls`?",
+    );
+}

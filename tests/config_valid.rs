@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::Method;
 use tailgate::config::{
     self, Budget, CompareConfig, Config, DeployConfig, Fraction, HttpVersion, LadderKind, Load,
-    LocalDeploy, Mode, ProblemKind, Profile, Slo,
+    LocalDeploy, Mode, ProblemKind, Profile, Slo, TlsSettings,
 };
 
 fn root() -> PathBuf {
@@ -538,4 +538,42 @@ endpoints:
         .endpoints
         .iter()
         .all(|e| e.load.http == HttpVersion::Http2));
+}
+
+#[test]
+fn tls_settings_resolve_the_ca_file_against_the_config() {
+    let head = "deploy: { url: { base: \"https://127.0.0.1:1\", head: \"https://127.0.0.1:2\" } }\nendpoints: [{ path: / }]\n";
+    let dir = fixture("");
+    let parse = |tls: &str| {
+        let text = format!("{head}{tls}");
+        config::parse(&text, "t.yml", &dir)
+            .unwrap_or_else(|e| panic!("{tls} should parse:\n{e}"))
+            .tls
+    };
+    assert_eq!(parse(""), TlsSettings::default());
+    assert_eq!(
+        parse("tls: { ca_file: certs/ca.pem, insecure: false }\n"),
+        TlsSettings {
+            ca_file: Some(dir.join("certs/ca.pem")),
+            insecure: false,
+        }
+    );
+    assert_eq!(
+        parse("tls:\n  insecure: true\n"),
+        TlsSettings {
+            ca_file: None,
+            insecure: true,
+        }
+    );
+    let absolute = fixture("certs/ca.pem");
+    assert_eq!(
+        parse(&format!(
+            "tls: {{ ca_file: {:?} }}\n",
+            absolute.display().to_string()
+        ))
+        .ca_file,
+        Some(absolute),
+        "an absolute path stays as it is"
+    );
+    assert_eq!(parse("tls: {}\n"), TlsSettings::default());
 }

@@ -35,6 +35,7 @@ pub(crate) struct RawConfig {
     pub compare: Option<RawCompare>,
     pub defaults: Option<RawDefaults>,
     pub endpoints: Option<Vec<RawEndpoint>>,
+    pub tls: Option<RawTls>,
 }
 
 /// `mode:`.
@@ -162,6 +163,17 @@ impl<'de> Deserialize<'de> for RawLadder {
 
         deserializer.deserialize_any(LadderVisitor)
     }
+}
+
+/// `tls:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `ca_file:` and `insecure:`"
+)]
+pub(crate) struct RawTls {
+    pub ca_file: Option<String>,
+    pub insecure: Option<bool>,
 }
 
 /// `compare:`.

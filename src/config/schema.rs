@@ -14,6 +14,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("", "load", "load: { connections: 10, duration: 5s }"),
     ("", "compare", "compare: { rounds: 6, noise_floor: 2% }"),
+    ("", "tls", "tls: { ca_file: certs/ca.pem }"),
     (
         "",
         "defaults",
@@ -55,6 +56,8 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("load", "ladder", "ladder: [1, 10, 100]"),
     ("load", "http", "http: \"2\""),
     ("ladder", "rate", "rate: [100/s, 200/s, 400/s]"),
+    ("tls", "ca_file", "ca_file: certs/ca.pem"),
+    ("tls", "insecure", "insecure: false"),
     ("compare", "rounds", "rounds: 6"),
     ("compare", "noise_floor", "noise_floor: 2%"),
     ("compare", "confidence", "confidence: 95%"),
