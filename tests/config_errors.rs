@@ -877,3 +877,329 @@ fn unknown_key_in_tls_with_suggestion() {
         "unknown key `TLS` at the top level; did you mean `tls`?",
     );
 }
+
+// --- Request variables and items --------------------------------------------
+
+/// Lines 1-2: a valid `deploy` and `endpoints:`; line 3 is `  - path: {path}`,
+/// and the endpoint's other keys start on line 4.
+fn with_endpoint(path: &str, rest: &str) -> String {
+    with_deploy(&format!("endpoints:\n  - path: {path}\n{rest}"))
+}
+
+#[test]
+fn item_in_the_path_without_items() {
+    let p = only(
+        &with_endpoint("/users/{{item}}", ""),
+        3,
+        11,
+        "endpoints[0].path",
+        "`{{item}}` is used, but the endpoint has no items",
+    );
+    assert!(p.help.contains("`items: [ada, grace, 42]`"), "{p}");
+    assert!(p.help.contains("items_file"), "{p}");
+}
+
+#[test]
+fn item_in_the_body_without_items() {
+    only(
+        &with_endpoint(
+            "/users",
+            "    method: POST\n    body: '{\"name\": \"{{ item }}\"}'\n",
+        ),
+        5,
+        11,
+        "endpoints[0].body",
+        "`{{item}}` is used, but the endpoint has no items",
+    );
+    only(
+        &with_endpoint("/users", "    headers:\n      X-User: \"{{item}}\"\n"),
+        5,
+        15,
+        "endpoints[0].headers.X-User",
+        "`{{item}}` is used",
+    );
+}
+
+#[test]
+fn items_that_nothing_uses() {
+    let p = only(
+        &with_endpoint("/users", "    items: [ada, grace]\n"),
+        4,
+        5,
+        "endpoints[0].items",
+        "items are given, but nothing uses `{{item}}`",
+    );
+    assert!(p.help.contains("`path: /users/{{item}}`"), "{p}");
+}
+
+#[test]
+fn a_variable_name_with_a_typo() {
+    let p = only(
+        &with_endpoint("/users/{{ count }}", ""),
+        3,
+        11,
+        "endpoints[0].path",
+        "unknown variable `{{count}}`; did you mean `{{counter}}`?",
+    );
+    assert!(p.help.contains("`{{random_id}}`"), "{p}");
+}
+
+#[test]
+fn items_and_items_file_point_at_the_second() {
+    let p = only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/ids.json\n    items: [a]\n",
+        ),
+        5,
+        5,
+        "endpoints[0].items",
+        "both `items` and `items_file` are given",
+    );
+    assert!(p.help.contains("keep one"));
+}
+
+#[test]
+fn empty_items() {
+    only(
+        &with_endpoint("/u/{{item}}", "    items: []\n"),
+        4,
+        12,
+        "endpoints[0].items",
+        "the list of items is empty",
+    );
+    only(
+        &with_endpoint("/u/{{item}}", "    items_file: items/empty.json\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "the list of items is empty",
+    );
+}
+
+#[test]
+fn null_item() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [a, ~]\n"),
+        4,
+        16,
+        "endpoints[0].items[1]",
+        "an item is empty (null)",
+    );
+    assert!(p.help.contains("`\"~\"`"));
+}
+
+#[test]
+fn item_that_is_a_list() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [a, [b]]\n"),
+        4,
+        16,
+        "endpoints[0].items[1]",
+        "expected a string, found a list",
+    );
+    assert_eq!(p.help, "write it like `items: [ada, grace, 42]`");
+}
+
+#[test]
+fn items_that_are_not_a_list() {
+    only(
+        &with_endpoint("/u/{{item}}", "    items: ada\n"),
+        4,
+        12,
+        "endpoints[0].items",
+        "expected a list, found string \"ada\"",
+    );
+}
+
+#[test]
+fn item_that_cannot_go_in_the_path_points_at_the_item() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [ada, \"grace hopper\"]\n"),
+        4,
+        18,
+        "endpoints[0].items[1]",
+        "the item \"grace hopper\" is used in `endpoints[0].path`, but it cannot go in the path",
+    );
+    assert!(p.help.contains("percent-encode"));
+}
+
+#[test]
+fn item_that_cannot_go_in_a_header() {
+    only(
+        &with_endpoint(
+            "/u",
+            "    headers: { X-Id: \"id-{{item}}\" }\n    items: [\"a\\nb\"]\n",
+        ),
+        5,
+        13,
+        "endpoints[0].items[0]",
+        "cannot go in a header value",
+    );
+}
+
+#[test]
+fn item_from_a_file_that_cannot_go_in_the_path_names_the_line() {
+    only(
+        &with_endpoint("/u/{{item}}", "    items_file: items/spaced.csv\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "items/spaced.csv line 2: the item \"a b\" is used in `endpoints[0].path`",
+    );
+}
+
+#[test]
+fn items_file_that_does_not_exist() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items_file: items/nope.csv\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "cannot read",
+    );
+    assert!(p.help.contains("relative to the config file's directory"));
+}
+
+#[test]
+fn items_file_of_an_unknown_format() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items_file: users.txt\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "cannot tell the format of \"users.txt\"",
+    );
+    assert!(p.help.contains("`.csv`") && p.help.contains("`.json`"));
+}
+
+#[test]
+fn items_column_that_does_not_exist() {
+    let p = only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/users.csv\n    items_column: nam\n",
+        ),
+        5,
+        19,
+        "endpoints[0].items_column",
+        "items/users.csv has no column `nam`; did you mean `name`?",
+    );
+    assert_eq!(
+        p.help,
+        "the columns of items/users.csv are `id`, `name`, `note`"
+    );
+}
+
+#[test]
+fn items_column_named_twice_in_the_header() {
+    only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/twice.csv\n    items_column: id\n",
+        ),
+        5,
+        19,
+        "endpoints[0].items_column",
+        "items/twice.csv has 2 columns named `id`",
+    );
+}
+
+#[test]
+fn items_column_without_a_csv_file() {
+    only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/ids.json\n    items_column: id\n",
+        ),
+        5,
+        5,
+        "endpoints[0].items_column",
+        "`items_column` picks a CSV column, but items/ids.json is not a .csv file",
+    );
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [a]\n    items_column: id\n"),
+        5,
+        5,
+        "endpoints[0].items_column",
+        "and there is none",
+    );
+    assert!(p.help.contains("remove `items_column`"));
+}
+
+#[test]
+fn malformed_csv_names_the_line() {
+    let cases = [
+        ("ragged.csv", "line 3 has 1 field, but the header row has 2"),
+        (
+            "unclosed.csv",
+            "line 2: a quoted field that starts here is never closed",
+        ),
+        (
+            "after_quote.csv",
+            "line 2: 'x' after the closing quote of a field",
+        ),
+        ("header_only.csv", "has a header row and no items"),
+    ];
+    for (file, says) in cases {
+        let p = only(
+            &with_endpoint("/u/{{item}}", &format!("    items_file: items/{file}\n")),
+            4,
+            17,
+            "endpoints[0].items_file",
+            says,
+        );
+        assert!(p.message.starts_with(&format!("items/{file}")), "{p}");
+        assert!(p.help.contains("header row"), "{p}");
+    }
+}
+
+#[test]
+fn malformed_json() {
+    let cases = [
+        (
+            "broken.json",
+            "items/broken.json is not valid JSON: EOF while parsing",
+        ),
+        (
+            "objects.json",
+            "items/objects.json[1] is an object; items are strings or numbers",
+        ),
+        (
+            "object.json",
+            "items/object.json holds an object, not an array",
+        ),
+    ];
+    for (file, says) in cases {
+        let p = only(
+            &with_endpoint("/u/{{item}}", &format!("    items_file: items/{file}\n")),
+            4,
+            17,
+            "endpoints[0].items_file",
+            says,
+        );
+        assert!(p.help.contains("JSON array"), "{p}");
+    }
+}
+
+#[test]
+fn unknown_endpoint_keys_suggest_the_item_keys() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    item: [a]\n"),
+        4,
+        5,
+        "endpoints[0].item",
+        "did you mean `items`?",
+    );
+    assert!(
+        p.help.contains("`items`, `items_file`, `items_column`"),
+        "{p}"
+    );
+    only(
+        &with_endpoint("/u/{{item}}", "    items_fil: ids.json\n"),
+        4,
+        5,
+        "endpoints[0].items_fil",
+        "did you mean `items_file`?",
+    );
+}

@@ -86,7 +86,7 @@ fn the_example_parses_into_the_documented_values() {
             seed: Some(42),
         }
     );
-    assert_eq!(config.endpoints.len(), 2);
+    assert_eq!(config.endpoints.len(), 3);
 
     let orders = &config.endpoints[0];
     assert_eq!(orders.name, "orders");
@@ -130,6 +130,15 @@ fn the_example_parses_into_the_documented_values() {
     );
     assert_eq!(create.slo.p99, Some(ms(500)), "the default p99");
     assert_fraction(create.budget.p99, 0.10);
+    assert!(create.items.is_empty());
+
+    let user = &config.endpoints[2];
+    assert_eq!(user.name, "user");
+    assert_eq!(user.path, "/users/{{item}}?trace={{random_id}}");
+    assert_eq!(user.items, ["ada", "grace", "42"]);
+    assert_eq!(user.headers["x-request-id"], "{{counter}}");
+    assert_eq!(user.load, load);
+    assert_eq!(config.tls, TlsSettings::default());
 }
 
 #[test]
@@ -576,4 +585,58 @@ fn tls_settings_resolve_the_ca_file_against_the_config() {
         "an absolute path stays as it is"
     );
     assert_eq!(parse("tls: {}\n"), TlsSettings::default());
+}
+
+#[test]
+fn items_inline_from_csv_and_from_json() {
+    let config = load_ok(&fixture("items.yml"));
+    let items = |name: &str| {
+        config
+            .endpoints
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.items.clone())
+            .unwrap_or_else(|| panic!("no endpoint {name}"))
+    };
+    assert_eq!(
+        items("inline"),
+        ["ada", "grace", "42", "1.50", "true", "~"],
+        "scalars as written"
+    );
+    assert_eq!(
+        items("csv first column"),
+        ["1", "2", "3"],
+        "blank lines are skipped"
+    );
+    assert_eq!(
+        items("csv named column"),
+        ["Lovelace, Ada", "Grace", "Mary\nKenneth"],
+        "quoted fields keep commas and line breaks"
+    );
+    assert_eq!(items("json"), ["ada", "42", "grace", "7.5"]);
+    assert!(items("no items").is_empty());
+    let plain = &config.endpoints[4];
+    assert_eq!(
+        plain.path, "/plain/{{random_id}}?literal={{not_a_variable}}",
+        "the path keeps its variables for the engine"
+    );
+    assert_eq!(
+        config.endpoints[2].body,
+        Some(Bytes::from_static(br#"{"name": "{{item}}"}"#))
+    );
+}
+
+#[test]
+fn a_csv_column_with_quotes_and_empty_fields() {
+    let text = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+endpoints:
+  - path: /notes
+    method: PUT
+    body: "{{item}}"
+    items_file: items/users.csv
+    items_column: note
+"#;
+    let config = config::parse(text, "t.yml", &fixture("")).expect("valid");
+    assert_eq!(config.endpoints[0].items, ["said \"hi\"", "", "x"]);
 }

@@ -15,6 +15,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 
 use super::index::FieldPath;
+use super::items::{self, ItemKeys, Role, Template};
 use super::load::{self, LoadLayers};
 use super::model::{Budget, Endpoint, Fraction, Slo};
 use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawSlo};
@@ -240,7 +241,9 @@ fn endpoint(
             );
             None
         }
-        Some(p) => match p.parse::<http::uri::PathAndQuery>() {
+        Some(p) if !items::check_names(&p, &path.key("path"), check) => None,
+        // With the variables filled in, as the engine sends it.
+        Some(p) => match items::render(&p, "x").parse::<http::uri::PathAndQuery>() {
             Ok(_) => Some(p),
             Err(e) => {
                 check.value(
@@ -268,6 +271,7 @@ fn endpoint(
         },
     };
     let mut headers = HeaderMap::new();
+    let mut header_texts = Vec::new();
     for (key, value) in raw.headers.map(|h| h.0).unwrap_or_default() {
         let at = path.key("headers").key(&key);
         let Ok(name) = HeaderName::from_bytes(key.as_bytes()) else {
@@ -278,7 +282,7 @@ fn endpoint(
             );
             continue;
         };
-        let Ok(value) = HeaderValue::from_str(&value) else {
+        let Ok(parsed) = HeaderValue::from_str(&value) else {
             check.value(
                 &at,
                 format!("the value of {key:?} is not a valid header value"),
@@ -286,8 +290,10 @@ fn endpoint(
             );
             continue;
         };
-        headers.append(name, value);
+        headers.append(name, parsed);
+        header_texts.push((at, value));
     }
+    let raw_body_file = raw.body_file.is_some();
     let body = match (raw.body, raw.body_file) {
         (Some(_), Some(_)) => {
             check.key(
@@ -314,6 +320,38 @@ fn endpoint(
         }
         (None, None) => None,
     };
+    let body_key = if raw_body_file { "body_file" } else { "body" };
+    let items = items::items(
+        ItemKeys {
+            items: raw
+                .items
+                .map(|list| list.into_iter().map(|item| item.0).collect()),
+            file: raw.items_file,
+            column: raw.items_column,
+        },
+        path,
+        base_dir,
+        check,
+    );
+    if let (Some(items), Some(request_path)) = (&items, &request_path) {
+        let body_text = body.as_ref().map(|b| String::from_utf8_lossy(b));
+        let mut templates = vec![Template {
+            at: path.key("path"),
+            role: Role::Path,
+            text: request_path,
+        }];
+        templates.extend(header_texts.iter().map(|(at, text)| Template {
+            at: at.clone(),
+            role: Role::Header,
+            text,
+        }));
+        templates.extend(body_text.as_deref().map(|text| Template {
+            at: path.key(body_key),
+            role: Role::Body,
+            text,
+        }));
+        items::check_variables(&templates, items, path, check);
+    }
     let endpoint_load = load::endpoint_load(load, raw.load.as_ref(), &path.key("load"), check);
     Some(Endpoint {
         name: name?,
@@ -322,7 +360,7 @@ fn endpoint(
         headers,
         body,
         expect_status: raw.expect_status.map(|s| s.0).unwrap_or_default(),
-        items: Vec::new(),
+        items: items?.into_iter().map(|item| item.value).collect(),
         load: endpoint_load?.load(),
         slo: Slo::default(),
         budget: Budget::default(),

@@ -7,8 +7,8 @@
 //! endpoint name) is checked later, in `validate.rs`.
 //!
 //! Most keys are `Option`: a missing key and an explicit `~` both mean "not given"
-//! (except `duration` and `requests` in `load`, where `~` removes an inherited
-//! value), and required keys are checked in `validate.rs` so that all of them are
+//! (except `duration`, `requests`, `rate` and `ladder` in `load`, where `~`
+//! removes an inherited value), and required keys are checked in `validate.rs` so that all of them are
 //! reported at once.
 
 use std::fmt;
@@ -241,6 +241,9 @@ pub(crate) struct RawEndpoint {
     pub body: Option<String>,
     pub body_file: Option<String>,
     pub expect_status: Option<RawStatusList>,
+    pub items: Option<Vec<RawItem>>,
+    pub items_file: Option<String>,
+    pub items_column: Option<String>,
     pub load: Option<RawLoad>,
     pub slo: Option<RawSlo>,
     pub budget: Option<RawBudget>,
@@ -509,6 +512,41 @@ impl<'de> Deserialize<'de> for RawStatusList {
         }
 
         deserializer.deserialize_any(StatusListVisitor)
+    }
+}
+
+/// One value of `items:`: a scalar, taken as written (`42` is the text `42`).
+#[derive(Debug, Clone)]
+pub(crate) struct RawItem(pub String);
+
+impl<'de> Deserialize<'de> for RawItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = RawItem;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a text or a number, like `ada` or `42`")
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Err(leaf_error(
+                    "an item is empty (null)".to_string(),
+                    "write a value, or quote it to send the text: `\"~\"`",
+                ))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                self.visit_none()
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                String::deserialize(d).map(RawItem)
+            }
+        }
+
+        deserializer.deserialize_option(ItemVisitor)
     }
 }
 
