@@ -726,28 +726,6 @@ fn unknown_key_in_a_ladder_with_suggestion() {
 }
 
 #[test]
-fn connections_with_a_concurrency_ladder() {
-    let p = only(
-        &with_both("load:\n  ladder: [1, 10]\n  connections: 5\n"),
-        5,
-        16,
-        "load.connections",
-        "`connections` has no effect on a concurrency ladder",
-    );
-    assert!(p.help.contains("`ladder: ~`"));
-    // Also when the ladder is inherited and the endpoint writes `connections`.
-    only(
-        &with_deploy(
-            "load: { ladder: [1, 10] }\nendpoints:\n  - path: /a\n    load: { connections: 5 }\n",
-        ),
-        5,
-        26,
-        "endpoints[0].load.connections",
-        "no effect on a concurrency ladder",
-    );
-}
-
-#[test]
 fn unknown_http_version_lists_the_choices() {
     let p = only(
         &with_both("load:\n  http: 3\n"),

@@ -640,3 +640,30 @@ endpoints:
     let config = config::parse(text, "t.yml", &fixture("")).expect("valid");
     assert_eq!(config.endpoints[0].items, ["said \"hi\"", "", "x"]);
 }
+
+#[test]
+fn connections_are_kept_but_unused_by_a_concurrency_ladder() {
+    // Uncommenting `ladder:` in the example, under `connections: 10`, works.
+    let text = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+load: { connections: 25, ladder: [1, 10, 100] }
+endpoints:
+  - path: /ladder
+  - path: /closed
+    load: { ladder: ~ }
+  - path: /still-a-ladder
+    load: { connections: 5 }
+"#;
+    let config = config::parse(text, "t.yml", Path::new(".")).expect("valid");
+    let ladder = Profile::Ladder {
+        kind: LadderKind::Concurrency,
+        steps: vec![1.0, 10.0, 100.0],
+        connections: 100,
+    };
+    assert_eq!(config.endpoints[0].load.profile, ladder);
+    assert_eq!(
+        config.endpoints[1].load.profile,
+        Profile::Closed { connections: 25 }
+    );
+    assert_eq!(config.endpoints[2].load.profile, ladder);
+}

@@ -6,7 +6,9 @@
 //! A layer that writes one of them replaces the inherited schedule, and `~` for
 //! either goes back to a closed loop. `connections` is layered on its own, so an
 //! endpoint can change the connections of an inherited open loop, or leave a
-//! concurrency ladder (which does not use it) and get the inherited count back.
+//! concurrency ladder and get the inherited count back. A concurrency ladder's
+//! steps are its connection counts; `connections` is kept but unused there (so
+//! uncommenting a `ladder:` line under `connections: 10` just works).
 
 use std::time::Duration;
 
@@ -145,14 +147,6 @@ fn layer(
         None => Some(base.connections),
     };
     let pacing = pacing(base, raw, path, check);
-    if let (Some(Pacing::Ladder(LadderKind::Concurrency, _)), Some(_)) = (&pacing, raw.connections)
-    {
-        check.value(
-            &path.key("connections"),
-            "`connections` has no effect on a concurrency ladder: its steps are the connection counts",
-            "remove `connections`, use a rate ladder (`ladder: { rate: [100/s, 200/s] }`), or write `ladder: ~` for a closed loop",
-        );
-    }
     let duration = match raw.duration {
         Some(d) => d.map(|d| d.0),
         None => base.duration,
