@@ -555,3 +555,629 @@ fn wrong_scalar_type_gets_an_example() {
     );
     assert_eq!(p.help, "write it like `worktree: true`");
 }
+
+// --- Load profiles: open loop, ladder, HTTP version -------------------------
+
+#[test]
+fn rate_of_zero() {
+    let p = only(
+        &with_both("load:\n  rate: 0/s\n"),
+        4,
+        9,
+        "load.rate",
+        "\"0/s\" sends nothing; a rate must be more than 0",
+    );
+    assert_eq!(p.help, "write requests per second, e.g. `200/s`");
+}
+
+#[test]
+fn rate_that_is_not_one() {
+    let p = only(
+        &with_both("load:\n  rate: 200/min\n"),
+        4,
+        9,
+        "load.rate",
+        "\"200/min\" is not a rate",
+    );
+    assert_eq!(p.kind, ProblemKind::Schema);
+    assert!(p.help.contains("`200/s`"));
+}
+
+#[test]
+fn rate_too_high() {
+    only(
+        &with_both("load: { rate: 20000000 rps }\n"),
+        3,
+        15,
+        "load.rate",
+        "too high (at most 10000000/s)",
+    );
+}
+
+#[test]
+fn rate_and_ladder_point_at_the_second() {
+    let p = only(
+        &with_both("load:\n  ladder: [1, 10]\n  rate: 100/s\n"),
+        5,
+        3,
+        "load.rate",
+        "`rate` and `ladder` are both given",
+    );
+    assert!(p.help.contains("keep one"));
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    load: { rate: 5, ladder: { rate: [1, 2] } }\n"),
+        4,
+        22,
+        "endpoints[0].load.ladder",
+        "`ladder` and `rate` are both given",
+    );
+}
+
+#[test]
+fn empty_ladder() {
+    let p = only(
+        &with_both("load: { ladder: [] }\n"),
+        3,
+        17,
+        "load.ladder",
+        "the ladder has no steps",
+    );
+    assert_eq!(p.help, "write it like `ladder: [1, 10, 100]`");
+    let p = only(
+        &with_both("load:\n  ladder:\n    rate: []\n"),
+        5,
+        11,
+        "load.ladder.rate",
+        "the ladder has no steps",
+    );
+    assert_eq!(p.help, "write it like `rate: [100/s, 200/s, 400/s]`");
+}
+
+#[test]
+fn ladder_that_does_not_go_up_points_at_the_step() {
+    let p = only(
+        &with_both("load:\n  ladder: [1, 10, 10, 100]\n"),
+        4,
+        19,
+        "load.ladder[2]",
+        "the ladder's steps must go up, but 10 comes after 10",
+    );
+    assert!(p.help.contains("ascending"));
+    let p = only(
+        &with_both("load:\n  ladder: { rate: [200/s, 100/s] }\n"),
+        4,
+        27,
+        "load.ladder.rate[1]",
+        "but 100/s comes after 200/s",
+    );
+    assert!(p.help.contains("`[100/s, 200/s, 400/s]`"));
+}
+
+#[test]
+fn ladder_steps_out_of_range() {
+    let all = problems(&with_both("load:\n  ladder: [0, 10, 20000]\n"));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    check(&all[0], 4, 12, "load.ladder[0]", "a step of 0 connections");
+    check(
+        &all[1],
+        4,
+        19,
+        "load.ladder[2]",
+        "a step of 20000 connections is over the limit of 10000",
+    );
+}
+
+#[test]
+fn ladder_step_that_is_not_a_whole_number() {
+    only(
+        &with_both("load: { ladder: [1, 2.5] }\n"),
+        3,
+        21,
+        "load.ladder[1]",
+        "\"2.5\" is not a whole number",
+    );
+}
+
+#[test]
+fn ladder_rate_that_is_not_a_rate() {
+    only(
+        &with_both("load: { ladder: { rate: [100/s, fast] } }\n"),
+        3,
+        33,
+        "load.ladder.rate[1]",
+        "\"fast\" is not a rate",
+    );
+}
+
+#[test]
+fn ladder_of_the_wrong_shape() {
+    let p = only(
+        &with_both("load: { ladder: 100 }\n"),
+        3,
+        17,
+        "load.ladder",
+        "expected a list of connection counts like `[1, 10, 100]` or a mapping like `{ rate: [100/s, 200/s] }`, found integer `100`",
+    );
+    assert_eq!(p.help, "write it like `ladder: [1, 10, 100]`");
+}
+
+#[test]
+fn ladder_mapping_without_rate() {
+    let p = only(
+        &with_both("load:\n  ladder: {}\n"),
+        4,
+        11,
+        "load.ladder.rate",
+        "missing key `rate` in `load.ladder`",
+    );
+    assert_eq!(p.help, "add `rate: [100/s, 200/s, 400/s]`");
+}
+
+#[test]
+fn unknown_key_in_a_ladder_with_suggestion() {
+    let p = only(
+        &with_both("load:\n  ladder: { rates: [1/s] }\n"),
+        4,
+        13,
+        "load.ladder.rates",
+        "unknown key `rates` in `load.ladder`; did you mean `rate`?",
+    );
+    assert_eq!(p.help, "the keys in `load.ladder` are `rate`");
+}
+
+#[test]
+fn unknown_http_version_lists_the_choices() {
+    let p = only(
+        &with_both("load:\n  http: 3\n"),
+        4,
+        9,
+        "load.http",
+        "\"3\" is not an HTTP version (the choices are \"1.1\" and \"2\")",
+    );
+    assert_eq!(
+        p.help,
+        "write `http: \"1.1\"` (HTTP/1.1, the default) or `http: \"2\"` (HTTP/2)"
+    );
+    only(
+        &with_deploy("endpoints:\n  - path: /a\n    load: { http: h3 }\n"),
+        4,
+        19,
+        "endpoints[0].load.http",
+        "\"h3\" is not an HTTP version",
+    );
+}
+
+#[test]
+fn unknown_load_keys_suggest_the_new_ones() {
+    let p = only(
+        &with_both("load:\n  rat: 100/s\n"),
+        4,
+        3,
+        "load.rat",
+        "did you mean `rate`?",
+    );
+    assert!(p.help.contains("`rate`, `ladder`, `http`"), "{p}");
+    only(
+        &with_both("load:\n  ladders: [1]\n"),
+        4,
+        3,
+        "load.ladders",
+        "did you mean `ladder`?",
+    );
+}
+
+// --- TLS --------------------------------------------------------------------
+
+#[test]
+fn tls_ca_file_that_does_not_exist() {
+    let p = only(
+        &with_both("tls:\n  ca_file: certs/nope.pem\n"),
+        4,
+        12,
+        "tls.ca_file",
+        "cannot read",
+    );
+    assert!(p.message.contains("certs/nope.pem"), "{p}");
+    assert!(p.help.contains("relative to the config file's directory"));
+}
+
+#[test]
+fn tls_ca_file_without_a_certificate() {
+    only(
+        &with_both("tls: { ca_file: payload.json }\n"),
+        3,
+        17,
+        "tls.ca_file",
+        "has no PEM certificate in it",
+    );
+}
+
+#[test]
+fn tls_ca_file_with_a_broken_certificate() {
+    only(
+        &with_both("tls: { ca_file: certs/broken.pem, insecure: false }\n"),
+        3,
+        17,
+        "tls.ca_file",
+        "has a certificate that cannot be used as a CA",
+    );
+}
+
+#[test]
+fn tls_ca_file_that_is_a_directory() {
+    only(
+        &with_both("tls:\n  ca_file: certs\n"),
+        4,
+        12,
+        "tls.ca_file",
+        "cannot read",
+    );
+}
+
+#[test]
+fn tls_ca_file_empty() {
+    only(
+        &with_both("tls:\n  ca_file: \"\"\n"),
+        4,
+        12,
+        "tls.ca_file",
+        "the CA file name is empty",
+    );
+}
+
+#[test]
+fn tls_insecure_that_is_not_a_boolean() {
+    let p = only(
+        &with_both("tls:\n  insecure: yes\n"),
+        4,
+        13,
+        "tls.insecure",
+        "expected a boolean, found string \"yes\"",
+    );
+    assert_eq!(p.help, "write it like `insecure: false`");
+}
+
+#[test]
+fn unknown_key_in_tls_with_suggestion() {
+    let p = only(
+        &with_both("tls:\n  cafile: certs/ca.pem\n"),
+        4,
+        3,
+        "tls.cafile",
+        "unknown key `cafile` in `tls`; did you mean `ca_file`?",
+    );
+    assert_eq!(p.help, "the keys in `tls` are `ca_file`, `insecure`");
+    only(
+        &with_both("TLS: { insecure: true }\n"),
+        3,
+        1,
+        "TLS",
+        "unknown key `TLS` at the top level; did you mean `tls`?",
+    );
+}
+
+// --- Request variables and items --------------------------------------------
+
+/// Lines 1-2: a valid `deploy` and `endpoints:`; line 3 is `  - path: {path}`,
+/// and the endpoint's other keys start on line 4.
+fn with_endpoint(path: &str, rest: &str) -> String {
+    with_deploy(&format!("endpoints:\n  - path: {path}\n{rest}"))
+}
+
+#[test]
+fn item_in_the_path_without_items() {
+    let p = only(
+        &with_endpoint("/users/{{item}}", ""),
+        3,
+        11,
+        "endpoints[0].path",
+        "`{{item}}` is used, but the endpoint has no items",
+    );
+    assert!(p.help.contains("`items: [ada, grace, 42]`"), "{p}");
+    assert!(p.help.contains("items_file"), "{p}");
+}
+
+#[test]
+fn item_in_the_body_without_items() {
+    only(
+        &with_endpoint(
+            "/users",
+            "    method: POST\n    body: '{\"name\": \"{{ item }}\"}'\n",
+        ),
+        5,
+        11,
+        "endpoints[0].body",
+        "`{{item}}` is used, but the endpoint has no items",
+    );
+    only(
+        &with_endpoint("/users", "    headers:\n      X-User: \"{{item}}\"\n"),
+        5,
+        15,
+        "endpoints[0].headers.X-User",
+        "`{{item}}` is used",
+    );
+}
+
+#[test]
+fn items_that_nothing_uses() {
+    let p = only(
+        &with_endpoint("/users", "    items: [ada, grace]\n"),
+        4,
+        5,
+        "endpoints[0].items",
+        "items are given, but nothing uses `{{item}}`",
+    );
+    assert!(p.help.contains("`path: /users/{{item}}`"), "{p}");
+}
+
+#[test]
+fn a_variable_name_with_a_typo() {
+    let p = only(
+        &with_endpoint("/users/{{ count }}", ""),
+        3,
+        11,
+        "endpoints[0].path",
+        "unknown variable `{{count}}`; did you mean `{{counter}}`?",
+    );
+    assert!(p.help.contains("`{{random_id}}`"), "{p}");
+}
+
+#[test]
+fn items_and_items_file_point_at_the_second() {
+    let p = only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/ids.json\n    items: [a]\n",
+        ),
+        5,
+        5,
+        "endpoints[0].items",
+        "both `items` and `items_file` are given",
+    );
+    assert!(p.help.contains("keep one"));
+}
+
+#[test]
+fn empty_items() {
+    only(
+        &with_endpoint("/u/{{item}}", "    items: []\n"),
+        4,
+        12,
+        "endpoints[0].items",
+        "the list of items is empty",
+    );
+    only(
+        &with_endpoint("/u/{{item}}", "    items_file: items/empty.json\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "the list of items is empty",
+    );
+}
+
+#[test]
+fn null_item() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [a, ~]\n"),
+        4,
+        16,
+        "endpoints[0].items[1]",
+        "an item is empty (null)",
+    );
+    assert!(p.help.contains("`\"~\"`"));
+}
+
+#[test]
+fn item_that_is_a_list() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [a, [b]]\n"),
+        4,
+        16,
+        "endpoints[0].items[1]",
+        "expected a string, found a list",
+    );
+    assert_eq!(p.help, "write it like `items: [ada, grace, 42]`");
+}
+
+#[test]
+fn items_that_are_not_a_list() {
+    only(
+        &with_endpoint("/u/{{item}}", "    items: ada\n"),
+        4,
+        12,
+        "endpoints[0].items",
+        "expected a list, found string \"ada\"",
+    );
+}
+
+#[test]
+fn item_that_cannot_go_in_the_path_points_at_the_item() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [ada, \"grace hopper\"]\n"),
+        4,
+        18,
+        "endpoints[0].items[1]",
+        "the item \"grace hopper\" is used in `endpoints[0].path`, but it cannot go in the path",
+    );
+    assert!(p.help.contains("percent-encode"));
+}
+
+#[test]
+fn item_that_cannot_go_in_a_header() {
+    only(
+        &with_endpoint(
+            "/u",
+            "    headers: { X-Id: \"id-{{item}}\" }\n    items: [\"a\\nb\"]\n",
+        ),
+        5,
+        13,
+        "endpoints[0].items[0]",
+        "cannot go in a header value",
+    );
+}
+
+#[test]
+fn item_from_a_file_that_cannot_go_in_the_path_names_the_line() {
+    only(
+        &with_endpoint("/u/{{item}}", "    items_file: items/spaced.csv\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "items/spaced.csv line 2: the item \"a b\" is used in `endpoints[0].path`",
+    );
+}
+
+#[test]
+fn items_file_that_does_not_exist() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items_file: items/nope.csv\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "cannot read",
+    );
+    assert!(p.help.contains("relative to the config file's directory"));
+}
+
+#[test]
+fn items_file_of_an_unknown_format() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items_file: users.txt\n"),
+        4,
+        17,
+        "endpoints[0].items_file",
+        "cannot tell the format of \"users.txt\"",
+    );
+    assert!(p.help.contains("`.csv`") && p.help.contains("`.json`"));
+}
+
+#[test]
+fn items_column_that_does_not_exist() {
+    let p = only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/users.csv\n    items_column: nam\n",
+        ),
+        5,
+        19,
+        "endpoints[0].items_column",
+        "items/users.csv has no column `nam`; did you mean `name`?",
+    );
+    assert_eq!(
+        p.help,
+        "the columns of items/users.csv are `id`, `name`, `note`"
+    );
+}
+
+#[test]
+fn items_column_named_twice_in_the_header() {
+    only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/twice.csv\n    items_column: id\n",
+        ),
+        5,
+        19,
+        "endpoints[0].items_column",
+        "items/twice.csv has 2 columns named `id`",
+    );
+}
+
+#[test]
+fn items_column_without_a_csv_file() {
+    only(
+        &with_endpoint(
+            "/u/{{item}}",
+            "    items_file: items/ids.json\n    items_column: id\n",
+        ),
+        5,
+        5,
+        "endpoints[0].items_column",
+        "`items_column` picks a CSV column, but items/ids.json is not a .csv file",
+    );
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    items: [a]\n    items_column: id\n"),
+        5,
+        5,
+        "endpoints[0].items_column",
+        "and there is none",
+    );
+    assert!(p.help.contains("remove `items_column`"));
+}
+
+#[test]
+fn malformed_csv_names_the_line() {
+    let cases = [
+        ("ragged.csv", "line 3 has 1 field, but the header row has 2"),
+        (
+            "unclosed.csv",
+            "line 2: a quoted field that starts here is never closed",
+        ),
+        (
+            "after_quote.csv",
+            "line 2: 'x' after the closing quote of a field",
+        ),
+        ("header_only.csv", "has a header row and no items"),
+    ];
+    for (file, says) in cases {
+        let p = only(
+            &with_endpoint("/u/{{item}}", &format!("    items_file: items/{file}\n")),
+            4,
+            17,
+            "endpoints[0].items_file",
+            says,
+        );
+        assert!(p.message.starts_with(&format!("items/{file}")), "{p}");
+        assert!(p.help.contains("header row"), "{p}");
+    }
+}
+
+#[test]
+fn malformed_json() {
+    let cases = [
+        (
+            "broken.json",
+            "items/broken.json is not valid JSON: EOF while parsing",
+        ),
+        (
+            "objects.json",
+            "items/objects.json[1] is an object; items are strings or numbers",
+        ),
+        (
+            "object.json",
+            "items/object.json holds an object, not an array",
+        ),
+    ];
+    for (file, says) in cases {
+        let p = only(
+            &with_endpoint("/u/{{item}}", &format!("    items_file: items/{file}\n")),
+            4,
+            17,
+            "endpoints[0].items_file",
+            says,
+        );
+        assert!(p.help.contains("JSON array"), "{p}");
+    }
+}
+
+#[test]
+fn unknown_endpoint_keys_suggest_the_item_keys() {
+    let p = only(
+        &with_endpoint("/u/{{item}}", "    item: [a]\n"),
+        4,
+        5,
+        "endpoints[0].item",
+        "did you mean `items`?",
+    );
+    assert!(
+        p.help.contains("`items`, `items_file`, `items_column`"),
+        "{p}"
+    );
+    only(
+        &with_endpoint("/u/{{item}}", "    items_fil: ids.json\n"),
+        4,
+        5,
+        "endpoints[0].items_fil",
+        "did you mean `items_file`?",
+    );
+}

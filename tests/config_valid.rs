@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 use tailgate::config::{
-    self, Budget, CompareConfig, Config, DeployConfig, Fraction, Load, LocalDeploy, Mode,
-    ProblemKind, Profile, Slo,
+    self, Budget, CompareConfig, Config, DeployConfig, Fraction, HttpVersion, LadderKind, Load,
+    LocalDeploy, Mode, ProblemKind, Profile, Slo, TlsSettings,
 };
 
 fn root() -> PathBuf {
@@ -86,7 +86,7 @@ fn the_example_parses_into_the_documented_values() {
             seed: Some(42),
         }
     );
-    assert_eq!(config.endpoints.len(), 2);
+    assert_eq!(config.endpoints.len(), 3);
 
     let orders = &config.endpoints[0];
     assert_eq!(orders.name, "orders");
@@ -130,6 +130,15 @@ fn the_example_parses_into_the_documented_values() {
     );
     assert_eq!(create.slo.p99, Some(ms(500)), "the default p99");
     assert_fraction(create.budget.p99, 0.10);
+    assert!(create.items.is_empty());
+
+    let user = &config.endpoints[2];
+    assert_eq!(user.name, "user");
+    assert_eq!(user.path, "/users/{{item}}?trace={{random_id}}");
+    assert_eq!(user.items, ["ada", "grace", "42"]);
+    assert_eq!(user.headers["x-request-id"], "{{counter}}");
+    assert_eq!(user.load, load);
+    assert_eq!(config.tls, TlsSettings::default());
 }
 
 #[test]
@@ -321,4 +330,340 @@ endpoints: [{ path: / }]
     let config = config::parse(text, "t.yml", Path::new(".")).expect("valid");
     assert_eq!(config.load.duration, None);
     assert_eq!(config.load.requests, Some(100));
+}
+
+/// Parse `load` lines under a valid deploy and one endpoint.
+fn parse_load(load: &str) -> Load {
+    let text = format!(
+        "deploy: {{ url: {{ base: \"http://127.0.0.1:1\", head: \"http://127.0.0.1:2\" }} }}\nendpoints: [{{ path: / }}]\nload: {load}\n"
+    );
+    match config::parse(&text, "t.yml", Path::new(".")) {
+        Ok(config) => {
+            assert_eq!(config.endpoints[0].load, config.load);
+            config.load
+        }
+        Err(e) => panic!("`load: {load}` should parse:\n{e}"),
+    }
+}
+
+#[test]
+fn open_loop_in_every_spelling() {
+    for rate in [
+        "200",
+        "200/s",
+        "200 /s",
+        "200 rps",
+        "200 req/s",
+        "+200/s",
+        "200.0/s",
+    ] {
+        assert_eq!(
+            parse_load(&format!("{{ rate: {rate} }}")).profile,
+            Profile::Open {
+                rate: 200.0,
+                connections: 10
+            },
+            "{rate}"
+        );
+    }
+    assert_eq!(
+        parse_load("{ rate: 0.5/s, connections: 3 }").profile,
+        Profile::Open {
+            rate: 0.5,
+            connections: 3
+        }
+    );
+    assert_eq!(
+        parse_load("{ rate: 10000000/s }").profile,
+        Profile::Open {
+            rate: 10_000_000.0,
+            connections: 10
+        },
+        "the highest rate"
+    );
+}
+
+#[test]
+fn ladders_of_connections_and_of_rates() {
+    assert_eq!(
+        parse_load("{ ladder: [1, 10, 100, 10000] }").profile,
+        Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps: vec![1.0, 10.0, 100.0, 10_000.0],
+            connections: 10_000,
+        }
+    );
+    assert_eq!(
+        parse_load("{ ladder: [4] }").profile.max_connections(),
+        4,
+        "a one-step ladder"
+    );
+    assert_eq!(
+        parse_load("{ ladder: { rate: [100/s, 200 rps, 400] }, connections: 50 }").profile,
+        Profile::Ladder {
+            kind: LadderKind::Rate,
+            steps: vec![100.0, 200.0, 400.0],
+            connections: 50,
+        }
+    );
+    // `~` for the other key is allowed next to a ladder or a rate.
+    assert_eq!(
+        parse_load("{ ladder: [1, 2], rate: ~ }").profile,
+        Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps: vec![1.0, 2.0],
+            connections: 2,
+        }
+    );
+    assert_eq!(
+        parse_load("{ ladder: ~, rate: 5 }").profile,
+        Profile::Open {
+            rate: 5.0,
+            connections: 10
+        }
+    );
+}
+
+#[test]
+fn http_versions_in_every_spelling() {
+    for (text, version) in [
+        ("\"1.1\"", HttpVersion::Http1),
+        ("1.1", HttpVersion::Http1),
+        ("HTTP/1.1", HttpVersion::Http1),
+        ("h1", HttpVersion::Http1),
+        ("\"2\"", HttpVersion::Http2),
+        ("2", HttpVersion::Http2),
+        ("2.0", HttpVersion::Http2),
+        ("h2", HttpVersion::Http2),
+        ("H2", HttpVersion::Http2),
+        ("http/2", HttpVersion::Http2),
+    ] {
+        assert_eq!(
+            parse_load(&format!("{{ http: {text} }}")).http,
+            version,
+            "{text}"
+        );
+    }
+    assert_eq!(parse_load("{ http: ~ }").http, HttpVersion::Http1);
+}
+
+#[test]
+fn profiles_and_http_layer_from_the_top_level_to_endpoints() {
+    let config = load_ok(&fixture("profiles.yml"));
+    let top = Load {
+        profile: Profile::Open {
+            rate: 200.0,
+            connections: 20,
+        },
+        http: HttpVersion::Http2,
+        ..Load::default()
+    };
+    assert_eq!(config.load, top);
+    let load = |path: &str| {
+        config
+            .endpoints
+            .iter()
+            .find(|e| e.path == path)
+            .map(|e| e.load.clone())
+            .unwrap_or_else(|| panic!("no endpoint {path}"))
+    };
+    assert_eq!(load("/inherit"), top);
+    assert_eq!(
+        load("/fewer").profile,
+        Profile::Open {
+            rate: 200.0,
+            connections: 5
+        }
+    );
+    assert_eq!(
+        load("/closed"),
+        Load {
+            profile: Profile::Closed { connections: 20 },
+            http: HttpVersion::Http1,
+            ..top.clone()
+        }
+    );
+    assert_eq!(
+        load("/faster").profile,
+        Profile::Open {
+            rate: 1000.0,
+            connections: 20
+        }
+    );
+    assert_eq!(
+        load("/ladder"),
+        Load {
+            profile: Profile::Ladder {
+                kind: LadderKind::Concurrency,
+                steps: vec![1.0, 10.0, 100.0],
+                connections: 100,
+            },
+            ..top.clone()
+        }
+    );
+    assert_eq!(
+        load("/rate-ladder").profile,
+        Profile::Ladder {
+            kind: LadderKind::Rate,
+            steps: vec![50.0, 100.0, 150.5],
+            connections: 20,
+        }
+    );
+}
+
+#[test]
+fn leaving_an_inherited_ladder_restores_the_connections() {
+    let text = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+load: { ladder: [1, 10, 100], http: h2 }
+endpoints:
+  - path: /ladder
+  - path: /closed
+    load: { ladder: ~ }
+  - path: /open
+    load: { rate: 300/s, connections: 30 }
+"#;
+    let config = config::parse(text, "t.yml", Path::new(".")).expect("valid");
+    let ladder = Profile::Ladder {
+        kind: LadderKind::Concurrency,
+        steps: vec![1.0, 10.0, 100.0],
+        connections: 100,
+    };
+    assert_eq!(config.load.profile, ladder);
+    assert_eq!(config.endpoints[0].load.profile, ladder);
+    assert_eq!(
+        config.endpoints[1].load.profile,
+        Profile::Closed { connections: 10 },
+        "the default connections, not the ladder's top step"
+    );
+    assert_eq!(
+        config.endpoints[2].load.profile,
+        Profile::Open {
+            rate: 300.0,
+            connections: 30
+        }
+    );
+    assert!(config
+        .endpoints
+        .iter()
+        .all(|e| e.load.http == HttpVersion::Http2));
+}
+
+#[test]
+fn tls_settings_resolve_the_ca_file_against_the_config() {
+    let head = "deploy: { url: { base: \"https://127.0.0.1:1\", head: \"https://127.0.0.1:2\" } }\nendpoints: [{ path: / }]\n";
+    let dir = fixture("");
+    let parse = |tls: &str| {
+        let text = format!("{head}{tls}");
+        config::parse(&text, "t.yml", &dir)
+            .unwrap_or_else(|e| panic!("{tls} should parse:\n{e}"))
+            .tls
+    };
+    assert_eq!(parse(""), TlsSettings::default());
+    assert_eq!(
+        parse("tls: { ca_file: certs/ca.pem, insecure: false }\n"),
+        TlsSettings {
+            ca_file: Some(dir.join("certs/ca.pem")),
+            insecure: false,
+        }
+    );
+    assert_eq!(
+        parse("tls:\n  insecure: true\n"),
+        TlsSettings {
+            ca_file: None,
+            insecure: true,
+        }
+    );
+    let absolute = fixture("certs/ca.pem");
+    assert_eq!(
+        parse(&format!(
+            "tls: {{ ca_file: {:?} }}\n",
+            absolute.display().to_string()
+        ))
+        .ca_file,
+        Some(absolute),
+        "an absolute path stays as it is"
+    );
+    assert_eq!(parse("tls: {}\n"), TlsSettings::default());
+}
+
+#[test]
+fn items_inline_from_csv_and_from_json() {
+    let config = load_ok(&fixture("items.yml"));
+    let items = |name: &str| {
+        config
+            .endpoints
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.items.clone())
+            .unwrap_or_else(|| panic!("no endpoint {name}"))
+    };
+    assert_eq!(
+        items("inline"),
+        ["ada", "grace", "42", "1.50", "true", "~"],
+        "scalars as written"
+    );
+    assert_eq!(
+        items("csv first column"),
+        ["1", "2", "3"],
+        "blank lines are skipped"
+    );
+    assert_eq!(
+        items("csv named column"),
+        ["Lovelace, Ada", "Grace", "Mary\nKenneth"],
+        "quoted fields keep commas and line breaks"
+    );
+    assert_eq!(items("json"), ["ada", "42", "grace", "7.5"]);
+    assert!(items("no items").is_empty());
+    let plain = &config.endpoints[4];
+    assert_eq!(
+        plain.path, "/plain/{{random_id}}?literal={{not_a_variable}}",
+        "the path keeps its variables for the engine"
+    );
+    assert_eq!(
+        config.endpoints[2].body,
+        Some(Bytes::from_static(br#"{"name": "{{item}}"}"#))
+    );
+}
+
+#[test]
+fn a_csv_column_with_quotes_and_empty_fields() {
+    let text = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+endpoints:
+  - path: /notes
+    method: PUT
+    body: "{{item}}"
+    items_file: items/users.csv
+    items_column: note
+"#;
+    let config = config::parse(text, "t.yml", &fixture("")).expect("valid");
+    assert_eq!(config.endpoints[0].items, ["said \"hi\"", "", "x"]);
+}
+
+#[test]
+fn connections_are_kept_but_unused_by_a_concurrency_ladder() {
+    // Uncommenting `ladder:` in the example, under `connections: 10`, works.
+    let text = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+load: { connections: 25, ladder: [1, 10, 100] }
+endpoints:
+  - path: /ladder
+  - path: /closed
+    load: { ladder: ~ }
+  - path: /still-a-ladder
+    load: { connections: 5 }
+"#;
+    let config = config::parse(text, "t.yml", Path::new(".")).expect("valid");
+    let ladder = Profile::Ladder {
+        kind: LadderKind::Concurrency,
+        steps: vec![1.0, 10.0, 100.0],
+        connections: 100,
+    };
+    assert_eq!(config.endpoints[0].load.profile, ladder);
+    assert_eq!(
+        config.endpoints[1].load.profile,
+        Profile::Closed { connections: 25 }
+    );
+    assert_eq!(config.endpoints[2].load.profile, ladder);
 }

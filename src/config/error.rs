@@ -198,6 +198,11 @@ pub(crate) fn from_serde(
     let text = bare_message(inner);
     let names = backticked(&text);
     let (kind, message, help) = if let Some((what, help)) = decode_leaf(&text) {
+        // A complaint about one value: where the index has that value, use it
+        // (serde_yaml marks a `null` list item at the start of its list).
+        if index.contains(&path) {
+            pos = index.value(&path);
+        }
         (ProblemKind::Schema, what, help)
     } else if text.starts_with("unknown field `") {
         let wrong = names.first().copied().unwrap_or("");

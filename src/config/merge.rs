@@ -1,5 +1,5 @@
 //! Endpoints and the layered settings they inherit: the load profile (built-in
-//! defaults <- top-level `load` <- the endpoint's `load`), the SLOs
+//! defaults <- top-level `load` <- the endpoint's `load`, in `load.rs`), the SLOs
 //! (`defaults.slo` <- the endpoint's `slo`) and the budgets (`defaults.budget`
 //! <- the endpoint's `budget`), merged key by key.
 //!
@@ -15,73 +15,12 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 
 use super::index::FieldPath;
-use super::model::{Budget, Endpoint, Fraction, Load, Profile, Slo};
-use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawLoad, RawSlo};
+use super::items::{self, ItemKeys, Role, Template};
+use super::load::{self, LoadLayers};
+use super::model::{Budget, Endpoint, Fraction, Slo};
+use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawSlo};
 use super::units::{format_duration, format_percent};
-use super::validate::{in_range, positive, Checker};
-
-/// The top-level `load`, over the built-in defaults.
-pub(crate) fn top_load(
-    raw: Option<&RawLoad>,
-    path: &FieldPath,
-    check: &mut Checker,
-) -> Option<Load> {
-    let default = RawLoad::default();
-    layer_load(&Load::default(), raw.unwrap_or(&default), path, check)
-}
-
-/// `raw` over `base`, key by key; `~` for `duration`/`requests` removes the limit.
-fn layer_load(base: &Load, raw: &RawLoad, path: &FieldPath, check: &mut Checker) -> Option<Load> {
-    let base_connections = base.profile.max_connections();
-    let connections = match raw.connections {
-        Some(c) => in_range(c.0, 1, 10_000, &path.key("connections"), check),
-        None => Some(base_connections),
-    };
-    let duration = match raw.duration {
-        Some(d) => d.map(|d| d.0),
-        None => base.duration,
-    };
-    if let Some(Some(d)) = raw.duration {
-        positive(d.0, &path.key("duration"), check);
-    }
-    let requests = match raw.requests {
-        Some(r) => r.map(|r| r.0),
-        None => base.requests,
-    };
-    if requests == Some(0) {
-        check.value(
-            &path.key("requests"),
-            "`requests` is 0; it must be at least 1",
-            "write how many requests to measure per round and side, e.g. `requests: 10000`",
-        );
-    }
-    if duration.is_none() && requests.is_none() {
-        let at = if check.written(&path.key("duration")) {
-            path.key("duration")
-        } else {
-            path.clone()
-        };
-        check.value(
-            &at,
-            "no `duration` and no `requests`: a round would never end",
-            "give `duration: 5s`, `requests: 10000`, or both (whichever is reached first ends the round)",
-        );
-    }
-    let timeout = raw.timeout.map(|d| d.0).unwrap_or(base.timeout);
-    if raw.timeout.is_some() {
-        positive(timeout, &path.key("timeout"), check);
-    }
-    Some(Load {
-        profile: Profile::Closed {
-            connections: connections?,
-        },
-        duration,
-        requests,
-        warmup: raw.warmup.map(|d| d.0).unwrap_or(base.warmup),
-        timeout,
-        http: base.http,
-    })
-}
+use super::validate::{positive, Checker};
 
 const LIMIT_KEYS: [&str; 4] = ["p50", "p95", "p99", "p99.9"];
 
@@ -201,7 +140,7 @@ fn merge_budget(defaults: Option<&RawBudget>, own: Option<&RawBudget>) -> Budget
 pub(crate) fn endpoints(
     raw: Option<Vec<RawEndpoint>>,
     defaults: Option<RawDefaults>,
-    load: Option<&Load>,
+    load: Option<&LoadLayers>,
     base_dir: &Path,
     check: &mut Checker,
 ) -> Option<Vec<Endpoint>> {
@@ -270,7 +209,7 @@ pub(crate) fn endpoints(
 fn endpoint(
     raw: RawEndpoint,
     path: &FieldPath,
-    load: Option<&Load>,
+    load: Option<&LoadLayers>,
     base_dir: &Path,
     check: &mut Checker,
 ) -> Option<Endpoint> {
@@ -302,7 +241,9 @@ fn endpoint(
             );
             None
         }
-        Some(p) => match p.parse::<http::uri::PathAndQuery>() {
+        Some(p) if !items::check_names(&p, &path.key("path"), check) => None,
+        // With the variables filled in, as the engine sends it.
+        Some(p) => match items::render(&p, "x").parse::<http::uri::PathAndQuery>() {
             Ok(_) => Some(p),
             Err(e) => {
                 check.value(
@@ -330,6 +271,7 @@ fn endpoint(
         },
     };
     let mut headers = HeaderMap::new();
+    let mut header_texts = Vec::new();
     for (key, value) in raw.headers.map(|h| h.0).unwrap_or_default() {
         let at = path.key("headers").key(&key);
         let Ok(name) = HeaderName::from_bytes(key.as_bytes()) else {
@@ -340,7 +282,7 @@ fn endpoint(
             );
             continue;
         };
-        let Ok(value) = HeaderValue::from_str(&value) else {
+        let Ok(parsed) = HeaderValue::from_str(&value) else {
             check.value(
                 &at,
                 format!("the value of {key:?} is not a valid header value"),
@@ -348,8 +290,10 @@ fn endpoint(
             );
             continue;
         };
-        headers.append(name, value);
+        headers.append(name, parsed);
+        header_texts.push((at, value));
     }
+    let raw_body_file = raw.body_file.is_some();
     let body = match (raw.body, raw.body_file) {
         (Some(_), Some(_)) => {
             check.key(
@@ -376,17 +320,39 @@ fn endpoint(
         }
         (None, None) => None,
     };
-    // With a broken top-level `load`, the endpoint's own is still checked.
-    let endpoint_load = match &raw.load {
-        Some(own) => layer_load(
-            &load.cloned().unwrap_or_default(),
-            own,
-            &path.key("load"),
-            check,
-        ),
-        None => load.cloned(),
+    let body_key = if raw_body_file { "body_file" } else { "body" };
+    let items = items::items(
+        ItemKeys {
+            items: raw
+                .items
+                .map(|list| list.into_iter().map(|item| item.0).collect()),
+            file: raw.items_file,
+            column: raw.items_column,
+        },
+        path,
+        base_dir,
+        check,
+    );
+    if let (Some(items), Some(request_path)) = (&items, &request_path) {
+        let body_text = body.as_ref().map(|b| String::from_utf8_lossy(b));
+        let mut templates = vec![Template {
+            at: path.key("path"),
+            role: Role::Path,
+            text: request_path,
+        }];
+        templates.extend(header_texts.iter().map(|(at, text)| Template {
+            at: at.clone(),
+            role: Role::Header,
+            text,
+        }));
+        templates.extend(body_text.as_deref().map(|text| Template {
+            at: path.key(body_key),
+            role: Role::Body,
+            text,
+        }));
+        items::check_variables(&templates, items, path, check);
     }
-    .filter(|_| load.is_some());
+    let endpoint_load = load::endpoint_load(load, raw.load.as_ref(), &path.key("load"), check);
     Some(Endpoint {
         name: name?,
         method: method?,
@@ -394,8 +360,8 @@ fn endpoint(
         headers,
         body,
         expect_status: raw.expect_status.map(|s| s.0).unwrap_or_default(),
-        items: Vec::new(),
-        load: endpoint_load?,
+        items: items?.into_iter().map(|item| item.value).collect(),
+        load: endpoint_load?.load(),
         slo: Slo::default(),
         budget: Budget::default(),
     })

@@ -5,14 +5,18 @@
 //! 2. deserialize what the user wrote into raw structs, parsing units on the way
 //!    (`raw.rs`, `units.rs`);
 //! 3. validate and merge into the domain types of `model.rs` (`validate.rs`,
-//!    `merge.rs`);
+//!    `load.rs`, `merge.rs`), reading the files the config names (`items.rs`,
+//!    `csv.rs`);
 //! 4. report every problem with its file, line, column, field path and a help
 //!    line ([`ConfigError`], `error.rs`).
 //!
 //! The schema, with every key explained, is `examples/tailgate.yml`.
 
+mod csv;
 mod error;
 mod index;
+mod items;
+mod load;
 mod merge;
 mod model;
 mod raw;
@@ -29,7 +33,8 @@ pub use model::*;
 use index::Index;
 
 /// Read and validate the config file at `path`. Relative paths inside it
-/// (`body_file`, `deploy.local.repo`) resolve against the file's directory.
+/// (`body_file`, `items_file`, `tls.ca_file`, `deploy.local.repo`) resolve
+/// against the file's directory.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let source = path.display().to_string();
     let read_problem = |pos: Pos, message: String, help: &str| {

@@ -7,8 +7,8 @@
 //! endpoint name) is checked later, in `validate.rs`.
 //!
 //! Most keys are `Option`: a missing key and an explicit `~` both mean "not given"
-//! (except `duration` and `requests` in `load`, where `~` removes an inherited
-//! value), and required keys are checked in `validate.rs` so that all of them are
+//! (except `duration`, `requests`, `rate` and `ladder` in `load`, where `~`
+//! removes an inherited value), and required keys are checked in `validate.rs` so that all of them are
 //! reported at once.
 
 use std::fmt;
@@ -19,7 +19,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::error::leaf_error;
-use super::model::Fraction;
+use super::model::{Fraction, HttpVersion};
 use super::units::{self, DURATION_HELP, PERCENT_HELP};
 
 /// The whole file.
@@ -35,6 +35,7 @@ pub(crate) struct RawConfig {
     pub compare: Option<RawCompare>,
     pub defaults: Option<RawDefaults>,
     pub endpoints: Option<Vec<RawEndpoint>>,
+    pub tls: Option<RawTls>,
 }
 
 /// `mode:`.
@@ -105,6 +106,74 @@ pub(crate) struct RawLoad {
     pub requests: Option<Option<RawWhole>>,
     pub warmup: Option<RawDuration>,
     pub timeout: Option<RawDuration>,
+    /// Outer `None`: not written; `Some(None)`: written as `~` (back to a closed loop).
+    #[serde(default, deserialize_with = "present")]
+    pub rate: Option<Option<RawRate>>,
+    /// Outer `None`: not written; `Some(None)`: written as `~` (back to a closed loop).
+    #[serde(default, deserialize_with = "present")]
+    pub ladder: Option<Option<RawLadder>>,
+    pub http: Option<RawHttp>,
+}
+
+/// `load.ladder:`: a list of connection counts, or `{ rate: [...] }`.
+#[derive(Debug, Clone)]
+pub(crate) enum RawLadder {
+    /// `ladder: [1, 10, 100]`: closed-loop connection counts.
+    Connections(Vec<RawWhole>),
+    /// `ladder: { rate: [100/s, 200/s] }`: open-loop rates (`None`: `rate` left out).
+    Rate(Option<Vec<RawRate>>),
+}
+
+/// The mapping form of `load.ladder:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping like `{ rate: [100/s, 200/s, 400/s] }`"
+)]
+struct RawRateLadder {
+    rate: Option<Vec<RawRate>>,
+}
+
+impl<'de> Deserialize<'de> for RawLadder {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LadderVisitor;
+
+        impl<'de> Visitor<'de> for LadderVisitor {
+            type Value = RawLadder;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a list of connection counts like `[1, 10, 100]` or a mapping like `{ rate: [100/s, 200/s] }`",
+                )
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element::<RawWhole>()? {
+                    steps.push(step);
+                }
+                Ok(RawLadder::Connections(steps))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let rates = RawRateLadder::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawLadder::Rate(rates.rate))
+            }
+        }
+
+        deserializer.deserialize_any(LadderVisitor)
+    }
+}
+
+/// `tls:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `ca_file:` and `insecure:`"
+)]
+pub(crate) struct RawTls {
+    pub ca_file: Option<String>,
+    pub insecure: Option<bool>,
 }
 
 /// `compare:`.
@@ -172,6 +241,9 @@ pub(crate) struct RawEndpoint {
     pub body: Option<String>,
     pub body_file: Option<String>,
     pub expect_status: Option<RawStatusList>,
+    pub items: Option<Vec<RawItem>>,
+    pub items_file: Option<String>,
+    pub items_column: Option<String>,
     pub load: Option<RawLoad>,
     pub slo: Option<RawSlo>,
     pub budget: Option<RawBudget>,
@@ -321,6 +393,67 @@ leaf!(RawNumber, "a number like `50`", |s: &str| {
     }
 });
 
+/// An arrival rate in requests per second: `200`, `200/s`, `200 rps`, `0.5/s`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawRate(pub f64);
+
+/// The highest rate accepted, in requests per second.
+pub(crate) const MAX_RATE: f64 = 10_000_000.0;
+
+const RATE_HELP: &str = "write requests per second, e.g. `200/s`";
+
+leaf!(RawRate, "a rate like `200/s`", |s: &str| {
+    let t = s.trim();
+    let number = ["req/s", "rps", "/s"]
+        .iter()
+        .find_map(|unit| t.strip_suffix(unit))
+        .unwrap_or(t)
+        .trim_end();
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    if number.starts_with('-') {
+        return Err((format!("{s:?} is negative"), RATE_HELP));
+    }
+    let plain = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1;
+    match digits.parse::<f64>() {
+        Ok(v) if plain && v > 0.0 && v <= MAX_RATE => Ok(RawRate(v)),
+        Ok(v) if plain && v > MAX_RATE => {
+            Err((format!("{s:?} is too high (at most 10000000/s)"), RATE_HELP))
+        }
+        Ok(_) if plain => Err((
+            format!("{s:?} sends nothing; a rate must be more than 0"),
+            RATE_HELP,
+        )),
+        _ => Err((format!("{s:?} is not a rate"), RATE_HELP)),
+    }
+});
+
+/// `http:`: the HTTP version, `"1.1"` or `"2"` (and common spellings of both).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawHttp(pub HttpVersion);
+
+const HTTP_HELP: &str = "write `http: \"1.1\"` (HTTP/1.1, the default) or `http: \"2\"` (HTTP/2)";
+
+leaf!(
+    RawHttp,
+    "an HTTP version, `\"1.1\"` or `\"2\"`",
+    |s: &str| {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "1.1" | "1" | "h1" | "http/1.1" | "http1.1" | "http1" => {
+                Ok(RawHttp(HttpVersion::Http1))
+            }
+            "2" | "2.0" | "h2" | "h2c" | "http/2" | "http/2.0" | "http2" => {
+                Ok(RawHttp(HttpVersion::Http2))
+            }
+            _ => Err((
+                format!("{s:?} is not an HTTP version (the choices are \"1.1\" and \"2\")"),
+                HTTP_HELP,
+            )),
+        }
+    }
+);
+
 /// An HTTP status code, 100 to 599.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawStatus(pub u16);
@@ -379,6 +512,41 @@ impl<'de> Deserialize<'de> for RawStatusList {
         }
 
         deserializer.deserialize_any(StatusListVisitor)
+    }
+}
+
+/// One value of `items:`: a scalar, taken as written (`42` is the text `42`).
+#[derive(Debug, Clone)]
+pub(crate) struct RawItem(pub String);
+
+impl<'de> Deserialize<'de> for RawItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = RawItem;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a text or a number, like `ada` or `42`")
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Err(leaf_error(
+                    "an item is empty (null)".to_string(),
+                    "write a value, or quote it to send the text: `\"~\"`",
+                ))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                self.visit_none()
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                String::deserialize(d).map(RawItem)
+            }
+        }
+
+        deserializer.deserialize_option(ItemVisitor)
     }
 }
 

@@ -14,6 +14,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("", "load", "load: { connections: 10, duration: 5s }"),
     ("", "compare", "compare: { rounds: 6, noise_floor: 2% }"),
+    ("", "tls", "tls: { ca_file: certs/ca.pem }"),
     (
         "",
         "defaults",
@@ -51,6 +52,12 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("load", "requests", "requests: 10000"),
     ("load", "warmup", "warmup: 2s"),
     ("load", "timeout", "timeout: 10s"),
+    ("load", "rate", "rate: 200/s"),
+    ("load", "ladder", "ladder: [1, 10, 100]"),
+    ("load", "http", "http: \"2\""),
+    ("ladder", "rate", "rate: [100/s, 200/s, 400/s]"),
+    ("tls", "ca_file", "ca_file: certs/ca.pem"),
+    ("tls", "insecure", "insecure: false"),
     ("compare", "rounds", "rounds: 6"),
     ("compare", "noise_floor", "noise_floor: 2%"),
     ("compare", "confidence", "confidence: 95%"),
@@ -81,6 +88,9 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("endpoints", "body", "body: '{\"a\": 1}'"),
     ("endpoints", "body_file", "body_file: payload.json"),
     ("endpoints", "expect_status", "expect_status: [200, 201]"),
+    ("endpoints", "items", "items: [ada, grace, 42]"),
+    ("endpoints", "items_file", "items_file: users.csv"),
+    ("endpoints", "items_column", "items_column: id"),
     ("endpoints", "load", "load: { connections: 5 }"),
     ("endpoints", "slo", "slo: { p99: 200ms }"),
     ("endpoints", "budget", "budget: { p99: +5% }"),
@@ -121,6 +131,14 @@ mod tests {
         assert_eq!(
             example(&root.key("endpoints").index(3).key("load").key("requests")),
             Some("requests: 10000")
+        );
+        assert_eq!(
+            example(&root.key("load").key("ladder").key("rate").index(1)),
+            Some("rate: [100/s, 200/s, 400/s]")
+        );
+        assert_eq!(
+            example(&root.key("endpoints").index(0).key("load").key("rate")),
+            Some("rate: 200/s")
         );
         assert_eq!(example(&root.key("nope")), None);
         assert_eq!(example(&root), None);

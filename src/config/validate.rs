@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use super::error::{shape_help, ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
+use super::load;
 use super::merge;
-use super::model::{CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode};
-use super::raw::{RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawUrlDeploy};
+use super::model::{CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode, TlsSettings};
+use super::raw::{RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawTls, RawUrlDeploy};
 use super::schema;
 use super::units::format_percent;
 
@@ -60,6 +61,11 @@ impl<'a> Checker<'a> {
         self.push(pos, path, message, help);
     }
 
+    /// Where the key of `path` is written (for "which of two keys comes second").
+    pub fn key_pos(&self, path: &FieldPath) -> super::index::Pos {
+        self.index.key(path)
+    }
+
     /// Whether the file has `path` (written, possibly as `~`).
     pub fn written(&self, path: &FieldPath) -> bool {
         self.index.contains(path)
@@ -91,8 +97,9 @@ pub(crate) fn validate(
         Some(RawMode::Blocking) | None => Mode::Blocking,
     };
     let deploy = deploy(raw.deploy, &root.key("deploy"), base_dir, &mut check);
-    let load = merge::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
+    let load = load::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
+    let tls = tls(raw.tls, &root.key("tls"), base_dir, &mut check);
     let endpoints = merge::endpoints(
         raw.endpoints,
         raw.defaults,
@@ -105,16 +112,16 @@ pub(crate) fn validate(
         problems.sort_by_key(|p| p.pos);
         return Err(ConfigError { problems });
     }
-    match (deploy, load, compare, endpoints) {
-        (Some(deploy), Some(load), Some(compare), Some(endpoints)) => Ok(Config {
+    match (deploy, load, compare, endpoints, tls) {
+        (Some(deploy), Some(load), Some(compare), Some(endpoints), Some(tls)) => Ok(Config {
             source: file.to_string(),
             base_dir: base_dir.to_path_buf(),
             mode,
             deploy,
-            load,
+            load: load.load(),
             compare,
             endpoints,
-            tls: Default::default(),
+            tls,
         }),
         // Every `None` above comes with a recorded problem; this is a fallback.
         _ => Err(ConfigError::one(Problem {
@@ -318,6 +325,69 @@ pub(crate) fn in_range(
     } else {
         u32::try_from(value).ok()
     }
+}
+
+/// `tls:`: the CA file must be there now, readable, with at least one usable
+/// PEM certificate, so a typo is reported at its line rather than at the first
+/// https request.
+fn tls(
+    raw: Option<RawTls>,
+    path: &FieldPath,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<TlsSettings> {
+    let Some(raw) = raw else {
+        return Some(TlsSettings::default());
+    };
+    let at = path.key("ca_file");
+    let ca_file = match raw.ca_file {
+        None => None,
+        Some(file) if file.trim().is_empty() => {
+            check.value(
+                &at,
+                "the CA file name is empty",
+                "give a PEM file of CA certificates, relative to the config file's directory, or leave `ca_file` out",
+            );
+            return None;
+        }
+        Some(file) => {
+            let full = base_dir.join(&file);
+            if let Err(message) = check_ca_file(&full) {
+                check.value(
+                    &at,
+                    message,
+                    "give a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----`), relative to the config file's directory",
+                );
+                return None;
+            }
+            Some(full)
+        }
+    };
+    Some(TlsSettings {
+        ca_file,
+        insecure: raw.insecure.unwrap_or(false),
+    })
+}
+
+/// Whether `path` is a readable PEM file whose certificates can all be trusted
+/// as roots, and has at least one.
+fn check_ca_file(path: &Path) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("{shown} is not valid PEM: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{shown} has a certificate that cannot be used as a CA: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{shown} has no PEM certificate in it"));
+    }
+    Ok(())
 }
 
 fn compare(
