@@ -39,7 +39,7 @@ fn setup(token: &str, rounds: u32, duration: &str) -> (tempfile::TempDir, PathBu
         r#"
 deploy:
   local:
-    command: "exec {BIN} sample-service"
+    command: "exec {BIN} sample-service --variant base"
     repo: repo
     base_ref: main
     head_ref: main
