@@ -6,10 +6,13 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::context::Context;
 use crate::demo::service::{SampleService, Variant};
 use crate::deploy::UrlDeployer;
+use crate::github::{self, CommentPolicy, PublishOptions};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
+use crate::report::{build_view, render_markdown};
 use crate::results::RunContext;
 use crate::side::Side;
 use crate::verdict::{exit, Level};
@@ -28,6 +31,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole gate on this machine against a sample service (no cloud, no GitHub).
     Demo(DemoArgs),
+    /// Publish a results file to GitHub: PR comment, check run, job summary, outputs.
+    ///
+    /// The privileged half of the fork-safe pattern: a `pull_request` workflow
+    /// measures and uploads `tailgate-results.json`; a `workflow_run` workflow that
+    /// has the token downloads it and runs `tailgate publish`. Exits with the
+    /// verdict's exit code.
+    Publish(PublishArgs),
     /// Serve the demo's sample service (used by `tailgate demo`).
     #[command(hide = true)]
     SampleService(SampleServiceArgs),
@@ -39,6 +49,25 @@ pub struct DemoArgs {
     /// Folder for the report (`report.md`) and results (`tailgate-results.json`).
     #[arg(long, default_value = "tailgate-out/demo")]
     pub out: PathBuf,
+}
+
+/// `tailgate publish`.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The results file (default: the `results` input, else
+    /// `tailgate-out/tailgate-results.json`).
+    pub results: Option<PathBuf>,
+    /// When to post the PR comment: always, on-change, on-failure, never (default:
+    /// the `comment` input, else always).
+    #[arg(long, value_parser = parse_comment_policy)]
+    pub comment: Option<CommentPolicy>,
+    /// Do not create a check run.
+    #[arg(long)]
+    pub no_check_run: bool,
+}
+
+fn parse_comment_policy(s: &str) -> Result<CommentPolicy, String> {
+    s.parse()
 }
 
 /// Which variant of the sample service.
@@ -65,8 +94,48 @@ pub struct SampleServiceArgs {
 pub async fn execute(cli: Cli) -> i32 {
     match cli.command {
         Command::Demo(args) => demo(args).await,
+        Command::Publish(args) => publish(args).await,
         Command::SampleService(args) => sample_service(args).await,
     }
+}
+
+async fn publish(args: PublishArgs) -> i32 {
+    let ctx = match Context::from_process() {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
+    let path = args
+        .results
+        .or_else(|| ctx.inputs.results.clone())
+        .unwrap_or_else(|| PathBuf::from("tailgate-out/tailgate-results.json"));
+    let mut results = match github::read_results(&path) {
+        Ok(results) => results,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
+    github::adopt_context(&ctx, &mut results);
+    let markdown = match render_markdown(&build_view(&results)) {
+        Ok(markdown) => markdown,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::ERROR;
+        }
+    };
+    let mut options = PublishOptions::from_context(&ctx);
+    if let Some(policy) = args.comment {
+        options.comment = policy;
+    }
+    if args.no_check_run {
+        options.check_run = false;
+    }
+    options.results_path = Some(path);
+    github::publish(&ctx, &results, &markdown, &options).await;
+    results.verdict.exit_code()
 }
 
 async fn sample_service(args: SampleServiceArgs) -> i32 {
@@ -110,6 +179,7 @@ async fn demo(args: DemoArgs) -> i32 {
             base_label: "sample-service@base".into(),
             head_label: "sample-service@head".into(),
             run_url: None,
+            ..RunContext::default()
         },
     };
     let outcome = match pipeline::run(&config, &deployer, &options, &progress).await {
