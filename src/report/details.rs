@@ -103,7 +103,10 @@ fn config_view(note: &ConfigNote, verdict: Level) -> ConfigView {
     ConfigView {
         notice,
         source,
-        diff: note.diff.as_ref().map(|d| d.replace("```", "'''")),
+        diff: note
+            .diff
+            .as_ref()
+            .map(|d| d.trim_end().replace("```", "'''")),
     }
 }
 
@@ -116,8 +119,13 @@ pub fn build(results: &RunResults) -> Details {
         .first()
         .map(|e| e.profile.clone())
         .unwrap_or_default();
+    let profile = if profile.is_empty() {
+        String::new()
+    } else {
+        format!("{profile}; ")
+    };
     let mut method = format!(
-        "{} rounds per side, base and head interleaved in random order (seed {}); {}; \
+        "{} rounds per side, base and head interleaved in random order (seed {}); {}\
          intervals at {:.0} % confidence from the rounds ({} bootstrap resamples); \
          noise floor {}. Deployer `{}`, mode {}.",
         s.rounds,

@@ -56,10 +56,20 @@ pub fn text(s: &str) -> String {
     out
 }
 
-/// A Mermaid string label: inside double quotes, so `"` becomes `'`; no line
-/// breaks (which could end the code fence).
+/// A Mermaid string label: inside double quotes, so `"` becomes `'`; `<` and `>`
+/// become `‹` and `›` (Mermaid may render labels as HTML); no line breaks (which
+/// could end the code fence).
 pub fn mermaid_label(s: &str) -> String {
-    format!("\"{}\"", code(s).replace('"', "'").replace("```", "'''"))
+    let label: String = code(s)
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '<' => '‹',
+            '>' => '›',
+            c => c,
+        })
+        .collect();
+    format!("\"{}\"", label.replace("```", "'''"))
 }
 
 #[cfg(test)]
