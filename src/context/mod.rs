@@ -14,25 +14,17 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::github::{CommentPolicy, Token};
+use crate::github::Token;
 use crate::results::RunContext;
-use crate::verdict::Level;
+
+mod config_note;
+mod inputs;
+
+pub use config_note::{ConfigChange, ConfigNote, ConfigOrigin};
+pub use inputs::{action_args, ActionInputs, ACTION_INPUTS};
 
 /// Environment variables by name.
 pub type Env = HashMap<String, String>;
-
-/// Every action input the binary reads, as the runner passes it (`INPUT_` + the
-/// input's id in upper case). `action.yml` declares exactly these;
-/// `scripts/check-action-inputs.sh` checks both directions.
-pub const ACTION_INPUTS: [&str; 7] = [
-    "INPUT_COMMAND",
-    "INPUT_CONFIG",
-    "INPUT_GITHUB_TOKEN",
-    "INPUT_COMMENT",
-    "INPUT_CHECK_RUN",
-    "INPUT_RESULTS",
-    "INPUT_OUT_DIR",
-];
 
 /// Why the environment could not be understood.
 #[derive(Debug, thiserror::Error)]
@@ -202,97 +194,6 @@ pub struct Context {
     pub token: Option<Token>,
     /// The action's inputs.
     pub inputs: ActionInputs,
-}
-
-/// The action's inputs (`INPUT_*`), parsed. An empty input is absent (the runner
-/// passes every declared input, empty when unset and without default).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActionInputs {
-    /// `command`: `run` or `publish`.
-    pub command: Option<String>,
-    /// `config`: path of `tailgate.yml`.
-    pub config: Option<String>,
-    /// `comment`: when to post the PR comment.
-    pub comment: Option<CommentPolicy>,
-    /// `check_run`: whether to create a check run.
-    pub check_run: Option<bool>,
-    /// `results`: the results file `publish` reads.
-    pub results: Option<PathBuf>,
-    /// `out_dir`: where `run` writes its report and results.
-    pub out_dir: Option<PathBuf>,
-}
-
-impl ActionInputs {
-    /// Parse the inputs of `env`. `INPUT_GITHUB_TOKEN` is read into
-    /// [`Context::token`], not here.
-    pub fn from_env(env: &Env) -> Result<ActionInputs, ContextError> {
-        let get = |name: &str| {
-            env.get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let command = match get("INPUT_COMMAND") {
-            Some(c) if c == "run" || c == "publish" => Some(c),
-            Some(other) => {
-                return Err(ContextError::Input {
-                    input: "command",
-                    value: other,
-                    expected: "`run` or `publish`",
-                })
-            }
-            None => None,
-        };
-        let comment = match get("INPUT_COMMENT") {
-            Some(v) => Some(
-                v.parse::<CommentPolicy>()
-                    .map_err(|_| ContextError::Input {
-                        input: "comment",
-                        value: v,
-                        expected: "`always`, `on-change`, `on-failure` or `never`",
-                    })?,
-            ),
-            None => None,
-        };
-        let check_run = match get("INPUT_CHECK_RUN") {
-            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "1" => true,
-                "false" | "no" | "0" => false,
-                _ => {
-                    return Err(ContextError::Input {
-                        input: "check_run",
-                        value: v,
-                        expected: "`true` or `false`",
-                    })
-                }
-            }),
-            None => None,
-        };
-        Ok(ActionInputs {
-            command,
-            config: get("INPUT_CONFIG"),
-            comment,
-            check_run,
-            results: get("INPUT_RESULTS").map(PathBuf::from),
-            out_dir: get("INPUT_OUT_DIR").map(PathBuf::from),
-        })
-    }
-}
-
-/// The arguments to parse: `args` as given, or, when only the program name is
-/// given (the Docker action passes no arguments), the program name and the
-/// `command` input (`INPUT_COMMAND`, `run` by default when it is set but empty).
-pub fn action_args(
-    args: Vec<std::ffi::OsString>,
-    input_command: Option<String>,
-) -> Vec<std::ffi::OsString> {
-    match (args.len(), input_command) {
-        (1, Some(command)) => {
-            let command = command.trim();
-            let command = if command.is_empty() { "run" } else { command };
-            vec![args[0].clone(), command.into()]
-        }
-        _ => args,
-    }
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -577,53 +478,6 @@ impl Context {
     }
 }
 
-/// Where the config that gated the run came from, and whether the PR changes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConfigNote {
-    /// The config's path in the repository (`tailgate.yml`).
-    pub path: String,
-    /// The ref it was read from (`main`), or `working tree`.
-    pub read_from: String,
-    /// The commit it was read at, when known.
-    pub sha: Option<String>,
-    /// How it was read.
-    pub via: ConfigOrigin,
-    /// How the PR's copy differs.
-    pub change: ConfigChange,
-    /// A unified diff from the gating copy to the PR's copy, when they differ.
-    pub diff: Option<String>,
-    /// What the verdict would be under the PR's copy (after merge), when computed.
-    pub head_verdict: Option<Level>,
-}
-
-/// How a config was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConfigOrigin {
-    /// `git show <sha>:<path>` in the checked-out repository.
-    Git,
-    /// `GET /repos/{owner}/{repo}/contents/{path}?ref={sha}`.
-    ContentsApi,
-    /// The file in the working tree (not a pull request, or no base copy).
-    WorkingTree,
-}
-
-/// Whether the PR changes the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConfigChange {
-    /// Not a pull request: the working tree's copy gates.
-    NotPullRequest,
-    /// The PR leaves the config as it is.
-    Unchanged,
-    /// The PR changes it: the base copy gated; the PR's copy applies after merge.
-    Changed,
-    /// The base has no config; the PR adds it, so the PR's copy gated.
-    Added,
-    /// The PR deletes it: the base copy gated.
-    Removed,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,22 +496,6 @@ mod tests {
         assert_eq!(ctx.api_url, "https://api.github.com");
         assert!(ctx.token.is_none());
         assert!(ctx.run_url().is_none());
-    }
-
-    #[test]
-    fn inputs_are_validated() {
-        let err =
-            ActionInputs::from_env(&env(&[("INPUT_COMMENT", "sometimes")])).expect_err("invalid");
-        assert!(err.to_string().contains("on-failure"), "{err}");
-        let ok = ActionInputs::from_env(&env(&[
-            ("INPUT_COMMENT", "on-change"),
-            ("INPUT_CHECK_RUN", "false"),
-            ("INPUT_CONFIG", " "),
-        ]))
-        .expect("valid");
-        assert_eq!(ok.comment, Some(CommentPolicy::OnChange));
-        assert_eq!(ok.check_run, Some(false));
-        assert_eq!(ok.config, None);
     }
 
     #[test]
