@@ -14,6 +14,16 @@ use crate::config::Mode;
 use crate::results::RunResults;
 use crate::verdict::{Level, Metric};
 
+/// Every step output tailgate writes; `action.yml` declares exactly these.
+pub const OUTPUTS: [&str; 6] = [
+    "verdict",
+    "exit_code",
+    "p99_change",
+    "results_path",
+    "comment_url",
+    "check_run_url",
+];
+
 /// GitHub's limit for one step's job summary (1 MiB).
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 
@@ -145,6 +155,22 @@ pub fn write_outputs(path: &Path, pairs: &[(String, String)]) -> std::io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_are_declared() {
+        let results: RunResults = serde_json::from_value(serde_json::json!({
+            "schema": crate::results::SCHEMA, "tool_version": "0", "started_at": "",
+            "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
+            "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
+                "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
+            "targets": [], "order": [], "endpoints": [], "comparisons": [],
+            "verdict": {"level": "pass", "mode": "blocking", "checks": [], "error": null}
+        }))
+        .expect("results");
+        for (name, _) in outputs(&results, Some(Path::new("r.json"))) {
+            assert!(OUTPUTS.contains(&name.as_str()), "{name}");
+        }
+    }
 
     #[test]
     fn annotations_are_escaped() {
