@@ -100,6 +100,7 @@ async fn one_comment_updated_in_place_across_pages() {
         assert_eq!(run["head_sha"], HEAD_SHA);
         assert_ne!(run["head_sha"], MERGE_SHA);
         assert_eq!(run["conclusion"], "failure");
+        assert_eq!(run["name"], "tailgate");
     }
 }
 

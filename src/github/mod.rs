@@ -28,7 +28,8 @@ use std::str::FromStr;
 pub use api::{GitHub, RetryPolicy};
 pub use gate_config::{gate_config, note_for, ConfigCopy, GateConfig};
 pub use publish::{
-    adopt_context, marker_for, publish, read_results, PublishOptions, PublishReport, StepOutcome,
+    adopt_context, client, marker_for, publish, read_results, PublishOptions, PublishReport,
+    StepOutcome,
 };
 pub use token::Token;
 

@@ -119,6 +119,12 @@ pub fn marker_for(results: &RunResults) -> Marker {
     report::marker_for(results)
 }
 
+/// A client for the context's API URL and token; `None` without a token (or when
+/// the API URL is unusable, which [`publish`] reports).
+pub fn client(ctx: &Context, retry: RetryPolicy) -> Option<GitHub> {
+    GitHub::new(&ctx.api_url, ctx.token.as_ref()?, retry).ok()
+}
+
 /// Read a results file written by `tailgate run` (schema [`crate::results::SCHEMA`]).
 pub fn read_results(path: &std::path::Path) -> Result<RunResults, GithubError> {
     let read_err = |message: String| GithubError::Read {
@@ -440,7 +446,8 @@ async fn publish_check(
     markdown: &str,
     options: &PublishOptions,
 ) -> Result<String, GithubError> {
-    let config = &results.settings.config_source;
+    // The stable config path (not `tailgate.yml@<sha>`): required checks match names.
+    let config = marker_for(results).config;
     let name = options.check_name.clone().unwrap_or_else(|| {
         if config == "tailgate.yml" || config.is_empty() {
             "tailgate".to_string()
