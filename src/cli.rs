@@ -7,10 +7,13 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config, DeployConfig};
+use crate::context::Context;
 use crate::demo::service::{SampleService, Variant};
 use crate::deploy::{Deployer, LocalDeployer, UrlDeployer};
+use crate::github::{self, CommentPolicy, PublishOptions};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
+use crate::report::{build_view, render_markdown};
 use crate::results::RunContext;
 use crate::side::Side;
 use crate::verdict::{exit, Level};
@@ -35,6 +38,13 @@ pub enum Command {
     Check(CheckArgs),
     /// Load-test one URL (or a config's endpoints against one target), like wrk.
     Bench(Box<BenchArgs>),
+    /// Publish a results file to GitHub: PR comment, check run, job summary, outputs.
+    ///
+    /// The privileged half of the fork-safe pattern: a `pull_request` workflow
+    /// measures and uploads `tailgate-results.json`; a `workflow_run` workflow that
+    /// has the token downloads it and runs `tailgate publish`. Exits with the
+    /// verdict's exit code.
+    Publish(PublishArgs),
     /// Serve the demo's sample service (used by `tailgate demo`).
     #[command(hide = true)]
     SampleService(SampleServiceArgs),
@@ -51,16 +61,23 @@ pub struct DemoArgs {
 /// `tailgate run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The config file.
-    #[arg(long, short, default_value = "tailgate.yml")]
-    pub config: PathBuf,
-    /// Folder for the report (`report.md`) and results (`tailgate-results.json`).
-    #[arg(long, default_value = "tailgate-out")]
-    pub out: PathBuf,
-    /// Git ref of base for the `local` deployer (default: the config's, else `main`).
+    /// The config file (default: the action's `config` input, else `tailgate.yml`).
+    /// On a pull request the base commit's copy of it gates.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Folder for the report (`report.md`) and results (`tailgate-results.json`)
+    /// (default: the action's `out_dir` input, else `tailgate-out`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not publish to GitHub even when running in GitHub Actions.
+    #[arg(long)]
+    pub no_publish: bool,
+    /// Git ref of base for the `local` deployer (default: the PR's base commit, else
+    /// the config's, else `main`).
     #[arg(long)]
     pub base_ref: Option<String>,
-    /// Git ref of head for the `local` deployer (default: the config's, else `HEAD`).
+    /// Git ref of head for the `local` deployer (default: the PR's head commit, else
+    /// the config's, else `HEAD`).
     #[arg(long)]
     pub head_ref: Option<String>,
     /// Seed for the side order and the bootstrap (default: the config's, else random).
@@ -157,6 +174,25 @@ pub struct CheckArgs {
     pub file: PathBuf,
 }
 
+/// `tailgate publish`.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The results file (default: the `results` input, else
+    /// `tailgate-out/tailgate-results.json`).
+    pub results: Option<PathBuf>,
+    /// When to post the PR comment: always, on-change, on-failure, never (default:
+    /// the `comment` input, else always).
+    #[arg(long, value_parser = parse_comment_policy)]
+    pub comment: Option<CommentPolicy>,
+    /// Do not create a check run.
+    #[arg(long)]
+    pub no_check_run: bool,
+}
+
+fn parse_comment_policy(s: &str) -> Result<CommentPolicy, String> {
+    s.parse()
+}
+
 /// Which variant of the sample service.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VariantArg {
@@ -184,8 +220,48 @@ pub async fn execute(cli: Cli) -> i32 {
         Command::Run(args) => run(args).await,
         Command::Check(args) => check(args),
         Command::Bench(args) => bench(*args).await,
+        Command::Publish(args) => publish(args).await,
         Command::SampleService(args) => sample_service(args).await,
     }
+}
+
+async fn publish(args: PublishArgs) -> i32 {
+    let ctx = match Context::from_process() {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
+    let path = args
+        .results
+        .or_else(|| ctx.inputs.results.clone())
+        .unwrap_or_else(|| PathBuf::from("tailgate-out/tailgate-results.json"));
+    let mut results = match github::read_results(&path) {
+        Ok(results) => results,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
+    github::adopt_context(&ctx, &mut results);
+    let markdown = match render_markdown(&build_view(&results)) {
+        Ok(markdown) => markdown,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::ERROR;
+        }
+    };
+    let mut options = PublishOptions::from_context(&ctx);
+    if let Some(policy) = args.comment {
+        options.comment = policy;
+    }
+    if args.no_check_run {
+        options.check_run = false;
+    }
+    options.results_path = Some(path);
+    github::publish(&ctx, &results, &markdown, &options).await;
+    results.verdict.exit_code()
 }
 
 async fn sample_service(args: SampleServiceArgs) -> i32 {
@@ -445,25 +521,91 @@ async fn bench(args: BenchArgs) -> i32 {
 }
 
 async fn run(args: RunArgs) -> i32 {
-    let mut config = match load_config(&args.config) {
-        Ok(c) => c,
-        Err(code) => return code,
+    let ctx = match Context::from_process() {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
+    let path = args
+        .config
+        .clone()
+        .or_else(|| ctx.inputs.config.clone().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("tailgate.yml"));
+    let out_dir = args
+        .out
+        .clone()
+        .or_else(|| ctx.inputs.out_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("tailgate-out"));
+    let publish = ctx.actions && !args.no_publish;
+    let gh = if publish {
+        github::client(&ctx, github::RetryPolicy::default())
+    } else {
+        None
+    };
+
+    // On a pull request the base commit's copy of the config gates: a PR cannot
+    // loosen its own gate. Relative paths in it resolve against the config's folder.
+    let repo_dir = ctx.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
+    let (mut config, gate) = if ctx.actions {
+        let gate = match github::gate_config(&ctx, &path, &repo_dir, gh.as_ref()).await {
+            Ok(gate) => gate,
+            Err(err) => {
+                eprintln!("tailgate: {err}");
+                return exit::USAGE;
+            }
+        };
+        let base_dir = repo_dir
+            .join(&path)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| repo_dir.clone());
+        match config::parse(&gate.gate.text, &gate.gate.source, &base_dir) {
+            Ok(config) => (config, Some((gate, base_dir))),
+            Err(err) => {
+                eprintln!("{err}");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        match load_config(&path) {
+            Ok(c) => (c, None),
+            Err(code) => return code,
+        }
     };
     if args.seed.is_some() {
         config.compare.seed = args.seed;
     }
+    let pr = ctx.pull_request();
+    let base_ref = args
+        .base_ref
+        .clone()
+        .or_else(|| pr.map(|p| p.base_sha.clone()));
+    let head_ref = args
+        .head_ref
+        .clone()
+        .or_else(|| pr.map(|p| p.head_sha.clone()));
     let progress = Progress::new(ProgressMode::detect());
-    let (deployer, base_label, head_label) = deployer_for(&config, args.base_ref, args.head_ref);
-    let options = RunOptions {
-        out_dir: args.out,
-        context: RunContext {
+    let (deployer, base_label, head_label) = deployer_for(&config, base_ref, head_ref);
+    let mut context = if ctx.actions {
+        ctx.run_context()
+    } else {
+        RunContext {
             kind: "local".into(),
             base_label,
             head_label,
-            run_url: None,
-        },
+            ..RunContext::default()
+        }
     };
-    let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
+    if let Some((gate, _)) = &gate {
+        context.config = Some(gate.note.clone());
+    }
+    let options = RunOptions {
+        out_dir: out_dir.clone(),
+        context,
+    };
+    let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
         Err(err) => {
             eprintln!("tailgate: {err}");
@@ -471,6 +613,31 @@ async fn run(args: RunArgs) -> i32 {
         }
     };
     progress.finish();
+
+    // A config changed by the PR does not change the verdict; the report says what
+    // the PR's copy would have decided.
+    if let Some((gate, base_dir)) = &gate {
+        if let (Some(head), false) = (&gate.head, outcome.results.verdict.level == Level::Error) {
+            if let Ok(head_cfg) = config::parse(&head.text, &head.source, base_dir) {
+                let level = crate::verdict::decide(&head_cfg, &outcome.results.comparisons).level;
+                if let Some(note) = outcome.results.context.config.as_mut() {
+                    note.head_verdict = Some(level);
+                }
+                match render_markdown(&build_view(&outcome.results)) {
+                    Ok(markdown) => {
+                        outcome.markdown = markdown;
+                        if let Err(err) =
+                            pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
+                        {
+                            eprintln!("tailgate: {err}");
+                        }
+                    }
+                    Err(err) => eprintln!("tailgate: {err}"),
+                }
+            }
+        }
+    }
+
     if !args.quiet {
         println!("{}", outcome.markdown);
     }
@@ -482,6 +649,11 @@ async fn run(args: RunArgs) -> i32 {
         outcome.markdown_path.display(),
         outcome.results_path.display()
     );
+    if publish {
+        let mut opts = PublishOptions::from_context(&ctx);
+        opts.results_path = Some(outcome.results_path.clone());
+        github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
+    }
     outcome.exit_code()
 }
 
@@ -510,7 +682,7 @@ async fn demo(args: DemoArgs) -> i32 {
             kind: "demo".into(),
             base_label: "sample-service (base variant)".into(),
             head_label: "sample-service (head variant)".into(),
-            run_url: None,
+            ..RunContext::default()
         },
     };
     let outcome = match pipeline::run(&config, &deployer, &options, &progress).await {

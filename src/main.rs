@@ -3,7 +3,12 @@
 use clap::Parser;
 
 fn main() {
-    let cli = tailgate::cli::Cli::parse();
+    // In the Docker action, the `command` input picks the subcommand.
+    let args = tailgate::context::action_args(
+        std::env::args_os().collect(),
+        std::env::var("INPUT_COMMAND").ok(),
+    );
+    let cli = tailgate::cli::Cli::parse_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

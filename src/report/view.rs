@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::escape;
 use crate::bench::EndpointRun;
 use crate::format;
 use crate::results::RunResults;
@@ -29,10 +30,27 @@ pub struct ReportView {
     pub checks: Vec<CheckRow>,
     /// How the numbers were obtained, in one paragraph.
     pub method: String,
+    /// Where the gating config came from and what the PR changes in it.
+    pub config: Option<ConfigView>,
+    /// Links to the run and the results.
+    pub links: String,
     /// Footer facts.
     pub footer: String,
     /// The hidden upsert marker.
     pub marker: String,
+    /// Set on the short view: what was left out to fit GitHub's limit.
+    pub shortened: Option<String>,
+}
+
+/// The config note.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigView {
+    /// A line shown under the findings when the PR changes the config.
+    pub notice: Option<String>,
+    /// The sentence for the details.
+    pub source: String,
+    /// The diff from the gating config to the PR's.
+    pub diff: Option<String>,
 }
 
 /// The decision in one line.
@@ -63,6 +81,8 @@ pub struct EndpointRow {
     pub rps: String,
     /// SLO status cell.
     pub slo: String,
+    /// Whether a check of this endpoint failed or warned (kept in the short view).
+    pub attention: bool,
 }
 
 /// Data of the p99 bar chart.
@@ -153,18 +173,11 @@ fn biggest_timing_move(run: &EndpointRun) -> Option<String> {
         .map(|(n, b, h)| {
             format!(
                 "`Server-Timing` `{}` went from {} to {} per request",
-                escape_code(n),
+                escape::code(n),
                 format::ms(b),
                 format::ms(h)
             )
         })
-}
-
-/// Text safe inside a markdown code span.
-pub fn escape_code(s: &str) -> String {
-    s.replace('`', "'")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
 }
 
 fn interval_text(c: &Change) -> String {
@@ -289,13 +302,13 @@ pub fn build_view(results: &RunResults) -> ReportView {
 
     let mut findings = Vec::new();
     if let Some(err) = &verdict.error {
-        findings.push(format!("The run failed: {}", err.replace('\n', " ")));
+        findings.push(format!("💥 The run failed: {}", escape::text(err)));
     }
     for check in failing.iter().chain(warnings.iter()) {
         let mut line = format!(
             "{} **`{}`** {}",
             level_icon(check.level),
-            escape_code(&check.endpoint),
+            escape::code(&check.endpoint),
             check.reason
         );
         if check.kind == CheckKind::Budget {
@@ -315,7 +328,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         if let Some(m) = cmp.get(Metric::P99) {
             findings.push(format!(
                 "✅ **`{}`** improved: {}.",
-                escape_code(&cmp.endpoint),
+                escape::code(&cmp.endpoint),
                 describe_change(m)
             ));
         }
@@ -360,13 +373,14 @@ pub fn build_view(results: &RunResults) -> ReportView {
             )
         });
         endpoints.push(EndpointRow {
-            name: escape_code(&cmp.endpoint),
+            name: escape::cell_code(&cmp.endpoint),
             p50: latency_cell(cmp.get(Metric::P50), &budget_checks),
             p95: latency_cell(cmp.get(Metric::P95), &budget_checks),
             p99: latency_cell(cmp.get(Metric::P99), &budget_checks),
             errors,
             rps,
             slo,
+            attention: checks.iter().any(|c| c.level >= Level::Warn),
         });
     }
 
@@ -376,7 +390,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             .iter()
             .filter_map(|c| {
                 let m = c.get(Metric::P99)?;
-                Some((c.endpoint.replace('"', "'"), m.base?, m.head?))
+                Some((escape::mermaid_label(&c.endpoint), m.base?, m.head?))
             })
             .collect();
         (!points.is_empty()).then(|| {
@@ -385,7 +399,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 .map(|(_, b, h)| b.max(*h))
                 .fold(0.0_f64, f64::max);
             ChartView {
-                labels: points.iter().map(|p| format!("\"{}\"", p.0)).collect(),
+                labels: points.iter().map(|p| p.0.clone()).collect(),
                 base: points.iter().map(|p| format::ms_bare(p.1)).collect(),
                 head: points.iter().map(|p| format::ms_bare(p.2)).collect(),
                 max: format!("{}", (max * 1.1).ceil().max(1.0)),
@@ -407,8 +421,8 @@ pub fn build_view(results: &RunResults) -> ReportView {
                     .map_or("—".to_string(), |(_, v)| format::ms(*v))
             };
             timings.push(TimingRow {
-                endpoint: escape_code(&run.name),
-                metric: escape_code(name),
+                endpoint: escape::cell_code(&run.name),
+                metric: escape::cell_code(name),
                 base: cell(&base),
                 head: cell(&head),
             });
@@ -425,45 +439,12 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 CheckKind::Budget => "budget".into(),
                 CheckKind::Load => "load".into(),
             },
-            endpoint: escape_code(&c.endpoint),
+            endpoint: escape::code(&c.endpoint),
             reason: c.reason.clone(),
         })
         .collect();
 
-    let s = &results.settings;
-    let profile = results
-        .endpoints
-        .first()
-        .map(|e| e.profile.clone())
-        .unwrap_or_default();
-    let method = format!(
-        "{} rounds per side, base and head interleaved in random order (seed {}); {}; \
-         intervals at {:.0} % confidence from the rounds ({} bootstrap resamples); \
-         noise floor {}. Config `{}`, deployer `{}`, mode {}.",
-        s.rounds,
-        s.seed,
-        profile,
-        s.confidence * 100.0,
-        s.resamples,
-        format::percent(s.noise_floor.0),
-        escape_code(&s.config_source),
-        s.deployer,
-        match s.mode {
-            crate::config::Mode::Advisory => "advisory",
-            crate::config::Mode::Blocking => "blocking",
-        }
-    );
-    let mut footer = format!(
-        "tailgate {} · base `{}` · head `{}` · {}",
-        results.tool_version,
-        escape_code(&results.context.base_label),
-        escape_code(&results.context.head_label),
-        results.started_at
-    );
-    if let Some(url) = &results.context.run_url {
-        footer.push_str(&format!(" · [run]({url})"));
-    }
-
+    let details = super::details::build(results);
     ReportView {
         headline,
         findings,
@@ -471,8 +452,57 @@ pub fn build_view(results: &RunResults) -> ReportView {
         chart,
         timings,
         checks,
-        method,
-        footer,
-        marker: super::marker(&s.config_source),
+        method: details.method,
+        config: details.config,
+        links: details.links,
+        footer: details.footer,
+        marker: super::marker_for(results).render(),
+        shortened: None,
+    }
+}
+
+impl ReportView {
+    /// The short view for GitHub's comment limit: at most `findings` findings and
+    /// `rows` table rows (endpoints that need attention first), no chart, no
+    /// `Server-Timing` breakdown, no list of checks, no config diff, and a note
+    /// saying what was left out and where the full report is.
+    pub fn shortened(&self, findings: usize, rows: usize) -> ReportView {
+        let mut short = self.clone();
+        short.findings.truncate(findings);
+        let mut endpoints: Vec<EndpointRow> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.attention)
+            .chain(self.endpoints.iter().filter(|e| !e.attention))
+            .take(rows)
+            .cloned()
+            .collect();
+        endpoints.shrink_to_fit();
+        short.endpoints = endpoints;
+        short.chart = None;
+        short.timings = Vec::new();
+        short.checks = Vec::new();
+        if let Some(config) = &mut short.config {
+            config.diff = None;
+        }
+        let mut left_out = Vec::new();
+        let missing_rows = self.endpoints.len() - short.endpoints.len();
+        if missing_rows > 0 {
+            left_out.push(format!(
+                "{missing_rows} of {} endpoints",
+                self.endpoints.len()
+            ));
+        }
+        let missing_findings = self.findings.len() - short.findings.len();
+        if missing_findings > 0 {
+            left_out.push(format!("{missing_findings} findings"));
+        }
+        left_out.push("the chart, the `Server-Timing` breakdown and the list of checks".into());
+        short.shortened = Some(format!(
+            "Shortened to fit GitHub's limit of 65,536 characters per comment: left out {}. \
+             The full report is in the run's job summary and in `tailgate-results.json`.",
+            left_out.join(", ")
+        ));
+        short
     }
 }

@@ -1,0 +1,156 @@
+//! The action's inputs: the `INPUT_*` variables the runner sets for a Docker
+//! action (`INPUT_` + the input's id in upper case), parsed and validated once.
+
+use std::path::PathBuf;
+
+use super::{ContextError, Env};
+use crate::github::CommentPolicy;
+
+/// Every action input the binary reads, as the runner passes it (`INPUT_` + the
+/// input's id in upper case). `action.yml` declares exactly these;
+/// `scripts/check-action-inputs.sh` checks both directions.
+pub const ACTION_INPUTS: [&str; 7] = [
+    "INPUT_COMMAND",
+    "INPUT_CONFIG",
+    "INPUT_GITHUB_TOKEN",
+    "INPUT_COMMENT",
+    "INPUT_CHECK_RUN",
+    "INPUT_RESULTS",
+    "INPUT_OUT_DIR",
+];
+
+/// The action's inputs (`INPUT_*`), parsed. An empty input is absent (the runner
+/// passes every declared input, empty when unset and without default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionInputs {
+    /// `command`: `run` or `publish`.
+    pub command: Option<String>,
+    /// `config`: path of `tailgate.yml`.
+    pub config: Option<String>,
+    /// `comment`: when to post the PR comment.
+    pub comment: Option<CommentPolicy>,
+    /// `check_run`: whether to create a check run.
+    pub check_run: Option<bool>,
+    /// `results`: the results file `publish` reads.
+    pub results: Option<PathBuf>,
+    /// `out_dir`: where `run` writes its report and results.
+    pub out_dir: Option<PathBuf>,
+}
+
+impl ActionInputs {
+    /// Parse the inputs of `env`. `INPUT_GITHUB_TOKEN` is read into
+    /// [`Context::token`], not here.
+    pub fn from_env(env: &Env) -> Result<ActionInputs, ContextError> {
+        let get = |name: &str| {
+            env.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let command = match get("INPUT_COMMAND") {
+            Some(c) if c == "run" || c == "publish" => Some(c),
+            Some(other) => {
+                return Err(ContextError::Input {
+                    input: "command",
+                    value: other,
+                    expected: "`run` or `publish`",
+                })
+            }
+            None => None,
+        };
+        let comment = match get("INPUT_COMMENT") {
+            Some(v) => Some(
+                v.parse::<CommentPolicy>()
+                    .map_err(|_| ContextError::Input {
+                        input: "comment",
+                        value: v,
+                        expected: "`always`, `on-change`, `on-failure` or `never`",
+                    })?,
+            ),
+            None => None,
+        };
+        let check_run = match get("INPUT_CHECK_RUN") {
+            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => true,
+                "false" | "no" | "0" => false,
+                _ => {
+                    return Err(ContextError::Input {
+                        input: "check_run",
+                        value: v,
+                        expected: "`true` or `false`",
+                    })
+                }
+            }),
+            None => None,
+        };
+        Ok(ActionInputs {
+            command,
+            config: get("INPUT_CONFIG"),
+            comment,
+            check_run,
+            results: get("INPUT_RESULTS").map(PathBuf::from),
+            out_dir: get("INPUT_OUT_DIR").map(PathBuf::from),
+        })
+    }
+}
+
+/// The arguments to parse: `args` as given, or, when only the program name is
+/// given (the Docker action passes no arguments), the program name and the
+/// `command` input (`INPUT_COMMAND`, `run` by default when it is set but empty).
+pub fn action_args(
+    args: Vec<std::ffi::OsString>,
+    input_command: Option<String>,
+) -> Vec<std::ffi::OsString> {
+    match (args.len(), input_command) {
+        (1, Some(command)) => {
+            let command = command.trim();
+            let command = if command.is_empty() { "run" } else { command };
+            vec![args[0].clone(), command.into()]
+        }
+        _ => args,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn inputs_are_validated() {
+        let err =
+            ActionInputs::from_env(&env(&[("INPUT_COMMENT", "sometimes")])).expect_err("invalid");
+        assert!(err.to_string().contains("on-failure"), "{err}");
+        let ok = ActionInputs::from_env(&env(&[
+            ("INPUT_COMMENT", "on-change"),
+            ("INPUT_CHECK_RUN", "false"),
+            ("INPUT_CONFIG", " "),
+        ]))
+        .expect("valid");
+        assert_eq!(ok.comment, Some(CommentPolicy::OnChange));
+        assert_eq!(ok.check_run, Some(false));
+        assert_eq!(ok.config, None);
+    }
+
+    #[test]
+    fn command_input_picks_the_subcommand() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            action_args(args(&["tailgate"]), Some("publish".into())),
+            args(&["tailgate", "publish"])
+        );
+        assert_eq!(
+            action_args(args(&["tailgate"]), Some(String::new())),
+            args(&["tailgate", "run"])
+        );
+        assert_eq!(
+            action_args(args(&["tailgate", "demo"]), Some("publish".into())),
+            args(&["tailgate", "demo"])
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! Workflow commands and files: the job summary (`$GITHUB_STEP_SUMMARY`), step
+//! outputs (`$GITHUB_OUTPUT`) and `::error::`/`::warning::` annotations.
+//! <https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions>
+//!
+//! The functions that build text are pure; the two that write append to the files
+//! the runner gave (other steps share them).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::config::Mode;
+use crate::results::RunResults;
+use crate::verdict::{Level, Metric};
+
+/// Every step output tailgate writes; `action.yml` declares exactly these.
+pub const OUTPUTS: [&str; 6] = [
+    "verdict",
+    "exit_code",
+    "p99_change",
+    "results_path",
+    "comment_url",
+    "check_run_url",
+];
+
+/// GitHub's limit for one step's job summary (1 MiB).
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// The severity of an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// `::error`: red, on the run's page and the PR's checks.
+    Error,
+    /// `::warning`.
+    Warning,
+    /// `::notice`.
+    Notice,
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One annotation line: `::error title=...::message`.
+pub fn annotation(severity: Severity, title: &str, message: &str) -> String {
+    let command = match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Notice => "notice",
+    };
+    format!(
+        "::{command} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// The annotations of a run: failed checks as errors (warnings in advisory mode),
+/// warnings as warnings, a failed run as an error.
+pub fn annotations(results: &RunResults) -> Vec<String> {
+    let verdict = &results.verdict;
+    let mut lines = Vec::new();
+    if let Some(err) = &verdict.error {
+        lines.push(annotation(Severity::Error, "tailgate: the run failed", err));
+    }
+    let fail = match verdict.mode {
+        Mode::Blocking => Severity::Error,
+        Mode::Advisory => Severity::Warning,
+    };
+    for check in &verdict.checks {
+        let severity = match check.level {
+            Level::Fail | Level::Error => fail,
+            Level::Warn => Severity::Warning,
+            Level::Pass => continue,
+        };
+        lines.push(annotation(
+            severity,
+            &format!("tailgate: {} ({})", check.endpoint, check.limit),
+            &check.reason,
+        ));
+    }
+    lines
+}
+
+/// Append `markdown` to the job summary, cut to [`SUMMARY_LIMIT`].
+pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
+    let text = super::check::cut(markdown, SUMMARY_LIMIT / 4);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// The step outputs of a run: `verdict`, `exit_code`, `p99_change` (JSON: endpoint
+/// -> relative change of p99, `null` without data) and `results_path`.
+pub fn outputs(results: &RunResults, results_path: Option<&Path>) -> Vec<(String, String)> {
+    let mut p99 = Map::new();
+    for cmp in &results.comparisons {
+        let change = cmp
+            .get(Metric::P99)
+            .and_then(|m| m.change)
+            .map(|c| c.relative())
+            .filter(|v| v.is_finite())
+            .map(|v| Value::from((v * 10_000.0).round() / 10_000.0))
+            .unwrap_or(Value::Null);
+        p99.insert(cmp.endpoint.clone(), change);
+    }
+    let mut out = vec![
+        ("verdict".into(), results.verdict.level.as_str().to_string()),
+        ("exit_code".into(), results.verdict.exit_code().to_string()),
+        ("p99_change".into(), Value::Object(p99).to_string()),
+    ];
+    if let Some(path) = results_path {
+        out.push(("results_path".into(), path.display().to_string()));
+    }
+    out
+}
+
+/// The `$GITHUB_OUTPUT` text of `pairs`: `name=value`, or a heredoc with a
+/// delimiter that is not in the value for multi-line values.
+pub fn output_text(pairs: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in pairs {
+        if value.contains('\n') || value.contains('\r') {
+            let mut delimiter = "ghadelimiter_tailgate".to_string();
+            while value.contains(&delimiter) {
+                delimiter.push('_');
+            }
+            text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+        } else {
+            text.push_str(&format!("{name}={value}\n"));
+        }
+    }
+    text
+}
+
+/// Append `pairs` to the outputs file.
+pub fn write_outputs(path: &Path, pairs: &[(String, String)]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(output_text(pairs).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_declared() {
+        let results: RunResults = serde_json::from_value(serde_json::json!({
+            "schema": crate::results::SCHEMA, "tool_version": "0", "started_at": "",
+            "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
+            "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
+                "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
+            "targets": [], "order": [], "endpoints": [], "comparisons": [],
+            "verdict": {"level": "pass", "mode": "blocking", "checks": [], "error": null}
+        }))
+        .expect("results");
+        for (name, _) in outputs(&results, Some(Path::new("r.json"))) {
+            assert!(OUTPUTS.contains(&name.as_str()), "{name}");
+        }
+    }
+
+    #[test]
+    fn annotations_are_escaped() {
+        assert_eq!(
+            annotation(Severity::Error, "a: b, c", "100% bad\nreally"),
+            "::error title=a%3A b%2C c::100%25 bad%0Areally"
+        );
+    }
+
+    #[test]
+    fn multiline_outputs_use_a_heredoc() {
+        let text = output_text(&[
+            ("a".into(), "1".into()),
+            ("b".into(), "x\nghadelimiter_tailgate".into()),
+        ]);
+        assert_eq!(
+            text,
+            "a=1\nb<<ghadelimiter_tailgate_\nx\nghadelimiter_tailgate\nghadelimiter_tailgate_\n"
+        );
+    }
+}

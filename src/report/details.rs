@@ -1,0 +1,240 @@
+//! The details a reviewer digs for: how the numbers were measured, where the config
+//! came from (and what the PR changes in it), the environment, and links to the run
+//! and the commits.
+
+use super::escape;
+use super::view::ConfigView;
+use crate::context::{ConfigChange, ConfigNote, ConfigOrigin};
+use crate::format;
+use crate::results::RunResults;
+use crate::verdict::Level;
+
+/// The detail texts of a report.
+pub struct Details {
+    /// How the numbers were obtained.
+    pub method: String,
+    /// The config note.
+    pub config: Option<ConfigView>,
+    /// Links to the run and the results.
+    pub links: String,
+    /// The footer line.
+    pub footer: String,
+}
+
+fn level_words(level: Level) -> &'static str {
+    match level {
+        Level::Pass => "✅ pass",
+        Level::Warn => "⚠️ pass with warnings",
+        Level::Fail => "❌ fail",
+        Level::Error => "💥 error",
+    }
+}
+
+fn short_sha(sha: &str) -> String {
+    sha.chars().take(7).collect()
+}
+
+/// `2026-11-26T21:04:05Z` -> `2026-11-26 21:04 UTC`.
+fn when(rfc3339: &str) -> String {
+    match (
+        rfc3339.get(..10),
+        rfc3339.get(11..16),
+        rfc3339.ends_with('Z'),
+    ) {
+        (Some(day), Some(time), true) => format!("{day} {time} UTC"),
+        _ => escape::text(rfc3339),
+    }
+}
+
+fn config_view(note: &ConfigNote, verdict: Level) -> ConfigView {
+    let path = escape::code(&note.path);
+    let from = escape::code(&note.read_from);
+    let at = note
+        .sha
+        .as_deref()
+        .map(|s| format!(" at `{}`", short_sha(s)))
+        .unwrap_or_default();
+    let via = match note.via {
+        ConfigOrigin::Git => " (read with `git show`)",
+        ConfigOrigin::ContentsApi => " (read with the contents API)",
+        ConfigOrigin::WorkingTree => "",
+    };
+    let after_merge = note.head_verdict.map(|head| {
+        if head == verdict {
+            format!(
+                " Under the PR's copy the verdict would be the same ({}).",
+                level_words(head)
+            )
+        } else {
+            format!(
+                " Under the PR's copy the verdict would be **{}** instead of {}.",
+                level_words(head),
+                level_words(verdict)
+            )
+        }
+    });
+    let after_merge = after_merge.unwrap_or_default();
+    let (notice, source) = match note.change {
+        ConfigChange::NotPullRequest => (None, format!("Config `{path}` from the working tree.")),
+        ConfigChange::Unchanged => (
+            None,
+            format!("Config read from `{from}`{at}{via} (this PR does not change it)."),
+        ),
+        ConfigChange::Changed => (
+            Some(format!(
+                "⚙️ This PR changes `{path}`. The gate used the copy on `{from}`{at}, since a PR \
+                 cannot loosen its own gate; the changes apply after merge.{after_merge}"
+            )),
+            format!("Config read from `{from}`{at}{via}; this PR changes it (diff below)."),
+        ),
+        ConfigChange::Added => (
+            Some(format!(
+                "⚙️ This PR adds `{path}`: the base branch has none, so the PR's copy gated this run."
+            )),
+            format!("Config `{path}` from this PR (the base branch has none)."),
+        ),
+        ConfigChange::Removed => (
+            Some(format!(
+                "⚙️ This PR removes `{path}`. The gate used the copy on `{from}`{at}."
+            )),
+            format!("Config read from `{from}`{at}{via}; this PR removes it."),
+        ),
+    };
+    ConfigView {
+        notice,
+        source,
+        diff: note
+            .diff
+            .as_ref()
+            .map(|d| d.trim_end().replace("```", "'''")),
+    }
+}
+
+/// Build the details of `results`.
+pub fn build(results: &RunResults) -> Details {
+    let s = &results.settings;
+    let ctx = &results.context;
+    let profile = results
+        .endpoints
+        .first()
+        .map(|e| e.profile.clone())
+        .unwrap_or_default();
+    let profile = if profile.is_empty() {
+        String::new()
+    } else {
+        format!("{profile}; ")
+    };
+    let mut method = format!(
+        "{} rounds per side, base and head interleaved in random order (seed {}); {}\
+         intervals at {:.0} % confidence from the rounds ({} bootstrap resamples); \
+         noise floor {}. Deployer `{}`, mode {}.",
+        s.rounds,
+        s.seed,
+        profile,
+        s.confidence * 100.0,
+        s.resamples,
+        format::percent(s.noise_floor.0),
+        escape::code(&s.deployer),
+        match s.mode {
+            crate::config::Mode::Advisory => "advisory",
+            crate::config::Mode::Blocking => "blocking",
+        }
+    );
+    let config = ctx
+        .config
+        .as_ref()
+        .map(|note| config_view(note, results.verdict.level));
+    match &config {
+        Some(c) => method.push_str(&format!(" {}", c.source)),
+        None => method.push_str(&format!(" Config `{}`.", escape::code(&s.config_source))),
+    }
+    if let Some(runner) = &ctx.runner {
+        method.push_str(&format!(" Runner: {}.", escape::text(runner)));
+    }
+
+    let repo_url = match (&ctx.server_url, &ctx.repository) {
+        (Some(server), Some(repo)) => Some(format!("{server}/{repo}")).filter(|u| is_safe_url(u)),
+        _ => None,
+    };
+    let mut links = Vec::new();
+    if let Some(url) = ctx.run_url.as_ref().filter(|u| is_safe_url(u)) {
+        let label = ctx
+            .run_id
+            .map_or("Workflow run".to_string(), |id| format!("Run {id}"));
+        links.push(format!("[{label}]({url})"));
+    }
+    links.push("results: `tailgate-results.json`".to_string());
+    let links = links.join(" · ");
+
+    let side = |label: &str, sha: Option<&String>| match (sha, &repo_url) {
+        (Some(sha), Some(repo)) if is_sha(sha) => format!(
+            "[`{}`]({repo}/commit/{sha})",
+            escape::code(&short_label(label, sha)),
+        ),
+        _ => format!("`{}`", escape::code(label)),
+    };
+    let mut footer = format!("tailgate {}", escape::text(&results.tool_version));
+    if !ctx.base_label.is_empty() {
+        footer.push_str(&format!(
+            " · base {}",
+            side(&ctx.base_label, ctx.base_sha.as_ref())
+        ));
+    }
+    if !ctx.head_label.is_empty() {
+        footer.push_str(&format!(
+            " · head {}",
+            side(&ctx.head_label, ctx.head_sha.as_ref())
+        ));
+    }
+    footer.push_str(&format!(" · {}", when(&results.started_at)));
+    Details {
+        method,
+        config,
+        links,
+        footer,
+    }
+}
+
+/// A full commit sha (hex), safe to put in a link.
+fn is_sha(s: &str) -> bool {
+    (7..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// An http(s) URL with nothing that could end a markdown link or start markup
+/// (a results file is untrusted input when published from another workflow).
+fn is_safe_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/._~%?#=&+-".contains(c))
+}
+
+/// The label to show for a side: its label when it names the commit already,
+/// else the short sha.
+fn short_label(label: &str, sha: &str) -> String {
+    if label.is_empty() {
+        short_sha(sha)
+    } else {
+        label.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(is_safe_url("https://github.com/o/r/actions/runs/1"));
+        assert!(!is_safe_url("javascript:alert(1)"));
+        assert!(!is_safe_url("https://x/a)[b](c"));
+        assert!(is_sha("ec26c3e57ca3a959ca5aad62de7213c562f8c821"));
+        assert!(!is_sha("x) [evil](y"));
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(when("2026-11-26T21:04:05Z"), "2026-11-26 21:04 UTC");
+        assert_eq!(when("1700000000"), "1700000000");
+    }
+}

@@ -1,0 +1,169 @@
+//! The verdict comment, snapshot-tested: the full view with the config note and
+//! `Server-Timing`, hostile user strings, the short view over GitHub's limit, and a
+//! failed run.
+
+mod common;
+
+use std::time::Duration;
+
+use tailgate::bench::{EndpointRun, Recorder, RoundRecord};
+use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
+use tailgate::report::{build_view, comment_body, render_markdown, Marker, COMMENT_LIMIT};
+use tailgate::results::RunResults;
+use tailgate::side::Side;
+use tailgate::verdict::{Level, Verdict};
+
+use common::standin::HEAD_SHA;
+
+/// Rounds with `Server-Timing` sums: base spends its time in `cache`, head in `db`.
+fn run_with_timings(name: &str) -> EndpointRun {
+    let mut rounds = Vec::new();
+    for round in 0..2 {
+        for (position, side) in Side::BOTH.into_iter().enumerate() {
+            let mut data = Recorder::default();
+            for _ in 0..100 {
+                data.success(Duration::from_millis(5), 0);
+                data.status(200);
+                match side {
+                    Side::Base => data.server_timing("cache;dur=0.3, db;dur=0.4"),
+                    Side::Head => data.server_timing("db;dur=46, <b>x</b>|y;dur=1"),
+                }
+            }
+            rounds.push(RoundRecord {
+                round,
+                side,
+                position: position as u8,
+                elapsed: Duration::from_secs(1),
+                data,
+                pacing: None,
+            });
+        }
+    }
+    EndpointRun {
+        name: name.into(),
+        method: "GET".into(),
+        path: "/users/42".into(),
+        profile: "closed loop, 8 connections, 750 ms per round; warm-up 400 ms".into(),
+        rounds,
+        first_requests: Vec::new(),
+    }
+}
+
+fn failing() -> RunResults {
+    let mut results = common::results(HEAD_SHA, 4242, 2.1);
+    results.endpoints = vec![run_with_timings("GET /users/42")];
+    results.context.config = Some(ConfigNote {
+        path: "tailgate.yml".into(),
+        read_from: "master".into(),
+        sha: Some(common::standin::BASE_SHA.into()),
+        via: ConfigOrigin::Git,
+        change: ConfigChange::Changed,
+        diff: Some("--- a/tailgate.yml (base)\n+++ b/tailgate.yml (this PR)\n@@ -1,3 +1,3 @@\n budget:\n-  p99: +10%\n+  p99: +300%\n".into()),
+        head_verdict: Some(Level::Pass),
+    });
+    results
+}
+
+#[test]
+fn full_comment() {
+    let markdown = render_markdown(&build_view(&failing())).expect("render");
+    insta::assert_snapshot!("full_comment", markdown);
+    let marker = Marker::parse(&markdown).expect("marker");
+    assert_eq!(marker.run, Some(4242));
+    assert_eq!(marker.head.as_deref(), Some(HEAD_SHA));
+    assert_eq!(marker.verdict.as_deref(), Some("fail"));
+}
+
+#[test]
+fn passing_comment() {
+    let results = common::results(HEAD_SHA, 4243, 1.0);
+    let markdown = render_markdown(&build_view(&results)).expect("render");
+    insta::assert_snapshot!("passing_comment", markdown);
+}
+
+#[test]
+fn hostile_strings_are_inert() {
+    let hostile = "GET /x|y `z` @octocat <img src=x onerror=alert(1)> [a](https://evil)";
+    let mut results = common::results(HEAD_SHA, 1, 2.1);
+    results.comparisons[1].endpoint = hostile.into();
+    for check in &mut results.verdict.checks {
+        if check.endpoint == "GET /users/42" {
+            check.endpoint = hostile.into();
+        }
+    }
+    results.context.base_label = "main`@evil <script>".into();
+    let markdown = render_markdown(&build_view(&results)).expect("render");
+    insta::assert_snapshot!("hostile_strings", markdown);
+    // Every occurrence of the name is inside a code span, with `|` escaped in the
+    // table, so no HTML, mention or link can come alive.
+    for line in markdown
+        .lines()
+        .filter(|l| l.contains("octocat") && !l.starts_with("    x-axis"))
+    {
+        assert!(line.contains("`GET /x"), "{line}");
+        assert!(!line.contains("`z`"), "backticks are neutralised: {line}");
+    }
+    assert!(
+        markdown.contains("| `GET /x\\|y 'z' @octocat"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("\"GET /x|y 'z' @octocat ‹img src=x onerror=alert(1)›"),
+        "mermaid label: {markdown}"
+    );
+}
+
+#[test]
+fn failed_run_escapes_its_error() {
+    let mut results = common::results(HEAD_SHA, 2, 1.0);
+    results.comparisons.clear();
+    results.verdict = Verdict::error(
+        tailgate::config::Mode::Blocking,
+        "deploying head failed: `npm start` exited 1\n@maintainers <b>help</b> #12",
+    );
+    let markdown = render_markdown(&build_view(&results)).expect("render");
+    insta::assert_snapshot!("failed_run", markdown);
+    assert!(!markdown.contains("@maintainers") && !markdown.contains("<b>"));
+}
+
+#[test]
+fn over_the_limit_a_short_view_fits() {
+    let mut results = common::results(HEAD_SHA, 3, 1.0);
+    let template = results.comparisons[2].clone();
+    for i in 0..1500 {
+        let mut c = template.clone();
+        c.endpoint = format!("GET /items/{i:04}/a-rather-long-path/with/segments");
+        results.comparisons.push(c);
+    }
+    let config = tailgate::demo::demo_config(tailgate::config::DeployConfig::Url {
+        base: "http://127.0.0.1:1".into(),
+        head: "http://127.0.0.1:2".into(),
+    });
+    results.verdict = tailgate::verdict::decide(&config, &results.comparisons);
+    let markdown = render_markdown(&build_view(&results)).expect("render");
+    assert!(
+        markdown.chars().count() > COMMENT_LIMIT,
+        "the test needs a long report"
+    );
+    let body = comment_body(&results, &markdown);
+    assert!(
+        body.chars().count() <= COMMENT_LIMIT,
+        "{}",
+        body.chars().count()
+    );
+    assert!(body.contains("Shortened to fit GitHub's limit"), "{body}");
+    assert!(
+        body.contains("`GET /users/42`"),
+        "the failing endpoint comes first"
+    );
+    assert!(!body.contains("```mermaid"));
+    assert_eq!(
+        Marker::parse(&body),
+        Marker::parse(&markdown),
+        "same marker"
+    );
+    // Under the limit, the full report is the comment.
+    let small = common::results(HEAD_SHA, 3, 1.0);
+    let full = render_markdown(&build_view(&small)).expect("render");
+    assert_eq!(comment_body(&small, &full), full);
+}
