@@ -7,3 +7,4 @@
 pub mod config;
 pub mod deploy;
 pub mod side;
+pub mod stats;
