@@ -13,6 +13,9 @@
 //! The hot loops are plain index loops on purpose: the crate is built without
 //! optimisation in debug, and iterator adaptors there cost a call per element.
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
 use super::input::{Percentile, RoundObs};
 
 /// Events between two checkpoints.
@@ -142,6 +145,18 @@ impl Weights {
         }
     }
 
+    /// The rounds in `set` once each, the other rounds not at all.
+    pub fn subset(n: usize, set: &[u32]) -> Weights {
+        let mut w = vec![0; n];
+        for &r in set {
+            w[r as usize] = 1;
+        }
+        Weights {
+            w,
+            pairs: set.iter().map(|&r| (r, 1)).collect(),
+        }
+    }
+
     /// `Σ_r w_r · x[offset + r]` (cannot overflow: u32 × u32 terms, fewer than 2^32
     /// of them).
     pub fn dot32(&self, x: &[u32], offset: usize) -> u64 {
@@ -154,6 +169,74 @@ impl Weights {
             i += 1;
         }
         s
+    }
+}
+
+/// Draws bootstrap weights: round indices uniformly with replacement, from a seeded
+/// ChaCha8 stream, without modulo bias (Lemire's multiply-and-reject).
+pub(crate) struct Resampler {
+    rng: ChaCha8Rng,
+    buf: Vec<u32>,
+    pos: usize,
+}
+
+impl Resampler {
+    /// A resampler on `stream` of the generator seeded with `seed`.
+    pub fn new(seed: u64, stream: u64) -> Resampler {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(stream);
+        Resampler {
+            rng,
+            buf: vec![0; 4096],
+            pos: 4096,
+        }
+    }
+
+    /// Overwrites `weights` with a fresh resample: `from.len()` draws with
+    /// replacement from the (distinct) rounds listed in `from`; other rounds get
+    /// weight 0.
+    pub fn draw(&mut self, weights: &mut Weights, from: &[u32]) {
+        let w: &mut [u32] = &mut weights.w;
+        {
+            let previous: &[(u32, u32)] = &weights.pairs;
+            let mut i = 0;
+            while i < previous.len() {
+                w[previous[i].0 as usize] = 0;
+                i += 1;
+            }
+        }
+        let n = from.len() as u32;
+        if n == 0 {
+            weights.pairs.clear();
+            return;
+        }
+        // Lemire: reject low words below 2^32 mod n, which leaves exactly
+        // floor(2^32 / n) words per index.
+        let threshold = n.wrapping_neg() % n;
+        let mut k = 0;
+        while k < n {
+            if self.pos == self.buf.len() {
+                self.rng.fill(&mut self.buf[..]);
+                self.pos = 0;
+            }
+            let buf: &[u32] = &self.buf;
+            let m = buf[self.pos] as u64 * n as u64;
+            self.pos += 1;
+            if (m as u32) >= threshold {
+                w[from[(m >> 32) as usize] as usize] += 1;
+                k += 1;
+            }
+        }
+        let pairs = &mut weights.pairs;
+        pairs.clear();
+        let mut i = 0;
+        while i < from.len() {
+            let r = from[i];
+            if w[r as usize] > 0 {
+                pairs.push((r, w[r as usize]));
+            }
+            i += 1;
+        }
     }
 }
 
@@ -308,9 +391,6 @@ impl LatencyIndex {
 mod tests {
     use std::time::Duration;
 
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
     use super::*;
     use crate::stats::input::RoundCounters;
 
@@ -365,17 +445,12 @@ mod tests {
             let observed: Vec<RoundObs> = rounds.iter().map(|v| obs(v)).collect();
             let refs: Vec<&RoundObs> = observed.iter().collect();
             let index = LatencyIndex::new(Merged::new(&refs), nrounds);
+            let mut resampler = Resampler::new(trial as u64, 0);
             let mut w = Weights::identity(nrounds);
+            let from: Vec<u32> = (0..nrounds as u32).collect();
             for draw in 0..30 {
                 if draw > 0 {
-                    w.w = (0..nrounds).map(|_| 0).collect();
-                    for _ in 0..nrounds {
-                        w.w[rng.gen_range(0..nrounds)] += 1;
-                    }
-                    w.pairs = (0..nrounds as u32)
-                        .filter(|&r| w.w[r as usize] > 0)
-                        .map(|r| (r, w.w[r as usize]))
-                        .collect();
+                    resampler.draw(&mut w, &from);
                 }
                 let n = w.dot32(index.totals(), 0);
                 for p in Percentile::ALL {
@@ -387,5 +462,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn resampler_is_uniform_and_reproducible() {
+        let from: Vec<u32> = vec![2, 3, 5, 7, 11, 13, 17];
+        let (mut a, mut b) = (Resampler::new(42, 0), Resampler::new(42, 0));
+        let (mut wa, mut wb) = (Weights::subset(20, &from), Weights::subset(20, &from));
+        let mut hits = [0u32; 20];
+        for _ in 0..10_000 {
+            a.draw(&mut wa, &from);
+            b.draw(&mut wb, &from);
+            assert_eq!(wa.w, wb.w);
+            assert_eq!(wa.pairs.iter().map(|p| p.1).sum::<u32>(), 7);
+            for (r, &w) in wa.w.iter().enumerate() {
+                hits[r] += w;
+            }
+        }
+        for (r, &h) in hits.iter().enumerate() {
+            if from.contains(&(r as u32)) {
+                assert!((9_500..10_500).contains(&h), "{hits:?}");
+            } else {
+                assert_eq!(h, 0);
+            }
+        }
+        // Another stream, another sequence.
+        let mut c = Resampler::new(42, 1);
+        let mut wc = Weights::subset(20, &from);
+        c.draw(&mut wc, &from);
+        let (mut d, mut wd) = (Resampler::new(42, 0), Weights::subset(20, &from));
+        d.draw(&mut wd, &from);
+        assert_ne!(wc.w, wd.w);
     }
 }

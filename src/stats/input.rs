@@ -337,6 +337,22 @@ impl PairedRounds {
             Side::Head => &self.head,
         }
     }
+
+    /// Rounds usable for latency: both sides recorded at least one sample.
+    pub(crate) fn latency_rounds(&self) -> Vec<usize> {
+        (0..self.rounds())
+            .filter(|&r| self.base[r].samples > 0 && self.head[r].samples > 0)
+            .collect()
+    }
+
+    /// Rounds usable for error rate and throughput: both sides sent requests and
+    /// measured a positive time.
+    pub(crate) fn count_rounds(&self) -> Vec<usize> {
+        let usable = |o: &RoundObs| o.counters.requests > 0 && !o.counters.elapsed.is_zero();
+        (0..self.rounds())
+            .filter(|&r| usable(&self.base[r]) && usable(&self.head[r]))
+            .collect()
+    }
 }
 
 #[cfg(test)]
