@@ -186,7 +186,7 @@ pub struct Change {
     /// nothing and infinite (serialised as `null`) when base served nothing.
     pub estimate: f64,
     /// The interval at the comparison's confidence level (not adjusted for multiple
-    /// checks).
+    /// checks; see [`crate::stats::decide`] for the adjusted one).
     pub interval: Interval,
     /// How the interval was computed.
     pub method: Method,
@@ -247,6 +247,38 @@ impl Change {
             confidence,
             lower: to_scale(lo),
             upper: to_scale(hi),
+        }
+    }
+
+    /// `(lower, upper)` on the analysis scale (log ratio or difference), infinite
+    /// where unbounded.
+    pub(crate) fn analysis_bounds(&self, confidence: f64) -> (f64, f64) {
+        self.sampling.bounds(confidence)
+    }
+
+    /// The p-value (as a two-sided level: the smallest `1 - confidence` at which the
+    /// interval excludes `threshold`) for "not beyond `threshold`", on the analysis
+    /// scale: `θ <= threshold` if `upward`, else `θ >= threshold`.
+    pub(crate) fn p_value(&self, threshold: f64, upward: bool) -> f64 {
+        self.sampling.p_value(threshold, upward)
+    }
+}
+
+#[cfg(test)]
+impl MetricComparison {
+    /// A comparison with a given centre, standard error and degrees of freedom on the
+    /// analysis scale, for tests of the decisions.
+    pub(crate) fn synthetic(metric: Metric, center: f64, se: f64, df: f64) -> MetricComparison {
+        let sampling = Sampling { center, se, df };
+        MetricComparison {
+            metric,
+            estimate: Estimate::Change(Change::new(
+                metric,
+                Method::PairedBootstrap,
+                0.95,
+                df as usize + 1,
+                sampling,
+            )),
         }
     }
 }

@@ -45,7 +45,8 @@
 //! the Holm-adjusted levels below go out to tails of α/(2m), beyond what 2,000
 //! resamples resolve (at R = 12 and six checks the expanded-percentile tail needs the
 //! 0.04th percentile, i.e. no replicate at all), and their extreme order statistics
-//! made power erratic. The standard error uses every replicate at any level.
+//! made power erratic. The standard error uses every replicate at any level, and the
+//! p-value of a threshold is exact for the interval.
 //!
 //! The degrees of freedom ν are R − 1, reduced when a few rounds carry the estimate:
 //! from the kurtosis κ of the jackknife influence values (the statistic recomputed
@@ -63,8 +64,42 @@
 //! With fewer than 2 usable rounds, or a side without data, the result is
 //! [`Estimate::NotEnoughData`], never a guess. Latency uses the rounds where both
 //! sides have samples; the counters the rounds where both sides sent requests.
+//!
+//! The p-value of "not worse than threshold c" is the dual of the interval: the
+//! smallest α at which the interval lies wholly beyond c,
+//! `2 · (1 − F_t((θ̂ − c)/se; ν))`.
+//!
+//! # Decisions
+//!
+//! Per check ([`decide`]), with noise floor f (default 2 %, [`DEFAULT_NOISE_FLOOR`]; for
+//! the error rate 0.1 percentage points, [`DEFAULT_ERROR_RATE_NOISE_FLOOR`]) and
+//! tolerance t (the budget, or f without one), for metrics where higher is worse
+//! (mirrored for throughput; differences instead of ratios for the error rate):
+//!
+//! - **regressed**: the whole interval is above `1 + f`;
+//! - **improved**: the whole interval is below `1 / (1 + f)`;
+//! - **unchanged**: the interval lies inside `[1/(1 + t), 1 + t]`;
+//! - **inconclusive**: otherwise.
+//!
+//! A run checks many endpoint × metric pairs, so "regressed" is controlled family-wise
+//! with Holm's step-down procedure (S. Holm, "A simple sequentially rejective multiple
+//! test procedure", *Scandinavian Journal of Statistics* 6, 1979), carried out on the
+//! intervals: the checks are ranked by the p-value of "not worse than the noise
+//! floor"; rank k of m (from 0) is decided on its interval at confidence
+//! `1 − α/(m − k)` and is regressed only if that interval lies wholly beyond the floor;
+//! at the first rank that is not, the procedure stops and that check and all after
+//! it are decided at that rank's level. Every interval a decision rests on is thus
+//! widened to its Holm level, and the family-wise chance of any false "regressed" is
+//! at most α/2 (one-sided tests at two-sided levels). The family is whatever the
+//! caller passes: the checks that can fail the run.
+//!
+//! An inconclusive run may buy **one** extension (more rounds, then all rounds decided
+//! together). Both looks then run at [`per_look_confidence`]: α split in two
+//! (Bonferroni), so the chance of a false regression over both looks stays within α.
+//! There is no third look: retrying until significant is what a gate must not do.
 
 mod compare;
+mod decide;
 mod engine;
 mod evaluate;
 mod input;
@@ -75,6 +110,10 @@ mod summary;
 pub use compare::{
     compare, Change, CompareOptions, EndpointComparison, Estimate, Interval, Method,
     MetricComparison, NotEnoughData, DEFAULT_MIN_BOOTSTRAP_ROUNDS, DEFAULT_RESAMPLES,
+};
+pub use decide::{
+    decide, per_look_confidence, ChangeState, Check, Decision, Thresholds,
+    DEFAULT_ERROR_RATE_NOISE_FLOOR, DEFAULT_NOISE_FLOOR, MAX_LOOKS,
 };
 pub use input::{Metric, PairedRounds, Percentile, RoundCounters, RoundObs, Scale, StatsError};
 pub use summary::{summarize, LatencySummary, SideSummary};

@@ -226,6 +226,18 @@ fn t_upper_tail(t: f64, df: f64) -> f64 {
     0.5 * beta_inc(0.5 * df, 0.5, df / (df + t * t))
 }
 
+/// Survival function `P(T > t)` of Student's t, accurate far into the upper tail.
+pub(crate) fn t_sf(t: f64, df: f64) -> f64 {
+    if t >= 0.0 {
+        if t == f64::INFINITY {
+            return 0.0;
+        }
+        t_upper_tail(t, df)
+    } else {
+        1.0 - t_sf(-t, df)
+    }
+}
+
 /// Student's t CDF with `df > 0` degrees of freedom.
 #[cfg(test)]
 pub(crate) fn t_cdf(t: f64, df: f64) -> f64 {
@@ -379,6 +391,14 @@ mod tests {
             let integral = 0.5 + s * h / 3.0;
             assert!(close(t_cdf(x, df), integral, 1e-12), "df {df} x {x}");
         }
+    }
+
+    #[test]
+    fn t_sf_is_the_upper_tail() {
+        assert!(close(t_sf(2.228_138_851_986_274, 10.0), 0.025, 1e-12));
+        assert!(close(t_sf(-1.0, 5.0), t_cdf(1.0, 5.0), 1e-14));
+        assert!(t_sf(60.0, 10.0) > 0.0 && t_sf(60.0, 10.0) < 1e-13);
+        assert_eq!(t_sf(f64::INFINITY, 3.0), 0.0);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The sampling distribution of a change: a t distribution around the pooled
-//! estimate and its interval, plus the helpers that estimate its spread and degrees
-//! of freedom.
+//! estimate, with its interval and the dual p-value, plus the helpers that estimate its
+//! spread and degrees of freedom.
 
-use super::numeric::t_quantile;
+use super::numeric::{t_quantile, t_sf};
 
 /// The sampling distribution of a change on the analysis scale (log ratio or
 /// difference): Student's t around `center` with standard error `se`.
@@ -26,6 +26,21 @@ impl Sampling {
         }
         let half = t_quantile(1.0 - (1.0 - confidence) / 2.0, self.df) * self.se;
         (self.center - half, self.center + half)
+    }
+
+    pub fn p_value(&self, threshold: f64, upward: bool) -> f64 {
+        let beyond = if upward {
+            self.center - threshold
+        } else {
+            threshold - self.center
+        };
+        if self.se == 0.0 {
+            return if beyond > 0.0 { 0.0 } else { 1.0 };
+        }
+        if !self.se.is_finite() || beyond.is_nan() {
+            return 1.0;
+        }
+        (2.0 * t_sf(beyond / self.se, self.df)).min(1.0)
     }
 }
 
@@ -100,6 +115,27 @@ pub(crate) fn satterthwaite_df(u: &[f64]) -> f64 {
 mod tests {
     use super::*;
     #[test]
+    fn p_value_is_dual_to_interval() {
+        let s = Sampling {
+            center: 0.05,
+            se: 0.02,
+            df: 5.0,
+        };
+        for &conf in &[0.9, 0.95, 0.99, 0.9999] {
+            for i in 0..400 {
+                let c = -0.2 + i as f64 * 0.001 + 0.000_05;
+                let (lo, hi) = s.bounds(conf);
+                assert_eq!(lo > c, s.p_value(c, true) < 1.0 - conf, "conf {conf} c {c}");
+                assert_eq!(
+                    hi < c,
+                    s.p_value(c, false) < 1.0 - conf,
+                    "conf {conf} c {c}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn degenerate_spreads() {
         let zero = Sampling {
             center: 0.0,
@@ -107,12 +143,15 @@ mod tests {
             df: 9.0,
         };
         assert_eq!(zero.bounds(0.99), (0.0, 0.0));
+        assert_eq!(zero.p_value(0.0, true), 1.0);
+        assert_eq!(zero.p_value(-0.01, true), 0.0);
         let inf = Sampling {
             center: 0.0,
             se: f64::INFINITY,
             df: 9.0,
         };
         assert_eq!(inf.bounds(0.95), (f64::NEG_INFINITY, f64::INFINITY));
+        assert_eq!(inf.p_value(-1.0, true), 1.0);
         // Head served nothing in every resample: a certain ratio of 0.
         let none = Sampling {
             center: f64::NEG_INFINITY,
@@ -120,6 +159,7 @@ mod tests {
             df: 9.0,
         };
         assert_eq!(none.bounds(0.95), (f64::NEG_INFINITY, f64::NEG_INFINITY));
+        assert_eq!(none.p_value(-0.02, false), 0.0);
     }
 
     #[test]
