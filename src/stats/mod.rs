@@ -97,7 +97,14 @@
 //! together). Both looks then run at [`per_look_confidence`]: α split in two
 //! (Bonferroni), so the chance of a false regression over both looks stays within α.
 //! There is no third look: retrying until significant is what a gate must not do.
+//!
+//! # Sizing
+//!
+//! [`calibrate`] reads an A/A run (base against itself) and returns the
+//! round-to-round noise and the rounds needed to detect a given change with a given
+//! power (see [`calibrate()`]).
 
+mod calibrate;
 mod compare;
 mod decide;
 mod engine;
@@ -107,6 +114,9 @@ mod numeric;
 mod sampling;
 mod summary;
 
+pub use calibrate::{
+    calibrate, rounds_needed, CalibrateOptions, Calibration, MetricNoise, RoundsNeeded, MAX_ROUNDS,
+};
 pub use compare::{
     compare, Change, CompareOptions, EndpointComparison, Estimate, Interval, Method,
     MetricComparison, NotEnoughData, DEFAULT_MIN_BOOTSTRAP_ROUNDS, DEFAULT_RESAMPLES,
