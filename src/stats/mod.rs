@@ -100,9 +100,21 @@
 //!
 //! # Sizing
 //!
-//! [`calibrate`] reads an A/A run (base against itself) and returns the
-//! round-to-round noise and the rounds needed to detect a given change with a given
-//! power (see [`calibrate()`]).
+//! [`RECOMMENDED_ROUNDS`] is 24: in the simulations (`tests/stats_simulation.rs`) a
+//! true +10 % p99 shift is caught in 98 % of gates at 24 rounds of 2,000 requests per
+//! side, and 1 in 1,000 A/A gates or fewer regresses. [`calibrate`] reads an A/A run
+//! (base against itself) and returns the round-to-round noise and the rounds needed to
+//! detect a given change with a given power (see [`calibrate()`]).
+//!
+//! # Performance
+//!
+//! Resamples do not merge histograms: each side's rounds are merged once into
+//! value-sorted events with per-round cumulative counts at checkpoints, and a weighted
+//! percentile is a short interpolation search over checkpoints plus a walk of a few
+//! events (see `engine.rs`). Measured in a release build at 24 rounds of 2,000
+//! requests: about 0.25 µs per percentile and side per resample, and about 9 ms for a
+//! whole comparison (six metrics, 2,000 resamples); merging one side's 24 histograms
+//! with `Histogram::add` and reading four quantiles takes about 1 ms *per resample*.
 
 mod calibrate;
 mod compare;
@@ -120,6 +132,7 @@ pub use calibrate::{
 pub use compare::{
     compare, Change, CompareOptions, EndpointComparison, Estimate, Interval, Method,
     MetricComparison, NotEnoughData, DEFAULT_MIN_BOOTSTRAP_ROUNDS, DEFAULT_RESAMPLES,
+    RECOMMENDED_ROUNDS,
 };
 pub use decide::{
     decide, per_look_confidence, ChangeState, Check, Decision, Thresholds,
