@@ -18,4 +18,5 @@ pub mod progress;
 pub mod report;
 pub mod results;
 pub mod side;
+pub mod stats;
 pub mod verdict;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::bench::{self, EndpointRun};
-use crate::compare::compare_endpoint;
+use crate::compare::compare_all;
 use crate::config::Config;
 use crate::deploy::{Cleanup, Deployer, Target};
 use crate::progress::Progress;
@@ -196,18 +196,25 @@ pub async fn run(
     let (targets, endpoints, comparisons, verdict) = match stage {
         Stage::Done(targets, runs) => {
             progress.phase("compare", 1);
-            let comparisons: Vec<_> = runs
-                .iter()
-                .map(|run| compare_endpoint(run, &config.compare))
-                .collect();
-            let mut verdict = verdict::decide(config, &comparisons);
-            let load_warnings = verdict::load_checks(&runs);
-            if !load_warnings.is_empty() {
-                verdict.level = verdict.level.max(verdict::Level::Warn);
-                verdict.checks.extend(load_warnings);
-            }
+            let result = compare_all(&runs, &config.endpoints, &config.compare, seed);
             progress.finish();
-            (targets, runs, comparisons, verdict)
+            match result {
+                Ok(comparisons) => {
+                    let mut verdict = verdict::decide(config, &comparisons);
+                    let load_warnings = verdict::load_checks(&runs);
+                    if !load_warnings.is_empty() {
+                        verdict.level = verdict.level.max(verdict::Level::Warn);
+                        verdict.checks.extend(load_warnings);
+                    }
+                    (targets, runs, comparisons, verdict)
+                }
+                Err(err) => (
+                    targets,
+                    runs,
+                    Vec::new(),
+                    Verdict::error(config.mode, err.to_string()),
+                ),
+            }
         }
         Stage::Failed(targets, message) => {
             let verdict = Verdict::error(config.mode, message);

@@ -79,7 +79,7 @@ fn the_example_parses_into_the_documented_values() {
     assert_eq!(
         config.compare,
         CompareConfig {
-            rounds: 6,
+            rounds: 24,
             noise_floor: Fraction(0.02),
             confidence: 0.95,
             resamples: 2000,

@@ -73,7 +73,7 @@ pub struct CompareConfig {
 impl Default for CompareConfig {
     fn default() -> Self {
         CompareConfig {
-            rounds: 6,
+            rounds: 24,
             noise_floor: Fraction(0.02),
             confidence: 0.95,
             resamples: 2000,

@@ -13,7 +13,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "deploy: { url: { base: \"http://127.0.0.1:8080\", head: \"http://127.0.0.1:8081\" } }",
     ),
     ("", "load", "load: { connections: 10, duration: 5s }"),
-    ("", "compare", "compare: { rounds: 6, noise_floor: 2% }"),
+    ("", "compare", "compare: { rounds: 24, noise_floor: 2% }"),
     ("", "tls", "tls: { ca_file: certs/ca.pem }"),
     (
         "",
@@ -58,7 +58,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("ladder", "rate", "rate: [100/s, 200/s, 400/s]"),
     ("tls", "ca_file", "ca_file: certs/ca.pem"),
     ("tls", "insecure", "insecure: false"),
-    ("compare", "rounds", "rounds: 6"),
+    ("compare", "rounds", "rounds: 24"),
     ("compare", "noise_floor", "noise_floor: 2%"),
     ("compare", "confidence", "confidence: 95%"),
     ("compare", "resamples", "resamples: 2000"),

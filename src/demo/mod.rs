@@ -32,11 +32,11 @@ pub fn demo_local_deploy(command: String, cwd: PathBuf) -> LocalDeploy {
 }
 
 /// The demo's config: three endpoints of the sample service, a p99 budget of
-/// +10 % and a p99 SLO of 250 ms, 6 interleaved rounds.
+/// +10 % and a p99 SLO of 250 ms, 8 interleaved rounds of 0.6 s per side.
 pub fn demo_config(deploy: DeployConfig) -> Config {
     let load = Load {
         profile: Profile::Closed { connections: 8 },
-        duration: Some(Duration::from_millis(750)),
+        duration: Some(Duration::from_millis(600)),
         requests: None,
         warmup: Duration::from_millis(400),
         timeout: Duration::from_secs(5),
@@ -72,7 +72,7 @@ pub fn demo_config(deploy: DeployConfig) -> Config {
         deploy,
         load: load.clone(),
         compare: CompareConfig {
-            rounds: 6,
+            rounds: 8,
             ..CompareConfig::default()
         },
         endpoints: vec![

@@ -1,73 +1,12 @@
 //! The comparison the verdict rules read: per endpoint and metric, base, head and
 //! the change between them with its interval and state.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-/// A metric compared between base and head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Median latency.
-    P50,
-    /// 95th percentile latency.
-    P95,
-    /// 99th percentile latency.
-    P99,
-    /// 99.9th percentile latency.
-    P999,
-    /// Failed / all requests.
-    ErrorRate,
-    /// Successful requests per second.
-    Throughput,
-}
+pub use crate::stats::Metric;
 
-impl Metric {
-    /// The latency percentiles, in report order.
-    pub const LATENCIES: [Metric; 4] = [Metric::P50, Metric::P95, Metric::P99, Metric::P999];
-
-    /// Every metric, in report order.
-    pub const ALL: [Metric; 6] = [
-        Metric::P50,
-        Metric::P95,
-        Metric::P99,
-        Metric::P999,
-        Metric::ErrorRate,
-        Metric::Throughput,
-    ];
-
-    /// The quantile of a latency metric.
-    pub fn quantile(self) -> Option<f64> {
-        match self {
-            Metric::P50 => Some(0.50),
-            Metric::P95 => Some(0.95),
-            Metric::P99 => Some(0.99),
-            Metric::P999 => Some(0.999),
-            Metric::ErrorRate | Metric::Throughput => None,
-        }
-    }
-
-    /// Whether a larger value is worse.
-    pub fn higher_is_worse(self) -> bool {
-        !matches!(self, Metric::Throughput)
-    }
-
-    /// Short label (`p99`, `error rate`).
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::P50 => "p50",
-            Metric::P95 => "p95",
-            Metric::P99 => "p99",
-            Metric::P999 => "p99.9",
-            Metric::ErrorRate => "error rate",
-            Metric::Throughput => "throughput",
-        }
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.label())
     }
 }
@@ -120,8 +59,16 @@ pub struct Change {
     pub point: f64,
     /// Lower end of the interval.
     pub low: f64,
-    /// Upper end of the interval.
+    /// Upper end of the interval (infinite bounds mean "unbounded").
     pub high: f64,
+    /// Confidence level of the interval (Holm-adjusted when the run has several
+    /// checks).
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+}
+
+fn default_confidence() -> f64 {
+    0.95
 }
 
 impl Change {

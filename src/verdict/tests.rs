@@ -51,6 +51,7 @@ fn latency(
             point: head / base,
             low: ci.0,
             high: ci.1,
+            confidence: 0.95,
         }),
         state,
     }

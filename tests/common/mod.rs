@@ -56,6 +56,7 @@ fn latency(metric: Metric, base: f64, head: f64, spread: f64) -> MetricCompariso
             point: ratio,
             low,
             high,
+            confidence: 0.95,
         }),
         state,
     }
@@ -79,6 +80,7 @@ pub fn endpoint(name: &str, p99_base: f64, factor: f64) -> EndpointComparison {
                     point: 0.0,
                     low: 0.0,
                     high: 0.0,
+                    confidence: 0.95,
                 }),
                 state: ChangeState::Unchanged,
             },

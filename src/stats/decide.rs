@@ -1,0 +1,519 @@
+//! From intervals to states: regressed, improved, unchanged, inconclusive — with the
+//! family-wise error of "regressed" controlled over all checks of a run (Holm 1979),
+//! and the error split across an optional second look.
+
+use serde::Serialize;
+
+use super::compare::{check_confidence, Estimate, Interval, MetricComparison};
+use super::input::{Metric, Scale, StatsError};
+
+/// Default noise floor for ratios (latency percentiles, throughput): changes within
+/// 2 % are never called a regression or an improvement.
+pub const DEFAULT_NOISE_FLOOR: f64 = 0.02;
+
+/// Default noise floor for the error rate, in absolute terms: 0.001 is 0.1
+/// percentage points (one request in a thousand).
+pub const DEFAULT_ERROR_RATE_NOISE_FLOOR: f64 = 0.001;
+
+/// Looks a run may take at most: the planned rounds and one extension. More would be
+/// "retry until significant".
+pub const MAX_LOOKS: u32 = 2;
+
+/// The thresholds of one check, relative for ratios (`0.02` is 2 %) and absolute for
+/// the error rate (`0.001` is 0.1 percentage points).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    noise_floor: f64,
+    tolerance: f64,
+}
+
+impl Thresholds {
+    /// A noise floor and the budget, if any; the tolerance band is the budget, or the
+    /// noise floor without one. Both must be finite and non-negative.
+    pub fn new(noise_floor: f64, budget: Option<f64>) -> Result<Thresholds, StatsError> {
+        let check = |name, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(StatsError::InvalidOption {
+                    name,
+                    value: v,
+                    expected: "a finite, non-negative fraction",
+                })
+            }
+        };
+        Ok(Thresholds {
+            noise_floor: check("noise_floor", noise_floor)?,
+            tolerance: check("budget", budget.unwrap_or(noise_floor))?,
+        })
+    }
+
+    /// The defaults for `metric` without a budget.
+    pub fn default_for(metric: Metric) -> Thresholds {
+        let floor = match metric.scale() {
+            Scale::Ratio => DEFAULT_NOISE_FLOOR,
+            Scale::Difference => DEFAULT_ERROR_RATE_NOISE_FLOOR,
+        };
+        Thresholds {
+            noise_floor: floor,
+            tolerance: floor,
+        }
+    }
+
+    /// Changes within this are never regressed or improved.
+    pub fn noise_floor(&self) -> f64 {
+        self.noise_floor
+    }
+
+    /// Half-width of the "unchanged" band: the budget, or the noise floor.
+    pub fn tolerance(&self) -> f64 {
+        self.tolerance
+    }
+}
+
+/// One check of a run: a compared metric with its thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct Check<'a> {
+    /// The comparison (of any endpoint).
+    pub comparison: &'a MetricComparison,
+    /// Its thresholds.
+    pub thresholds: Thresholds,
+}
+
+/// The state of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeState {
+    /// The whole (adjusted) interval is worse than the noise floor, and Holm's
+    /// procedure rejects "not worse than the noise floor".
+    Regressed,
+    /// The whole interval is better than the noise floor.
+    Improved,
+    /// The whole interval lies inside the tolerance band.
+    Unchanged,
+    /// None of the above: the data cannot tell.
+    Inconclusive,
+    /// The metric could not be compared.
+    NotEnoughData,
+}
+
+/// The decision on one check, in the order the checks were given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// The metric.
+    pub metric: Metric,
+    /// The state.
+    pub state: ChangeState,
+    /// The Holm-adjusted confidence level the state was decided at; `None` without
+    /// data.
+    pub confidence: Option<f64>,
+    /// The interval at that level (ratio or difference); `None` without data.
+    pub interval: Option<Interval>,
+    /// p-value of "not worse than the noise floor" (before adjustment); `None`
+    /// without data.
+    pub p_value: Option<f64>,
+    /// Whether the whole adjusted interval is worse than the tolerance (the budget):
+    /// the data prove the change exceeds it.
+    pub exceeds_tolerance: bool,
+    /// Noise floor used.
+    pub noise_floor: f64,
+    /// Tolerance used.
+    pub tolerance: f64,
+}
+
+/// Thresholds on the analysis scale, oriented so that "up" is worse.
+struct Oriented {
+    higher_is_worse: bool,
+    floor: f64,
+    band: f64,
+}
+
+impl Oriented {
+    fn new(metric: Metric, t: Thresholds) -> Oriented {
+        let on_scale = |x: f64| match metric.scale() {
+            Scale::Ratio => x.ln_1p(),
+            Scale::Difference => x,
+        };
+        Oriented {
+            higher_is_worse: metric.higher_is_worse(),
+            floor: on_scale(t.noise_floor),
+            band: on_scale(t.tolerance),
+        }
+    }
+
+    /// `(lower, upper)` with the worse direction up.
+    fn orient(&self, (lo, hi): (f64, f64)) -> (f64, f64) {
+        if self.higher_is_worse {
+            (lo, hi)
+        } else {
+            (-hi, -lo)
+        }
+    }
+
+    fn worse_than(&self, bounds: (f64, f64), threshold: f64) -> bool {
+        self.orient(bounds).0 > threshold
+    }
+
+    fn state(&self, bounds: (f64, f64), rejected: bool) -> ChangeState {
+        let (lo, hi) = self.orient(bounds);
+        if lo > self.floor {
+            // Only Holm's rejection may call a regression; an interval that says so
+            // without it is a rounding edge and stays undecided.
+            return if rejected {
+                ChangeState::Regressed
+            } else {
+                ChangeState::Inconclusive
+            };
+        }
+        if hi < -self.floor {
+            return ChangeState::Improved;
+        }
+        if lo >= -self.band && hi <= self.band {
+            ChangeState::Unchanged
+        } else {
+            ChangeState::Inconclusive
+        }
+    }
+}
+
+/// Decides every check of a run at family confidence `confidence`.
+///
+/// Holm's step-down procedure, carried out on the intervals:
+/// 1. each check with data gets the p-value of H0 "not worse than the noise floor";
+/// 2. checks are ranked by p-value, smallest first; with `m` checks and
+///    `α = 1 - confidence`, rank `k` (from 0) is tested at level `α / (m - k)`: it is
+///    rejected (regressed) when its interval at confidence `1 - α / (m - k)` lies
+///    wholly beyond the noise floor;
+/// 3. at the first rank not rejected the procedure stops; that check and all ranked
+///    after it are decided (improved / unchanged / inconclusive) on their interval at
+///    that same level.
+///
+/// Because the p-values are the duals of the intervals (a check's interval at level
+/// `1 - a` excludes the floor exactly when `p <= a`), this is Holm's procedure on the
+/// p-values, and the family-wise probability of any false "regressed" is at most `α/2`
+/// (one-sided tests at two-sided levels).
+pub fn decide(checks: &[Check<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
+    check_confidence(confidence)?;
+    let alpha = 1.0 - confidence;
+    let oriented: Vec<Oriented> = checks
+        .iter()
+        .map(|c| Oriented::new(c.comparison.metric, c.thresholds))
+        .collect();
+    // p-values of the checks with data.
+    let mut ranked: Vec<(usize, f64)> = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        if let Estimate::Change(change) = &check.comparison.estimate {
+            let o = &oriented[i];
+            let (threshold, upward) = if o.higher_is_worse {
+                (o.floor, true)
+            } else {
+                (-o.floor, false)
+            };
+            ranked.push((i, change.p_value(threshold, upward)));
+        }
+    }
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    let m = ranked.len();
+    // Level (alpha) and rejection per check index.
+    let mut level = vec![f64::NAN; checks.len()];
+    let mut rejected = vec![false; checks.len()];
+    let mut stopped = false;
+    let mut stop_level = alpha;
+    for (k, &(i, _)) in ranked.iter().enumerate() {
+        if !stopped {
+            let a = alpha / (m - k) as f64;
+            let change = checks[i].comparison.estimate.change();
+            let bounds = change.map_or((f64::NEG_INFINITY, f64::INFINITY), |c| {
+                c.analysis_bounds(1.0 - a)
+            });
+            if oriented[i].worse_than(bounds, oriented[i].floor) {
+                rejected[i] = true;
+                level[i] = a;
+                continue;
+            }
+            stopped = true;
+            stop_level = a;
+        }
+        level[i] = stop_level;
+    }
+
+    let mut out = Vec::with_capacity(checks.len());
+    let mut p_of = vec![None; checks.len()];
+    for &(i, p) in &ranked {
+        p_of[i] = Some(p);
+    }
+    for (i, check) in checks.iter().enumerate() {
+        let t = check.thresholds;
+        let decision = match check.comparison.estimate.change() {
+            None => Decision {
+                metric: check.comparison.metric,
+                state: ChangeState::NotEnoughData,
+                confidence: None,
+                interval: None,
+                p_value: None,
+                exceeds_tolerance: false,
+                noise_floor: t.noise_floor,
+                tolerance: t.tolerance,
+            },
+            Some(change) => {
+                let conf = 1.0 - level[i];
+                let bounds = change.analysis_bounds(conf);
+                let o = &oriented[i];
+                Decision {
+                    metric: check.comparison.metric,
+                    state: o.state(bounds, rejected[i]),
+                    confidence: Some(conf),
+                    interval: Some(change.interval_at(conf)),
+                    p_value: p_of[i],
+                    exceeds_tolerance: o.worse_than(bounds, o.band),
+                    noise_floor: t.noise_floor,
+                    tolerance: t.tolerance,
+                }
+            }
+        };
+        out.push(decision);
+    }
+    Ok(out)
+}
+
+/// The confidence to decide each look at when `planned_looks` looks are planned
+/// (1: no extension; 2: the run may buy one extension when inconclusive).
+///
+/// Bonferroni over looks: each look gets `α / looks`, so the chance of a false
+/// "regressed" at either look is at most `α` whatever the correlation between looks
+/// (the second look reuses the first look's rounds). The first look must already use
+/// the split level whenever an extension is possible. The second look decides on all
+/// rounds, first and extension together.
+pub fn per_look_confidence(confidence: f64, planned_looks: u32) -> Result<f64, StatsError> {
+    check_confidence(confidence)?;
+    if !(1..=MAX_LOOKS).contains(&planned_looks) {
+        return Err(StatsError::InvalidOption {
+            name: "planned_looks",
+            value: f64::from(planned_looks),
+            expected: "1 or 2 (the run and at most one extension)",
+        });
+    }
+    Ok(1.0 - (1.0 - confidence) / f64::from(planned_looks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::side::Side;
+    use crate::stats::compare::NotEnoughData;
+
+    /// A latency check whose 95 % interval (df 60) is `[lo, hi]` on the ratio scale.
+    fn ratio(metric: Metric, lo: f64, hi: f64) -> MetricComparison {
+        let (l, h) = (lo.ln(), hi.ln());
+        let z = crate::stats::numeric::t_quantile(0.975, 60.0);
+        MetricComparison::synthetic(metric, (l + h) / 2.0, (h - l) / 2.0 / z, 60.0)
+    }
+
+    fn one(comparison: &MetricComparison, thresholds: Thresholds) -> Decision {
+        decide(
+            &[Check {
+                comparison,
+                thresholds,
+            }],
+            0.95,
+        )
+        .unwrap()
+        .remove(0)
+    }
+
+    #[test]
+    fn states_for_higher_is_worse() {
+        let t = Thresholds::new(0.02, Some(0.10)).unwrap();
+        let cases = [
+            (1.03, 1.08, ChangeState::Regressed, false),
+            (1.12, 1.30, ChangeState::Regressed, true),
+            (0.90, 0.97, ChangeState::Improved, false),
+            (0.99, 1.04, ChangeState::Unchanged, false),
+            (0.95, 1.15, ChangeState::Inconclusive, false),
+            (1.01, 1.12, ChangeState::Inconclusive, false),
+        ];
+        for (lo, hi, state, beyond) in cases {
+            let d = one(&ratio(Metric::P99, lo, hi), t);
+            assert_eq!(d.state, state, "[{lo}, {hi}]");
+            assert_eq!(d.exceeds_tolerance, beyond, "[{lo}, {hi}]");
+            let i = d.interval.unwrap();
+            assert!((i.lower.unwrap() - lo).abs() < 1e-9 && (i.upper.unwrap() - hi).abs() < 1e-9);
+        }
+        // Without a budget the band is the noise floor.
+        let floor = Thresholds::new(0.02, None).unwrap();
+        assert_eq!(
+            one(&ratio(Metric::P50, 0.99, 1.04), floor).state,
+            ChangeState::Inconclusive
+        );
+        assert_eq!(
+            one(&ratio(Metric::P50, 0.99, 1.015), floor).state,
+            ChangeState::Unchanged
+        );
+    }
+
+    #[test]
+    fn throughput_is_mirrored() {
+        let t = Thresholds::new(0.02, Some(0.10)).unwrap();
+        assert_eq!(
+            one(&ratio(Metric::Throughput, 0.85, 0.95), t).state,
+            ChangeState::Regressed
+        );
+        assert_eq!(
+            one(&ratio(Metric::Throughput, 1.03, 1.10), t).state,
+            ChangeState::Improved
+        );
+        assert_eq!(
+            one(&ratio(Metric::Throughput, 0.97, 1.01), t).state,
+            ChangeState::Unchanged
+        );
+        assert!(one(&ratio(Metric::Throughput, 0.70, 0.85), t).exceeds_tolerance);
+    }
+
+    #[test]
+    fn error_rate_uses_differences() {
+        let z = crate::stats::numeric::t_quantile(0.975, 60.0);
+        let diff = |lo: f64, hi: f64| {
+            MetricComparison::synthetic(
+                Metric::ErrorRate,
+                (lo + hi) / 2.0,
+                (hi - lo) / 2.0 / z,
+                60.0,
+            )
+        };
+        let t = Thresholds::default_for(Metric::ErrorRate);
+        assert_eq!(one(&diff(0.002, 0.004), t).state, ChangeState::Regressed);
+        assert_eq!(one(&diff(-0.004, -0.002), t).state, ChangeState::Improved);
+        assert_eq!(one(&diff(-0.0005, 0.0008), t).state, ChangeState::Unchanged);
+        assert_eq!(one(&diff(0.0, 0.0), t).state, ChangeState::Unchanged);
+        assert_eq!(
+            one(&diff(0.0005, 0.003), t).state,
+            ChangeState::Inconclusive
+        );
+    }
+
+    #[test]
+    fn holm_steps_down() {
+        // Three checks 3.1 standard errors above the floor (two-sided p about 0.002)
+        // and one 1.0 above it (p about 0.32). Holm at α = 0.05 over four tests the
+        // three at α/4, α/3 and α/2 and rejects them, then stops at the fourth, whose
+        // level is α.
+        let floor = 0.02_f64.ln_1p();
+        let strong = MetricComparison::synthetic(Metric::P50, floor + 0.031, 0.01, 1e6);
+        let weak = MetricComparison::synthetic(Metric::P99, floor + 0.01, 0.01, 1e6);
+        let t = Thresholds::new(0.02, None).unwrap();
+        let checks = [
+            Check {
+                comparison: &weak,
+                thresholds: t,
+            },
+            Check {
+                comparison: &strong,
+                thresholds: t,
+            },
+            Check {
+                comparison: &strong,
+                thresholds: t,
+            },
+            Check {
+                comparison: &strong,
+                thresholds: t,
+            },
+        ];
+        let d = decide(&checks, 0.95).unwrap();
+        let states: Vec<ChangeState> = d.iter().map(|d| d.state).collect();
+        assert_eq!(states[1..], [ChangeState::Regressed; 3]);
+        assert_eq!(states[0], ChangeState::Inconclusive);
+        let mut levels: Vec<f64> = d[1..].iter().map(|d| 1.0 - d.confidence.unwrap()).collect();
+        levels.sort_by(f64::total_cmp);
+        for (got, want) in levels.iter().zip([0.05 / 4.0, 0.05 / 3.0, 0.05 / 2.0]) {
+            assert!((got - want).abs() < 1e-12, "{levels:?}");
+        }
+        // The stopping rank's level applies to the rest.
+        assert!((1.0 - d[0].confidence.unwrap() - 0.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn holm_stops_at_the_first_acceptance() {
+        // Two checks with p = 0.02: each alone is regressed, but with a third, null
+        // check Holm's first step needs p <= 0.05/3, so nothing is.
+        let floor = 0.02_f64.ln_1p();
+        let z = crate::stats::numeric::normal_quantile(0.99);
+        let borderline = MetricComparison::synthetic(Metric::P95, floor + z * 0.01, 0.01, 1e6);
+        let null = MetricComparison::synthetic(Metric::P50, 0.0, 0.01, 1e6);
+        let t = Thresholds::new(0.02, None).unwrap();
+        let alone = decide(
+            &[Check {
+                comparison: &borderline,
+                thresholds: t,
+            }],
+            0.95,
+        )
+        .unwrap();
+        assert_eq!(alone[0].state, ChangeState::Regressed);
+        let family = [
+            Check {
+                comparison: &borderline,
+                thresholds: t,
+            },
+            Check {
+                comparison: &borderline,
+                thresholds: t,
+            },
+            Check {
+                comparison: &null,
+                thresholds: t,
+            },
+        ];
+        let d = decide(&family, 0.95).unwrap();
+        assert!(d.iter().all(|d| d.state != ChangeState::Regressed), "{d:?}");
+        assert!(d
+            .iter()
+            .all(|d| (1.0 - d.confidence.unwrap() - 0.05 / 3.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn checks_without_data_stay_out_of_the_family() {
+        let none = MetricComparison {
+            metric: Metric::P999,
+            estimate: Estimate::NotEnoughData(NotEnoughData::NoSamples { side: Side::Head }),
+        };
+        let some = ratio(Metric::P99, 1.03, 1.08);
+        let t = Thresholds::new(0.02, None).unwrap();
+        let d = decide(
+            &[
+                Check {
+                    comparison: &none,
+                    thresholds: t,
+                },
+                Check {
+                    comparison: &some,
+                    thresholds: t,
+                },
+            ],
+            0.95,
+        )
+        .unwrap();
+        assert_eq!(d[0].state, ChangeState::NotEnoughData);
+        assert_eq!(d[0].interval, None);
+        // A family of one: the nominal level.
+        assert_eq!(d[1].state, ChangeState::Regressed);
+        assert!((d[1].confidence.unwrap() - 0.95).abs() < 1e-12);
+    }
+
+    #[test]
+    fn looks_split_alpha() {
+        assert!((per_look_confidence(0.95, 1).unwrap() - 0.95).abs() < 1e-12);
+        assert!((per_look_confidence(0.95, 2).unwrap() - 0.975).abs() < 1e-12);
+        assert!(per_look_confidence(0.95, 3).is_err());
+        assert!(per_look_confidence(0.95, 0).is_err());
+        assert!(per_look_confidence(1.0, 1).is_err());
+    }
+
+    #[test]
+    fn thresholds_are_validated() {
+        assert!(Thresholds::new(-0.01, None).is_err());
+        assert!(Thresholds::new(0.02, Some(f64::NAN)).is_err());
+        let t = Thresholds::new(0.02, Some(0.1)).unwrap();
+        assert_eq!((t.noise_floor(), t.tolerance()), (0.02, 0.1));
+    }
+}

@@ -1,0 +1,545 @@
+//! Simulation tests of the statistical core: false alarms (A/A), power, coverage,
+//! drift control and histogram accuracy. Everything is seeded: every run sees the
+//! same numbers, and the assertions leave room for the binomial noise of the trial
+//! counts.
+//!
+//! # The simulated service
+//!
+//! A successful request's latency is lognormal with median 20 ms and σ = 0.4
+//! (p99 ≈ 2.5 × p50), times a factor per (round, side) slot:
+//!
+//! - **drift**: the machine's speed is a geometric random walk with 2 % steps per
+//!   round (half a step per slot); the drift-control test adds a steady +2 %/round trend;
+//! - **round noise**: an independent lognormal factor with σ = 2 % per slot;
+//! - **clustered stalls**: a slot has a stall with probability 10 %, which adds 200 ms
+//!   to a burst of 0.3–1 % of its requests (a GC pause or a noisy neighbour holding up
+//!   the in-flight requests of a 10-connection closed loop);
+//! - **errors**: each request fails with probability 0.1 %;
+//! - closed loop with 10 connections: elapsed = Σ latency / 10.
+//!
+//! A slot's latencies are exact sorted i.i.d. samples (order statistics from
+//! exponential spacings pushed through the quantile function), so nothing is sorted.
+//! Base and head are interleaved (BH, HB, BH, …), randomly ordered per round (as the
+//! bench does), or sequential (all base rounds, then all head rounds).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tailgate::side::Side;
+use tailgate::stats::{
+    calibrate, compare, decide, CalibrateOptions, ChangeState, Check, CompareOptions, Decision,
+    Metric, PairedRounds, RoundCounters, RoundObs, Thresholds, RECOMMENDED_ROUNDS,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Order {
+    Interleaved,
+    Random,
+    Sequential,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Model {
+    rounds: usize,
+    samples: usize,
+    order: Order,
+    /// Random-walk step of the drift per round (log scale).
+    walk: f64,
+    /// Steady drift per round (log scale).
+    trend: f64,
+    /// Head's latency is this times base's.
+    head_scale: f64,
+    /// Whether stalls slow down with head too. With `true` head is a pure rescaling of
+    /// base, so the true ratio of every percentile is exactly `head_scale`.
+    scale_stalls: bool,
+}
+
+const SIGMA: f64 = 0.4;
+const MEDIAN_US: f64 = 20_000.0;
+const ROUND_SD: f64 = 0.02;
+const STALL_PROB: f64 = 0.10;
+const STALL_FRAC: (f64, f64) = (0.003, 0.01);
+const STALL_US: f64 = 200_000.0;
+const ERROR_PROB: f64 = 0.001;
+const CONNECTIONS: f64 = 10.0;
+
+/// The model at the size most tests use: 12 rounds of 500 requests.
+const SMALL: Model = Model {
+    rounds: 12,
+    samples: 500,
+    order: Order::Interleaved,
+    walk: 0.02,
+    trend: 0.0,
+    head_scale: 1.0,
+    scale_stalls: false,
+};
+
+/// Uniforms in (0, 1), drawn in bulk.
+struct Uniforms {
+    rng: ChaCha8Rng,
+    buf: Vec<u64>,
+    pos: usize,
+}
+
+impl Uniforms {
+    fn new(seed: u64) -> Uniforms {
+        Uniforms {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            buf: vec![0; 4096],
+            pos: 4096,
+        }
+    }
+
+    fn next(&mut self) -> f64 {
+        if self.pos == self.buf.len() {
+            self.rng.fill(&mut self.buf[..]);
+            self.pos = 0;
+        }
+        let x = self.buf[self.pos];
+        self.pos += 1;
+        ((x >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    }
+
+    fn normal(&mut self) -> f64 {
+        (-2.0 * self.next().ln()).sqrt() * (std::f64::consts::TAU * self.next()).cos()
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() * n as f64) as usize).min(n - 1)
+    }
+}
+
+/// Φ⁻¹ by Acklam's rational approximation (absolute error below 4e-9).
+fn inverse_normal(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let tail = |q: f64| {
+        let t = (-2.0 * q.ln()).sqrt();
+        (((((C[0] * t + C[1]) * t + C[2]) * t + C[3]) * t + C[4]) * t + C[5])
+            / ((((D[0] * t + D[1]) * t + D[2]) * t + D[3]) * t + 1.0)
+    };
+    if p < 0.02425 {
+        tail(p)
+    } else if p > 1.0 - 0.02425 {
+        -tail(1.0 - p)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// Cells of the quantile table.
+const CELLS: usize = 1 << 16;
+
+/// The unit lognormal quantile `exp(σ Φ⁻¹(q))` at `q = i / CELLS`.
+fn quantile_table() -> &'static [f64] {
+    static TABLE: OnceLock<Vec<f64>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=CELLS)
+            .map(|i| {
+                (SIGMA * inverse_normal((i as f64 / CELLS as f64).clamp(1e-12, 1.0 - 1e-12))).exp()
+            })
+            .collect()
+    })
+}
+
+/// The unit lognormal quantile: linear interpolation in `table` for
+/// 0.001 <= q <= 0.999 (relative error below 1e-5), computed directly in the tails.
+fn quantile(table: &[f64], q: f64) -> f64 {
+    if !(0.001..=0.999).contains(&q) {
+        return (SIGMA * inverse_normal(q)).exp();
+    }
+    let x = q * CELLS as f64;
+    let i = x as usize;
+    table[i] + (x - i as f64) * (table[i + 1] - table[i])
+}
+
+/// One (round, side) slot at drift `level`.
+#[expect(
+    clippy::manual_range_contains,
+    reason = "the sample loop runs millions of times in unoptimised test builds, where `contains` is a call"
+)]
+fn slot(m: &Model, u: &mut Uniforms, level: f64, head: bool) -> RoundObs {
+    let n = m.samples;
+    let scale = if head { m.head_scale } else { 1.0 };
+    let unit = MEDIAN_US * level * (ROUND_SD * u.normal()).exp() * scale;
+    // Sorted uniforms: U_(i) = S_i / S_{n+1} with S the partial sums of Exp(1).
+    let mut sums_vec = vec![0.0; n + 1];
+    let sums: &mut [f64] = &mut sums_vec;
+    let mut s = 0.0;
+    let mut i = 0;
+    while i <= n {
+        s -= u.next().ln();
+        sums[i] = s;
+        i += 1;
+    }
+    let table = quantile_table();
+    let mut values_vec = vec![0.0; n];
+    let values: &mut [f64] = &mut values_vec;
+    let mut i = 0;
+    while i < n {
+        let q = sums[i] / s;
+        values[i] = unit
+            * if q < 0.001 || q > 0.999 {
+                quantile(table, q)
+            } else {
+                // The table lookup of `quantile`, inlined: this loop is most of a slot.
+                let x = q * CELLS as f64;
+                let j = x as usize;
+                table[j] + (x - j as f64) * (table[j + 1] - table[j])
+            };
+        i += 1;
+    }
+    let mut values = values_vec;
+    if u.next() < STALL_PROB {
+        let frac = STALL_FRAC.0 + (STALL_FRAC.1 - STALL_FRAC.0) * u.next();
+        let k = ((frac * n as f64).round() as usize).max(1);
+        let mut hit = vec![false; n];
+        let mut chosen = 0;
+        while chosen < k {
+            let i = u.below(n);
+            if !hit[i] {
+                hit[i] = true;
+                chosen += 1;
+            }
+        }
+        let extra = STALL_US * if m.scale_stalls { scale } else { 1.0 };
+        let stalled: Vec<f64> = (0..n)
+            .filter(|&i| hit[i])
+            .map(|i| values[i] + extra)
+            .collect();
+        let calm: Vec<f64> = (0..n).filter(|&i| !hit[i]).map(|i| values[i]).collect();
+        values = merge_sorted(&calm, &stalled);
+    }
+    let mut runs: Vec<(u64, u64)> = Vec::with_capacity(n);
+    let mut total_us = 0.0;
+    for &v in &values {
+        total_us += v;
+        let us = v.round().max(1.0) as u64;
+        match runs.last_mut() {
+            Some(last) if last.0 == us => last.1 += 1,
+            _ => runs.push((us, 1)),
+        }
+    }
+    // Poisson errors (Knuth's method; the mean is small).
+    let limit = (-ERROR_PROB * n as f64).exp();
+    let mut errors = 0u64;
+    let mut p = u.next();
+    while p > limit {
+        errors += 1;
+        p *= u.next();
+    }
+    let counters = RoundCounters {
+        requests: n as u64 + errors,
+        errors,
+        elapsed: Duration::from_secs_f64(total_us / CONNECTIONS / 1e6),
+    };
+    RoundObs::from_runs(runs, counters).unwrap()
+}
+
+fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if j == b.len() || (i < a.len() && a[i] <= b[j]) {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+/// One simulated run.
+fn simulate(m: &Model, u: &mut Uniforms) -> PairedRounds {
+    // The drift level of each of the 2R slots, half a round apart.
+    let mut levels = Vec::with_capacity(2 * m.rounds);
+    let mut log_level = 0.0_f64;
+    for _ in 0..2 * m.rounds {
+        levels.push(log_level.exp());
+        log_level += m.trend / 2.0 + m.walk / std::f64::consts::SQRT_2 * u.normal();
+    }
+    let mut base = Vec::with_capacity(m.rounds);
+    let mut head = Vec::with_capacity(m.rounds);
+    for r in 0..m.rounds {
+        let (b, h) = match m.order {
+            Order::Interleaved if r % 2 == 0 => (2 * r, 2 * r + 1),
+            Order::Interleaved => (2 * r + 1, 2 * r),
+            Order::Random if u.next() < 0.5 => (2 * r, 2 * r + 1),
+            Order::Random => (2 * r + 1, 2 * r),
+            Order::Sequential => (r, m.rounds + r),
+        };
+        base.push(slot(m, u, levels[b], false));
+        head.push(slot(m, u, levels[h], true));
+    }
+    PairedRounds::new(base, head).unwrap()
+}
+
+/// Decides a gate on `metrics` of one endpoint: Holm over all of them, a +10 %
+/// budget on p99, the default noise floors (2 %; 0.1 percentage points for errors).
+fn gate(rounds: &PairedRounds, metrics: &[Metric], seed: u64) -> Vec<Decision> {
+    let opts = CompareOptions {
+        seed,
+        ..CompareOptions::default()
+    };
+    assert_eq!(opts.resamples, 2_000);
+    let cmp = compare(rounds, metrics, &opts).unwrap();
+    let checks: Vec<Check> = cmp
+        .metrics
+        .iter()
+        .map(|m| Check {
+            comparison: m,
+            thresholds: match m.metric {
+                Metric::P99 => Thresholds::new(0.02, Some(0.10)).unwrap(),
+                other => Thresholds::default_for(other),
+            },
+        })
+        .collect();
+    decide(&checks, 0.95).unwrap()
+}
+
+/// The checks a gate fails on by default: tail latency, errors, throughput.
+const GATED: [Metric; 3] = [Metric::P99, Metric::ErrorRate, Metric::Throughput];
+
+fn regressed(decisions: &[Decision]) -> bool {
+    decisions.iter().any(|d| d.state == ChangeState::Regressed)
+}
+
+/// Runs `trials` gates of `model` and counts those with any regression.
+fn count_regressed(model: &Model, metrics: &[Metric], trials: u64, seed: u64) -> usize {
+    let mut u = Uniforms::new(seed);
+    (0..trials)
+        .filter(|&g| regressed(&gate(&simulate(model, &mut u), metrics, seed ^ g)))
+        .count()
+}
+
+#[test]
+fn aa_gates_rarely_regress() {
+    // 1,000 A/A gates (head is base), stalls and drift, interleaved order.
+    let false_alarms = count_regressed(&SMALL, &GATED, 1_000, 1);
+    eprintln!("A/A: {false_alarms} of 1000 gates regressed");
+    assert!(
+        false_alarms <= 10,
+        "{false_alarms} of 1000 A/A gates regressed"
+    );
+}
+
+#[test]
+fn aa_gates_on_every_metric_rarely_regress() {
+    // Holm over all six checks, including p99.9, where stalls dominate the tail.
+    let false_alarms = count_regressed(&SMALL, &Metric::ALL, 300, 2);
+    eprintln!("A/A, every metric: {false_alarms} of 300 gates regressed");
+    assert!(
+        false_alarms <= 3,
+        "{false_alarms} of 300 A/A gates regressed"
+    );
+}
+
+#[test]
+fn power_at_recommended_rounds() {
+    // Head's service time is 10 % slower (stalls unchanged); 2,000 requests per
+    // round and side, as 5 s rounds give a 20 ms service.
+    let model = Model {
+        rounds: RECOMMENDED_ROUNDS,
+        samples: 2_000,
+        head_scale: 1.10,
+        ..SMALL
+    };
+    let mut u = Uniforms::new(3);
+    let trials = 200;
+    let mut caught = 0;
+    for g in 0..trials {
+        let d = gate(&simulate(&model, &mut u), &GATED, g);
+        if d[0].state == ChangeState::Regressed {
+            caught += 1;
+        }
+    }
+    eprintln!("power: p99 regressed in {caught} of {trials} gates at R = {RECOMMENDED_ROUNDS}");
+    assert!(
+        caught * 100 >= 95 * trials,
+        "p99 regressed in only {caught} of {trials}"
+    );
+}
+
+#[test]
+fn calibration_agrees_with_the_power_simulation() {
+    // An A/A run of the same service, sized for a +10 % p99 change with the gate's
+    // three checks, asks for no more rounds than the power test shows to be enough.
+    let model = Model {
+        rounds: 40,
+        samples: 2_000,
+        ..SMALL
+    };
+    let aa = simulate(&model, &mut Uniforms::new(4));
+    let opts = CalibrateOptions {
+        family_size: 3,
+        changes: vec![0.10],
+        ..CalibrateOptions::default()
+    };
+    let cal = calibrate(&aa, &opts).unwrap();
+    let p99 = cal
+        .metrics
+        .iter()
+        .find(|m| m.metric == Metric::P99)
+        .unwrap();
+    let needed = p99.required[0].rounds.unwrap();
+    eprintln!(
+        "calibrate: p99 round-to-round noise {:.3}, per round of the estimate {:.3}, {needed} rounds for +10 %",
+        p99.sd_log_ratio.unwrap(),
+        p99.noise_per_round.unwrap()
+    );
+    assert!(
+        needed as usize <= RECOMMENDED_ROUNDS,
+        "calibrate asks for {needed} rounds"
+    );
+    assert!(
+        needed >= 8,
+        "calibrate is implausibly optimistic: {needed} rounds"
+    );
+}
+
+#[test]
+fn interval_coverage_of_a_known_ratio() {
+    // Head is base rescaled by 1.07 (stalls included), sides in random order per
+    // round: the true ratio of every percentile is exactly 1.07.
+    let model = Model {
+        head_scale: 1.07,
+        scale_stalls: true,
+        order: Order::Random,
+        ..SMALL
+    };
+    let mut u = Uniforms::new(5);
+    let trials = 1_000;
+    let mut covered = 0;
+    for g in 0..trials {
+        let data = simulate(&model, &mut u);
+        let opts = CompareOptions {
+            seed: g,
+            ..CompareOptions::default()
+        };
+        let cmp = compare(&data, &[Metric::P99], &opts).unwrap();
+        let interval = cmp.metrics[0].estimate.change().unwrap().interval;
+        if interval.lower.unwrap() <= 1.07 && 1.07 <= interval.upper.unwrap() {
+            covered += 1;
+        }
+    }
+    eprintln!("coverage: {covered} of {trials}");
+    assert!(
+        (930..=970).contains(&covered),
+        "95 % interval covered 1.07 in {covered} of {trials}"
+    );
+}
+
+#[test]
+fn interleaving_cancels_drift() {
+    // A steady +2 % per round on top of the random walk.
+    let drifting = Model {
+        trend: 0.02_f64.ln_1p(),
+        ..SMALL
+    };
+    let sequential = Model {
+        order: Order::Sequential,
+        ..drifting
+    };
+    let trials = 200;
+    let interleaved_alarms = count_regressed(&drifting, &GATED, trials, 6);
+    let sequential_alarms = count_regressed(&sequential, &GATED, trials, 6);
+    eprintln!(
+        "drift: interleaved {interleaved_alarms}, sequential {sequential_alarms} of {trials}"
+    );
+    assert!(
+        interleaved_alarms <= 2,
+        "interleaved: {interleaved_alarms} of {trials} regressed"
+    );
+    assert!(
+        sequential_alarms >= 100,
+        "sequential: only {sequential_alarms} of {trials} regressed"
+    );
+}
+
+#[test]
+fn merged_histogram_percentiles_match_raw_samples() {
+    // Raw samples into per-round histograms as the bench records them; the merged
+    // percentiles must be within the histograms' 0.1 % of the exact nearest rank.
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for trial in 0..20 {
+        let mut raw: Vec<u64> = Vec::new();
+        let mut rounds = Vec::new();
+        for _ in 0..8 {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+            let n = rng.gen_range(300..1_000);
+            for _ in 0..n {
+                let z: f64 = rng.sample(rand::distributions::Standard);
+                let mut v = (MEDIAN_US * ((z - 0.5) * 3.0 * (1 + trial % 3) as f64).exp()) as u64;
+                if rng.gen_bool(0.005) {
+                    v += 200_000;
+                }
+                v = v.clamp(1, 60_000_000);
+                raw.push(v);
+                h.record(v).unwrap();
+            }
+            let counters = RoundCounters {
+                requests: n,
+                errors: 0,
+                elapsed: Duration::from_secs(1),
+            };
+            rounds.push(RoundObs::from_histogram(&h, counters).unwrap());
+        }
+        raw.sort_unstable();
+        let summary = tailgate::stats::summarize(&rounds).latency.unwrap();
+        for (p, q) in [
+            (summary.p50, 0.5),
+            (summary.p95, 0.95),
+            (summary.p99, 0.99),
+            (summary.p999, 0.999),
+        ] {
+            let rank = (q * raw.len() as f64).ceil() as usize;
+            let exact = raw[rank - 1] as f64;
+            let merged = p.as_micros() as f64;
+            assert!(
+                merged >= exact && merged <= exact * 1.001,
+                "trial {trial} q {q}: merged {merged} vs exact {exact}"
+            );
+        }
+        let paired = PairedRounds::new(rounds.clone(), rounds).unwrap();
+        let cmp = compare(&paired, &[Metric::P99], &CompareOptions::default()).unwrap();
+        assert_eq!(cmp.base.latency.unwrap().p99, summary.p99);
+        assert_eq!(cmp.metrics[0].estimate.change().unwrap().estimate, 1.0);
+        assert_eq!(cmp.head.latency, cmp.base.latency);
+        let _ = Side::Base;
+    }
+}
