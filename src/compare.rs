@@ -14,14 +14,14 @@
 use std::collections::BTreeMap;
 
 use crate::bench::EndpointRun;
-use crate::config::{Budget, CompareConfig, Endpoint, Fraction};
+use crate::config::{Budget, CompareConfig, Fraction};
 use crate::side::Side;
 use crate::stats::{
     self, CompareOptions, Decision, PairedRounds, RoundCounters, RoundObs, Scale, StatsError,
     Thresholds, DEFAULT_ERROR_RATE_NOISE_FLOOR,
 };
 use crate::verdict::{
-    Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison,
+    Change, ChangeKind, ChangeState, EndpointComparison, EndpointLimits, Metric, MetricComparison,
 };
 
 /// The rounds of one endpoint as the statistics take them (base and head paired by
@@ -87,11 +87,11 @@ pub struct CompareError {
     source: StatsError,
 }
 
-/// Compare every endpoint's rounds and decide each check. `endpoints` gives the
+/// Compare every endpoint's rounds and decide each check. `limits` gives the
 /// budgets (matched by name); `seed` makes the bootstrap reproducible.
 pub fn compare_all(
     runs: &[EndpointRun],
-    endpoints: &[Endpoint],
+    limits: &[EndpointLimits],
     cfg: &CompareConfig,
     seed: u64,
 ) -> Result<Vec<EndpointComparison>, CompareError> {
@@ -115,7 +115,7 @@ pub fn compare_all(
     let mut gating = Vec::new();
     let mut display = Vec::new();
     for (i, run) in runs.iter().enumerate() {
-        let budget = endpoints
+        let budget = limits
             .iter()
             .find(|e| e.name == run.name)
             .map(|e| e.budget.clone())

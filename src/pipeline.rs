@@ -196,7 +196,7 @@ pub async fn run(
     let (targets, endpoints, comparisons, verdict) = match stage {
         Stage::Done(targets, runs) => {
             progress.phase("compare", 1);
-            let result = compare_all(&runs, &config.endpoints, &config.compare, seed);
+            let result = compare_all(&runs, &verdict::limits_of(config), &config.compare, seed);
             progress.finish();
             match result {
                 Ok(comparisons) => {
@@ -232,6 +232,7 @@ pub async fn run(
         order,
         endpoints,
         comparisons,
+        limits: verdict::limits_of(config),
         verdict,
     };
     let markdown = render_markdown(&build_view(&results))?;

@@ -10,7 +10,7 @@ use crate::bench::EndpointRun;
 use crate::config::{Config, Fraction, Mode};
 use crate::deploy::Target;
 use crate::side::Side;
-use crate::verdict::{EndpointComparison, Verdict};
+use crate::verdict::{EndpointComparison, EndpointLimits, Verdict};
 
 /// The schema identifier written to every results file.
 pub const SCHEMA: &str = "tailgate.results/v1";
@@ -36,6 +36,9 @@ pub struct RunResults {
     pub endpoints: Vec<EndpointRun>,
     /// Per endpoint, base vs head per metric.
     pub comparisons: Vec<EndpointComparison>,
+    /// Per endpoint, the SLOs and budgets the verdict applied.
+    #[serde(default)]
+    pub limits: Vec<EndpointLimits>,
     /// The decision.
     pub verdict: Verdict,
 }

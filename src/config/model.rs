@@ -178,8 +178,10 @@ pub struct TlsSettings {
     pub insecure: bool,
 }
 
-/// Absolute limits on head. `None` means no limit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Absolute limits on head. `None` means no limit. In JSON, latency limits are
+/// milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Slo {
     /// p50 latency must stay below this.
     #[serde(with = "opt_ms")]
@@ -200,7 +202,8 @@ pub struct Slo {
 }
 
 /// Limits on the change of head relative to base. `None` means no budget.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Budget {
     /// p50 may grow at most this much (`+10%` is `0.10`).
     pub p50: Option<Fraction>,
@@ -298,12 +301,18 @@ pub struct LocalDeploy {
 mod opt_ms {
     use std::time::Duration;
 
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(d) => s.serialize_some(&(d.as_secs_f64() * 1000.0)),
             None => s.serialize_none(),
         }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|ms| Duration::try_from_secs_f64(ms / 1000.0).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }

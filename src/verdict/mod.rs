@@ -15,7 +15,7 @@ pub mod model;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Budget, Config, Endpoint, Fraction, Mode, Slo};
+use crate::config::{Budget, Config, Fraction, Mode, Slo};
 use crate::format;
 pub use model::{Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison};
 
@@ -173,20 +173,54 @@ pub fn load_checks(runs: &[crate::bench::EndpointRun]) -> Vec<Check> {
     out
 }
 
+/// One endpoint's limits, as recorded in the results so that a verdict can be
+/// reproduced offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointLimits {
+    /// The endpoint's name.
+    pub name: String,
+    /// Its SLOs (absolute limits on head).
+    pub slo: Slo,
+    /// Its budgets (limits on the change vs base).
+    pub budget: Budget,
+}
+
+/// The limits of every endpoint of `config`.
+pub fn limits_of(config: &Config) -> Vec<EndpointLimits> {
+    config
+        .endpoints
+        .iter()
+        .map(|e| EndpointLimits {
+            name: e.name.clone(),
+            slo: e.slo.clone(),
+            budget: e.budget.clone(),
+        })
+        .collect()
+}
+
 /// Apply every endpoint's SLOs and budgets to the comparison.
 pub fn decide(config: &Config, comparisons: &[EndpointComparison]) -> Verdict {
+    decide_limits(config.mode, &limits_of(config), comparisons)
+}
+
+/// Apply `limits` to the comparison (the pure core of [`decide`]).
+pub fn decide_limits(
+    mode: Mode,
+    limits: &[EndpointLimits],
+    comparisons: &[EndpointComparison],
+) -> Verdict {
     let mut checks = Vec::new();
-    for endpoint in &config.endpoints {
+    for endpoint in limits {
         let Some(cmp) = comparisons.iter().find(|c| c.endpoint == endpoint.name) else {
             continue;
         };
-        slo_checks(endpoint, &endpoint.slo, cmp, &mut checks);
-        budget_checks(endpoint, &endpoint.budget, cmp, &mut checks);
+        slo_checks(&endpoint.name, &endpoint.slo, cmp, &mut checks);
+        budget_checks(&endpoint.name, &endpoint.budget, cmp, &mut checks);
     }
     let level = checks.iter().map(|c| c.level).max().unwrap_or(Level::Pass);
     Verdict {
         level,
-        mode: config.mode,
+        mode,
         checks,
         error: None,
     }
@@ -200,7 +234,7 @@ fn value_text(metric: Metric, value: f64) -> String {
     }
 }
 
-fn slo_checks(endpoint: &Endpoint, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec<Check>) {
+fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec<Check>) {
     let latency_limits = [
         (Metric::P50, slo.p50),
         (Metric::P95, slo.p95),
@@ -247,7 +281,7 @@ fn slo_checks(endpoint: &Endpoint, slo: &Slo, cmp: &EndpointComparison, out: &mu
             }
         };
         out.push(Check {
-            endpoint: endpoint.name.clone(),
+            endpoint: endpoint.to_string(),
             metric,
             kind: CheckKind::Slo,
             level,
@@ -257,12 +291,7 @@ fn slo_checks(endpoint: &Endpoint, slo: &Slo, cmp: &EndpointComparison, out: &mu
     }
 }
 
-fn budget_checks(
-    endpoint: &Endpoint,
-    budget: &Budget,
-    cmp: &EndpointComparison,
-    out: &mut Vec<Check>,
-) {
+fn budget_checks(endpoint: &str, budget: &Budget, cmp: &EndpointComparison, out: &mut Vec<Check>) {
     let budgets = [
         (Metric::P50, budget.p50),
         (Metric::P95, budget.p95),
@@ -285,7 +314,7 @@ fn budget_checks(
         };
         let (level, reason) = judge_budget(metric, m, limit, &limit_text);
         out.push(Check {
-            endpoint: endpoint.name.clone(),
+            endpoint: endpoint.to_string(),
             metric,
             kind: CheckKind::Budget,
             level,

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::config::{CompareConfig, DeployConfig, Load};
+use crate::config::{CompareConfig, DeployConfig, Endpoint, Load};
 
 fn endpoint(name: &str, slo: Slo, budget: Budget) -> Endpoint {
     Endpoint {

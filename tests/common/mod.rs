@@ -147,6 +147,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         order: Vec::new(),
         endpoints: Vec::new(),
         comparisons,
+        limits: verdict::limits_of(&config),
         verdict,
     }
 }

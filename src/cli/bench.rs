@@ -1,0 +1,242 @@
+//! `tailgate bench`: the load engine alone, wrk-style.
+
+use std::path::PathBuf;
+
+use super::{load_config, parse_duration_arg};
+use crate::progress::{Progress, ProgressMode};
+use crate::verdict::exit;
+
+/// `tailgate bench`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tailgate bench http://127.0.0.1:8080/ -c 50 -d 10s\n  tailgate bench http://127.0.0.1:8080/api -r 200 -c 10 -d 30s   (open loop: latency from the due time)\n  tailgate bench http://127.0.0.1:8080/ --ladder 1,10,100,1000 --slo-p99 200ms\n  tailgate bench --config tailgate.yml --target http://127.0.0.1:8080"
+)]
+pub struct BenchArgs {
+    /// The URL to load (scheme, host, port, path and query).
+    #[arg(required_unless_present = "config")]
+    pub url: Option<String>,
+    /// Take the endpoints (and their load) from this config instead of the flags.
+    #[arg(long, requires = "target", conflicts_with = "url")]
+    pub config: Option<PathBuf>,
+    /// With --config: the base URL the endpoints' paths are appended to.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Connections (closed loop), or the most used at once (open loop).
+    #[arg(short = 'c', long, default_value_t = 10)]
+    pub connections: u32,
+    /// Open loop: constant arrival rate in requests per second.
+    #[arg(short = 'r', long)]
+    pub rate: Option<f64>,
+    /// Measured duration (`10s`, `500ms`, `1m`).
+    #[arg(short = 'd', long, value_parser = parse_duration_arg)]
+    pub duration: Option<std::time::Duration>,
+    /// Measured request count (with -d too: whichever comes first).
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+    /// Unmeasured warm-up before measuring.
+    #[arg(long, value_parser = parse_duration_arg, default_value = "0s")]
+    pub warmup: std::time::Duration,
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+    /// Request header `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(short = 'b', long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Request body from a file.
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// Per-request timeout.
+    #[arg(short = 't', long, value_parser = parse_duration_arg, default_value = "10s")]
+    pub timeout: std::time::Duration,
+    /// Status codes counted as success (comma separated; default any 2xx).
+    #[arg(long, value_delimiter = ',')]
+    pub expect_status: Vec<u16>,
+    /// Speak HTTP/2 (ALPN h2 over TLS, prior knowledge over plain TCP).
+    #[arg(long)]
+    pub http2: bool,
+    /// Concurrency ladder, e.g. `1,10,100,1000`: one measured phase per step.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["rate", "rate_ladder"])]
+    pub ladder: Vec<u32>,
+    /// Rate ladder in requests per second, e.g. `100,200,400`.
+    #[arg(long, value_delimiter = ',', conflicts_with = "rate")]
+    pub rate_ladder: Vec<f64>,
+    /// For a ladder: the p99 a step must stay below.
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub slo_p99: Option<std::time::Duration>,
+    /// Generator threads (default: one per core this process may use).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Extra trusted CA certificates (PEM) for https.
+    #[arg(long)]
+    pub cacert: Option<PathBuf>,
+    /// Accept any TLS certificate (only for targets you control).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// Write the JSON results here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, String> {
+    use crate::config::{Endpoint, HttpVersion, LadderKind, Load, Profile};
+    let http = if args.http2 {
+        HttpVersion::Http2
+    } else {
+        HttpVersion::Http1
+    };
+    let profile = if !args.ladder.is_empty() {
+        Profile::Ladder {
+            kind: LadderKind::Concurrency,
+            steps: args.ladder.iter().map(|&c| f64::from(c.max(1))).collect(),
+            connections: args.connections,
+        }
+    } else if !args.rate_ladder.is_empty() {
+        Profile::Ladder {
+            kind: LadderKind::Rate,
+            steps: args.rate_ladder.clone(),
+            connections: args.connections,
+        }
+    } else if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(format!(
+                "--rate must be a positive number of requests per second, not {rate}"
+            ));
+        }
+        Profile::Open {
+            rate,
+            connections: args.connections.max(1),
+        }
+    } else {
+        Profile::Closed {
+            connections: args.connections.max(1),
+        }
+    };
+    let duration = match (args.duration, args.requests) {
+        (None, None) => Some(std::time::Duration::from_secs(10)),
+        (d, _) => d,
+    };
+    let load = Load {
+        profile,
+        duration,
+        requests: args.requests,
+        warmup: args.warmup,
+        timeout: args.timeout,
+        http,
+    };
+    let tls = crate::bench::TlsOptions {
+        ca_file: args.cacert.clone(),
+        insecure: args.insecure,
+    };
+    if let Some(path) = &args.config {
+        let mut config = load_config(path).map_err(|_| String::new())?;
+        for e in &mut config.endpoints {
+            e.load.http = if args.http2 {
+                HttpVersion::Http2
+            } else {
+                e.load.http
+            };
+        }
+        return Ok(crate::bench::standalone::BenchSpec {
+            base_url: args.target.clone().unwrap_or_default(),
+            endpoints: config.endpoints,
+            tls: crate::bench::TlsOptions {
+                ca_file: config.tls.ca_file.or(tls.ca_file),
+                insecure: config.tls.insecure || tls.insecure,
+            },
+            threads: args.threads,
+            slo_p99: args.slo_p99,
+        });
+    }
+    let url = args.url.clone().unwrap_or_default();
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| format!("`{url}` has no host; write e.g. http://127.0.0.1:8080/"))?;
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let path = uri
+        .path_and_query()
+        .map_or("/".to_string(), |p| p.as_str().to_string());
+    let method = http::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("`{}` is not an HTTP method", args.method))?;
+    let mut headers = http::HeaderMap::new();
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("header `{h}` must be written `Name: value`"))?;
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("`{}` is not a valid header name", name.trim()))?;
+        let value = http::HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("the value of header `{name}` is not valid"))?;
+        headers.append(name, value);
+    }
+    let body = match (&args.body, &args.body_file) {
+        (Some(b), _) => Some(bytes::Bytes::from(b.clone())),
+        (None, Some(path)) => {
+            Some(bytes::Bytes::from(std::fs::read(path).map_err(|e| {
+                format!("cannot read {}: {e}", path.display())
+            })?))
+        }
+        (None, None) => None,
+    };
+    let endpoint = Endpoint {
+        name: format!("{method} {path}"),
+        method,
+        path,
+        headers,
+        body,
+        expect_status: args.expect_status.clone(),
+        items: Vec::new(),
+        load,
+        slo: Default::default(),
+        budget: Default::default(),
+    };
+    Ok(crate::bench::standalone::BenchSpec {
+        base_url: format!("{scheme}://{authority}"),
+        endpoints: vec![endpoint],
+        tls,
+        threads: args.threads,
+        slo_p99: args.slo_p99,
+    })
+}
+
+pub(crate) async fn bench(args: BenchArgs) -> i32 {
+    let spec = match bench_spec(&args) {
+        Ok(spec) => spec,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("tailgate bench: {message}");
+            }
+            return exit::USAGE;
+        }
+    };
+    let progress = Progress::new(ProgressMode::detect());
+    let report = match crate::bench::standalone::run_bench(&spec, &progress).await {
+        Ok(r) => r,
+        Err(err) => {
+            eprintln!("tailgate bench: {err}");
+            return exit::ERROR;
+        }
+    };
+    progress.finish();
+    print!("{}", report.render_text());
+    if let Some(path) = &args.json {
+        let text = match serde_json::to_string_pretty(&report) {
+            Ok(t) => t,
+            Err(err) => {
+                eprintln!("tailgate bench: cannot encode the results: {err}");
+                return exit::ERROR;
+            }
+        };
+        if let Err(err) = std::fs::write(path, text) {
+            eprintln!("tailgate bench: cannot write {}: {err}", path.display());
+            return exit::ERROR;
+        }
+        println!("Results: {}", path.display());
+    }
+    exit::PASS
+}

@@ -1,0 +1,403 @@
+//! Commands that work from results rather than fresh load: `tailgate compare`
+//! (reproduce a verdict offline) and `tailgate calibrate` (size a gate from an A/A
+//! run).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::load_config;
+use super::run::deployer_for;
+use crate::bench::EndpointRun;
+use crate::compare::{compare_all, paired_rounds};
+use crate::config::{units, CompareConfig, DeployConfig};
+use crate::deploy::{Deployer, UrlDeployer};
+use crate::pipeline::{self, RunOptions};
+use crate::progress::{Progress, ProgressMode};
+use crate::report::{build_view, render_markdown};
+use crate::results::{RunContext, RunResults, SCHEMA};
+use crate::side::Side;
+use crate::stats::{self, CalibrateOptions};
+use crate::verdict::{self, exit};
+
+/// `tailgate compare`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tailgate compare tailgate-out/tailgate-results.json\n  tailgate compare main.json pr.json --config tailgate.yml"
+)]
+pub struct CompareArgs {
+    /// A results file holding both sides, or the base side's results file.
+    pub first: PathBuf,
+    /// The head side's results file, when FIRST holds the base side.
+    pub second: Option<PathBuf>,
+    /// Apply this config's SLOs, budgets and mode (default: those recorded in the
+    /// results).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Bootstrap seed (default: the recorded one, which reproduces the verdict).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder for the report and the recomputed results.
+    #[arg(long, default_value = "tailgate-out/compare")]
+    pub out: PathBuf,
+    /// Print only the verdict line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn read_results(path: &Path) -> Result<RunResults, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let results: RunResults = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: not a tailgate results file: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if results.schema != SCHEMA {
+        return Err(format!(
+            "{}: schema `{}` is not `{SCHEMA}`; compare it with the tailgate version that wrote it",
+            path.display(),
+            results.schema
+        ));
+    }
+    Ok(results)
+}
+
+/// The rounds of `wanted` in `run`, or (for a file that measured one side only)
+/// the rounds of the side it has, relabelled as `wanted`.
+fn side_rounds(run: &EndpointRun, wanted: Side) -> Vec<crate::bench::RoundRecord> {
+    let mut rounds: Vec<_> = run.side(wanted).cloned().collect();
+    if rounds.is_empty() {
+        rounds = run.side(wanted.other()).cloned().collect();
+        for r in &mut rounds {
+            r.side = wanted;
+        }
+    }
+    rounds
+}
+
+/// Base from `base_file`, head from `head_file`, endpoint by endpoint (by name).
+fn combine(base_file: RunResults, head_file: &RunResults) -> Result<RunResults, String> {
+    let mut out = base_file;
+    let mut endpoints = Vec::new();
+    for base_run in &out.endpoints {
+        let Some(head_run) = head_file.endpoints.iter().find(|e| e.name == base_run.name) else {
+            continue;
+        };
+        let mut run = base_run.clone();
+        let mut rounds = side_rounds(base_run, Side::Base);
+        rounds.extend(side_rounds(head_run, Side::Head));
+        rounds.sort_by_key(|r| (r.round, r.position));
+        run.rounds = rounds;
+        run.first_requests.clear();
+        endpoints.push(run);
+    }
+    if endpoints.is_empty() {
+        return Err(
+            "the two files have no endpoint in common (endpoints are matched by name)".into(),
+        );
+    }
+    out.endpoints = endpoints;
+    out.context.head_label = head_file.context.head_label.clone();
+    out.targets.retain(|t| t.side == Side::Base);
+    out.targets.extend(
+        head_file
+            .targets
+            .iter()
+            .filter(|t| t.side == Side::Head)
+            .cloned(),
+    );
+    Ok(out)
+}
+
+pub(crate) fn compare(args: CompareArgs) -> i32 {
+    let mut results = match read_results(&args.first) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tailgate compare: {e}");
+            return exit::USAGE;
+        }
+    };
+    if let Some(second) = &args.second {
+        let head = match read_results(second) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("tailgate compare: {e}");
+                return exit::USAGE;
+            }
+        };
+        results = match combine(results, &head) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("tailgate compare: {e}");
+                return exit::USAGE;
+            }
+        };
+    }
+    if results.endpoints.is_empty() {
+        eprintln!(
+            "tailgate compare: {} holds no measurements (the run failed: {})",
+            args.first.display(),
+            results.verdict.error.as_deref().unwrap_or("no endpoints")
+        );
+        return exit::USAGE;
+    }
+    if let Some(path) = &args.config {
+        let config = match load_config(path) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        results.limits = verdict::limits_of(&config);
+        results.settings.mode = config.mode;
+        results.settings.noise_floor = config.compare.noise_floor;
+        results.settings.confidence = config.compare.confidence;
+        results.settings.resamples = config.compare.resamples;
+        results.settings.config_source = config.source.clone();
+    }
+    if results.limits.is_empty() {
+        eprintln!(
+            "tailgate compare: {} records no SLOs or budgets to judge by; pass the config with --config tailgate.yml",
+            args.first.display()
+        );
+        return exit::USAGE;
+    }
+    if let Some(seed) = args.seed {
+        results.settings.seed = seed;
+    }
+    let s = &results.settings;
+    let cfg = CompareConfig {
+        rounds: s.rounds,
+        noise_floor: s.noise_floor,
+        confidence: s.confidence,
+        resamples: s.resamples,
+        seed: Some(s.seed),
+    };
+    let comparisons = match compare_all(&results.endpoints, &results.limits, &cfg, s.seed) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tailgate compare: {e}");
+            return exit::ERROR;
+        }
+    };
+    let mut verdict = verdict::decide_limits(s.mode, &results.limits, &comparisons);
+    let warnings = verdict::load_checks(&results.endpoints);
+    if !warnings.is_empty() {
+        verdict.level = verdict.level.max(verdict::Level::Warn);
+        verdict.checks.extend(warnings);
+    }
+    results.comparisons = comparisons;
+    results.verdict = verdict;
+    let markdown = match render_markdown(&build_view(&results)) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("tailgate compare: {e}");
+            return exit::ERROR;
+        }
+    };
+    if let Err(e) = pipeline::write_outputs(&args.out, &results, &markdown) {
+        eprintln!("tailgate compare: {e}");
+        return exit::ERROR;
+    }
+    if !args.quiet {
+        println!("{markdown}");
+    }
+    let code = results.verdict.exit_code();
+    eprintln!(
+        "tailgate: verdict {} (exit {code}), seed {}; report and results in {}",
+        results.verdict.level.as_str(),
+        results.settings.seed,
+        args.out.display()
+    );
+    code
+}
+
+/// `tailgate calibrate`.
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// The config file: its endpoints, load and deployer are used.
+    #[arg(long, short, default_value = "tailgate.yml")]
+    pub config: PathBuf,
+    /// The ref deployed on both sides (local deployer; default: the config's base
+    /// ref, else `main`). A `url` deployer uses its base URL on both sides.
+    #[arg(long)]
+    pub base_ref: Option<String>,
+    /// Rounds of the A/A run (default: the config's).
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Changes to size the gate for.
+    #[arg(long, value_delimiter = ',', default_value = "5%,10%")]
+    pub changes: Vec<String>,
+    /// Power wanted: the chance a true change of that size is caught.
+    #[arg(long, default_value = "95%")]
+    pub power: String,
+    /// Folder for the A/A results and `calibration.json`.
+    #[arg(long, default_value = "tailgate-out/calibrate")]
+    pub out: PathBuf,
+}
+
+/// One endpoint's calibration, as written to `calibration.json`.
+#[derive(Debug, Serialize)]
+struct EndpointCalibration {
+    endpoint: String,
+    calibration: stats::Calibration,
+}
+
+pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
+    let mut config = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let parse = |s: &str| units::parse_percent(s).map(|f| f.0);
+    let changes: Result<Vec<f64>, String> = args.changes.iter().map(|c| parse(c)).collect();
+    let (changes, power) = match (changes, parse(&args.power)) {
+        (Ok(c), Ok(p)) if p > 0.0 && p < 1.0 => (c, p),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("tailgate calibrate: {e}");
+            return exit::USAGE;
+        }
+        _ => {
+            eprintln!("tailgate calibrate: --power must be above 0% and below 100%");
+            return exit::USAGE;
+        }
+    };
+    if let Some(r) = args.rounds {
+        config.compare.rounds = r.max(2);
+    }
+    // A/A: both sides are base.
+    let (deployer, label): (Box<dyn Deployer>, String) = match &config.deploy {
+        DeployConfig::Url { base, .. } => (
+            Box::new(UrlDeployer::new(base.clone(), base.clone())),
+            base.clone(),
+        ),
+        DeployConfig::Local(local) => {
+            let base_ref = args
+                .base_ref
+                .clone()
+                .or_else(|| local.base_ref.clone())
+                .unwrap_or_else(|| "main".into());
+            let (d, label, _) = deployer_for(&config, Some(base_ref.clone()), Some(base_ref));
+            (d, label)
+        }
+    };
+    let progress = Progress::new(ProgressMode::detect());
+    let options = RunOptions {
+        out_dir: args.out.clone(),
+        context: RunContext {
+            kind: "calibrate".into(),
+            base_label: label.clone(),
+            head_label: label,
+            ..RunContext::default()
+        },
+    };
+    let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("tailgate calibrate: {e}");
+            return exit::ERROR;
+        }
+    };
+    progress.finish();
+    if outcome.interrupted {
+        return exit::INTERRUPTED;
+    }
+    if let Some(err) = &outcome.results.verdict.error {
+        eprintln!("tailgate calibrate: the A/A run failed: {err}");
+        return exit::ERROR;
+    }
+    let family = outcome
+        .results
+        .limits
+        .iter()
+        .map(|l| {
+            let b = &l.budget;
+            [b.p50, b.p95, b.p99, b.p999, b.error_rate, b.throughput]
+                .iter()
+                .filter(|x| x.is_some())
+                .count() as u32
+        })
+        .sum::<u32>()
+        .max(1);
+    let opts = CalibrateOptions {
+        confidence: config.compare.confidence,
+        power,
+        noise_floor: config.compare.noise_floor.0,
+        family_size: family,
+        changes: changes.clone(),
+        seed: outcome.results.settings.seed,
+        resamples: config.compare.resamples,
+        ..CalibrateOptions::default()
+    };
+    let mut all = Vec::new();
+    println!(
+        "A/A calibration: {} rounds per side, {} checks in the gate's family, {:.0} % power at {:.0} % confidence",
+        config.compare.rounds,
+        family,
+        power * 100.0,
+        config.compare.confidence * 100.0
+    );
+    for run in &outcome.results.endpoints {
+        let cal = match paired_rounds(run).and_then(|p| stats::calibrate(&p, &opts)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("tailgate calibrate: {}: {e}", run.name);
+                return exit::ERROR;
+            }
+        };
+        println!("\n{}", run.name);
+        let header: Vec<String> = changes
+            .iter()
+            .map(|c| format!("rounds for {}", crate::format::signed_percent(*c)))
+            .collect();
+        println!(
+            "  {:<11} {:>16} {:>16}  {}",
+            "metric",
+            "noise per round",
+            "A/A offset",
+            header.join("  ")
+        );
+        for m in &cal.metrics {
+            let needed: Vec<String> = m
+                .required
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:>14}",
+                        r.rounds
+                            .map_or("out of reach".to_string(), |n| n.to_string())
+                    )
+                })
+                .collect();
+            println!(
+                "  {:<11} {:>16} {:>16}  {}",
+                m.metric.label(),
+                m.noise_per_round
+                    .map_or("n/a".into(), |n| format!("±{}", crate::format::percent(n))),
+                m.mean_log_ratio
+                    .map_or("n/a".into(), |o| crate::format::signed_percent(
+                        o.exp() - 1.0
+                    )),
+                needed.join("  ")
+            );
+        }
+        all.push(EndpointCalibration {
+            endpoint: run.name.clone(),
+            calibration: cal,
+        });
+    }
+    let path = args.out.join("calibration.json");
+    match serde_json::to_string_pretty(&all)
+        .map_err(std::io::Error::other)
+        .and_then(|t| std::fs::write(&path, t))
+    {
+        Ok(()) => println!("\nCalibration: {}", path.display()),
+        Err(e) => {
+            eprintln!("tailgate calibrate: cannot write {}: {e}", path.display());
+            return exit::ERROR;
+        }
+    }
+    println!("Set `compare.rounds` to at least the rounds for the smallest change you must catch.");
+    exit::PASS
+}

@@ -1,0 +1,253 @@
+//! `tailgate run` (the gate) and `tailgate check` (the config alone).
+
+use std::path::PathBuf;
+
+use super::load_config;
+use crate::config::{self, Config, DeployConfig};
+use crate::context::Context;
+use crate::deploy::{Deployer, LocalDeployer, UrlDeployer};
+use crate::github::{self, PublishOptions};
+use crate::pipeline::{self, RunOptions};
+use crate::progress::{Progress, ProgressMode};
+use crate::report::{build_view, render_markdown};
+use crate::results::RunContext;
+use crate::verdict::{exit, Level};
+
+/// `tailgate run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The config file (default: the action's `config` input, else `tailgate.yml`).
+    /// On a pull request the base commit's copy of it gates.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Folder for the report (`report.md`) and results (`tailgate-results.json`)
+    /// (default: the action's `out_dir` input, else `tailgate-out`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not publish to GitHub even when running in GitHub Actions.
+    #[arg(long)]
+    pub no_publish: bool,
+    /// Git ref of base for the `local` deployer (default: the PR's base commit, else
+    /// the config's, else `main`).
+    #[arg(long)]
+    pub base_ref: Option<String>,
+    /// Git ref of head for the `local` deployer (default: the PR's head commit, else
+    /// the config's, else `HEAD`).
+    #[arg(long)]
+    pub head_ref: Option<String>,
+    /// Seed for the side order and the bootstrap (default: the config's, else random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print only the verdict line, not the whole report.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `tailgate check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The config file.
+    #[arg(default_value = "tailgate.yml")]
+    pub file: PathBuf,
+}
+
+pub(crate) fn check(args: CheckArgs) -> i32 {
+    let config = match load_config(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let deploy = match &config.deploy {
+        DeployConfig::Url { base, head } => format!("url (base {base}, head {head})"),
+        DeployConfig::Local(l) => format!("local (`{}`)", l.command),
+    };
+    println!(
+        "{}: OK: {} endpoint{}, deploy {deploy}, {} rounds per side, mode {}",
+        args.file.display(),
+        config.endpoints.len(),
+        if config.endpoints.len() == 1 { "" } else { "s" },
+        config.compare.rounds,
+        match config.mode {
+            config::Mode::Advisory => "advisory",
+            config::Mode::Blocking => "blocking",
+        }
+    );
+    for e in &config.endpoints {
+        println!(
+            "  {}: {} {} ({})",
+            e.name,
+            e.method,
+            e.path,
+            crate::bench::describe_load(&e.load)
+        );
+    }
+    exit::PASS
+}
+
+/// The deployer a config asks for, with the refs in force.
+pub(crate) fn deployer_for(
+    config: &Config,
+    base_ref: Option<String>,
+    head_ref: Option<String>,
+) -> (Box<dyn Deployer>, String, String) {
+    match &config.deploy {
+        DeployConfig::Url { base, head } => (
+            Box::new(UrlDeployer::new(base.clone(), head.clone())),
+            base.clone(),
+            head.clone(),
+        ),
+        DeployConfig::Local(local) => {
+            let base_ref = base_ref
+                .or_else(|| local.base_ref.clone())
+                .unwrap_or_else(|| "main".into());
+            let head_ref = head_ref
+                .or_else(|| local.head_ref.clone())
+                .unwrap_or_else(|| "HEAD".into());
+            (
+                Box::new(LocalDeployer::new(
+                    local.clone(),
+                    base_ref.clone(),
+                    head_ref.clone(),
+                )),
+                base_ref,
+                head_ref,
+            )
+        }
+    }
+}
+
+pub(crate) async fn run(args: RunArgs) -> i32 {
+    let ctx = match Context::from_process() {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
+    let path = args
+        .config
+        .clone()
+        .or_else(|| ctx.inputs.config.clone().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("tailgate.yml"));
+    let out_dir = args
+        .out
+        .clone()
+        .or_else(|| ctx.inputs.out_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("tailgate-out"));
+    let publish = ctx.actions && !args.no_publish;
+    let gh = if publish {
+        github::client(&ctx, github::RetryPolicy::default())
+    } else {
+        None
+    };
+
+    // On a pull request the base commit's copy of the config gates: a PR cannot
+    // loosen its own gate. Relative paths in it resolve against the config's folder.
+    let repo_dir = ctx.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
+    let (mut config, gate) = if ctx.actions {
+        let gate = match github::gate_config(&ctx, &path, &repo_dir, gh.as_ref()).await {
+            Ok(gate) => gate,
+            Err(err) => {
+                eprintln!("tailgate: {err}");
+                return exit::USAGE;
+            }
+        };
+        let base_dir = repo_dir
+            .join(&path)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| repo_dir.clone());
+        match config::parse(&gate.gate.text, &gate.gate.source, &base_dir) {
+            Ok(config) => (config, Some((gate, base_dir))),
+            Err(err) => {
+                eprintln!("{err}");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        match load_config(&path) {
+            Ok(c) => (c, None),
+            Err(code) => return code,
+        }
+    };
+    if args.seed.is_some() {
+        config.compare.seed = args.seed;
+    }
+    let pr = ctx.pull_request();
+    let base_ref = args
+        .base_ref
+        .clone()
+        .or_else(|| pr.map(|p| p.base_sha.clone()));
+    let head_ref = args
+        .head_ref
+        .clone()
+        .or_else(|| pr.map(|p| p.head_sha.clone()));
+    let progress = Progress::new(ProgressMode::detect());
+    let (deployer, base_label, head_label) = deployer_for(&config, base_ref, head_ref);
+    let mut context = if ctx.actions {
+        ctx.run_context()
+    } else {
+        RunContext {
+            kind: "local".into(),
+            base_label,
+            head_label,
+            ..RunContext::default()
+        }
+    };
+    if let Some((gate, _)) = &gate {
+        context.config = Some(gate.note.clone());
+    }
+    let options = RunOptions {
+        out_dir: out_dir.clone(),
+        context,
+    };
+    let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
+        Ok(o) => o,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::ERROR;
+        }
+    };
+    progress.finish();
+
+    // A config changed by the PR does not change the verdict; the report says what
+    // the PR's copy would have decided.
+    if let Some((gate, base_dir)) = &gate {
+        if let (Some(head), false) = (&gate.head, outcome.results.verdict.level == Level::Error) {
+            if let Ok(head_cfg) = config::parse(&head.text, &head.source, base_dir) {
+                let level = crate::verdict::decide(&head_cfg, &outcome.results.comparisons).level;
+                if let Some(note) = outcome.results.context.config.as_mut() {
+                    note.head_verdict = Some(level);
+                }
+                match render_markdown(&build_view(&outcome.results)) {
+                    Ok(markdown) => {
+                        outcome.markdown = markdown;
+                        if let Err(err) =
+                            pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
+                        {
+                            eprintln!("tailgate: {err}");
+                        }
+                    }
+                    Err(err) => eprintln!("tailgate: {err}"),
+                }
+            }
+        }
+    }
+
+    if !args.quiet {
+        println!("{}", outcome.markdown);
+    }
+    let v = &outcome.results.verdict;
+    eprintln!(
+        "tailgate: verdict {} (exit {}); report {}, results {}",
+        v.level.as_str(),
+        outcome.exit_code(),
+        outcome.markdown_path.display(),
+        outcome.results_path.display()
+    );
+    if publish {
+        let mut opts = PublishOptions::from_context(&ctx);
+        opts.results_path = Some(outcome.results_path.clone());
+        github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
+    }
+    outcome.exit_code()
+}
