@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::bench::EndpointRun;
+use crate::bench::{EndpointRun, RoundRecord};
 use crate::config::{Budget, CompareConfig, Fraction};
 use crate::side::Side;
 use crate::stats::{
@@ -24,27 +24,29 @@ use crate::verdict::{
     Change, ChangeKind, ChangeState, EndpointComparison, EndpointLimits, Metric, MetricComparison,
 };
 
+/// One side's rounds of one endpoint as the statistics take them, in round order.
+fn side_obs(run: &EndpointRun, side: Side) -> Result<Vec<RoundObs>, StatsError> {
+    let mut rounds: Vec<&RoundRecord> = run.side(side).collect();
+    rounds.sort_by_key(|r| r.round);
+    rounds
+        .into_iter()
+        .map(|r| {
+            RoundObs::from_histogram(
+                &r.data.latency,
+                RoundCounters {
+                    requests: r.data.total(),
+                    errors: r.data.error_count(),
+                    elapsed: r.elapsed,
+                },
+            )
+        })
+        .collect()
+}
+
 /// The rounds of one endpoint as the statistics take them (base and head paired by
 /// round number).
 pub fn paired_rounds(run: &EndpointRun) -> Result<PairedRounds, StatsError> {
-    let side = |side: Side| -> Result<Vec<RoundObs>, StatsError> {
-        let mut rounds: Vec<_> = run.side(side).collect();
-        rounds.sort_by_key(|r| r.round);
-        rounds
-            .into_iter()
-            .map(|r| {
-                RoundObs::from_histogram(
-                    &r.data.latency,
-                    RoundCounters {
-                        requests: r.data.total(),
-                        errors: r.data.error_count(),
-                        elapsed: r.elapsed,
-                    },
-                )
-            })
-            .collect()
-    };
-    PairedRounds::new(side(Side::Base)?, side(Side::Head)?)
+    PairedRounds::new(side_obs(run, Side::Base)?, side_obs(run, Side::Head)?)
 }
 
 fn budget_of(budget: &Budget, metric: Metric) -> Option<Fraction> {
@@ -190,4 +192,27 @@ pub fn compare_all(
                 .collect(),
         })
         .collect())
+}
+
+/// A release gate's "comparison": head's values alone, no base, no change.
+pub fn head_only(runs: &[EndpointRun]) -> Vec<EndpointComparison> {
+    runs.iter()
+        .map(|run| {
+            let obs = side_obs(run, Side::Head).unwrap_or_default();
+            let summary = stats::summarize(&obs);
+            EndpointComparison {
+                endpoint: run.name.clone(),
+                metrics: Metric::ALL
+                    .iter()
+                    .map(|&metric| MetricComparison {
+                        metric,
+                        base: None,
+                        head: side_value(&summary, metric),
+                        change: None,
+                        state: ChangeState::NoData,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }

@@ -23,6 +23,9 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     /// Where the run happens.
     pub context: RunContext,
+    /// A release gate: deploy and measure head alone and judge it by its SLOs only
+    /// (there is no base to compare with).
+    pub release: bool,
 }
 
 /// What a run produced.
@@ -104,11 +107,12 @@ async fn deploy_and_measure(
     deployer: &dyn Deployer,
     cleanup: &Cleanup,
     order: &[[Side; 2]],
+    sides: &[Side],
     progress: &Progress,
     targets: &tokio::sync::Mutex<Vec<Target>>,
 ) -> Result<Vec<EndpointRun>, String> {
-    progress.phase("deploy", 2);
-    for side in Side::BOTH {
+    progress.phase("deploy", sides.len() as u64);
+    for &side in sides {
         let target = deployer
             .deploy(side, cleanup)
             .await
@@ -117,13 +121,9 @@ async fn deploy_and_measure(
         targets.lock().await.push(target);
     }
     progress.finish();
-    let (base, head) = {
-        let t = targets.lock().await;
-        (t[0].clone(), t[1].clone())
-    };
+    let deployed = targets.lock().await.clone();
     bench::measure(
-        &base,
-        &head,
+        &deployed,
         &config.endpoints,
         order,
         &bench::ClientOptions::from_config(config),
@@ -159,12 +159,17 @@ pub async fn run(
     } else {
         config
     };
+    let sides: &[Side] = if options.release {
+        &[Side::Head]
+    } else {
+        &Side::BOTH
+    };
     let cleanup = Cleanup::new();
     let targets = tokio::sync::Mutex::new(Vec::new());
 
     let mut interrupted = false;
     let stage = tokio::select! {
-        result = deploy_and_measure(config, deployer, &cleanup, &order, progress, &targets) => {
+        result = deploy_and_measure(config, deployer, &cleanup, &order, sides, progress, &targets) => {
             let targets = targets.lock().await.clone();
             match result {
                 Ok(runs) => Stage::Done(targets, runs),
@@ -196,11 +201,20 @@ pub async fn run(
     let (targets, endpoints, comparisons, verdict) = match stage {
         Stage::Done(targets, runs) => {
             progress.phase("compare", 1);
-            let result = compare_all(&runs, &verdict::limits_of(config), &config.compare, seed);
+            let limits = if options.release {
+                verdict::slo_only(&verdict::limits_of(config))
+            } else {
+                verdict::limits_of(config)
+            };
+            let result = if options.release {
+                Ok(crate::compare::head_only(&runs))
+            } else {
+                compare_all(&runs, &limits, &config.compare, seed)
+            };
             progress.finish();
             match result {
                 Ok(comparisons) => {
-                    let mut verdict = verdict::decide(config, &comparisons);
+                    let mut verdict = verdict::decide_limits(config.mode, &limits, &comparisons);
                     let load_warnings = verdict::load_checks(&runs);
                     if !load_warnings.is_empty() {
                         verdict.level = verdict.level.max(verdict::Level::Warn);
@@ -232,7 +246,11 @@ pub async fn run(
         order,
         endpoints,
         comparisons,
-        limits: verdict::limits_of(config),
+        limits: if options.release {
+            verdict::slo_only(&verdict::limits_of(config))
+        } else {
+            verdict::limits_of(config)
+        },
         verdict,
     };
     let markdown = render_markdown(&build_view(&results))?;

@@ -265,6 +265,18 @@ pub(crate) async fn first_request(
     }
 }
 
+fn base_deployed(targets: &[Target]) -> bool {
+    targets.iter().any(|t| t.side == Side::Base)
+}
+
+fn sides_of(with_base: bool) -> usize {
+    if with_base {
+        2
+    } else {
+        1
+    }
+}
+
 /// How requests are sent, beyond each endpoint's own settings.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
@@ -284,12 +296,12 @@ impl ClientOptions {
     }
 }
 
-/// Measure every endpoint on both targets: the first request to each side
-/// (recorded apart), an unrecorded warm-up per side and endpoint, then
-/// `order.len()` rounds in the given side order.
+/// Measure every endpoint on the targets (both sides, or head alone for a release
+/// gate): the first request to each side (recorded apart), an unrecorded warm-up
+/// per side and endpoint, then `order.len()` rounds in the given side order (sides
+/// without a target are skipped).
 pub async fn measure(
-    base: &Target,
-    head: &Target,
+    targets: &[Target],
     endpoints: &[Endpoint],
     order: &[[Side; 2]],
     client: &ClientOptions,
@@ -297,6 +309,15 @@ pub async fn measure(
 ) -> Result<Vec<EndpointRun>, TargetError> {
     let engine = Engine::auto()
         .map_err(|e| TargetError::Tls(format!("cannot start generator threads: {e}")))?;
+    let target_of = |side: Side| targets.iter().find(|t| t.side == side);
+    let (Some(head), base) = (target_of(Side::Head), target_of(Side::Base)) else {
+        return Err(TargetError::BadUrl {
+            url: String::new(),
+            reason: "no head target was deployed".into(),
+        });
+    };
+    let has = |side: Side| side == Side::Head || base.is_some();
+    let base = base.unwrap_or(head);
     // One target spec per endpoint and side: endpoints may differ in HTTP version.
     let mut specs = Vec::with_capacity(endpoints.len());
     let mut plans = Vec::with_capacity(endpoints.len());
@@ -330,8 +351,11 @@ pub async fn measure(
         })
         .collect();
 
-    progress.phase("warm-up", 2 * endpoints.len() as u64);
-    for side in Side::BOTH {
+    progress.phase(
+        "warm-up",
+        (sides_of(base_deployed(targets)) * endpoints.len()) as u64,
+    );
+    for side in Side::BOTH.into_iter().filter(|s| has(*s)) {
         if let Some(first) = endpoints.first() {
             let fr = first_request(
                 &engine,
@@ -361,9 +385,13 @@ pub async fn measure(
         }
     }
 
-    progress.phase("measure", (order.len() * 2 * endpoints.len()) as u64);
+    let sides_measured = Side::BOTH.iter().filter(|s| has(**s)).count();
+    progress.phase(
+        "measure",
+        (order.len() * sides_measured * endpoints.len()) as u64,
+    );
     for (round, sides) in order.iter().enumerate() {
-        for (position, &side) in sides.iter().enumerate() {
+        for (position, &side) in sides.iter().filter(|s| has(**s)).enumerate() {
             for (i, endpoint) in endpoints.iter().enumerate() {
                 let load = &endpoint.load;
                 let (schedule, connections) = phase_schedule(load, load.duration, load.requests);

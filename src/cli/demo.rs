@@ -93,6 +93,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
             head_label: "sample-service (head variant)".into(),
             ..RunContext::default()
         },
+        release: false,
     };
     let outcome = match pipeline::run(&config, &deployer, &options, &progress).await {
         Ok(outcome) => outcome,

@@ -291,6 +291,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
             head_label: label,
             ..RunContext::default()
         },
+        release: false,
     };
     let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,

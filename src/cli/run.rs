@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::load_config;
 use crate::config::{self, Config, DeployConfig};
-use crate::context::Context;
+use crate::context::{Context, Trigger};
 use crate::deploy::{Deployer, LocalDeployer, UrlDeployer};
 use crate::github::{self, PublishOptions};
 use crate::pipeline::{self, RunOptions};
@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Print only the verdict line, not the whole report.
     #[arg(long)]
     pub quiet: bool,
+    /// Gate a release: deploy head alone and judge it by its SLOs only (the default
+    /// on push, tag, release, manual and scheduled runs in GitHub Actions).
+    #[arg(long)]
+    pub release_gate: bool,
 }
 
 /// `tailgate check`.
@@ -172,6 +176,9 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     if args.seed.is_some() {
         config.compare.seed = args.seed;
     }
+    // Pushes, tags, releases, manual and scheduled runs gate a release: head alone,
+    // judged by its SLOs.
+    let release = args.release_gate || matches!(ctx.trigger, Trigger::Release { .. });
     let pr = ctx.pull_request();
     let base_ref = args
         .base_ref
@@ -196,9 +203,13 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     if let Some((gate, _)) = &gate {
         context.config = Some(gate.note.clone());
     }
+    if release {
+        context.kind = "release".into();
+    }
     let options = RunOptions {
         out_dir: out_dir.clone(),
         context,
+        release,
     };
     let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,

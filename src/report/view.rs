@@ -223,11 +223,24 @@ fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check]) -> String {
         .map(|c| c.level)
         .max();
     let icon = state_icon(m, level == Some(Level::Fail), level == Some(Level::Warn));
-    let base = m.base.map_or("—".into(), format::ms_bare);
     let head = m.head.map_or("—".into(), format::ms_bare);
+    let Some(base) = m.base else {
+        // A release gate: head alone.
+        return head;
+    };
+    let base = format::ms_bare(base);
     match &m.change {
         Some(c) => format!("{base} → {head}<br>{icon} {}", interval_text(c)),
         None => format!("{base} → {head}"),
+    }
+}
+
+/// `base → head`, or head alone when there is no base (a release gate).
+fn pair_cell(m: &MetricComparison, fmt: fn(f64) -> String) -> String {
+    let head = m.head.map_or("—".into(), fmt);
+    match m.base {
+        Some(base) => format!("{} → {head}", fmt(base)),
+        None => head,
     }
 }
 
@@ -251,7 +264,27 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 .is_some_and(|m| m.state == ChangeState::Improved)
         })
         .collect();
+    let release = results.context.kind == "release";
+    let broken_slos = failing.iter().filter(|c| c.kind == CheckKind::Slo).count();
     let headline = match verdict.level {
+        Level::Fail if release => Headline {
+            emoji: "❌".into(),
+            text: format!(
+                "release gate: {} broken{}",
+                plural(broken_slos, "SLO", "SLOs"),
+                if advisory {
+                    " (advisory mode: not blocking)"
+                } else {
+                    ""
+                }
+            ),
+            level: "fail".into(),
+        },
+        Level::Pass if release => Headline {
+            emoji: "✅".into(),
+            text: "release gate: every SLO is met".into(),
+            level: "pass".into(),
+        },
         Level::Error => Headline {
             emoji: "💥".into(),
             text: "the run failed, so there is no verdict".into(),
@@ -358,20 +391,12 @@ pub fn build_view(results: &RunResults) -> ReportView {
             .copied()
             .filter(|c| c.kind == CheckKind::Budget)
             .collect();
-        let errors = cmp.get(Metric::ErrorRate).map_or("—".into(), |m| {
-            format!(
-                "{} → {}",
-                m.base.map_or("—".into(), format::percent),
-                m.head.map_or("—".into(), format::percent)
-            )
-        });
-        let rps = cmp.get(Metric::Throughput).map_or("—".into(), |m| {
-            format!(
-                "{} → {}",
-                m.base.map_or("—".into(), format::rate),
-                m.head.map_or("—".into(), format::rate)
-            )
-        });
+        let errors = cmp
+            .get(Metric::ErrorRate)
+            .map_or("—".into(), |m| pair_cell(m, format::percent));
+        let rps = cmp
+            .get(Metric::Throughput)
+            .map_or("—".into(), |m| pair_cell(m, format::rate));
         endpoints.push(EndpointRow {
             name: escape::cell_code(&cmp.endpoint),
             p50: latency_cell(cmp.get(Metric::P50), &budget_checks),

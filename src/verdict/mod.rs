@@ -198,6 +198,17 @@ pub fn limits_of(config: &Config) -> Vec<EndpointLimits> {
         .collect()
 }
 
+/// The same limits without budgets: a release gate has no base to compare with.
+pub fn slo_only(limits: &[EndpointLimits]) -> Vec<EndpointLimits> {
+    limits
+        .iter()
+        .map(|l| EndpointLimits {
+            budget: Budget::default(),
+            ..l.clone()
+        })
+        .collect()
+}
+
 /// Apply every endpoint's SLOs and budgets to the comparison.
 pub fn decide(config: &Config, comparisons: &[EndpointComparison]) -> Verdict {
     decide_limits(config.mode, &limits_of(config), comparisons)
