@@ -14,7 +14,8 @@ use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
 use crate::results::{RunContext, RunResults, Settings, TargetInfo, SCHEMA};
 use crate::side::Side;
-use crate::verdict::{self, Verdict};
+use crate::stats;
+use crate::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 
 /// What a run needs besides the config and the deployer.
 #[derive(Debug, Clone)]
@@ -74,8 +75,72 @@ pub enum PipelineError {
 }
 
 enum Stage {
-    Done(Vec<Target>, Vec<EndpointRun>),
+    Done(Vec<Target>, Measured),
     Failed(Vec<Target>, String),
+}
+
+/// Rounds measured and judged.
+struct Measured {
+    runs: Vec<EndpointRun>,
+    comparisons: Vec<EndpointComparison>,
+    verdict: Verdict,
+    /// 1, or 2 when the run bought its extension.
+    looks: u32,
+}
+
+/// The limits in force: SLOs only for a release gate.
+fn limits_for(config: &Config, release: bool) -> Vec<EndpointLimits> {
+    let limits = verdict::limits_of(config);
+    if release {
+        verdict::slo_only(&limits)
+    } else {
+        limits
+    }
+}
+
+/// Compare and decide `runs`, at the confidence of one look of `planned_looks`.
+fn judge(
+    config: &Config,
+    release: bool,
+    runs: &[EndpointRun],
+    seed: u64,
+    planned_looks: u32,
+) -> (Vec<EndpointComparison>, Verdict) {
+    let limits = limits_for(config, release);
+    let mut compare = config.compare.clone();
+    if planned_looks > 1 {
+        match stats::per_look_confidence(compare.confidence, planned_looks) {
+            Ok(c) => compare.confidence = c,
+            Err(e) => return (Vec::new(), Verdict::error(config.mode, e.to_string())),
+        }
+    }
+    let result = if release {
+        Ok(crate::compare::head_only(runs))
+    } else {
+        compare_all(runs, &limits, &compare, seed)
+    };
+    match result {
+        Ok(comparisons) => {
+            let mut verdict = verdict::decide_limits(config.mode, &limits, &comparisons);
+            let load_warnings = verdict::load_checks(runs);
+            if !load_warnings.is_empty() {
+                verdict.level = verdict.level.max(verdict::Level::Warn);
+                verdict.checks.extend(load_warnings);
+            }
+            (comparisons, verdict)
+        }
+        Err(err) => (Vec::new(), Verdict::error(config.mode, err.to_string())),
+    }
+}
+
+/// Whether a first look is worth an extension: a budget check the rounds could not
+/// settle (a change estimated past its budget, but inconclusive).
+fn needs_extension(verdict: &Verdict) -> bool {
+    verdict.level == verdict::Level::Warn
+        && verdict
+            .checks
+            .iter()
+            .any(|c| c.level == verdict::Level::Warn && c.kind == verdict::CheckKind::Budget)
 }
 
 /// Completes when the process gets SIGINT (Ctrl-C) or SIGTERM.
@@ -102,15 +167,18 @@ pub async fn shutdown_signal() {
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "the run's state, passed once")]
 async fn deploy_and_measure(
     config: &Config,
     deployer: &dyn Deployer,
     cleanup: &Cleanup,
     order: &[[Side; 2]],
-    sides: &[Side],
+    seed: u64,
+    release: bool,
     progress: &Progress,
     targets: &tokio::sync::Mutex<Vec<Target>>,
-) -> Result<Vec<EndpointRun>, String> {
+) -> Result<Measured, String> {
+    let sides: &[Side] = if release { &[Side::Head] } else { &Side::BOTH };
     progress.phase("deploy", sides.len() as u64);
     for &side in sides {
         let target = deployer
@@ -122,15 +190,48 @@ async fn deploy_and_measure(
     }
     progress.finish();
     let deployed = targets.lock().await.clone();
-    bench::measure(
+    let client = bench::ClientOptions::from_config(config);
+    let mut runs = bench::measure(&deployed, &config.endpoints, order, 0, &client, progress)
+        .await
+        .map_err(|e| format!("benchmarking failed: {e}"))?;
+    let extend = if release { 0 } else { config.compare.extend };
+    let looks = if extend > 0 { 2 } else { 1 };
+    let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
+    if extend == 0 || !needs_extension(&verdict) {
+        return Ok(Measured {
+            runs,
+            comparisons,
+            verdict,
+            looks: 1,
+        });
+    }
+    // One extension, never more: the rest of the drawn order, then all rounds
+    // decided together at the second look's level.
+    progress.log(&format!(
+        "inconclusive: extending by {extend} rounds (one extension; both looks at half the error rate)"
+    ));
+    let rounds = order.len();
+    let full = bench::draw_order((rounds as u32) + extend, seed);
+    let more = bench::measure(
         &deployed,
         &config.endpoints,
-        order,
-        &bench::ClientOptions::from_config(config),
+        &full[rounds..],
+        rounds as u32,
+        &client,
         progress,
     )
     .await
-    .map_err(|e| format!("benchmarking failed: {e}"))
+    .map_err(|e| format!("benchmarking the extension failed: {e}"))?;
+    for (run, extra) in runs.iter_mut().zip(more) {
+        run.rounds.extend(extra.rounds);
+    }
+    let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
+    Ok(Measured {
+        runs,
+        comparisons,
+        verdict,
+        looks: 2,
+    })
 }
 
 /// Run the whole pipeline for `config` with `deployer`. Never leaves anything
@@ -159,20 +260,15 @@ pub async fn run(
     } else {
         config
     };
-    let sides: &[Side] = if options.release {
-        &[Side::Head]
-    } else {
-        &Side::BOTH
-    };
     let cleanup = Cleanup::new();
     let targets = tokio::sync::Mutex::new(Vec::new());
 
     let mut interrupted = false;
     let stage = tokio::select! {
-        result = deploy_and_measure(config, deployer, &cleanup, &order, sides, progress, &targets) => {
+        result = deploy_and_measure(config, deployer, &cleanup, &order, seed, options.release, progress, &targets) => {
             let targets = targets.lock().await.clone();
             match result {
-                Ok(runs) => Stage::Done(targets, runs),
+                Ok(measured) => Stage::Done(targets, measured),
                 Err(message) => Stage::Failed(targets, message),
             }
         }
@@ -198,41 +294,11 @@ pub async fn run(
         progress.log(&format!("teardown failed: {failure}"));
     }
 
-    let (targets, endpoints, comparisons, verdict) = match stage {
-        Stage::Done(targets, runs) => {
-            progress.phase("compare", 1);
-            let limits = if options.release {
-                verdict::slo_only(&verdict::limits_of(config))
-            } else {
-                verdict::limits_of(config)
-            };
-            let result = if options.release {
-                Ok(crate::compare::head_only(&runs))
-            } else {
-                compare_all(&runs, &limits, &config.compare, seed)
-            };
-            progress.finish();
-            match result {
-                Ok(comparisons) => {
-                    let mut verdict = verdict::decide_limits(config.mode, &limits, &comparisons);
-                    let load_warnings = verdict::load_checks(&runs);
-                    if !load_warnings.is_empty() {
-                        verdict.level = verdict.level.max(verdict::Level::Warn);
-                        verdict.checks.extend(load_warnings);
-                    }
-                    (targets, runs, comparisons, verdict)
-                }
-                Err(err) => (
-                    targets,
-                    runs,
-                    Vec::new(),
-                    Verdict::error(config.mode, err.to_string()),
-                ),
-            }
-        }
+    let (targets, endpoints, comparisons, verdict, looks) = match stage {
+        Stage::Done(targets, m) => (targets, m.runs, m.comparisons, m.verdict, m.looks),
         Stage::Failed(targets, message) => {
             let verdict = Verdict::error(config.mode, message);
-            (targets, Vec::new(), Vec::new(), verdict)
+            (targets, Vec::new(), Vec::new(), verdict, 1)
         }
     };
 
@@ -241,16 +307,15 @@ pub async fn run(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at,
         context: options.context.clone(),
-        settings: Settings::new(config, deployer.name(), seed),
+        settings: Settings {
+            looks,
+            ..Settings::new(config, deployer.name(), seed)
+        },
         targets: targets.iter().map(TargetInfo::from).collect(),
         order,
         endpoints,
         comparisons,
-        limits: if options.release {
-            verdict::slo_only(&verdict::limits_of(config))
-        } else {
-            verdict::limits_of(config)
-        },
+        limits: limits_for(config, options.release),
         verdict,
     };
     let markdown = render_markdown(&build_view(&results))?;
@@ -291,4 +356,34 @@ fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{Check, CheckKind, Level, Metric};
+
+    fn verdict(level: Level, kind: CheckKind) -> Verdict {
+        Verdict {
+            level,
+            mode: crate::config::Mode::Blocking,
+            checks: vec![Check {
+                endpoint: "a".into(),
+                metric: Metric::P99,
+                kind,
+                level,
+                limit: String::new(),
+                reason: String::new(),
+            }],
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_an_unsettled_budget_buys_an_extension() {
+        assert!(needs_extension(&verdict(Level::Warn, CheckKind::Budget)));
+        assert!(!needs_extension(&verdict(Level::Warn, CheckKind::Load)));
+        assert!(!needs_extension(&verdict(Level::Fail, CheckKind::Budget)));
+        assert!(!needs_extension(&verdict(Level::Pass, CheckKind::Budget)));
+    }
 }

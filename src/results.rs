@@ -100,6 +100,17 @@ pub struct Settings {
     /// Seed of the side order and the bootstrap: rerunning the comparison with it
     /// reproduces the verdict exactly.
     pub seed: u64,
+    /// Looks at the data: 1, or 2 when an inconclusive run bought its one extension
+    /// (both looks then decided at half the error rate).
+    #[serde(default = "one")]
+    pub looks: u32,
+    /// Extension rounds allowed (`compare.extend`).
+    #[serde(default)]
+    pub extend: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl Settings {
@@ -114,6 +125,8 @@ impl Settings {
             confidence: config.compare.confidence,
             resamples: config.compare.resamples,
             seed,
+            looks: 1,
+            extend: config.compare.extend,
         }
     }
 }

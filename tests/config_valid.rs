@@ -84,6 +84,7 @@ fn the_example_parses_into_the_documented_values() {
             confidence: 0.95,
             resamples: 2000,
             seed: Some(42),
+            extend: 12,
         }
     );
     assert_eq!(config.endpoints.len(), 3);

@@ -304,6 +304,7 @@ pub async fn measure(
     targets: &[Target],
     endpoints: &[Endpoint],
     order: &[[Side; 2]],
+    first_round: u32,
     client: &ClientOptions,
     progress: &Progress,
 ) -> Result<Vec<EndpointRun>, TargetError> {
@@ -356,7 +357,7 @@ pub async fn measure(
         (sides_of(base_deployed(targets)) * endpoints.len()) as u64,
     );
     for side in Side::BOTH.into_iter().filter(|s| has(*s)) {
-        if let Some(first) = endpoints.first() {
+        if let Some(first) = endpoints.first().filter(|_| first_round == 0) {
             let fr = first_request(
                 &engine,
                 spec(0, side),
@@ -405,7 +406,7 @@ pub async fn measure(
                     )
                     .await;
                 runs[i].rounds.push(RoundRecord {
-                    round: round as u32,
+                    round: first_round + round as u32,
                     side,
                     position: position as u8,
                     elapsed: outcome.elapsed,
@@ -414,8 +415,8 @@ pub async fn measure(
                 });
                 progress.step(&format!(
                     "round {}/{} {side} {}",
-                    round + 1,
-                    order.len(),
+                    first_round as usize + round + 1,
+                    first_round as usize + order.len(),
                     endpoint.name
                 ));
             }

@@ -168,12 +168,19 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
         results.settings.seed = seed;
     }
     let s = &results.settings;
+    // A run that bought its extension was decided at the second look's level.
+    let confidence = if s.looks > 1 {
+        stats::per_look_confidence(s.confidence, s.looks).unwrap_or(s.confidence)
+    } else {
+        s.confidence
+    };
     let cfg = CompareConfig {
         rounds: s.rounds,
         noise_floor: s.noise_floor,
-        confidence: s.confidence,
+        confidence,
         resamples: s.resamples,
         seed: Some(s.seed),
+        extend: s.extend,
     };
     let comparisons = match compare_all(&results.endpoints, &results.limits, &cfg, s.seed) {
         Ok(c) => c,

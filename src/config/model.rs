@@ -68,6 +68,10 @@ pub struct CompareConfig {
     pub resamples: u32,
     /// Seed of the random number generator; `None` picks one and records it.
     pub seed: Option<u64>,
+    /// Rounds of the one extension an inconclusive run may buy (0: none). With an
+    /// extension both looks are decided at half the error rate (Bonferroni), so the
+    /// chance of a false regression over both stays within the confidence level.
+    pub extend: u32,
 }
 
 impl Default for CompareConfig {
@@ -78,6 +82,7 @@ impl Default for CompareConfig {
             confidence: 0.95,
             resamples: 2000,
             seed: None,
+            extend: 0,
         }
     }
 }

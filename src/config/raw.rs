@@ -188,6 +188,7 @@ pub(crate) struct RawCompare {
     pub confidence: Option<RawPercent>,
     pub resamples: Option<RawWhole>,
     pub seed: Option<RawWhole>,
+    pub extend: Option<RawWhole>,
 }
 
 /// `defaults:`.

@@ -63,6 +63,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("compare", "confidence", "confidence: 95%"),
     ("compare", "resamples", "resamples: 2000"),
     ("compare", "seed", "seed: 42"),
+    ("compare", "extend", "extend: 12"),
     ("defaults", "slo", "slo: { p99: 500ms, error_rate: 0.1% }"),
     ("defaults", "budget", "budget: { p99: +10% }"),
     ("slo", "p50", "p50: 100ms"),

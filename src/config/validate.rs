@@ -432,11 +432,16 @@ fn compare(
             "write a level above 50% and below 100%, e.g. `95%`",
         );
     }
+    let extend = match raw.extend {
+        Some(r) => in_range(r.0, 0, 1000, &path.key("extend"), check),
+        None => Some(defaults.extend),
+    };
     Some(CompareConfig {
         rounds: rounds?,
         noise_floor,
         confidence: confidence.0,
         resamples: resamples?,
         seed: raw.seed.map(|s| s.0),
+        extend: extend?,
     })
 }

@@ -142,6 +142,8 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
             confidence: 0.95,
             resamples: 2000,
             seed: 8123,
+            looks: 1,
+            extend: 0,
         },
         targets: Vec::new(),
         order: Vec::new(),
