@@ -244,6 +244,21 @@ pub fn phase_schedule(
     )
 }
 
+/// Run one phase of `load` (bounded by `duration` and/or `limit`) on `engine`.
+pub(crate) async fn load_phase(
+    engine: &Engine,
+    target: &TargetSpec,
+    plan: &Arc<RequestPlan>,
+    load: &Load,
+    duration: Option<Duration>,
+    limit: Option<u64>,
+) -> PhaseOutcome {
+    let (schedule, connections) = phase_schedule(load, duration, limit);
+    engine
+        .run_phase(target, plan, Arc::new(schedule), connections, load.timeout)
+        .await
+}
+
 /// Send one request and time it: the first request to a fresh target.
 pub(crate) async fn first_request(
     engine: &Engine,
@@ -371,16 +386,15 @@ pub async fn measure(
         for (i, endpoint) in endpoints.iter().enumerate() {
             let load = &endpoint.load;
             if !load.warmup.is_zero() {
-                let (schedule, connections) = phase_schedule(load, Some(load.warmup), None);
-                engine
-                    .run_phase(
-                        spec(i, side),
-                        plan(i, side),
-                        Arc::new(schedule),
-                        connections,
-                        load.timeout,
-                    )
-                    .await;
+                load_phase(
+                    &engine,
+                    spec(i, side),
+                    plan(i, side),
+                    load,
+                    Some(load.warmup),
+                    None,
+                )
+                .await;
             }
             progress.step(&format!("{side} {}", endpoint.name));
         }
@@ -395,16 +409,15 @@ pub async fn measure(
         for (position, &side) in sides.iter().filter(|s| has(**s)).enumerate() {
             for (i, endpoint) in endpoints.iter().enumerate() {
                 let load = &endpoint.load;
-                let (schedule, connections) = phase_schedule(load, load.duration, load.requests);
-                let outcome = engine
-                    .run_phase(
-                        spec(i, side),
-                        plan(i, side),
-                        Arc::new(schedule),
-                        connections,
-                        load.timeout,
-                    )
-                    .await;
+                let outcome = load_phase(
+                    &engine,
+                    spec(i, side),
+                    plan(i, side),
+                    load,
+                    load.duration,
+                    load.requests,
+                )
+                .await;
                 runs[i].rounds.push(RoundRecord {
                     round: first_round + round as u32,
                     side,

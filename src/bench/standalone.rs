@@ -11,7 +11,7 @@ use super::engine::Engine;
 use super::request::RequestPlan;
 use super::schedule::{Pacing, Schedule};
 use super::summary::PhaseSummary;
-use super::{describe_load, first_request, FirstRequest};
+use super::{describe_load, first_request, load_phase, FirstRequest};
 use crate::config::{Endpoint, LadderKind, Load, Profile};
 use crate::progress::Progress;
 use crate::side::Side;
@@ -182,16 +182,7 @@ pub async fn run_bench(spec: &BenchSpec, progress: &Progress) -> Result<BenchRep
         progress.log(&format!("{}: {}", endpoint.name, describe_load(load)));
         let first = first_request(&engine, &target, &plan, Side::Head, load.timeout).await;
         if !load.warmup.is_zero() {
-            let (schedule, connections) = super::phase_schedule(load, Some(load.warmup), None);
-            engine
-                .run_phase(
-                    &target,
-                    &plan,
-                    Arc::new(schedule),
-                    connections,
-                    load.timeout,
-                )
-                .await;
+            load_phase(&engine, &target, &plan, load, Some(load.warmup), None).await;
         }
         let (phases, ladder) = match &load.profile {
             Profile::Ladder {
@@ -214,17 +205,8 @@ pub async fn run_bench(spec: &BenchSpec, progress: &Progress) -> Result<BenchRep
                 (phases, Some(result))
             }
             _ => {
-                let (schedule, connections) =
-                    super::phase_schedule(load, load.duration, load.requests);
-                let outcome = engine
-                    .run_phase(
-                        &target,
-                        &plan,
-                        Arc::new(schedule),
-                        connections,
-                        load.timeout,
-                    )
-                    .await;
+                let outcome =
+                    load_phase(&engine, &target, &plan, load, load.duration, load.requests).await;
                 (vec![PhaseSummary::new(describe_load(load), &outcome)], None)
             }
         };
