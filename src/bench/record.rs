@@ -126,7 +126,8 @@ pub struct Recorder {
     /// Planned requests that were never sent because the phase's time ran out.
     #[serde(default)]
     pub unsent: u64,
-    /// Requests sent within the phase's time window (for the achieved rate).
+    /// Requests sent, including those queued behind busy connections and sent in
+    /// the grace period after the window (for the achieved rate).
     #[serde(default)]
     pub sent_in_window: u64,
     /// Per-second timeline of the phase.
