@@ -264,7 +264,15 @@ async fn worker(
         .and_then(|pool| pool.pop());
     let mut scratch = Vec::new();
     let start = schedule.start();
-    while let Some(Slot { due, .. }) = schedule.next() {
+    // One timer per worker, moved to each request's deadline: moving a registered
+    // timer later only updates its expiry (tokio re-files it lazily), where a
+    // `timeout()` per request inserted and removed a timer-wheel entry each time.
+    let timer = tokio::time::sleep(timeout);
+    tokio::pin!(timer);
+    // The clock is read twice per request (send and end); the end of one request
+    // is "now" for taking the next slot.
+    let mut now = Instant::now();
+    while let Some(Slot { due, .. }) = schedule.next_at(now) {
         // A request that is already due when a connection takes it has been
         // queued (every connection was busy): its latency counts from its due
         // time, so a stalled server shows up in the percentiles. A request that is
@@ -285,7 +293,8 @@ async fn worker(
         let (rendered, counter, random) = plan.next(&mut scratch);
         let body_len = rendered.body_len as u64;
         let h1 = rendered.h1;
-        let result = tokio::time::timeout(timeout, async {
+        timer.as_mut().reset(sent_at + timeout);
+        let exchange = async {
             if !conn.as_ref().is_some_and(Conn::is_usable) {
                 conn = Some(Conn::open(&target).await?);
             }
@@ -301,9 +310,14 @@ async fn worker(
                 }
                 None => Err(ErrorKind::Connect),
             }
-        })
-        .await;
+        };
+        let result = tokio::select! {
+            biased;
+            result = exchange => Ok(result),
+            () = &mut timer => Err(ErrorKind::Timeout),
+        };
         let end = Instant::now();
+        now = end;
         let second = end.saturating_duration_since(start).as_secs() as u32;
         let mut rec = recorder.borrow_mut();
         if let Some(due) = due {
@@ -336,8 +350,8 @@ async fn worker(
                 rec.failure(kind, second);
                 conn = None;
             }
-            Err(_elapsed) => {
-                rec.failure(ErrorKind::Timeout, second);
+            Err(timeout) => {
+                rec.failure(timeout, second);
                 conn = None;
             }
         }
