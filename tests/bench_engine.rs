@@ -515,6 +515,25 @@ async fn gzip_bodies_are_measured_decoded_when_asked() {
 }
 
 #[tokio::test]
+async fn gzip_bodies_are_measured_decoded_over_http2() {
+    let server = Server::start_h2c(Behavior::Gzip(10_000));
+    let mut e = h2(endpoint("/", closed(2, 20)));
+    e.headers.insert(
+        http::header::ACCEPT_ENCODING,
+        "gzip".parse().expect("header"),
+    );
+    let report = bench(&server.base_url(), e).await;
+    let p = phase(&report);
+    assert_eq!(p.ok, 20, "{:?}", p.errors);
+    assert_eq!(p.bytes_decoded, 20 * 10_000);
+    assert!(
+        p.bytes_body < p.bytes_decoded / 10,
+        "{} on the wire",
+        p.bytes_body
+    );
+}
+
+#[tokio::test]
 async fn chunked_bodies_are_read_to_their_end() {
     let server = Server::start(Behavior::Chunked(vec!["hello ", "chunked ", "world"]));
     let report = bench(&server.base_url(), endpoint("/", closed(2, 50))).await;

@@ -43,12 +43,29 @@ enum BodyKind {
     UntilClose,
 }
 
+/// A response's `Content-Encoding`, as far as sizes are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coding {
+pub(crate) enum Coding {
     Identity,
     Gzip,
     Deflate,
     Other,
+}
+
+impl Coding {
+    /// The coding named by a `Content-Encoding` value.
+    pub(crate) fn of(value: &[u8]) -> Coding {
+        let v = value.trim_ascii();
+        if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") {
+            Coding::Gzip
+        } else if v.eq_ignore_ascii_case(b"deflate") {
+            Coding::Deflate
+        } else if v.is_empty() || v.eq_ignore_ascii_case(b"identity") {
+            Coding::Identity
+        } else {
+            Coding::Other
+        }
+    }
 }
 
 /// One HTTP/1.1 connection over any byte stream (plain TCP or TLS).
@@ -277,16 +294,7 @@ fn read_head(
                 }
             }
         } else if name.eq_ignore_ascii_case("content-encoding") {
-            let v = h.value.trim_ascii();
-            coding = if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") {
-                Coding::Gzip
-            } else if v.eq_ignore_ascii_case(b"deflate") {
-                Coding::Deflate
-            } else if v.is_empty() || v.eq_ignore_ascii_case(b"identity") {
-                Coding::Identity
-            } else {
-                Coding::Other
-            };
+            coding = Coding::of(h.value);
         }
     }
     let body = if head || (100..200).contains(&status) || status == 204 || status == 304 {
@@ -320,7 +328,8 @@ fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(text, 16).ok()
 }
 
-fn decoded_len(raw: &[u8], coding: Coding) -> Option<u64> {
+/// The size of `raw` once decoded from `coding`; `None` when it does not decode.
+pub(crate) fn decoded_len(raw: &[u8], coding: Coding) -> Option<u64> {
     let mut sink = std::io::sink();
     let n = match coding {
         Coding::Gzip => {
