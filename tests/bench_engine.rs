@@ -118,6 +118,8 @@ async fn open_loop_measures_the_stall_that_a_closed_loop_hides() {
         "every planned request is sent or counted as unsent: {p:?}"
     );
     assert_eq!(p.error_count(), 0, "{:?}", p.errors);
+    // The stalls keep all 10 connections busy: the requests due meanwhile queue.
+    assert!(pacing.queued > 0, "{pacing:?}");
     let l = p.latency.expect("latencies");
     eprintln!(
         "open loop: p95 {} p99 {} p99.9 {} ms (truth 100, 180, 198)",

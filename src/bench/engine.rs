@@ -50,10 +50,17 @@ pub struct PacingReport {
     /// is in its latency (measured from its due time), not a shortfall of the
     /// generator.
     pub achieved_rate: f64,
-    /// p99 of how late requests were sent after they were due, ms.
+    /// p99 of how late the generator sent requests that were waiting for their
+    /// due time with a connection free (its timer and CPU jitter; not counted in
+    /// latency), ms.
     pub lag_p99_ms: f64,
-    /// Largest lateness, ms.
+    /// Largest such lateness, ms.
     pub lag_max_ms: f64,
+    /// Requests already due when a connection became free: they waited for one
+    /// (behind a slow or stalled server), and their latency counts from their
+    /// due time.
+    #[serde(default)]
+    pub queued: u64,
     /// Planned requests never sent.
     pub unsent: u64,
     /// False when the achieved rate fell more than 1 % short of the target or
@@ -184,6 +191,7 @@ impl Engine {
                     achieved_rate: achieved,
                     lag_p99_ms: lag_ms(0.99),
                     lag_max_ms: lag_ms(1.0),
+                    queued: recorder.queued,
                     unsent: recorder.unsent,
                     valid: achieved >= rate * 0.99 && recorder.unsent == 0,
                 })
@@ -321,7 +329,11 @@ async fn worker(
         let second = end.saturating_duration_since(start).as_secs() as u32;
         let mut rec = recorder.borrow_mut();
         if let Some(due) = due {
-            rec.lag(sent_at.saturating_duration_since(due));
+            if waited {
+                rec.lag(sent_at.saturating_duration_since(due));
+            } else {
+                rec.queued += 1;
+            }
         }
         // Every slot of a bounded open loop is due within its window; one sent
         // after the window end was queued behind busy connections (a stall of
