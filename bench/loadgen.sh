@@ -113,7 +113,7 @@ if [ "$memory" = 1 ]; then
   /usr/bin/time -v -o "$WORK/mem.time" taskset -c "$GEN_CPU" \
     "$TAILGATE" bench "$NGINX_URL" -c "$CONNS" -n "$MEMORY_REQUESTS" >"$WORK/mem.out" 2>&1
   rss_kb="$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/mem.time")"
-  total="$(awk '/requests in/ {print $1}' "$WORK/mem.out")"
+  total="$(awk '$2 == "requests" && $3 == "in" {print $1}' "$WORK/mem.out")"
   wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/mem.time")"
   echo
   echo "### Memory: tailgate bench -c $CONNS -n $MEMORY_REQUESTS against nginx"
