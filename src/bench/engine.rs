@@ -302,27 +302,30 @@ async fn worker(
         let body_len = rendered.body_len as u64;
         let h1 = rendered.h1;
         timer.as_mut().reset(sent_at + timeout);
-        let exchange = async {
-            if !conn.as_ref().is_some_and(Conn::is_usable) {
-                conn = Some(Conn::open(&target).await?);
-            }
-            match conn.as_mut() {
-                Some(c) => {
-                    c.send(
-                        h1,
-                        || plan.h2_request(counter, random),
-                        plan.head,
-                        plan.decode,
-                    )
-                    .await
+        let result = {
+            // Pinned where it is made: moving a future copies all of its state.
+            let exchange = std::pin::pin!(async {
+                if !conn.as_ref().is_some_and(Conn::is_usable) {
+                    conn = Some(Conn::open(&target).await?);
                 }
-                None => Err(ErrorKind::Connect),
+                match conn.as_mut() {
+                    Some(c) => {
+                        c.send(
+                            h1,
+                            || plan.h2_request(counter, random),
+                            plan.head,
+                            plan.decode,
+                        )
+                        .await
+                    }
+                    None => Err(ErrorKind::Connect),
+                }
+            });
+            tokio::select! {
+                biased;
+                result = exchange => Ok(result),
+                () = &mut timer => Err(ErrorKind::Timeout),
             }
-        };
-        let result = tokio::select! {
-            biased;
-            result = exchange => Ok(result),
-            () = &mut timer => Err(ErrorKind::Timeout),
         };
         let end = Instant::now();
         now = end;

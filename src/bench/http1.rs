@@ -108,33 +108,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             .await
             .map_err(|_| ErrorKind::Reset)?;
         loop {
-            let (meta, head_len, body, coding) = {
-                // Uninitialised header slots: initialising 96 of them per response
-                // was the costliest instructions of the client's own hot path.
-                let mut headers =
-                    [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-                let mut response = httparse::Response::new(&mut []);
-                match httparse::ParserConfig::default().parse_response_with_uninit_headers(
-                    &mut response,
-                    &self.buf,
-                    &mut headers,
-                ) {
-                    Ok(httparse::Status::Complete(head_len)) => {
-                        let status = response.code.unwrap_or(0);
-                        let (meta, body, coding) = read_head(&response, status, head);
-                        (meta, head_len, body, coding)
-                    }
-                    Ok(httparse::Status::Partial) => {
-                        if self.buf.len() > MAX_HEAD_BYTES {
-                            return Err(ErrorKind::Protocol);
-                        }
-                        if self.fill().await? == 0 {
-                            return Err(ErrorKind::Reset);
-                        }
-                        continue;
-                    }
-                    Err(_) => return Err(ErrorKind::Protocol),
+            let Some((meta, head_len, body, coding)) = parse_head(&self.buf, head)? else {
+                if self.buf.len() > MAX_HEAD_BYTES {
+                    return Err(ErrorKind::Protocol);
                 }
+                if self.fill().await? == 0 {
+                    return Err(ErrorKind::Reset);
+                }
+                continue;
             };
             self.buf.advance(head_len);
             if (100..200).contains(&meta.status) && meta.status != 101 {
@@ -252,6 +233,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             wire += size + 2;
             body += size;
         }
+    }
+}
+
+/// Parse a response head at the start of `buf`: `None` while it is incomplete.
+///
+/// A plain function, so that its header slots live on the stack for the parse
+/// only, not in the future of [`H1Conn::send`] (which is moved on every request).
+/// The slots are left uninitialised: initialising 96 of them per response was the
+/// costliest instructions of the client's own hot path.
+fn parse_head(
+    buf: &[u8],
+    head: bool,
+) -> Result<Option<(ResponseMeta, usize, BodyKind, Coding)>, ErrorKind> {
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut headers,
+    ) {
+        Ok(httparse::Status::Complete(head_len)) => {
+            let status = response.code.unwrap_or(0);
+            let (meta, body, coding) = read_head(&response, status, head);
+            Ok(Some((meta, head_len, body, coding)))
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(_) => Err(ErrorKind::Protocol),
     }
 }
 
