@@ -352,13 +352,14 @@ async fn respond(req: Request<Incoming>, behavior: &Behavior, state: &State) -> 
         } => {
             let since = started.duration_since(state.epoch);
             let phase = Duration::from_nanos((since.as_nanos() % period.as_nanos()) as u64);
+            let mut ready = started;
             if phase < *stall {
-                tokio::time::sleep_until(started + (*stall - phase)).await;
+                ready += *stall - phase;
             }
-            if !base.is_zero() {
-                // (A zero sleep would still wait for the timer's next 1 ms tick.)
-                tokio::time::sleep(*base).await;
-            }
+            // The analytic truth assumes exact delays: wait precisely, not to
+            // tokio's next 1 ms timer tick (which, with the runtime's own wake-up,
+            // is often 1-2 ms late).
+            precise_sleep_until(ready + *base).await;
             ok("hello")
         }
         Behavior::Delays {
@@ -463,6 +464,19 @@ async fn respond(req: Request<Incoming>, behavior: &Behavior, state: &State) -> 
             h.append("server-timing", http::HeaderValue::from_static("app;dur=1"));
             r
         }
+    }
+}
+
+/// Sleep until `deadline` to within a few microseconds: the timer to 2 ms
+/// before it, then yield until it (a short, cooperative busy wait).
+async fn precise_sleep_until(deadline: Instant) {
+    if let Some(early) = deadline.checked_sub(Duration::from_millis(2)) {
+        if early > Instant::now() {
+            tokio::time::sleep_until(early).await;
+        }
+    }
+    while Instant::now() < deadline {
+        tokio::task::yield_now().await;
     }
 }
 
