@@ -47,6 +47,7 @@ apt_install() {
 need_tools() {
   # need_tools wrk h2load oha nginx: install whichever is missing.
   local tool
+  export PATH="$HOME/.cargo/bin:$PATH"
   for tool in "$@"; do
     case "$tool" in
       wrk) command -v wrk >/dev/null || apt_install wrk ;;
@@ -66,7 +67,6 @@ need_tools() {
       taskset) command -v taskset >/dev/null || apt_install util-linux ;;
     esac
   done
-  export PATH="$HOME/.cargo/bin:$PATH"
 }
 
 build_tailgate() {
