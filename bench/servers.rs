@@ -13,6 +13,7 @@
 
 #[expect(
     dead_code,
+    unused_imports,
     reason = "the suite's shared servers; this binary serves only some of them"
 )]
 #[path = "../tests/common/mod.rs"]

@@ -28,10 +28,15 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rand::Rng;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+
+mod raw;
+mod tls;
+
+pub use raw::{refused_port, Raw, RawServer};
+pub use tls::TestCa;
 
 /// What a [`Server`] does with each request.
 #[derive(Debug, Clone)]
@@ -155,11 +160,6 @@ impl Server {
     /// `http://127.0.0.1:PORT` (or `https://`).
     pub fn base_url(&self) -> String {
         format!("{}://{}", self.scheme, self.addr)
-    }
-
-    /// The URL of `path` on this server.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url())
     }
 
     /// The recorded service times, reset.
@@ -477,199 +477,5 @@ async fn precise_sleep_until(deadline: Instant) {
     }
     while Instant::now() < deadline {
         tokio::task::yield_now().await;
-    }
-}
-
-/// How a [`RawServer`] misbehaves on each connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Raw {
-    /// Reads the request, sends a head promising 100 bytes and 3 of them, then
-    /// resets the connection (RST).
-    ResetMidResponse,
-    /// Reads the request and closes the connection without a response.
-    CloseWithoutResponse,
-    /// Reads the request, sends a head promising 1,000 bytes, then one byte every
-    /// 100 ms.
-    SlowBody,
-    /// Greets with an SSH banner, not HTTP.
-    NotHttp,
-}
-
-/// A TCP server that misbehaves below HTTP; stops when dropped.
-pub struct RawServer {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl RawServer {
-    /// Start one on 127.0.0.1, port 0.
-    pub fn start(raw: Raw) -> RawServer {
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port on 127.0.0.1");
-        std_listener
-            .set_nonblocking(true)
-            .expect("make the listener non-blocking");
-        let addr = std_listener.local_addr().expect("listener address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("server runtime");
-            runtime.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).expect("tokio listener");
-                let accept = async {
-                    loop {
-                        if let Ok((tcp, _)) = listener.accept().await {
-                            tokio::spawn(misbehave(tcp, raw));
-                        }
-                    }
-                };
-                tokio::select! {
-                    _ = accept => {}
-                    _ = stopped => {}
-                }
-            });
-            runtime.shutdown_background();
-        });
-        RawServer {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RawServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Read until the end of a request head (the tests send no bodies here).
-async fn read_head(tcp: &mut TcpStream) -> bool {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match tcp.read(&mut chunk).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    true
-}
-
-async fn misbehave(mut tcp: TcpStream, raw: Raw) {
-    match raw {
-        Raw::ResetMidResponse => {
-            if read_head(&mut tcp).await {
-                let _ = tcp
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
-                    .await;
-                let _ = tcp.flush().await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                // SO_LINGER 0: closing sends RST instead of FIN.
-                let _ = tcp.set_zero_linger();
-            }
-        }
-        Raw::CloseWithoutResponse => {
-            read_head(&mut tcp).await;
-        }
-        Raw::SlowBody => {
-            if read_head(&mut tcp).await {
-                let _ = tcp
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-                    .await;
-                for _ in 0..1000 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    if tcp.write_all(b"a").await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-        Raw::NotHttp => {
-            let _ = tcp.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
-            read_head(&mut tcp).await;
-            let _ = tcp.write_all(b"Protocol mismatch.\n").await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// A port on 127.0.0.1 that nothing listens on (bound, then released).
-pub fn refused_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port on 127.0.0.1");
-    let addr = listener.local_addr().expect("listener address");
-    drop(listener);
-    addr
-}
-
-/// A test certificate authority and a server certificate it signed for
-/// `localhost` and `127.0.0.1`.
-pub struct TestCa {
-    /// The CA certificate, PEM.
-    pub ca_pem: String,
-    cert_der: Vec<u8>,
-    key_der: Vec<u8>,
-}
-
-impl TestCa {
-    /// A fresh CA and server certificate.
-    pub fn new() -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "tailgate test CA");
-        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
-        let key = KeyPair::generate().expect("server key");
-        let params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("server params");
-        let cert = params
-            .signed_by(&key, &ca, &ca_key)
-            .expect("server certificate");
-        TestCa {
-            ca_pem: ca.pem(),
-            cert_der: cert.der().to_vec(),
-            key_der: key.serialize_der(),
-        }
-    }
-
-    /// Write the CA certificate to `dir/name` and return the path.
-    pub fn write_ca(&self, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-        let path = dir.join(name);
-        std::fs::write(&path, &self.ca_pem).expect("write the CA file");
-        path
-    }
-
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(self.cert_der.clone())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone())),
-            )
-            .expect("server certificate and key");
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Arc::new(config)
     }
 }
