@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::http1::{H1Conn, ResponseMeta};
+use super::http1::{decoded_len, Coding, H1Conn, ResponseMeta};
 use super::record::ErrorKind;
 
 /// Which HTTP version to speak.
@@ -306,19 +306,34 @@ impl Conn {
                     .iter()
                     .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
                     .sum();
+                let coding = response
+                    .headers()
+                    .get(http::header::CONTENT_ENCODING)
+                    .map_or(Coding::Identity, |v| Coding::of(v.as_bytes()));
+                // As on HTTP/1.1: a compressed body is kept only to measure its
+                // decoded size, when the endpoint asked for compression.
+                let mut raw =
+                    (decode && matches!(coding, Coding::Gzip | Coding::Deflate)).then(Vec::new);
                 let mut body = response.into_body();
                 let mut body_bytes = 0u64;
                 while let Some(frame) = body.frame().await {
                     let frame = frame.map_err(|_| ErrorKind::Body)?;
                     if let Some(data) = frame.data_ref() {
                         body_bytes += data.len() as u64;
+                        if let Some(raw) = raw.as_mut() {
+                            raw.extend_from_slice(data);
+                        }
                     }
                 }
+                let decoded_bytes = match raw {
+                    Some(raw) => Some(decoded_len(&raw, coding).ok_or(ErrorKind::Body)?),
+                    None => (coding == Coding::Identity).then_some(body_bytes),
+                };
                 Ok(ResponseMeta {
                     status,
                     wire_bytes: head_bytes + body_bytes,
                     body_bytes,
-                    decoded_bytes: None,
+                    decoded_bytes,
                     server_timing: timing,
                     keep_alive: true,
                 })

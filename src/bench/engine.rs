@@ -42,16 +42,30 @@ pub struct PhaseOutcome {
 pub struct PacingReport {
     /// The rate asked for, requests per second.
     pub target_rate: f64,
-    /// Requests sent within the phase's time window, per second of it.
+    /// Requests the schedule planned (`rate x duration`, or the request limit).
+    #[serde(default)]
+    pub planned: u64,
+    /// Requests sent per second of the phase's time window. A request queued
+    /// behind busy connections and sent after the window still counts: its wait
+    /// is in its latency (measured from its due time), not a shortfall of the
+    /// generator.
     pub achieved_rate: f64,
-    /// p99 of how late requests were sent after they were due, ms.
+    /// p99 of how late the generator sent requests that were waiting for their
+    /// due time with a connection free (its timer and CPU jitter; not counted in
+    /// latency), ms.
     pub lag_p99_ms: f64,
-    /// Largest lateness, ms.
+    /// Largest such lateness, ms.
     pub lag_max_ms: f64,
+    /// Requests already due when a connection became free: they waited for one
+    /// (behind a slow or stalled server), and their latency counts from their
+    /// due time.
+    #[serde(default)]
+    pub queued: u64,
     /// Planned requests never sent.
     pub unsent: u64,
     /// False when the achieved rate fell more than 1 % short of the target or
     /// requests went unsent: the run did not deliver the load it claims.
+    /// `planned == ok + errors + unsent` always holds.
     pub valid: bool,
 }
 
@@ -173,9 +187,11 @@ impl Engine {
                 };
                 Some(PacingReport {
                     target_rate: rate,
+                    planned: schedule.planned().unwrap_or_else(|| schedule.issued()),
                     achieved_rate: achieved,
                     lag_p99_ms: lag_ms(0.99),
                     lag_max_ms: lag_ms(1.0),
+                    queued: recorder.queued,
                     unsent: recorder.unsent,
                     valid: achieved >= rate * 0.99 && recorder.unsent == 0,
                 })
@@ -256,8 +272,15 @@ async fn worker(
         .and_then(|pool| pool.pop());
     let mut scratch = Vec::new();
     let start = schedule.start();
-    let window_end = schedule.window().map(|w| start + w);
-    while let Some(Slot { due, .. }) = schedule.next() {
+    // One timer per worker, moved to each request's deadline: moving a registered
+    // timer later only updates its expiry (tokio re-files it lazily), where a
+    // `timeout()` per request inserted and removed a timer-wheel entry each time.
+    let timer = tokio::time::sleep(timeout);
+    tokio::pin!(timer);
+    // The clock is read twice per request (send and end); the end of one request
+    // is "now" for taking the next slot.
+    let mut now = Instant::now();
+    while let Some(Slot { due, .. }) = schedule.next_at(now) {
         // A request that is already due when a connection takes it has been
         // queued (every connection was busy): its latency counts from its due
         // time, so a stalled server shows up in the percentiles. A request that is
@@ -278,33 +301,47 @@ async fn worker(
         let (rendered, counter, random) = plan.next(&mut scratch);
         let body_len = rendered.body_len as u64;
         let h1 = rendered.h1;
-        let result = tokio::time::timeout(timeout, async {
-            if !conn.as_ref().is_some_and(Conn::is_usable) {
-                conn = Some(Conn::open(&target).await?);
-            }
-            match conn.as_mut() {
-                Some(c) => {
-                    c.send(
-                        h1,
-                        || plan.h2_request(counter, random),
-                        plan.head,
-                        plan.decode,
-                    )
-                    .await
+        timer.as_mut().reset(sent_at + timeout);
+        let result = {
+            // Pinned where it is made: moving a future copies all of its state.
+            let exchange = std::pin::pin!(async {
+                if !conn.as_ref().is_some_and(Conn::is_usable) {
+                    conn = Some(Conn::open(&target).await?);
                 }
-                None => Err(ErrorKind::Connect),
+                match conn.as_mut() {
+                    Some(c) => {
+                        c.send(
+                            h1,
+                            || plan.h2_request(counter, random),
+                            plan.head,
+                            plan.decode,
+                        )
+                        .await
+                    }
+                    None => Err(ErrorKind::Connect),
+                }
+            });
+            tokio::select! {
+                biased;
+                result = exchange => Ok(result),
+                () = &mut timer => Err(ErrorKind::Timeout),
             }
-        })
-        .await;
+        };
         let end = Instant::now();
+        now = end;
         let second = end.saturating_duration_since(start).as_secs() as u32;
         let mut rec = recorder.borrow_mut();
         if let Some(due) = due {
-            rec.lag(sent_at.saturating_duration_since(due));
+            if waited {
+                rec.lag(sent_at.saturating_duration_since(due));
+            } else {
+                rec.queued += 1;
+            }
         }
-        if window_end.is_none_or(|w| sent_at <= w) {
-            rec.sent_in_window += 1;
-        }
+        // Every slot of a bounded open loop is due within its window; one sent
+        // after the window end was queued behind busy connections (a stall of
+        // the server), which its latency shows. It was delivered, not dropped.
+        rec.sent_in_window += 1;
         match result {
             Ok(Ok(meta)) => {
                 rec.status(meta.status);
@@ -328,8 +365,8 @@ async fn worker(
                 rec.failure(kind, second);
                 conn = None;
             }
-            Err(_elapsed) => {
-                rec.failure(ErrorKind::Timeout, second);
+            Err(timeout) => {
+                rec.failure(timeout, second);
                 conn = None;
             }
         }

@@ -120,13 +120,19 @@ pub struct Recorder {
     pub bytes_decoded: u64,
     /// `Server-Timing` metrics by name.
     pub server_timing: BTreeMap<String, TimingSum>,
-    /// How late requests were sent after they were due (open loop), microseconds.
+    /// How late requests that waited for their due time were sent after it
+    /// (open loop: the generator's timer and CPU jitter), microseconds.
     #[serde(with = "histogram_base64", default = "new_histogram")]
     pub lag: Histogram<u64>,
+    /// Requests already due when a connection took them (open loop): they
+    /// queued behind busy connections.
+    #[serde(default)]
+    pub queued: u64,
     /// Planned requests that were never sent because the phase's time ran out.
     #[serde(default)]
     pub unsent: u64,
-    /// Requests sent within the phase's time window (for the achieved rate).
+    /// Requests sent, including those queued behind busy connections and sent in
+    /// the grace period after the window (for the achieved rate).
     #[serde(default)]
     pub sent_in_window: u64,
     /// Per-second timeline of the phase.
@@ -147,6 +153,7 @@ impl Default for Recorder {
             bytes_decoded: 0,
             server_timing: BTreeMap::new(),
             lag: new_histogram(),
+            queued: 0,
             unsent: 0,
             sent_in_window: 0,
             timeline: Timeline::default(),
@@ -214,6 +221,7 @@ impl Recorder {
         self.bytes_body += other.bytes_body;
         self.bytes_decoded += other.bytes_decoded;
         let _ = self.lag.add(&other.lag);
+        self.queued += other.queued;
         self.unsent += other.unsent;
         self.sent_in_window += other.sent_in_window;
         self.timeline.merge(&other.timeline);

@@ -110,10 +110,15 @@ impl Schedule {
 
     /// The next slot, or `None` when the phase is over.
     pub fn next(&self) -> Option<Slot> {
+        self.next_at(Instant::now())
+    }
+
+    /// The next slot as of `now` (a time the caller has just read from the
+    /// clock), or `None` when the phase is over.
+    pub fn next_at(&self, now: Instant) -> Option<Slot> {
         if self.stopped.load(Ordering::Relaxed) {
             return None;
         }
-        let now = Instant::now();
         match self.pacing {
             Pacing::Closed => {
                 if self.deadline.is_some_and(|d| now >= d) {

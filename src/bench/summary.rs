@@ -211,11 +211,12 @@ impl PhaseSummary {
         if let Some(p) = &self.pacing {
             let _ = writeln!(
                 out,
-                "  Open loop: target {}/s, achieved {:.1}/s, send lag p99 {} max {}, unsent {}{}",
+                "  Open loop: target {}/s, achieved {:.1}/s, send lag p99 {} max {}, queued for a connection {}, unsent {}{}",
                 format::rate(p.target_rate),
                 p.achieved_rate,
                 format::ms(p.lag_p99_ms),
                 format::ms(p.lag_max_ms),
+                format::thousands(p.queued),
                 p.unsent,
                 if p.valid {
                     ""
