@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod cost;
 pub mod demo;
 pub mod deploy;
 pub mod format;
