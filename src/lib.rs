@@ -4,6 +4,7 @@
 //! verdict -> report -> publish, with teardown on every exit path. Each stage is a
 //! module; `main.rs` is a thin shell over [`cli`].
 
+pub mod aws;
 pub mod bench;
 pub mod cli;
 pub mod compare;
