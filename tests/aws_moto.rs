@@ -462,3 +462,154 @@ async fn report_lines_give_cold_starts_and_the_cost_per_request() {
     assert_eq!(side.round_values().len(), 2);
     assert_nothing_left(&clients).await;
 }
+
+#[tokio::test]
+async fn the_cleanup_command_honours_aws_endpoint_url() {
+    let Some(session) = moto_support::moto() else {
+        return;
+    };
+    let clients = creds::clients_for(&session.moto.url).await;
+    let now = time::OffsetDateTime::now_utc();
+    let expired = tagged_stack(&clients, 5, Side::Head, now - time::Duration::hours(2)).await;
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tailgate"))
+            .arg("cleanup")
+            .args(extra)
+            .env("AWS_ENDPOINT_URL", &session.moto.url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIATAILGATETEST")
+            .env("AWS_SECRET_ACCESS_KEY", creds::TEST_SECRET)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_REPOSITORY")
+            .output()
+            .expect("tailgate runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(creds::TEST_SECRET));
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&["--dry-run", "--repo", "acme/orders"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("would delete: {expired}")), "{text}");
+    assert_eq!(moto_support::live_tailgate_stacks(&clients).await.len(), 1);
+    let (code, text) = run(&["--repo", "acme/orders", "--timeout-secs", "60"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("deleted: {expired}")), "{text}");
+    assert_nothing_left(&clients).await;
+}
+
+#[tokio::test]
+async fn the_server_side_stage_prices_both_sides() {
+    use tailgate::aws::{server_side, ServerSideOptions};
+    use tailgate::cost::CostModel;
+    use tailgate::deploy::Target;
+
+    let Some(session) = moto_support::moto() else {
+        return;
+    };
+    let clients = creds::clients_for(&session.moto.url).await;
+    let t0 = first_round_start();
+    let mut windows = Vec::new();
+    let mut targets = Vec::new();
+    for (n, side) in [Side::Base, Side::Head].into_iter().enumerate() {
+        let function = format!("orders-{side}");
+        let group = logs::log_group(&function);
+        clients
+            .logs
+            .create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        clients
+            .logs
+            .create_log_stream()
+            .log_group_name(&group)
+            .log_stream_name("s")
+            .send()
+            .await
+            .unwrap();
+        let start = t0 + n as i64 * 2_000;
+        // Base: 4 warm invocations billed 20 ms; head: 1 cold (200 ms) + 3 warm (40 ms).
+        let events: Vec<InputLogEvent> = (0..4)
+            .map(|i| {
+                let billed = match (side, i) {
+                    (Side::Base, _) => 20,
+                    (Side::Head, 0) => 200,
+                    (Side::Head, _) => 40,
+                };
+                let msg = report(&format!("{side}{i}"), billed, side == Side::Head && i == 0);
+                InputLogEvent::builder()
+                    .timestamp(start + 100 + i)
+                    .message(msg)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        clients
+            .logs
+            .put_log_events()
+            .log_group_name(&group)
+            .log_stream_name("s")
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+        windows.push(RoundWindow {
+            round: 0,
+            side,
+            start_ms: start,
+            end_ms: start + 1_000,
+            requests: 4,
+            bytes_in: 0,
+        });
+        targets.push(Target {
+            side,
+            base_url: "https://example.invalid".into(),
+            label: side.to_string(),
+            pid: None,
+            meta: BTreeMap::from([
+                (meta::FUNCTIONS.to_string(), format!("{function}=arm64")),
+                (meta::GATEWAY.to_string(), "http".to_string()),
+            ]),
+        });
+    }
+    let model = CostModel {
+        monthly_requests: Some(1_000_000),
+        ..CostModel::default()
+    };
+    let options = ServerSideOptions {
+        logs_patience: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(50),
+        xray: true,
+    };
+    let view = server_side(
+        &clients,
+        &targets[0],
+        &targets[1],
+        &windows,
+        &model,
+        Some(250.0),
+        options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(view.lambda.len(), 2);
+    assert_eq!(view.lambda[1].cold_starts, 1);
+    let cost = view.cost.as_ref().expect("both sides priced");
+    assert_eq!(cost.base.usage.invocations, 4);
+    assert_eq!(cost.head.usage.arm64_mb_ms, (200 + 3 * 40) * 256);
+    assert!(
+        cost.point_change().unwrap() > 0.0,
+        "head bills more time per request"
+    );
+    let md = tailgate::aws::view::markdown(&view);
+    assert!(md.contains("| head | 4 | 4 | 1 (25"), "{md}");
+    assert!(md.contains("per 1M requests"), "{md}");
+    assert_nothing_left(&clients).await;
+}

@@ -11,6 +11,7 @@
 //! - [`xray`]: the slowest downstream calls from X-Ray traces.
 //! - [`sweep`]: `tailgate cleanup`, stacks found by tag through the tagging API.
 //! - [`view`]: serialisable rows and a markdown fragment for the report.
+//! - [`server`]: the whole server-side stage in one call for the pipeline.
 //!
 //! Error messages carry what AWS said (code and message) and never credentials.
 
@@ -18,6 +19,7 @@ pub mod client;
 pub mod lambda;
 pub mod logs;
 pub mod report;
+pub mod server;
 pub mod stack;
 pub mod sweep;
 pub mod tags;
@@ -29,6 +31,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use client::{AwsClients, ClientOptions};
+pub use server::{cpu_cost, server_side, ServerSideOptions};
 
 /// Why an AWS call or a stack operation failed. The message says what to do.
 #[derive(Debug, thiserror::Error)]
