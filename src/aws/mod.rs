@@ -31,7 +31,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use client::{AwsClients, ClientOptions};
-pub use server::{cpu_cost, server_side, ServerSideOptions};
+pub use server::{server_side, ServerSideOptions};
 
 /// Why an AWS call or a stack operation failed. The message says what to do.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::lambda::{self, RoundWindow, WINDOW_GRACE_MS};
 use super::view::{self, ServerSide};
 use super::{logs, xray, AwsClients, AwsError};
-use crate::cost::{self, ApiGatewayKind, Architecture, CostComparison, CostModel, Usage};
+use crate::cost::{self, ApiGatewayKind, Architecture, CostComparison, CostModel};
 use crate::deploy::cloudformation::{functions_of, gateway_of, meta};
 use crate::deploy::Target;
 use crate::side::Side;
@@ -134,63 +134,4 @@ pub async fn server_side(
         out.hints = view::hints(h, head_cost, &prices, head_p99_ms);
     }
     Ok(out)
-}
-
-/// Price local targets by CPU time: `base` and `head` are `(round, requests, bytes
-/// out, CPU time of the server's process tree in that round)` per round.
-pub fn cpu_cost(
-    base: &[(u32, u64, u64, Duration)],
-    head: &[(u32, u64, u64, Duration)],
-    model: &CostModel,
-) -> Result<CostComparison, cost::CostError> {
-    let prices = model.prices_for(None);
-    let rounds = |rows: &[(u32, u64, u64, Duration)]| -> Vec<(u32, Usage)> {
-        rows.iter()
-            .map(|&(round, requests, bytes_out, cpu)| {
-                (
-                    round,
-                    Usage {
-                        requests,
-                        bytes_out,
-                        cpu_time: Some(cpu),
-                        ..Usage::default()
-                    },
-                )
-            })
-            .collect()
-    };
-    Ok(CostComparison {
-        currency: model.currency,
-        monthly_requests: model.monthly_requests,
-        source: "process CPU time".into(),
-        base: cost::side_cost(Side::Base, &rounds(base), &prices, model.monthly_requests)?,
-        head: cost::side_cost(Side::Head, &rounds(head), &prices, model.monthly_requests)?,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_cost_prices_both_sides_per_round() {
-        let model = CostModel {
-            monthly_requests: Some(1_000_000),
-            ..CostModel::default()
-        };
-        let s = Duration::from_secs;
-        let c = cpu_cost(
-            &[(0, 1000, 0, s(36)), (1, 1000, 0, s(36))],
-            &[(0, 1000, 0, s(72)), (1, 1000, 0, s(72))],
-            &model,
-        )
-        .unwrap();
-        // base: 72 s = 0.02 h x 0.04048 = $0.0008096 for 2000 requests = $0.4048 per 1M
-        assert_eq!(
-            c.base.per_1m.unwrap().amount.normalize().to_string(),
-            "0.4048"
-        );
-        assert_eq!(c.head.round_values().len(), 2);
-        assert!((c.point_change().unwrap() - 1.0).abs() < 1e-9);
-    }
 }

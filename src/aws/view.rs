@@ -218,3 +218,143 @@ pub fn markdown(view: &ServerSide) -> String {
     }
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::lambda::Spread;
+    use crate::cost::{side_cost, Usage};
+    use crate::side::Side;
+
+    fn spread(p50_ms: f64, p99_ms: f64) -> Option<Spread> {
+        Some(Spread {
+            count: 10,
+            p50_ms,
+            p99_ms,
+            max_ms: p99_ms,
+        })
+    }
+
+    fn side(memory: u32, used: u32, cold: u64, invocations: u64) -> LambdaSide {
+        LambdaSide {
+            side: Side::Head,
+            functions: vec!["f".into()],
+            invocations,
+            requests_sent: invocations,
+            count_mismatch: None,
+            outside_rounds: 0,
+            rejected_lines: 0,
+            cold_starts: cold,
+            cold_start_rate: Some(cold as f64 / invocations as f64),
+            init: (cold > 0).then_some(Spread {
+                count: cold,
+                p50_ms: 900.0,
+                p99_ms: 1200.0,
+                max_ms: 1200.0,
+            }),
+            warm_duration: spread(20.0, 80.0),
+            cold_duration: None,
+            billed: spread(21.0, 81.0),
+            memory_size_mb: Some(memory),
+            max_memory_used_mb: Some(used),
+            failed_invocations: 0,
+        }
+    }
+
+    fn x86_cost() -> SideCost {
+        let mut usage = Usage {
+            requests: 100,
+            ..Usage::default()
+        };
+        for _ in 0..100 {
+            usage.add_invocation(
+                std::time::Duration::from_millis(100),
+                1024,
+                Architecture::X86_64,
+            );
+        }
+        side_cost(Side::Head, &[(0, usage)], &Prices::aws_defaults(), None).unwrap()
+    }
+
+    #[test]
+    fn each_hint_fires_only_on_its_evidence() {
+        let prices = Prices::aws_defaults();
+        let busy = side(1024, 700, 0, 100);
+        assert!(hints(&busy, None, &prices, Some(100.0)).is_empty());
+
+        let idle = side(1024, 90, 0, 100);
+        let h = hints(&idle, None, &prices, Some(100.0));
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].kind, HintKind::MemoryOverProvisioned);
+        assert!(
+            h[0].message.contains("90 MB used of 1024 MB"),
+            "{}",
+            h[0].message
+        );
+
+        let cold = side(1024, 700, 5, 100);
+        let h = hints(&cold, None, &prices, Some(1000.0));
+        assert_eq!(
+            h.iter().map(|h| h.kind).collect::<Vec<_>>(),
+            vec![HintKind::ColdStartsDominateP99]
+        );
+        assert!(
+            hints(&cold, None, &prices, Some(5000.0)).is_empty(),
+            "p99 far above init: not cold starts"
+        );
+
+        let h = hints(&busy, Some(&x86_cost()), &prices, None);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].kind, HintKind::Arm64Saving);
+        // 100 x 0.1 s x 1 GB = 10 GB-s x (0.0000166667 - 0.0000133334) = $0.000033333
+        // per 100 requests = $0.33333 per 1M
+        assert!(h[0].message.contains("$0.333"), "{}", h[0].message);
+    }
+
+    #[test]
+    fn the_fragment_has_every_table() {
+        let cost = x86_cost();
+        let view = ServerSide {
+            lambda: vec![side(1024, 90, 5, 100)],
+            cost: Some(CostComparison {
+                currency: crate::cost::Currency::USD,
+                monthly_requests: Some(1_000_000),
+                source: "Lambda REPORT lines".into(),
+                base: SideCost {
+                    side: Side::Base,
+                    ..cost.clone()
+                },
+                head: cost,
+            }),
+            head_calls: vec![DownstreamCall {
+                endpoint: "GET /orders".into(),
+                service: "orders-db".into(),
+                operation: None,
+                sql: Some("SELECT * FROM t WHERE a | b".into()),
+                count: 3,
+                mean_ms: 12.0,
+                max_ms: 30.0,
+            }],
+            base_calls: Vec::new(),
+            hints: vec![Hint {
+                kind: HintKind::Arm64Saving,
+                message: "try arm64".into(),
+            }],
+        };
+        let md = markdown(&view);
+        for part in [
+            "#### Lambda (from REPORT lines)",
+            "| head | 100 | 100 | 5 (5",
+            "90 / 1024 MB",
+            "#### Cost (Lambda REPORT lines)",
+            "| base |",
+            "+0",
+            "#### Slowest downstream calls (head, X-Ray)",
+            "a \\| b",
+            "- try arm64",
+        ] {
+            assert!(md.contains(part), "missing {part:?} in\n{md}");
+        }
+        assert!(!md.contains("(base, X-Ray)"));
+    }
+}

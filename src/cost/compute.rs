@@ -258,6 +258,38 @@ impl CostComparison {
     }
 }
 
+/// Price local targets by CPU time. `base` and `head` are, per round, `(round,
+/// requests, response bytes, CPU time of the server's process tree in that round)`;
+/// the CPU time is [`super::cpu::CpuReading::since`] of readings taken before and
+/// after the round.
+pub fn cpu_comparison(
+    base: &[(u32, u64, u64, Duration)],
+    head: &[(u32, u64, u64, Duration)],
+    model: &super::CostModel,
+) -> Result<CostComparison, CostError> {
+    let prices = model.prices_for(None);
+    let rounds = |rows: &[(u32, u64, u64, Duration)]| -> Vec<(u32, Usage)> {
+        rows.iter()
+            .map(|&(round, requests, bytes_out, cpu)| {
+                let usage = Usage {
+                    requests,
+                    bytes_out,
+                    cpu_time: Some(cpu),
+                    ..Usage::default()
+                };
+                (round, usage)
+            })
+            .collect()
+    };
+    Ok(CostComparison {
+        currency: model.currency,
+        monthly_requests: model.monthly_requests,
+        source: "process CPU time".into(),
+        base: side_cost(Side::Base, &rounds(base), &prices, model.monthly_requests)?,
+        head: side_cost(Side::Head, &rounds(head), &prices, model.monthly_requests)?,
+    })
+}
+
 mod opt_secs {
     use std::time::Duration;
 
@@ -362,5 +394,27 @@ mod tests {
     fn no_requests_is_no_cost_per_request() {
         let side = side_cost(Side::Base, &[], &Prices::aws_defaults(), Some(5)).unwrap();
         assert!(side.per_request.is_none() && side.per_1m.is_none() && side.monthly.is_none());
+    }
+
+    #[test]
+    fn cpu_comparison_prices_both_sides_per_round() {
+        let model = crate::cost::CostModel {
+            monthly_requests: Some(1_000_000),
+            ..crate::cost::CostModel::default()
+        };
+        let s = Duration::from_secs;
+        let c = cpu_comparison(
+            &[(0, 1000, 0, s(36)), (1, 1000, 0, s(36))],
+            &[(0, 1000, 0, s(72)), (1, 1000, 0, s(72))],
+            &model,
+        )
+        .unwrap();
+        // base: 72 s = 0.02 h x $0.04048 = $0.0008096 for 2000 requests = $0.4048 per 1M
+        assert_eq!(
+            c.base.per_1m.unwrap().amount.normalize().to_string(),
+            "0.4048"
+        );
+        assert_eq!(c.head.round_values().len(), 2);
+        assert!((c.point_change().unwrap() - 1.0).abs() < 1e-9);
     }
 }

@@ -16,7 +16,8 @@ pub mod money;
 pub mod pricing;
 
 pub use compute::{
-    per_million, price, side_cost, CostBreakdown, CostComparison, RoundCost, SideCost, Usage,
+    cpu_comparison, per_million, price, side_cost, CostBreakdown, CostComparison, RoundCost,
+    SideCost, Usage,
 };
 pub use money::{Currency, Money};
 pub use pricing::{ApiGatewayKind, Architecture, CostModel, PriceOverrides, Prices};
