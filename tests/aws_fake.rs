@@ -429,3 +429,73 @@ async fn access_errors_name_the_code_and_never_the_secret() {
         .iter()
         .all(|s| !s.body.contains(creds::TEST_SECRET)));
 }
+
+#[tokio::test]
+async fn a_rolled_back_stack_is_replaced_and_a_raw_create_error_still_deletes() {
+    // The stack of an earlier run is in ROLLBACK_COMPLETE (AWS only allows deleting
+    // it); this run deletes it, then CreateStack fails with a raw 500 (as moto does
+    // for a failing resource) while the stack exists in CREATE_IN_PROGRESS.
+    #[derive(Default)]
+    struct State {
+        phase: u8, // 0 rolled back, 1 deleting, 2 gone, 3 created (stuck), 4 deleted again
+    }
+    let state = Arc::new(Mutex::new(State::default()));
+    let s = state.clone();
+    let aws = fake::start(move |req| {
+        let mut st = s.lock().unwrap();
+        match (req.operation.as_str(), st.phase) {
+            ("DescribeStacks", 0) => {
+                Reply::xml(describe_stacks_xml(HEAD, "ROLLBACK_COMPLETE", &[]))
+            }
+            ("DescribeStacks", 1) => {
+                st.phase = 2;
+                Reply::xml(describe_stacks_xml(HEAD, "DELETE_IN_PROGRESS", &[]))
+            }
+            ("DescribeStacks", 3) => {
+                Reply::xml(describe_stacks_xml(HEAD, "CREATE_IN_PROGRESS", &[]))
+            }
+            ("DescribeStacks", _) => no_such_stack(HEAD),
+            ("DeleteStack", 0) => {
+                st.phase = 1;
+                ok_xml("DeleteStack", "")
+            }
+            ("DeleteStack", 3) => {
+                st.phase = 4;
+                ok_xml("DeleteStack", "")
+            }
+            ("CreateStack", 2) => {
+                st.phase = 3;
+                Reply {
+                    status: 500,
+                    content_type: "text/html",
+                    body: "<h1>Internal Server Error</h1>".into(),
+                }
+            }
+            (other, phase) => Reply::xml_error(
+                400,
+                "InvalidAction",
+                &format!("unexpected {other} in phase {phase}"),
+            ),
+        }
+    })
+    .await;
+    let clients = creds::clients_for(&aws.url).await;
+    let cleanup = Cleanup::new();
+    let err = deployer("preview.json", clients)
+        .deploy(Side::Head, &cleanup)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CreateStack"), "{err}");
+    assert_eq!(
+        aws.count("DeleteStack"),
+        1,
+        "the rolled-back stack was deleted first"
+    );
+    assert!(cleanup.teardown_all().await.is_empty());
+    assert_eq!(
+        aws.count("DeleteStack"),
+        2,
+        "the half-created stack is deleted at teardown"
+    );
+    assert_eq!(state.lock().unwrap().phase, 4);
+}
