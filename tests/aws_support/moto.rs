@@ -69,7 +69,9 @@ impl Moto {
             if std::env::var_os("TAILGATE_REQUIRE_MOTO").is_some() {
                 panic!("{msg}; TAILGATE_REQUIRE_MOTO is set, so this is a failure");
             }
-            eprintln!("SKIPPED: {msg}");
+            // Straight to stderr, past the test harness's output capture, so the
+            // skip is visible in a normal `cargo test` run.
+            let _ = writeln!(std::io::stderr(), "SKIPPED (moto tests): {msg}");
             return None;
         }
         for _attempt in 0..3 {
