@@ -4,11 +4,13 @@
 //! verdict -> report -> publish, with teardown on every exit path. Each stage is a
 //! module; `main.rs` is a thin shell over [`cli`].
 
+pub mod aws;
 pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod context;
+pub mod cost;
 pub mod demo;
 pub mod deploy;
 pub mod format;

@@ -2,6 +2,7 @@
 //! command returns the process exit code; `main.rs` only builds the runtime and exits.
 
 mod bench;
+mod cleanup;
 mod demo;
 mod offline;
 mod publish;
@@ -13,6 +14,7 @@ use crate::config::{self, Config};
 use crate::verdict::exit;
 
 pub use bench::BenchArgs;
+pub use cleanup::{closed_pr_of_event, CleanupArgs};
 pub use demo::{DemoArgs, SampleServiceArgs, VariantArg};
 pub use offline::{CalibrateArgs, CompareArgs};
 pub use publish::PublishArgs;
@@ -51,6 +53,8 @@ pub enum Command {
     /// Run base against itself (A/A): measure the round-to-round noise and the
     /// rounds needed to detect a given change.
     Calibrate(CalibrateArgs),
+    /// Delete tailgate's AWS stacks past their expiry or of closed pull requests.
+    Cleanup(CleanupArgs),
     /// Serve the demo's sample service (used by `tailgate demo`).
     #[command(hide = true)]
     SampleService(SampleServiceArgs),
@@ -66,6 +70,7 @@ pub async fn execute(cli: Cli) -> i32 {
         Command::Publish(args) => publish::publish(args).await,
         Command::Compare(args) => offline::compare(args),
         Command::Calibrate(args) => offline::calibrate(args).await,
+        Command::Cleanup(args) => cleanup::cleanup(args).await,
         Command::SampleService(args) => demo::sample_service(args).await,
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::load_config;
-use super::run::deployer_for;
+use super::run::{deployer_for, RunSite};
 use crate::bench::EndpointRun;
 use crate::compare::{compare_all, paired_rounds};
 use crate::config::{units, CompareConfig, DeployConfig};
@@ -279,13 +279,23 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
             Box::new(UrlDeployer::new(base.clone(), base.clone())),
             base.clone(),
         ),
-        DeployConfig::Local(local) => {
+        deploy => {
+            let configured = match deploy {
+                DeployConfig::Local(local) => local.base_ref.clone(),
+                _ => None,
+            };
             let base_ref = args
                 .base_ref
                 .clone()
-                .or_else(|| local.base_ref.clone())
+                .or(configured)
                 .unwrap_or_else(|| "main".into());
-            let (d, label, _) = deployer_for(&config, Some(base_ref.clone()), Some(base_ref));
+            let (d, label, _) = deployer_for(
+                &config,
+                Some(base_ref.clone()),
+                Some(base_ref),
+                &RunSite::default(),
+            )
+            .await;
             (d, label)
         }
     };

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use super::load_config;
 use crate::config::{self, Config, DeployConfig};
 use crate::context::{Context, Trigger};
-use crate::deploy::{Deployer, LocalDeployer, UrlDeployer};
+use crate::deploy::{
+    CloudFormationDeployer, CommandContext, CommandDeployer, Deployer, LocalDeployer, StackContext,
+    UrlDeployer,
+};
 use crate::github::{self, PublishOptions};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
@@ -63,6 +66,10 @@ pub(crate) fn check(args: CheckArgs) -> i32 {
     let deploy = match &config.deploy {
         DeployConfig::Url { base, head } => format!("url (base {base}, head {head})"),
         DeployConfig::Local(l) => format!("local (`{}`)", l.command),
+        DeployConfig::CloudFormation(c) => {
+            format!("cloudformation (`{}`)", c.template.display())
+        }
+        DeployConfig::Command(_) => "command (up/down)".to_string(),
     };
     println!(
         "{}: OK: {} endpoint{}, deploy {deploy}, {} rounds per side, mode {}",
@@ -87,12 +94,35 @@ pub(crate) fn check(args: CheckArgs) -> i32 {
     exit::PASS
 }
 
+/// Where a run happens, for deployers that name or tag what they create.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunSite {
+    /// `owner/name`, when known.
+    pub repo: Option<String>,
+    /// The pull request, when there is one.
+    pub pr: Option<u64>,
+}
+
 /// The deployer a config asks for, with the refs in force.
-pub(crate) fn deployer_for(
+pub(crate) async fn deployer_for(
     config: &Config,
     base_ref: Option<String>,
     head_ref: Option<String>,
+    site: &RunSite,
 ) -> (Box<dyn Deployer>, String, String) {
+    let refs = |cfg_base: Option<String>, cfg_head: Option<String>| {
+        (
+            base_ref
+                .clone()
+                .or(cfg_base)
+                .unwrap_or_else(|| "main".into()),
+            head_ref
+                .clone()
+                .or(cfg_head)
+                .unwrap_or_else(|| "HEAD".into()),
+        )
+    };
+    let repo = site.repo.clone().unwrap_or_else(|| "local/repo".into());
     match &config.deploy {
         DeployConfig::Url { base, head } => (
             Box::new(UrlDeployer::new(base.clone(), head.clone())),
@@ -100,18 +130,50 @@ pub(crate) fn deployer_for(
             head.clone(),
         ),
         DeployConfig::Local(local) => {
-            let base_ref = base_ref
-                .or_else(|| local.base_ref.clone())
-                .unwrap_or_else(|| "main".into());
-            let head_ref = head_ref
-                .or_else(|| local.head_ref.clone())
-                .unwrap_or_else(|| "HEAD".into());
+            let (base_ref, head_ref) = refs(local.base_ref.clone(), local.head_ref.clone());
             (
                 Box::new(LocalDeployer::new(
                     local.clone(),
                     base_ref.clone(),
                     head_ref.clone(),
                 )),
+                base_ref,
+                head_ref,
+            )
+        }
+        DeployConfig::Command(command) => {
+            let (base_ref, head_ref) = refs(None, None);
+            let context = CommandContext {
+                repo,
+                pr: site.pr,
+                base_ref: base_ref.clone(),
+                head_ref: head_ref.clone(),
+            };
+            (
+                Box::new(CommandDeployer::new(
+                    command.clone(),
+                    config.base_dir.clone(),
+                    context,
+                )),
+                base_ref,
+                head_ref,
+            )
+        }
+        DeployConfig::CloudFormation(stack) => {
+            let (base_ref, head_ref) = refs(None, None);
+            let clients = crate::aws::AwsClients::load(&crate::aws::ClientOptions {
+                region: stack.region.clone(),
+                ..Default::default()
+            })
+            .await;
+            let context = StackContext {
+                repo,
+                pr: site.pr,
+                base_sha: base_ref.clone(),
+                head_sha: head_ref.clone(),
+            };
+            (
+                Box::new(CloudFormationDeployer::new(stack.clone(), context, clients)),
                 base_ref,
                 head_ref,
             )
@@ -189,7 +251,11 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         .clone()
         .or_else(|| pr.map(|p| p.head_sha.clone()));
     let progress = Progress::new(ProgressMode::detect());
-    let (deployer, base_label, head_label) = deployer_for(&config, base_ref, head_ref);
+    let site = RunSite {
+        repo: ctx.repo.as_ref().map(|r| r.full_name()),
+        pr: pr.map(|p| p.number),
+    };
+    let (deployer, base_label, head_label) = deployer_for(&config, base_ref, head_ref, &site).await;
     let mut context = if ctx.actions {
         ctx.run_context()
     } else {

@@ -277,6 +277,98 @@ pub enum DeployConfig {
     },
     /// Build and start each side locally from a git worktree of its ref.
     Local(LocalDeploy),
+    /// A CloudFormation (or SAM) stack per side.
+    CloudFormation(CloudFormationDeploy),
+    /// User commands bring each side up and down (`sam deploy`, CDK, Terraform, ...).
+    Command(CommandDeploy),
+}
+
+/// The `cloudformation` deployer's settings (`deploy: { cloudformation: ... }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudFormationDeploy {
+    /// The template file (JSON or YAML; SAM is fine), at most 51,200 bytes.
+    pub template: PathBuf,
+    /// Stack name prefix; must start with a letter. Default `tailgate`.
+    pub stack_prefix: String,
+    /// The stack output that holds the base URL. Default `ApiUrl`.
+    pub url_output: String,
+    /// Parameter values passed to the template.
+    pub parameters: Vec<(String, String)>,
+    /// The template parameter that receives the side's git sha (e.g. `GitSha`), if any.
+    pub sha_parameter: Option<String>,
+    /// Capabilities to acknowledge. Default `CAPABILITY_IAM`, `CAPABILITY_NAMED_IAM`,
+    /// `CAPABILITY_AUTO_EXPAND` (the last lets CloudFormation apply the SAM transform).
+    pub capabilities: Vec<String>,
+    /// AWS region; default from the environment / profile.
+    pub region: Option<String>,
+    /// How long a create, update or delete may take. Default 20 minutes.
+    pub timeout: Duration,
+    /// Time between two status polls. Default 5 seconds.
+    pub poll_interval: Duration,
+    /// Stacks are tagged to expire this long after they were deployed (for
+    /// `tailgate cleanup`). Default 24 hours.
+    pub ttl: Duration,
+    /// Extra tags on both stacks.
+    pub tags: Vec<(String, String)>,
+}
+
+impl CloudFormationDeploy {
+    /// Settings with every default and `template`.
+    pub fn with_template(template: impl Into<PathBuf>) -> CloudFormationDeploy {
+        CloudFormationDeploy {
+            template: template.into(),
+            stack_prefix: "tailgate".into(),
+            url_output: "ApiUrl".into(),
+            parameters: Vec::new(),
+            sha_parameter: None,
+            capabilities: vec![
+                "CAPABILITY_IAM".into(),
+                "CAPABILITY_NAMED_IAM".into(),
+                "CAPABILITY_AUTO_EXPAND".into(),
+            ],
+            region: None,
+            timeout: Duration::from_secs(20 * 60),
+            poll_interval: Duration::from_secs(5),
+            ttl: Duration::from_secs(24 * 3600),
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// The `command` deployer's settings (`deploy: { command: ... }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandDeploy {
+    /// Shell command that deploys one side and prints its URL, or a JSON object of
+    /// outputs, on stdout (the last line that is a URL or a JSON object counts).
+    pub up: String,
+    /// Shell command that removes one side; runs on every exit path, also after a
+    /// failed or cancelled `up`, so it must tolerate a half-created side.
+    pub down: Option<String>,
+    /// The key of the JSON output that holds the URL. Default `url`.
+    pub url_output: String,
+    /// Working directory (default: the config file's directory).
+    pub dir: Option<PathBuf>,
+    /// Extra environment for both commands.
+    pub env: Vec<(String, String)>,
+    /// How long `up` may take. Default 20 minutes.
+    pub up_timeout: Duration,
+    /// How long `down` may take. Default 20 minutes.
+    pub down_timeout: Duration,
+}
+
+impl CommandDeploy {
+    /// Settings with every default and the `up` command.
+    pub fn with_up(up: impl Into<String>) -> CommandDeploy {
+        CommandDeploy {
+            up: up.into(),
+            down: None,
+            url_output: "url".into(),
+            dir: None,
+            env: Vec::new(),
+            up_timeout: Duration::from_secs(20 * 60),
+            down_timeout: Duration::from_secs(20 * 60),
+        }
+    }
 }
 
 /// The `local` deployer's settings.

@@ -7,6 +7,8 @@
 //! [`Cleanup::teardown_all`] on every exit path.
 
 mod cleanup;
+pub mod cloudformation;
+pub mod command;
 mod local;
 mod output;
 mod probe;
@@ -23,6 +25,8 @@ use serde::Serialize;
 use crate::side::Side;
 
 pub use cleanup::{Cleanup, Resource};
+pub use cloudformation::{CloudFormationDeployer, StackContext};
+pub use command::{CommandContext, CommandDeployer};
 pub use local::LocalDeployer;
 pub use process::{free_port, ProcessSpec, RunningProcess};
 pub use url::UrlDeployer;
@@ -113,6 +117,35 @@ pub enum DeployError {
         url: String,
         /// What is wrong.
         reason: String,
+    },
+    /// An AWS deploy (a stack) failed.
+    #[error("{side}: {source}")]
+    Aws {
+        /// The side.
+        side: Side,
+        /// What AWS said.
+        #[source]
+        source: crate::aws::AwsError,
+    },
+    /// A user `up`/`down` command failed.
+    #[error("the `{which}` command of {side} failed: {message}{}", if output.is_empty() { String::new() } else { format!("; last output:\n{output}") })]
+    Command {
+        /// The side.
+        side: Side,
+        /// `up` or `down`.
+        which: &'static str,
+        /// What went wrong.
+        message: String,
+        /// The tail of its stdout/stderr.
+        output: String,
+    },
+    /// Removing something at teardown failed.
+    #[error("could not remove {what}: {message}")]
+    Teardown {
+        /// What was being removed.
+        what: String,
+        /// Why it failed.
+        message: String,
     },
     /// Any other I/O failure.
     #[error("{context}: {source}")]

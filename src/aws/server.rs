@@ -1,0 +1,137 @@
+//! The server-side stage in one call: after the benchmark, read both sides' REPORT
+//! lines (and X-Ray traces when asked), summarise them, price them per round and
+//! derive the hints. The pipeline calls [`server_side`] with the deployed targets and
+//! the rounds' wall-clock windows.
+
+use std::time::Duration;
+
+use super::lambda::{self, RoundWindow, WINDOW_GRACE_MS};
+use super::view::{self, ServerSide};
+use super::{logs, xray, AwsClients, AwsError};
+use crate::cost::{self, ApiGatewayKind, Architecture, CostComparison, CostModel};
+use crate::deploy::cloudformation::{functions_of, gateway_of, meta};
+use crate::deploy::Target;
+use crate::side::Side;
+
+/// How patient to be with CloudWatch Logs and whether to read X-Ray.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSideOptions {
+    /// How long to wait for REPORT lines to arrive (they lag the invocations).
+    pub logs_patience: Duration,
+    /// Time between two reads while waiting.
+    pub poll_interval: Duration,
+    /// Read X-Ray trace summaries for the slowest downstream calls.
+    pub xray: bool,
+}
+
+impl Default for ServerSideOptions {
+    fn default() -> Self {
+        ServerSideOptions {
+            logs_patience: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            xray: true,
+        }
+    }
+}
+
+/// The wall-clock span covering `side`'s windows, padded for log latency.
+fn span(windows: &[RoundWindow], side: Side) -> Option<(i64, i64)> {
+    let mine = windows.iter().filter(|w| w.side == side);
+    let start = mine.clone().map(|w| w.start_ms).min()?;
+    let end = mine.map(|w| w.end_ms).max()?;
+    Some((start - WINDOW_GRACE_MS, end + WINDOW_GRACE_MS))
+}
+
+/// Read, summarise and price both sides. Targets without Lambda functions (not
+/// deployed by the `cloudformation` deployer) give no Lambda rows and no cost.
+/// X-Ray errors (no permission, tracing off) are not fatal: the calls stay empty.
+pub async fn server_side(
+    clients: &AwsClients,
+    base: &Target,
+    head: &Target,
+    windows: &[RoundWindow],
+    model: &CostModel,
+    head_p99_ms: Option<f64>,
+    options: ServerSideOptions,
+) -> Result<ServerSide, AwsError> {
+    let mut out = ServerSide {
+        lambda: Vec::new(),
+        cost: None,
+        head_calls: Vec::new(),
+        base_calls: Vec::new(),
+        hints: Vec::new(),
+    };
+    let mut priced = Vec::new();
+    let region = head.meta.get(meta::REGION).map(String::as_str);
+    let prices = model.prices_for(region);
+    for target in [base, head] {
+        let side = target.side;
+        let functions = functions_of(target);
+        let Some((start, end)) = span(windows, side) else {
+            continue;
+        };
+        if functions.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
+        let expected = windows
+            .iter()
+            .filter(|w| w.side == side)
+            .map(|w| w.requests)
+            .sum();
+        let fetched = logs::fetch_settled(
+            &clients.logs,
+            &names,
+            start,
+            end,
+            expected,
+            options.logs_patience,
+            options.poll_interval,
+        )
+        .await?;
+        out.lambda.push(lambda::summarize(
+            side,
+            &names,
+            &fetched.events,
+            fetched.rejected,
+            windows,
+        ));
+        let gateway = gateway_of(target)
+            .filter(|g| *g != ApiGatewayKind::None)
+            .or(model.api_gateway)
+            .unwrap_or(ApiGatewayKind::None);
+        let arch = model.architecture.unwrap_or(Architecture::X86_64);
+        let rounds = lambda::round_usage(side, &fetched.events, windows, &functions, arch, gateway);
+        priced.push(
+            cost::side_cost(side, &rounds, &prices, model.monthly_requests).map_err(|e| {
+                AwsError::Api {
+                    operation: "cost",
+                    message: e.to_string(),
+                }
+            })?,
+        );
+        if options.xray {
+            let calls = xray::slowest_calls(&clients.xray, start, end, &names)
+                .await
+                .unwrap_or_default();
+            match side {
+                Side::Base => out.base_calls = calls,
+                Side::Head => out.head_calls = calls,
+            }
+        }
+    }
+    if let [b, h] = priced.as_slice() {
+        out.cost = Some(CostComparison {
+            currency: model.currency,
+            monthly_requests: model.monthly_requests,
+            source: "Lambda REPORT lines".into(),
+            base: b.clone(),
+            head: h.clone(),
+        });
+    }
+    if let Some(h) = out.lambda.iter().find(|l| l.side == Side::Head) {
+        let head_cost = out.cost.as_ref().map(|c| &c.head);
+        out.hints = view::hints(h, head_cost, &prices, head_p99_ms);
+    }
+    Ok(out)
+}

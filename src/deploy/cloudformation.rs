@@ -1,0 +1,395 @@
+//! The `cloudformation` deployer: one stack per side from a template file.
+//!
+//! The stack is registered for deletion *before* it is created (deleting a stack that
+//! does not exist is a no-op), so a run that fails or is cancelled at any point still
+//! deletes it. Names are stable across reruns, so a rerun updates the stack ("No
+//! updates are to be performed" is success). The URL comes from a named output; the
+//! stack's Lambda functions, their architectures and the API Gateway kind are read from
+//! its resources and processed template and put in [`Target::meta`] for the
+//! server-side metrics and the cost model ([`functions_of`], [`gateway_of`]).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_yaml::Value;
+use time::OffsetDateTime;
+
+use super::url::normalise_url;
+use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
+use crate::aws::lambda::FunctionInfo;
+use crate::aws::stack::{self, Polling, StackSpec, MAX_TEMPLATE_BODY};
+use crate::aws::tags::StackIdentity;
+use crate::aws::{AwsClients, AwsError};
+use crate::config::CloudFormationDeploy;
+use crate::cost::{ApiGatewayKind, Architecture};
+use crate::side::Side;
+
+/// `Target::meta` keys set by this deployer.
+pub mod meta {
+    /// The stack name.
+    pub const STACK: &str = "aws.stack";
+    /// The region.
+    pub const REGION: &str = "aws.region";
+    /// `name=arch` of each Lambda function, comma-separated.
+    pub const FUNCTIONS: &str = "aws.functions";
+    /// `rest`, `http` or `none`.
+    pub const GATEWAY: &str = "aws.api_gateway";
+    /// `created`, `updated` or `unchanged`.
+    pub const APPLIED: &str = "aws.applied";
+    /// Prefix of the stack outputs (`output.ApiUrl`).
+    pub const OUTPUT_PREFIX: &str = "output.";
+}
+
+/// What this run is, for stack names and tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackContext {
+    /// `owner/name` of the repository.
+    pub repo: String,
+    /// The pull request, when there is one.
+    pub pr: Option<u64>,
+    /// The git sha (or ref) of base.
+    pub base_sha: String,
+    /// The git sha (or ref) of head.
+    pub head_sha: String,
+}
+
+/// Stands up a stack per side.
+#[derive(Debug, Clone)]
+pub struct CloudFormationDeployer {
+    settings: CloudFormationDeploy,
+    context: StackContext,
+    clients: AwsClients,
+}
+
+impl CloudFormationDeployer {
+    /// A deployer with `settings` (template path already resolved) for `context`.
+    pub fn new(settings: CloudFormationDeploy, context: StackContext, clients: AwsClients) -> Self {
+        CloudFormationDeployer {
+            settings,
+            context,
+            clients,
+        }
+    }
+
+    fn polling(&self) -> Polling {
+        Polling {
+            timeout: self.settings.timeout,
+            interval: self.settings.poll_interval,
+        }
+    }
+
+    /// The identity (name and tags) of `side`'s stack.
+    pub fn identity(&self, side: Side) -> StackIdentity {
+        StackIdentity {
+            prefix: self.settings.stack_prefix.clone(),
+            repo: self.context.repo.clone(),
+            pr: self.context.pr,
+            git_ref: match side {
+                Side::Base => self.context.base_sha.clone(),
+                Side::Head => self.context.head_sha.clone(),
+            },
+            side,
+        }
+    }
+
+    /// The stack `side` would get: name, template, parameters, capabilities, tags.
+    pub fn spec(&self, side: Side, now: OffsetDateTime) -> Result<StackSpec, AwsError> {
+        let identity = self.identity(side);
+        let path = &self.settings.template;
+        let template_body = std::fs::read_to_string(path).map_err(|e| AwsError::Template {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        if template_body.len() > MAX_TEMPLATE_BODY {
+            return Err(AwsError::Template {
+                path: path.display().to_string(),
+                message: format!(
+                    "{} bytes is over the {MAX_TEMPLATE_BODY} bytes CloudFormation accepts inline; \
+                     package it with the `command` deployer (`sam deploy` uploads to S3)",
+                    template_body.len()
+                ),
+            });
+        }
+        let mut parameters: BTreeMap<String, String> =
+            self.settings.parameters.iter().cloned().collect();
+        if let Some(p) = &self.settings.sha_parameter {
+            parameters.insert(p.clone(), identity.git_ref.clone());
+        }
+        let expires = now + self.settings.ttl;
+        let mut tags = identity.tags(expires);
+        for (k, v) in &self.settings.tags {
+            tags.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        Ok(StackSpec {
+            name: identity.stack_name()?,
+            template_body,
+            parameters,
+            capabilities: self.settings.capabilities.clone(),
+            tags,
+        })
+    }
+
+    async fn deploy_side(&self, side: Side, cleanup: &Cleanup) -> Result<Target, AwsError> {
+        let spec = self.spec(side, OffsetDateTime::now_utc())?;
+        let cf = &self.clients.cloudformation;
+        cleanup.register(Box::new(StackTeardown {
+            client: cf.clone(),
+            name: spec.name.clone(),
+            polling: Polling {
+                timeout: self.settings.timeout.max(MIN_DELETE_TIMEOUT),
+                ..self.polling()
+            },
+        }));
+        let (applied, info) = stack::apply(cf, &spec, self.polling()).await?;
+        let Some(url) = info.outputs.get(&self.settings.url_output) else {
+            return Err(AwsError::MissingOutput {
+                stack: spec.name.clone(),
+                output: self.settings.url_output.clone(),
+                available: info.outputs.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        };
+        let resources = stack::resources(cf, &spec.name).await?;
+        // The processed template says which architecture each function has; without it
+        // (an emulator, a denied GetTemplate) functions count as Lambda's default.
+        let facts = stack::processed_template(cf, &spec.name)
+            .await
+            .map(|body| analyze_template(&body))
+            .unwrap_or_default();
+        let functions: Vec<String> = resources
+            .iter()
+            .filter(|r| r.resource_type == "AWS::Lambda::Function" && !r.physical_id.is_empty())
+            .map(|r| {
+                let arch = facts
+                    .functions
+                    .get(&r.logical_id)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(Architecture::X86_64);
+                format!("{}={}", r.physical_id, arch.as_str())
+            })
+            .collect();
+        let gateway = facts.gateway.unwrap_or(ApiGatewayKind::None);
+        let mut meta = BTreeMap::from([
+            (meta::STACK.to_string(), spec.name.clone()),
+            (meta::FUNCTIONS.to_string(), functions.join(",")),
+            (meta::GATEWAY.to_string(), gateway_str(gateway).to_string()),
+            (
+                meta::APPLIED.to_string(),
+                format!("{applied:?}").to_ascii_lowercase(),
+            ),
+        ]);
+        if let Some(region) = &self.clients.region {
+            meta.insert(meta::REGION.to_string(), region.clone());
+        }
+        for (k, v) in &info.outputs {
+            meta.insert(format!("{}{k}", meta::OUTPUT_PREFIX), v.clone());
+        }
+        let base_url = normalise_url(side, url).map_err(|e| AwsError::Template {
+            path: self.settings.template.display().to_string(),
+            message: format!("output `{}`: {e}", self.settings.url_output),
+        })?;
+        Ok(Target {
+            side,
+            base_url,
+            label: format!("{} ({})", self.identity(side).git_ref, spec.name),
+            pid: None,
+            meta,
+        })
+    }
+}
+
+fn gateway_str(kind: ApiGatewayKind) -> &'static str {
+    match kind {
+        ApiGatewayKind::Rest => "rest",
+        ApiGatewayKind::Http => "http",
+        ApiGatewayKind::None => "none",
+    }
+}
+
+/// The Lambda functions of a target deployed by this deployer (none for others).
+pub fn functions_of(target: &Target) -> Vec<FunctionInfo> {
+    let Some(list) = target.meta.get(meta::FUNCTIONS) else {
+        return Vec::new();
+    };
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (name, arch) = item.rsplit_once('=').unwrap_or((item, "x86_64"));
+            FunctionInfo {
+                name: name.to_string(),
+                logical_id: String::new(),
+                architecture: Architecture::parse(arch).unwrap_or(Architecture::X86_64),
+            }
+        })
+        .collect()
+}
+
+/// The API Gateway kind in front of a target deployed by this deployer.
+pub fn gateway_of(target: &Target) -> Option<ApiGatewayKind> {
+    match target.meta.get(meta::GATEWAY)?.as_str() {
+        "rest" => Some(ApiGatewayKind::Rest),
+        "http" => Some(ApiGatewayKind::Http),
+        "none" => Some(ApiGatewayKind::None),
+        _ => None,
+    }
+}
+
+/// What a template says that the cost model needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateFacts {
+    /// Lambda functions by logical id, with their architecture when written literally.
+    pub functions: BTreeMap<String, Option<Architecture>>,
+    /// The API Gateway kind, when the template has one (REST wins over HTTP when both).
+    pub gateway: Option<ApiGatewayKind>,
+}
+
+fn first_arch(value: Option<&Value>) -> Option<Architecture> {
+    value?
+        .as_sequence()?
+        .first()?
+        .as_str()
+        .and_then(Architecture::parse)
+}
+
+/// Read functions and the gateway kind from a template (JSON or YAML, plain or SAM).
+/// Intrinsic functions (`!Ref`) are not resolved: such values count as unknown.
+pub fn analyze_template(body: &str) -> TemplateFacts {
+    let mut facts = TemplateFacts::default();
+    let Ok(doc) = serde_yaml::from_str::<Value>(body) else {
+        return facts;
+    };
+    let global_arch = first_arch(
+        doc.get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Architectures")),
+    );
+    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+        return facts;
+    };
+    let (mut rest, mut http) = (false, false);
+    for (id, res) in resources {
+        let (Some(id), Some(kind)) = (id.as_str(), res.get("Type").and_then(Value::as_str)) else {
+            continue;
+        };
+        let props = res.get("Properties");
+        match kind {
+            "AWS::Lambda::Function" => {
+                let arch = first_arch(props.and_then(|p| p.get("Architectures")));
+                facts.functions.insert(id.to_string(), arch);
+            }
+            "AWS::Serverless::Function" => {
+                let arch = first_arch(props.and_then(|p| p.get("Architectures"))).or(global_arch);
+                facts.functions.insert(id.to_string(), arch);
+                let events = props
+                    .and_then(|p| p.get("Events"))
+                    .and_then(Value::as_mapping);
+                for event in events.into_iter().flat_map(|m| m.values()) {
+                    match event.get("Type").and_then(Value::as_str) {
+                        Some("Api") => rest = true,
+                        Some("HttpApi") => http = true,
+                        _ => {}
+                    }
+                }
+            }
+            "AWS::ApiGateway::RestApi" | "AWS::Serverless::Api" => rest = true,
+            "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi" => http = true,
+            _ => {}
+        }
+    }
+    facts.gateway = match (rest, http) {
+        (true, _) => Some(ApiGatewayKind::Rest),
+        (false, true) => Some(ApiGatewayKind::Http),
+        (false, false) => None,
+    };
+    facts
+}
+
+impl Deployer for CloudFormationDeployer {
+    fn name(&self) -> &'static str {
+        "cloudformation"
+    }
+
+    fn deploy<'a>(
+        &'a self,
+        side: Side,
+        cleanup: &'a Cleanup,
+    ) -> BoxFuture<'a, Result<Target, DeployError>> {
+        Box::pin(async move {
+            self.deploy_side(side, cleanup)
+                .await
+                .map_err(|source| DeployError::Aws { side, source })
+        })
+    }
+}
+
+/// A stack to delete at teardown.
+struct StackTeardown {
+    client: aws_sdk_cloudformation::Client,
+    name: String,
+    polling: Polling,
+}
+
+impl Resource for StackTeardown {
+    fn describe(&self) -> String {
+        format!("CloudFormation stack {}", self.name)
+    }
+
+    fn teardown(self: Box<Self>) -> BoxFuture<'static, Result<(), DeployError>> {
+        Box::pin(async move {
+            stack::delete(&self.client, &self.name, self.polling)
+                .await
+                .map_err(|source| DeployError::Teardown {
+                    what: format!("stack {}", self.name),
+                    message: source.to_string(),
+                })
+        })
+    }
+}
+
+/// Deletion waits at least this long, whatever the deploy timeout.
+pub const MIN_DELETE_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_plain_cloudformation() {
+        let facts = analyze_template(
+            r#"{"Resources":{"Fn":{"Type":"AWS::Lambda::Function","Properties":{"Architectures":["arm64"]}},
+              "Other":{"Type":"AWS::Lambda::Function","Properties":{}},
+              "Api":{"Type":"AWS::ApiGatewayV2::Api"}}}"#,
+        );
+        assert_eq!(facts.functions["Fn"], Some(Architecture::Arm64));
+        assert_eq!(facts.functions["Other"], None);
+        assert_eq!(facts.gateway, Some(ApiGatewayKind::Http));
+    }
+
+    #[test]
+    fn reads_sam_with_globals_and_short_tags() {
+        let facts = analyze_template(
+            "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Architectures: [arm64]\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: !Sub '${AWS::Region}'\n      Events:\n        Get:\n          Type: Api\n",
+        );
+        assert_eq!(facts.functions["Fn"], Some(Architecture::Arm64));
+        assert_eq!(facts.gateway, Some(ApiGatewayKind::Rest));
+        assert_eq!(analyze_template(": not yaml ["), TemplateFacts::default());
+    }
+
+    #[test]
+    fn meta_round_trips_functions_and_gateway() {
+        let target = Target {
+            side: Side::Head,
+            base_url: "http://x".into(),
+            label: String::new(),
+            pid: None,
+            meta: BTreeMap::from([
+                (meta::FUNCTIONS.to_string(), "a=arm64,b=x86_64".to_string()),
+                (meta::GATEWAY.to_string(), "http".to_string()),
+            ]),
+        };
+        let f = functions_of(&target);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].architecture, Architecture::Arm64);
+        assert_eq!(gateway_of(&target), Some(ApiGatewayKind::Http));
+    }
+}

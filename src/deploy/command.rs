@@ -1,0 +1,410 @@
+//! The `command` deployer: the user's own `up` and `down` shell commands
+//! (`sam deploy`, `cdk deploy`, `terraform apply`, `vercel`, ...).
+//!
+//! `up` runs with `sh -c` and prints the side's URL, or a JSON object of outputs, on
+//! stdout; the last line that is a URL or a JSON object counts (a whole stdout that is
+//! one JSON object counts too). `down` is registered *before* `up` starts, so it runs
+//! on every exit path, also after a failed, timed-out or cancelled `up`; it receives
+//! the outputs as environment variables when `up` got that far.
+//!
+//! Both commands get `TAILGATE_SIDE`, `TAILGATE_REF`, `TAILGATE_REPO`, `TAILGATE_PR`
+//! and `TAILGATE_STACK_NAME` (a valid CloudFormation name, stable across reruns, for
+//! `sam deploy --stack-name "$TAILGATE_STACK_NAME"`); `down` also gets `TAILGATE_URL`
+//! and `TAILGATE_OUTPUT_<KEY>` for each output.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+use super::url::normalise_url;
+use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
+use crate::aws::tags::StackIdentity;
+use crate::config::CommandDeploy;
+use crate::side::Side;
+
+/// Lines of output kept for error messages.
+const TAIL_LINES: usize = 40;
+
+/// What this run is, for the commands' environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandContext {
+    /// `owner/name` of the repository.
+    pub repo: String,
+    /// The pull request, when there is one.
+    pub pr: Option<u64>,
+    /// The git ref or sha of base.
+    pub base_ref: String,
+    /// The git ref or sha of head.
+    pub head_ref: String,
+}
+
+/// Runs the user's `up`/`down` per side.
+#[derive(Debug, Clone)]
+pub struct CommandDeployer {
+    settings: CommandDeploy,
+    dir: PathBuf,
+    context: CommandContext,
+}
+
+impl CommandDeployer {
+    /// A deployer running in `dir` (the settings' `dir` resolved against the config's).
+    pub fn new(settings: CommandDeploy, dir: PathBuf, context: CommandContext) -> Self {
+        CommandDeployer {
+            settings,
+            dir,
+            context,
+        }
+    }
+
+    fn env(&self, side: Side) -> Vec<(String, String)> {
+        let git_ref = match side {
+            Side::Base => &self.context.base_ref,
+            Side::Head => &self.context.head_ref,
+        };
+        let stack = StackIdentity {
+            prefix: "tailgate".into(),
+            repo: self.context.repo.clone(),
+            pr: self.context.pr,
+            git_ref: git_ref.clone(),
+            side,
+        }
+        .stack_name()
+        .unwrap_or_default();
+        let mut env = self.settings.env.clone();
+        env.extend([
+            ("TAILGATE_SIDE".to_string(), side.as_str().to_string()),
+            ("TAILGATE_REF".to_string(), git_ref.clone()),
+            ("TAILGATE_REPO".to_string(), self.context.repo.clone()),
+            (
+                "TAILGATE_PR".to_string(),
+                self.context.pr.map(|n| n.to_string()).unwrap_or_default(),
+            ),
+            ("TAILGATE_STACK_NAME".to_string(), stack),
+        ]);
+        env
+    }
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug)]
+struct Finished {
+    success: bool,
+    status: String,
+    stdout: String,
+    tail: String,
+}
+
+fn push_tail(tail: &Mutex<Vec<String>>, line: String) {
+    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+    t.push(line);
+    if t.len() > TAIL_LINES {
+        t.remove(0);
+    }
+}
+
+async fn collect<R: AsyncRead + Unpin>(
+    reader: R,
+    tail: Arc<Mutex<Vec<String>>>,
+    keep: bool,
+) -> String {
+    let mut lines = BufReader::new(reader).lines();
+    let mut all = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if keep {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        push_tail(&tail, line);
+    }
+    all
+}
+
+/// Kills the command's whole process group when dropped (timeout, cancellation).
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Run `command` with `sh -c` in `dir`; `Err` is a spawn failure or the timeout.
+async fn run(
+    command: &str,
+    dir: &PathBuf,
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<Finished, String> {
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start `sh -c`: {e}"))?;
+    let mut guard = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()));
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let work = async {
+        let out = async {
+            match stdout {
+                Some(s) => collect(s, tail.clone(), true).await,
+                None => String::new(),
+            }
+        };
+        let err = async {
+            if let Some(s) = stderr {
+                collect(s, tail.clone(), false).await;
+            }
+        };
+        let (stdout, (), status) = tokio::join!(out, err, child.wait());
+        (stdout, status)
+    };
+    let (stdout, status) = match tokio::time::timeout(timeout, work).await {
+        Ok(done) => done,
+        Err(_) => {
+            drop(guard);
+            let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+            return Err(format!("timed out after {timeout:?}; last output:\n{tail}"));
+        }
+    };
+    // The command ended: its group may still hold background children; end them too.
+    drop(std::mem::replace(&mut guard, GroupGuard(None)));
+    let status = status.map_err(|e| format!("waiting for the command failed: {e}"))?;
+    let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+    Ok(Finished {
+        success: status.success(),
+        status: status.to_string(),
+        stdout,
+        tail,
+    })
+}
+
+/// The URL and outputs printed by `up`. `Err` says what was looked for.
+pub fn parse_up_output(
+    stdout: &str,
+    url_key: &str,
+) -> Result<(String, BTreeMap<String, String>), String> {
+    let as_object = |text: &str| -> Option<BTreeMap<String, String>> {
+        let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+        let map = value.as_object()?;
+        Some(
+            map.iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect(),
+        )
+    };
+    let from_outputs = |outputs: BTreeMap<String, String>| {
+        match outputs.get(url_key) {
+        Some(url) => Ok((url.clone(), outputs)),
+        None => Err(format!(
+            "`up` printed JSON outputs without the key `{url_key}` (it has: {}); set `deploy.url_output`",
+            outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
+    }
+    };
+    if stdout.trim_start().starts_with('{') {
+        if let Some(outputs) = as_object(stdout) {
+            return from_outputs(outputs);
+        }
+    }
+    for line in stdout.lines().rev().map(str::trim) {
+        if line.starts_with('{') {
+            if let Some(outputs) = as_object(line) {
+                return from_outputs(outputs);
+            }
+        }
+        if line.starts_with("http://") || line.starts_with("https://") {
+            let url = line.split_whitespace().next().unwrap_or(line);
+            return Ok((url.to_string(), BTreeMap::new()));
+        }
+    }
+    Err("`up` printed no URL: print the side's base URL (http:// or https://) or a JSON object of outputs as its last line of stdout".into())
+}
+
+fn output_env(outputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    outputs
+        .iter()
+        .map(|(k, v)| {
+            let key: String = k
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (format!("TAILGATE_OUTPUT_{key}"), v.clone())
+        })
+        .collect()
+}
+
+impl Deployer for CommandDeployer {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    fn deploy<'a>(
+        &'a self,
+        side: Side,
+        cleanup: &'a Cleanup,
+    ) -> BoxFuture<'a, Result<Target, DeployError>> {
+        Box::pin(async move {
+            let env = self.env(side);
+            let outputs = Arc::new(Mutex::new(Vec::new()));
+            if let Some(down) = &self.settings.down {
+                cleanup.register(Box::new(DownCommand {
+                    side,
+                    command: down.clone(),
+                    dir: self.dir.clone(),
+                    env: env.clone(),
+                    outputs: outputs.clone(),
+                    timeout: self.settings.down_timeout,
+                }));
+            }
+            let fail = |message: String, output: String| DeployError::Command {
+                side,
+                which: "up",
+                message,
+                output,
+            };
+            let done = run(&self.settings.up, &self.dir, &env, self.settings.up_timeout)
+                .await
+                .map_err(|m| fail(m, String::new()))?;
+            if !done.success {
+                return Err(fail(format!("exited with {}", done.status), done.tail));
+            }
+            let (url, map) = parse_up_output(&done.stdout, &self.settings.url_output)
+                .map_err(|m| fail(m, done.tail.clone()))?;
+            let mut extra = output_env(&map);
+            extra.push(("TAILGATE_URL".into(), url.clone()));
+            *outputs.lock().unwrap_or_else(|p| p.into_inner()) = extra;
+            let meta = map
+                .into_iter()
+                .map(|(k, v)| (format!("output.{k}"), v))
+                .collect();
+            Ok(Target {
+                side,
+                base_url: normalise_url(side, &url)?,
+                label: match side {
+                    Side::Base => self.context.base_ref.clone(),
+                    Side::Head => self.context.head_ref.clone(),
+                },
+                pid: None,
+                meta,
+            })
+        })
+    }
+}
+
+/// The `down` command of one side, run at teardown.
+struct DownCommand {
+    side: Side,
+    command: String,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    outputs: Arc<Mutex<Vec<(String, String)>>>,
+    timeout: Duration,
+}
+
+impl Resource for DownCommand {
+    fn describe(&self) -> String {
+        format!("`down` command of {}", self.side)
+    }
+
+    fn teardown(self: Box<Self>) -> BoxFuture<'static, Result<(), DeployError>> {
+        Box::pin(async move {
+            let mut env = self.env.clone();
+            env.extend(
+                self.outputs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .cloned(),
+            );
+            let fail = |message: String, output: String| DeployError::Command {
+                side: self.side,
+                which: "down",
+                message,
+                output,
+            };
+            let done = run(&self.command, &self.dir, &env, self.timeout)
+                .await
+                .map_err(|m| fail(m, String::new()))?;
+            if done.success {
+                Ok(())
+            } else {
+                Err(fail(format!("exited with {}", done.status), done.tail))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_url_line_counts() {
+        let (url, outputs) = parse_up_output(
+            "Deploying...\nhttps://old.example.com\nhttps://x.example.com/prod  (ready)\n",
+            "url",
+        )
+        .unwrap();
+        assert_eq!(url, "https://x.example.com/prod");
+        assert!(outputs.is_empty());
+    }
+
+    #[test]
+    fn json_outputs_name_the_url() {
+        let (url, outputs) = parse_up_output(
+            "log line\n{\"url\": \"http://127.0.0.1:9\", \"FunctionName\": \"f\", \"n\": 3}\n",
+            "url",
+        )
+        .unwrap();
+        assert_eq!(url, "http://127.0.0.1:9");
+        assert_eq!(outputs["n"], "3");
+        let pretty = "{\n  \"ApiUrl\": \"https://a.b\"\n}\n";
+        assert_eq!(parse_up_output(pretty, "ApiUrl").unwrap().0, "https://a.b");
+        let err = parse_up_output("{\"x\": 1}", "url").unwrap_err();
+        assert!(err.contains("x") && err.contains("url_output"), "{err}");
+    }
+
+    #[test]
+    fn no_url_is_an_error_that_says_what_to_print() {
+        let err = parse_up_output("done\n", "url").unwrap_err();
+        assert!(err.contains("http://"), "{err}");
+    }
+
+    #[test]
+    fn outputs_become_environment_names() {
+        let env = output_env(&BTreeMap::from([("Api-Url".to_string(), "u".to_string())]));
+        assert_eq!(
+            env,
+            vec![("TAILGATE_OUTPUT_API_URL".to_string(), "u".to_string())]
+        );
+    }
+}
