@@ -15,4 +15,16 @@ cfn-lint --non-zero-exit-code error examples/aws/template.yaml
 # hadolint on the Dockerfile; action.yml inputs vs the INPUT_* the binary reads.
 bash .ci/github-checks.sh
 
-cargo test --locked --all-targets
+# Run the suite, then close with one total over every test binary (the last
+# binary to report may legitimately hold no tests).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --locked --all-targets 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$status"
