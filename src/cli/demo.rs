@@ -22,29 +22,6 @@ pub struct DemoArgs {
     pub out: PathBuf,
 }
 
-/// `tailgate cleanup`.
-#[derive(Debug, clap::Args)]
-pub struct CleanupArgs {
-    /// Only stacks of this repository (`owner/name`).
-    #[arg(long, env = "GITHUB_REPOSITORY")]
-    pub repo: Option<String>,
-    /// Also delete the stacks of this closed pull request (repeatable).
-    #[arg(long = "pr")]
-    pub prs: Vec<u64>,
-    /// A GitHub event payload; a `pull_request` `closed` event adds its pull request.
-    #[arg(long, env = "GITHUB_EVENT_PATH")]
-    pub event: Option<PathBuf>,
-    /// List what would be deleted; delete nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// AWS region (default from the environment or profile).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Seconds to wait for each stack's deletion.
-    #[arg(long, default_value_t = 1200)]
-    pub timeout_secs: u64,
-}
-
 /// Which variant of the sample service.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VariantArg {
