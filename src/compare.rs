@@ -39,7 +39,17 @@ fn side_obs(run: &EndpointRun, side: Side) -> Result<Vec<RoundObs>, StatsError> 
                     elapsed: r.elapsed,
                 },
             )
+            .map(|obs| obs.with_cost(r.cost.map(crate::cost::Money::to_f64)))
         })
+        .collect()
+}
+
+/// The metrics compared for `run`: all of them, cost only where rounds were priced.
+fn metrics_of(run: &EndpointRun) -> Vec<Metric> {
+    let priced = run.rounds.iter().any(|r| r.cost.is_some());
+    Metric::ALL
+        .into_iter()
+        .filter(|&m| m != Metric::Cost || priced)
         .collect()
 }
 
@@ -57,6 +67,7 @@ fn budget_of(budget: &Budget, metric: Metric) -> Option<Fraction> {
         Metric::P999 => budget.p999,
         Metric::ErrorRate => budget.error_rate,
         Metric::Throughput => budget.throughput,
+        Metric::Cost => budget.cost,
     }
 }
 
@@ -75,6 +86,7 @@ fn side_value(summary: &stats::SideSummary, metric: Metric) -> Option<f64> {
             .map(|l| l.percentile(p).as_secs_f64() * 1000.0),
         None => match metric {
             Metric::ErrorRate => summary.error_rate,
+            Metric::Cost => summary.cost_per_1m,
             _ => summary.throughput_per_s,
         },
     }
@@ -110,7 +122,7 @@ pub fn compare_all(
             source,
         };
         let paired = paired_rounds(run).map_err(err)?;
-        let cmp = stats::compare(&paired, &Metric::ALL, &options).map_err(err)?;
+        let cmp = stats::compare(&paired, &metrics_of(run), &options).map_err(err)?;
         compared.push(cmp);
     }
     // The two Holm families: (endpoint index, metric index) of each check.
@@ -202,9 +214,9 @@ pub fn head_only(runs: &[EndpointRun]) -> Vec<EndpointComparison> {
             let summary = stats::summarize(&obs);
             EndpointComparison {
                 endpoint: run.name.clone(),
-                metrics: Metric::ALL
-                    .iter()
-                    .map(|&metric| MetricComparison {
+                metrics: metrics_of(run)
+                    .into_iter()
+                    .map(|metric| MetricComparison {
                         metric,
                         base: None,
                         head: side_value(&summary, metric),

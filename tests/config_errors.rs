@@ -464,7 +464,7 @@ fn deploy_with_both_kinds() {
         3,
         3,
         "deploy.local",
-        "both `url` and `local`",
+        "names 2 deployers (url, local)",
     );
 }
 

@@ -36,6 +36,9 @@ fn run_with_timings(name: &str) -> EndpointRun {
                 elapsed: Duration::from_secs(1),
                 data,
                 pacing: None,
+                window: None,
+                cpu: None,
+                cost: None,
             });
         }
     }

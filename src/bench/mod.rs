@@ -50,6 +50,34 @@ pub struct RoundRecord {
     /// For an open loop: whether the round delivered its rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pacing: Option<PacingReport>,
+    /// When the measured phase ran, on the wall clock (to find the server's logs of
+    /// exactly this phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// CPU time the target's process tree used during the phase, when the target is
+    /// a process of ours (`local` deployer).
+    #[serde(default, with = "opt_secs", skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Duration>,
+    /// What the phase cost, when a cost model priced it (CPU time or Lambda REPORT
+    /// lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::Money>,
+}
+
+/// A wall-clock span in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// Start.
+    pub start_ms: i64,
+    /// End.
+    pub end_ms: i64,
+}
+
+/// Milliseconds since the Unix epoch now.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The very first request to a freshly deployed side: a cold start as a client
@@ -409,6 +437,12 @@ pub async fn measure(
         for (position, &side) in sides.iter().filter(|s| has(**s)).enumerate() {
             for (i, endpoint) in endpoints.iter().enumerate() {
                 let load = &endpoint.load;
+                let pid = match side {
+                    Side::Base => base.pid,
+                    Side::Head => head.pid,
+                };
+                let cpu_before = pid.and_then(|p| crate::cost::cpu::read_process(p).ok());
+                let start_ms = unix_ms();
                 let outcome = load_phase(
                     &engine,
                     spec(i, side),
@@ -418,6 +452,13 @@ pub async fn measure(
                     load.requests,
                 )
                 .await;
+                let end_ms = unix_ms();
+                let cpu = match (cpu_before, pid) {
+                    (Some(before), Some(p)) => crate::cost::cpu::read_process(p)
+                        .ok()
+                        .map(|after| after.since(&before)),
+                    _ => None,
+                };
                 runs[i].rounds.push(RoundRecord {
                     round: first_round + round as u32,
                     side,
@@ -425,6 +466,9 @@ pub async fn measure(
                     elapsed: outcome.elapsed,
                     data: outcome.recorder,
                     pacing: outcome.pacing,
+                    window: Some(Window { start_ms, end_ms }),
+                    cpu,
+                    cost: None,
                 });
                 progress.step(&format!(
                     "round {}/{} {side} {}",

@@ -21,6 +21,7 @@ use super::model::{Budget, Endpoint, Fraction, Slo};
 use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawSlo};
 use super::units::{format_duration, format_percent};
 use super::validate::{positive, Checker};
+use crate::cost::{Currency, Money};
 
 const LIMIT_KEYS: [&str; 4] = ["p50", "p95", "p99", "p99.9"];
 
@@ -29,8 +30,30 @@ const LIMIT_KEYS: [&str; 4] = ["p50", "p95", "p99", "p99.9"];
 ///
 /// The order is checked within one mapping only: an endpoint may tighten its p99
 /// below an inherited p95, which makes the inherited limit redundant, not wrong.
-fn check_slo_values(raw: Option<&RawSlo>, path: &FieldPath, check: &mut Checker) {
+fn check_slo_values(
+    raw: Option<&RawSlo>,
+    path: &FieldPath,
+    currency: Currency,
+    check: &mut Checker,
+) {
     let Some(raw) = raw else { return };
+    if let Some(text) = &raw.cost_per_1m {
+        if let Ok(money) = Money::parse(&text.0, currency) {
+            if money.currency != currency {
+                check.value(
+                    &path.key("cost_per_1m"),
+                    format!(
+                        "the limit is in {} but the cost model counts in {currency}",
+                        money.currency
+                    ),
+                    format!(
+                        "write the limit in {currency}, or set `cost.currency` to {}",
+                        money.currency
+                    ),
+                );
+            }
+        }
+    }
     let limits = [raw.p50, raw.p95, raw.p99, raw.p999];
     let written: Vec<(&str, Duration)> = LIMIT_KEYS
         .iter()
@@ -96,7 +119,7 @@ fn check_budget_values(raw: Option<&RawBudget>, path: &FieldPath, check: &mut Ch
 }
 
 /// Merge `own` over `defaults`, key by key.
-fn merge_slo(defaults: Option<&RawSlo>, own: Option<&RawSlo>) -> Slo {
+fn merge_slo(defaults: Option<&RawSlo>, own: Option<&RawSlo>, currency: Currency) -> Slo {
     let pick =
         |f: fn(&RawSlo) -> Option<Duration>| own.and_then(f).or_else(|| defaults.and_then(f));
     let pick_rate =
@@ -111,6 +134,10 @@ fn merge_slo(defaults: Option<&RawSlo>, own: Option<&RawSlo>) -> Slo {
             .and_then(|s| s.min_throughput)
             .or_else(|| defaults.and_then(|s| s.min_throughput))
             .map(|n| n.0),
+        cost_per_1m: own
+            .and_then(|s| s.cost_per_1m.as_ref())
+            .or_else(|| defaults.and_then(|s| s.cost_per_1m.as_ref()))
+            .and_then(|text| Money::parse(&text.0, currency).ok()),
     }
 }
 
@@ -125,6 +152,7 @@ fn merge_budget(defaults: Option<&RawBudget>, own: Option<&RawBudget>) -> Budget
         p999: pick(|b| b.p999.map(|g| g.0)),
         error_rate: pick(|b| b.error_rate.map(|g| g.0)),
         throughput: pick(|b| b.throughput.map(|d| d.0)),
+        cost: pick(|b| b.cost.map(|g| g.0)),
     };
     if budget == Budget::default() {
         Budget {
@@ -142,6 +170,7 @@ pub(crate) fn endpoints(
     defaults: Option<RawDefaults>,
     load: Option<&LoadLayers>,
     base_dir: &Path,
+    currency: Currency,
     check: &mut Checker,
 ) -> Option<Vec<Endpoint>> {
     let root = FieldPath::root();
@@ -152,7 +181,7 @@ pub(crate) fn endpoints(
         None => (None, None),
     };
     let slo_path = defaults_path.key("slo");
-    check_slo_values(default_slo.as_ref(), &slo_path, check);
+    check_slo_values(default_slo.as_ref(), &slo_path, currency, check);
     check_budget_values(default_budget.as_ref(), &defaults_path.key("budget"), check);
 
     let Some(raw) = raw else {
@@ -174,9 +203,9 @@ pub(crate) fn endpoints(
         let path = list_path.index(i);
         let slo_own = ep.slo.take();
         let budget_own = ep.budget.take();
-        check_slo_values(slo_own.as_ref(), &path.key("slo"), check);
+        check_slo_values(slo_own.as_ref(), &path.key("slo"), currency, check);
         check_budget_values(budget_own.as_ref(), &path.key("budget"), check);
-        let slo = merge_slo(default_slo.as_ref(), slo_own.as_ref());
+        let slo = merge_slo(default_slo.as_ref(), slo_own.as_ref(), currency);
         let budget = merge_budget(default_budget.as_ref(), budget_own.as_ref());
         let Some(mut endpoint) = endpoint(ep, &path, load, base_dir, check) else {
             complete = false;

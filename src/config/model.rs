@@ -53,6 +53,8 @@ pub struct Config {
     pub endpoints: Vec<Endpoint>,
     /// TLS settings for https targets.
     pub tls: TlsSettings,
+    /// The cost model (`cost:`): prices, currency, the monthly projection.
+    pub cost: crate::cost::CostModel,
 }
 
 /// How the two sides are compared statistically.
@@ -204,6 +206,9 @@ pub struct Slo {
     pub error_rate: Option<Fraction>,
     /// Throughput (successful requests per second) must be at least this.
     pub min_throughput: Option<f64>,
+    /// Highest cost per million requests on head (`cost_per_1m: $2.00`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_1m: Option<crate::cost::Money>,
 }
 
 /// Limits on the change of head relative to base. `None` means no budget.
@@ -222,6 +227,9 @@ pub struct Budget {
     pub error_rate: Option<Fraction>,
     /// Throughput may drop at most this much (`-10%` is `0.10`).
     pub throughput: Option<Fraction>,
+    /// Largest allowed growth of the cost per request (`+5%`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Fraction>,
 }
 
 /// One named request with its own limits.

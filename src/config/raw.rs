@@ -36,6 +36,7 @@ pub(crate) struct RawConfig {
     pub defaults: Option<RawDefaults>,
     pub endpoints: Option<Vec<RawEndpoint>>,
     pub tls: Option<RawTls>,
+    pub cost: Option<RawCost>,
 }
 
 /// `mode:`.
@@ -48,10 +49,95 @@ pub(crate) enum RawMode {
 
 /// `deploy:` (exactly one of the keys).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with `url:` or `local:`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with one of `url:`, `local:`, `cloudformation:` or `command:`"
+)]
 pub(crate) struct RawDeploy {
     pub url: Option<RawUrlDeploy>,
     pub local: Option<RawLocalDeploy>,
+    pub cloudformation: Option<RawCloudFormationDeploy>,
+    pub command: Option<RawCommandDeploy>,
+}
+
+/// `deploy.cloudformation:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at least `template:`")]
+pub(crate) struct RawCloudFormationDeploy {
+    pub template: Option<String>,
+    pub stack_prefix: Option<String>,
+    pub url_output: Option<String>,
+    pub sha_parameter: Option<String>,
+    pub parameters: Option<StringMap>,
+    pub capabilities: Option<Vec<String>>,
+    pub region: Option<String>,
+    pub timeout: Option<RawDuration>,
+    pub poll_interval: Option<RawDuration>,
+    pub ttl: Option<RawDuration>,
+    pub tags: Option<StringMap>,
+}
+
+/// `deploy.command:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at least `up:`")]
+pub(crate) struct RawCommandDeploy {
+    pub up: Option<String>,
+    pub down: Option<String>,
+    pub url_output: Option<String>,
+    pub dir: Option<String>,
+    pub env: Option<StringMap>,
+    pub up_timeout: Option<RawDuration>,
+    pub down_timeout: Option<RawDuration>,
+}
+
+/// `cost:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `monthly_requests:` and `prices:`"
+)]
+pub(crate) struct RawCost {
+    pub currency: Option<String>,
+    pub monthly_requests: Option<RawCount>,
+    pub api_gateway: Option<RawGateway>,
+    pub architecture: Option<RawArchitecture>,
+    pub prices: Option<RawPrices>,
+    pub regions: Option<std::collections::BTreeMap<String, RawPrices>>,
+}
+
+/// `cost.prices:` and each region of `cost.regions:`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of prices like `x86_64_gb_second: \"0.0000166667\"`"
+)]
+pub(crate) struct RawPrices {
+    pub x86_64_gb_second: Option<RawMoney>,
+    pub arm64_gb_second: Option<RawMoney>,
+    pub lambda_requests_per_1m: Option<RawMoney>,
+    pub rest_api_per_1m: Option<RawMoney>,
+    pub http_api_per_1m: Option<RawMoney>,
+    pub data_transfer_per_gb: Option<RawMoney>,
+    pub vcpu_hour: Option<RawMoney>,
+}
+
+/// `cost.api_gateway:`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase", expecting = "`rest`, `http` or `none`")]
+pub(crate) enum RawGateway {
+    Rest,
+    Http,
+    None,
+}
+
+/// `cost.architecture:`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(expecting = "`x86_64` or `arm64`")]
+pub(crate) enum RawArchitecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
 }
 
 /// `deploy.url:`.
@@ -213,6 +299,7 @@ pub(crate) struct RawSlo {
     pub p999: Option<RawDuration>,
     pub error_rate: Option<RawPercent>,
     pub min_throughput: Option<RawNumber>,
+    pub cost_per_1m: Option<RawMoney>,
 }
 
 /// `budget:`, in `defaults` or in an endpoint.
@@ -229,6 +316,7 @@ pub(crate) struct RawBudget {
     pub p999: Option<RawGrowth>,
     pub error_rate: Option<RawGrowth>,
     pub throughput: Option<RawDrop>,
+    pub cost: Option<RawGrowth>,
 }
 
 /// One item of `endpoints:`.
@@ -344,6 +432,46 @@ leaf!(RawDrop, "a throughput drop like `-10%`", |s: &str| {
         }
         Ok(v) => Ok(RawDrop(Fraction(v.abs()))),
         Err(e) => Err((e, DROP_HELP)),
+    }
+});
+
+/// An amount of money as written (`$2.00`, `0.0000166667`, `EUR 0.20`); checked
+/// here, turned into [`crate::cost::Money`] once the config's currency is known.
+#[derive(Debug, Clone)]
+pub(crate) struct RawMoney(pub String);
+
+const MONEY_HELP: &str = "write an amount like `$2.00` or `\"0.0000166667\"` (quote long decimals)";
+
+leaf!(RawMoney, "an amount like `$2.00`", |s: &str| {
+    crate::cost::Money::parse(s, crate::cost::Currency::USD)
+        .map(|_| RawMoney(s.to_string()))
+        .map_err(|_| (format!("{s:?} is not an amount of money"), MONEY_HELP))
+});
+
+/// A count that may use a suffix: `30M`, `1.5k`, `2_000_000`, `1B`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawCount(pub u64);
+
+const COUNT_HELP: &str = "write a number of requests, e.g. `30M` or `2500000`";
+
+leaf!(RawCount, "a count like `30M`", |s: &str| {
+    let t = s.trim().replace(['_', ','], "");
+    let (number, factor) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1e6),
+        Some('b' | 'B' | 'g' | 'G') => (&t[..t.len() - 1], 1e9),
+        _ => (t.as_str(), 1.0),
+    };
+    let plain = number.bytes().any(|b| b.is_ascii_digit())
+        && number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && number.bytes().filter(|&b| b == b'.').count() <= 1;
+    match number.parse::<f64>() {
+        Ok(v) if plain && (v * factor) < 1e18 && (v * factor).fract() == 0.0 => {
+            Ok(RawCount((v * factor) as u64))
+        }
+        Ok(_) if plain => Err((format!("{s:?} is not a whole count"), COUNT_HELP)),
+        _ if t.starts_with('-') => Err((format!("{s:?} is negative"), COUNT_HELP)),
+        _ => Err((format!("{s:?} is not a count"), COUNT_HELP)),
     }
 });
 

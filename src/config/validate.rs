@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::cloud;
 use super::error::{shape_help, ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
 use super::load;
@@ -97,6 +98,9 @@ pub(crate) fn validate(
         Some(RawMode::Blocking) | None => Mode::Blocking,
     };
     let deploy = deploy(raw.deploy, &root.key("deploy"), base_dir, &mut check);
+    let cost_path = root.key("cost");
+    let currency = cloud::currency(raw.cost.as_ref(), &cost_path, &mut check);
+    let cost = currency.and_then(|c| cloud::cost(raw.cost, c, &cost_path, &mut check));
     let load = load::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
     let tls = tls(raw.tls, &root.key("tls"), base_dir, &mut check);
@@ -105,6 +109,7 @@ pub(crate) fn validate(
         raw.defaults,
         load.as_ref(),
         base_dir,
+        currency.unwrap_or(crate::cost::Currency::USD),
         &mut check,
     );
     let mut problems = check.problems;
@@ -112,17 +117,20 @@ pub(crate) fn validate(
         problems.sort_by_key(|p| p.pos);
         return Err(ConfigError { problems });
     }
-    match (deploy, load, compare, endpoints, tls) {
-        (Some(deploy), Some(load), Some(compare), Some(endpoints), Some(tls)) => Ok(Config {
-            source: file.to_string(),
-            base_dir: base_dir.to_path_buf(),
-            mode,
-            deploy,
-            load: load.load(),
-            compare,
-            endpoints,
-            tls,
-        }),
+    match (deploy, load, compare, endpoints, tls, cost) {
+        (Some(deploy), Some(load), Some(compare), Some(endpoints), Some(tls), Some(cost)) => {
+            Ok(Config {
+                source: file.to_string(),
+                base_dir: base_dir.to_path_buf(),
+                mode,
+                deploy,
+                load: load.load(),
+                compare,
+                endpoints,
+                tls,
+                cost,
+            })
+        }
         // Every `None` above comes with a recorded problem; this is a fallback.
         _ => Err(ConfigError::one(Problem {
             file: file.to_string(),
@@ -142,26 +150,51 @@ fn deploy(
     check: &mut Checker,
 ) -> Option<DeployConfig> {
     let help =
-        "give one of `url:` (the services already run somewhere) or `local:` (start them here)";
+        "give one of `url:` (the services already run somewhere), `local:` (start them here), \
+                `cloudformation:` (a stack per side) or `command:` (your own deploy commands)";
     let Some(raw) = raw else {
         check.missing(path);
         return None;
     };
-    match (raw.url, raw.local) {
-        (Some(url), None) => url_deploy(url, &path.key("url"), check),
-        (None, Some(local)) => local_deploy(local, &path.key("local"), base_dir, check),
-        (Some(_), Some(_)) => {
-            check.key(
-                &path.key("local"),
-                "`deploy` has both `url` and `local`",
-                format!("keep one: {help}"),
-            );
-            None
-        }
-        (None, None) => {
-            check.value(path, "`deploy` names no deployer", help);
-            None
-        }
+    let given: Vec<&str> = [
+        ("url", raw.url.is_some()),
+        ("local", raw.local.is_some()),
+        ("cloudformation", raw.cloudformation.is_some()),
+        ("command", raw.command.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, present)| *present)
+    .map(|(key, _)| key)
+    .collect();
+    if given.len() > 1 {
+        // Point at the key written last: that is the one to reconsider.
+        let last = given
+            .iter()
+            .max_by_key(|k| check.key_pos(&path.key(k)))
+            .copied()
+            .unwrap_or(given[1]);
+        check.key(
+            &path.key(last),
+            format!(
+                "`deploy` names {} deployers ({})",
+                given.len(),
+                given.join(", ")
+            ),
+            format!("keep one: {help}"),
+        );
+        return None;
+    }
+    if let Some(url) = raw.url {
+        url_deploy(url, &path.key("url"), check)
+    } else if let Some(local) = raw.local {
+        local_deploy(local, &path.key("local"), base_dir, check)
+    } else if let Some(cf) = raw.cloudformation {
+        cloud::cloudformation(cf, &path.key("cloudformation"), base_dir, check)
+    } else if let Some(command) = raw.command {
+        cloud::command(command, &path.key("command"), base_dir, check)
+    } else {
+        check.value(path, "`deploy` names no deployer", help);
+        None
     }
 }
 

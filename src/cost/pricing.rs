@@ -143,7 +143,8 @@ pub struct PriceOverrides {
 }
 
 impl PriceOverrides {
-    fn apply(&self, prices: &mut Prices) {
+    /// Replace every price this names in `prices`.
+    pub fn apply(&self, prices: &mut Prices) {
         let set = |slot: &mut Money, value: Option<Money>| {
             if let Some(v) = value {
                 *slot = v;

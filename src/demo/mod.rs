@@ -86,5 +86,6 @@ pub fn demo_config(deploy: DeployConfig) -> Config {
             ),
         ],
         tls: Default::default(),
+        cost: Default::default(),
     }
 }

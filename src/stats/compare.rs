@@ -320,9 +320,12 @@ pub fn compare(
         .into_iter()
         .map(|r| r as u32)
         .collect();
+    let cost_set: Vec<u32> = rounds.cost_rounds().into_iter().map(|r| r as u32).collect();
     let set_of = |m: Metric| {
         if m.percentile().is_some() {
             &latency_set
+        } else if m == Metric::Cost {
+            &cost_set
         } else {
             &count_set
         }
@@ -441,6 +444,8 @@ fn plan(
     for (side, data) in [(Side::Base, base), (Side::Head, head)] {
         let has_data = if metric.percentile().is_some() {
             data.latency.totals().iter().any(|&t| t > 0)
+        } else if metric == Metric::Cost {
+            data.has_cost()
         } else {
             data.requests.iter().any(|&r| r > 0.0)
         };

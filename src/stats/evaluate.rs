@@ -13,6 +13,11 @@ pub(crate) struct SideData<'a> {
     pub errors: Vec<f64>,
     pub successes: Vec<f64>,
     pub elapsed_s: Vec<f64>,
+    /// What each round cost; 0 where it was not priced (see `priced`).
+    pub cost: Vec<f64>,
+    /// Requests of the priced rounds; 0 elsewhere, so unpriced rounds weigh nothing
+    /// in the cost per request.
+    pub priced: Vec<f64>,
 }
 
 impl<'a> SideData<'a> {
@@ -32,7 +37,20 @@ impl<'a> SideData<'a> {
                 .iter()
                 .map(|o| o.counters().elapsed.as_secs_f64())
                 .collect(),
+            cost: rounds.iter().map(|o| o.cost().unwrap_or(0.0)).collect(),
+            priced: rounds
+                .iter()
+                .map(|o| match o.cost() {
+                    Some(_) => o.counters().requests as f64,
+                    None => 0.0,
+                })
+                .collect(),
         }
+    }
+
+    /// Whether any round of the side was priced.
+    pub fn has_cost(&self) -> bool {
+        self.priced.iter().any(|&r| r > 0.0)
     }
 }
 
@@ -43,6 +61,8 @@ pub(crate) struct Sums {
     errors: f64,
     successes: f64,
     seconds: f64,
+    cost: f64,
+    priced: f64,
 }
 
 impl Sums {
@@ -52,6 +72,10 @@ impl Sums {
 
     fn throughput(&self) -> f64 {
         self.successes / self.seconds
+    }
+
+    fn cost_per_request(&self) -> f64 {
+        self.cost / self.priced
     }
 }
 
@@ -94,6 +118,8 @@ impl Evaluator<'_> {
             (&b.requests, &b.errors, &b.successes, &b.elapsed_s);
         let (h_req, h_err, h_ok, h_s): (&[f64], &[f64], &[f64], &[f64]) =
             (&h.requests, &h.errors, &h.successes, &h.elapsed_s);
+        let (b_cost, b_priced, h_cost, h_priced): (&[f64], &[f64], &[f64], &[f64]) =
+            (&b.cost, &b.priced, &h.cost, &h.priced);
         let pairs: &[(u32, u32)] = &w.pairs;
         let (mut sb, mut sh) = (Sums::default(), Sums::default());
         let mut i = 0;
@@ -108,6 +134,10 @@ impl Evaluator<'_> {
             sh.errors += c * h_err[r];
             sh.successes += c * h_ok[r];
             sh.seconds += c * h_s[r];
+            sb.cost += c * b_cost[r];
+            sb.priced += c * b_priced[r];
+            sh.cost += c * h_cost[r];
+            sh.priced += c * h_priced[r];
             i += 1;
         }
         (sb, sh)
@@ -117,6 +147,7 @@ impl Evaluator<'_> {
     pub fn counter(metric: Metric, (b, h): (Sums, Sums)) -> f64 {
         match metric {
             Metric::ErrorRate => h.error_rate() - b.error_rate(),
+            Metric::Cost => log_ratio(h.cost_per_request(), b.cost_per_request()),
             _ => log_ratio(h.throughput(), b.throughput()),
         }
     }
@@ -134,6 +165,7 @@ impl Evaluator<'_> {
 pub(crate) fn round_statistic(metric: Metric, base: &RoundObs, head: &RoundObs) -> f64 {
     let rate = |o: &RoundObs| o.counters().errors as f64 / o.counters().requests as f64;
     let tput = |o: &RoundObs| o.successes() as f64 / o.counters().elapsed.as_secs_f64();
+    let cost = |o: &RoundObs| o.cost().unwrap_or(f64::NAN) / o.counters().requests as f64;
     match metric.percentile() {
         Some(p) => {
             let v = |o: &RoundObs| (o.percentile(p).unwrap_or(1).max(1) as f64).ln();
@@ -141,6 +173,7 @@ pub(crate) fn round_statistic(metric: Metric, base: &RoundObs, head: &RoundObs) 
         }
         None => match metric {
             Metric::ErrorRate => rate(head) - rate(base),
+            Metric::Cost => log_ratio(cost(head), cost(base)),
             _ => log_ratio(tput(head), tput(base)),
         },
     }

@@ -132,17 +132,21 @@ pub enum Metric {
     ErrorRate,
     /// Successful requests per second of measured time.
     Throughput,
+    /// Cost per million requests (`Σ cost / Σ requests × 10⁶`), where the rounds
+    /// were priced (a CPU-time or Lambda cost model).
+    Cost,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::P50,
         Metric::P95,
         Metric::P99,
         Metric::P999,
         Metric::ErrorRate,
         Metric::Throughput,
+        Metric::Cost,
     ];
 
     /// The latency percentile, for latency metrics.
@@ -152,7 +156,7 @@ impl Metric {
             Metric::P95 => Some(Percentile::P95),
             Metric::P99 => Some(Percentile::P99),
             Metric::P999 => Some(Percentile::P999),
-            Metric::ErrorRate | Metric::Throughput => None,
+            Metric::ErrorRate | Metric::Throughput | Metric::Cost => None,
         }
     }
 
@@ -201,6 +205,7 @@ impl Metric {
             Metric::P999 => "p99.9",
             Metric::ErrorRate => "error rate",
             Metric::Throughput => "throughput",
+            Metric::Cost => "cost / 1M",
         }
     }
 
@@ -213,6 +218,7 @@ impl Metric {
             Metric::P999 => "p999",
             Metric::ErrorRate => "error_rate",
             Metric::Throughput => "throughput",
+            Metric::Cost => "cost_per_1m",
         }
     }
 }
@@ -246,6 +252,7 @@ pub struct RoundObs {
     runs: Vec<(u64, u64)>,
     samples: u64,
     counters: RoundCounters,
+    cost: Option<f64>,
 }
 
 impl RoundObs {
@@ -291,7 +298,20 @@ impl RoundObs {
             runs,
             samples,
             counters,
+            cost: None,
         })
+    }
+
+    /// The same round with what it cost (in currency units, all its requests
+    /// together); a negative or non-finite amount is ignored.
+    pub fn with_cost(mut self, cost: Option<f64>) -> Self {
+        self.cost = cost.filter(|c| c.is_finite() && *c >= 0.0);
+        self
+    }
+
+    /// What the round cost, when it was priced.
+    pub fn cost(&self) -> Option<f64> {
+        self.cost
     }
 
     /// The latency runs `(value in µs, count)`, ascending.
@@ -378,6 +398,14 @@ impl PairedRounds {
         let usable = |o: &RoundObs| o.counters.requests > 0 && !o.counters.elapsed.is_zero();
         (0..self.rounds())
             .filter(|&r| usable(&self.base[r]) && usable(&self.head[r]))
+            .collect()
+    }
+
+    /// Rounds usable for cost: usable for the counters and priced on both sides.
+    pub(crate) fn cost_rounds(&self) -> Vec<usize> {
+        self.count_rounds()
+            .into_iter()
+            .filter(|&r| self.base[r].cost.is_some() && self.head[r].cost.is_some())
             .collect()
     }
 }

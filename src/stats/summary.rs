@@ -22,6 +22,9 @@ pub struct SideSummary {
     /// `requests - errors`, divided by the summed elapsed time); `None` when no time
     /// was measured.
     pub throughput_per_s: Option<f64>,
+    /// Cost per million requests over the priced rounds; `None` when no round was
+    /// priced.
+    pub cost_per_1m: Option<f64>,
     /// Latency of successful requests; `None` when there was none.
     pub latency: Option<LatencySummary>,
 }
@@ -81,12 +84,18 @@ pub(crate) fn summarize_indexed(rounds: &[RoundObs], index: &LatencyIndex) -> Si
     let mut requests = 0u64;
     let mut errors = 0u64;
     let mut elapsed = Duration::ZERO;
+    let (mut cost, mut priced) = (0.0, 0u64);
     for obs in rounds {
         let c = obs.counters();
         requests += c.requests;
         errors += c.errors;
         elapsed += c.elapsed;
+        if let Some(amount) = obs.cost() {
+            cost += amount;
+            priced += c.requests;
+        }
     }
+    let cost_per_1m = (priced > 0).then(|| cost / priced as f64 * 1e6);
     let successes = requests - errors;
     let error_rate = (requests > 0).then(|| errors as f64 / requests as f64);
     let throughput_per_s = (!elapsed.is_zero()).then(|| successes as f64 / elapsed.as_secs_f64());
@@ -118,6 +127,7 @@ pub(crate) fn summarize_indexed(rounds: &[RoundObs], index: &LatencyIndex) -> Si
         errors,
         error_rate,
         throughput_per_s,
+        cost_per_1m,
         latency,
     }
 }

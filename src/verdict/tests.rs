@@ -32,6 +32,7 @@ fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
         compare: CompareConfig::default(),
         endpoints,
         tls: Default::default(),
+        cost: Default::default(),
     }
 }
 
