@@ -47,7 +47,7 @@ fn side_obs(run: &EndpointRun, side: Side) -> Result<Vec<RoundObs>, StatsError> 
 /// The metrics compared for `run`: all of them, cost only where rounds were priced.
 fn metrics_of(run: &EndpointRun) -> Vec<Metric> {
     let priced = run.rounds.iter().any(|r| r.cost.is_some());
-    Metric::ALL
+    Metric::WITH_COST
         .into_iter()
         .filter(|&m| m != Metric::Cost || priced)
         .collect()

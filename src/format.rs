@@ -107,6 +107,15 @@ fn trim(value: f64, decimals: usize) -> String {
     }
 }
 
+/// An amount of `currency` as people read it: `$0.41`, `€0.000123`.
+pub fn money(value: f64, currency: crate::cost::Currency) -> String {
+    use rust_decimal::prelude::FromPrimitive;
+    match rust_decimal::Decimal::from_f64(value) {
+        Some(amount) if value.is_finite() => crate::cost::Money::new(amount, currency).to_string(),
+        _ => "n/a".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

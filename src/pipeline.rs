@@ -13,6 +13,7 @@ use crate::deploy::{Cleanup, Deployer, Target};
 use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
 use crate::results::{RunContext, RunResults, Settings, TargetInfo, SCHEMA};
+use crate::server_stage::ServerStage;
 use crate::side::Side;
 use crate::stats;
 use crate::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
@@ -20,6 +21,8 @@ use crate::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 /// What a run needs besides the config and the deployer.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// How long to wait for Lambda logs, and whether to read X-Ray (stacks only).
+    pub server_side: crate::aws::ServerSideOptions,
     /// Folder the markdown and the JSON results are written to (created if needed).
     pub out_dir: PathBuf,
     /// Where the run happens.
@@ -75,13 +78,14 @@ pub enum PipelineError {
 }
 
 enum Stage {
-    Done(Vec<Target>, Measured),
+    Done(Vec<Target>, Box<Measured>),
     Failed(Vec<Target>, String),
 }
 
 /// Rounds measured and judged.
 struct Measured {
     runs: Vec<EndpointRun>,
+    server: ServerStage,
     comparisons: Vec<EndpointComparison>,
     verdict: Verdict,
     /// 1, or 2 when the run bought its extension.
@@ -167,6 +171,32 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The server-side stage, with its warnings logged.
+async fn server_stage(
+    config: &Config,
+    deployer: &dyn Deployer,
+    targets: &[Target],
+    runs: &mut [EndpointRun],
+    options: &RunOptions,
+    progress: &Progress,
+) -> ServerStage {
+    if deployer.aws_clients().is_some() {
+        progress.log("reading the functions' REPORT lines");
+    }
+    let stage = crate::server_stage::run(
+        config,
+        targets,
+        runs,
+        deployer.aws_clients(),
+        options.server_side,
+    )
+    .await;
+    for warning in &stage.warnings {
+        progress.log(&format!("warning: {warning}"));
+    }
+    stage
+}
+
 #[expect(clippy::too_many_arguments, reason = "the run's state, passed once")]
 async fn deploy_and_measure(
     config: &Config,
@@ -174,10 +204,11 @@ async fn deploy_and_measure(
     cleanup: &Cleanup,
     order: &[[Side; 2]],
     seed: u64,
-    release: bool,
+    options: &RunOptions,
     progress: &Progress,
     targets: &tokio::sync::Mutex<Vec<Target>>,
 ) -> Result<Measured, String> {
+    let release = options.release;
     let sides: &[Side] = if release { &[Side::Head] } else { &Side::BOTH };
     progress.phase("deploy", sides.len() as u64);
     for &side in sides {
@@ -194,12 +225,14 @@ async fn deploy_and_measure(
     let mut runs = bench::measure(&deployed, &config.endpoints, order, 0, &client, progress)
         .await
         .map_err(|e| format!("benchmarking failed: {e}"))?;
+    let server = server_stage(config, deployer, &deployed, &mut runs, options, progress).await;
     let extend = if release { 0 } else { config.compare.extend };
     let looks = if extend > 0 { 2 } else { 1 };
     let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
     if extend == 0 || !needs_extension(&verdict) {
         return Ok(Measured {
             runs,
+            server,
             comparisons,
             verdict,
             looks: 1,
@@ -225,9 +258,11 @@ async fn deploy_and_measure(
     for (run, extra) in runs.iter_mut().zip(more) {
         run.rounds.extend(extra.rounds);
     }
+    let server = server_stage(config, deployer, &deployed, &mut runs, options, progress).await;
     let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
     Ok(Measured {
         runs,
+        server,
         comparisons,
         verdict,
         looks: 2,
@@ -265,10 +300,10 @@ pub async fn run(
 
     let mut interrupted = false;
     let stage = tokio::select! {
-        result = deploy_and_measure(config, deployer, &cleanup, &order, seed, options.release, progress, &targets) => {
+        result = deploy_and_measure(config, deployer, &cleanup, &order, seed, options, progress, &targets) => {
             let targets = targets.lock().await.clone();
             match result {
-                Ok(measured) => Stage::Done(targets, measured),
+                Ok(measured) => Stage::Done(targets, Box::new(measured)),
                 Err(message) => Stage::Failed(targets, message),
             }
         }
@@ -294,11 +329,18 @@ pub async fn run(
         progress.log(&format!("teardown failed: {failure}"));
     }
 
-    let (targets, endpoints, comparisons, verdict, looks) = match stage {
-        Stage::Done(targets, m) => (targets, m.runs, m.comparisons, m.verdict, m.looks),
+    let (targets, endpoints, comparisons, verdict, looks, server) = match stage {
+        Stage::Done(targets, m) => (targets, m.runs, m.comparisons, m.verdict, m.looks, m.server),
         Stage::Failed(targets, message) => {
             let verdict = Verdict::error(config.mode, message);
-            (targets, Vec::new(), Vec::new(), verdict, 1)
+            (
+                targets,
+                Vec::new(),
+                Vec::new(),
+                verdict,
+                1,
+                ServerStage::default(),
+            )
         }
     };
 
@@ -317,6 +359,9 @@ pub async fn run(
         comparisons,
         limits: limits_for(config, options.release),
         verdict,
+        cost: server.cost,
+        server: server.server,
+        warnings: server.warnings,
     };
     let markdown = render_markdown(&build_view(&results))?;
     let (markdown_path, results_path) = write_outputs(&options.out_dir, &results, &markdown)?;

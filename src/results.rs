@@ -41,6 +41,16 @@ pub struct RunResults {
     pub limits: Vec<EndpointLimits>,
     /// The decision.
     pub verdict: Verdict,
+    /// Base vs head cost over the whole run, when both sides were priced (CPU time
+    /// of local targets, or Lambda REPORT lines of stacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::CostComparison>,
+    /// What the functions of stacks said about the rounds (REPORT lines, X-Ray).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<crate::aws::ServerSide>,
+    /// What the run could not read or do, without failing (e.g. logs unavailable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Where a run happened, as plain values.

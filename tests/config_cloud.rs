@@ -111,7 +111,7 @@ fn command_deployer_with_everything() {
 #[test]
 fn cost_section_in_full() {
     let c = parse(&format!(
-        "deploy: {{ url: {{ base: \"http://127.0.0.1:1\", head: \"http://127.0.0.1:2\" }} }}\n\
+        "deploy: {{ local: {{ command: ./server }} }}\n\
          cost:\n  currency: EUR\n  monthly_requests: 1.5M\n  api_gateway: rest\n  architecture: arm64\n  prices:\n    x86_64_gb_second: \"0.000016\"\n    arm64_gb_second: \"0.000013\"\n    lambda_requests_per_1m: EUR 0.19\n    rest_api_per_1m: \"3.2\"\n    http_api_per_1m: \"0.95\"\n    vcpu_hour: \"0.037\"\n    data_transfer_per_gb: \"0.08\"\n\
          defaults:\n  slo: {{ cost_per_1m: EUR 1.50 }}\n{ENDPOINTS}"
     ));
@@ -266,5 +266,25 @@ fn bad_money_and_bad_budget() {
         19,
         "defaults.budget.cost",
         "negative",
+    );
+}
+
+#[test]
+fn a_cost_limit_needs_a_deployer_whose_cost_is_measured() {
+    only(
+        &format!(
+            "deploy: {{ url: {{ base: \"http://a\", head: \"http://b\" }} }}\ndefaults:\n  budget: {{ p99: +10%, cost: +5% }}\n{ENDPOINTS}"
+        ),
+        3,
+        24,
+        "defaults.budget.cost",
+        "the cost of `url` targets cannot be measured",
+    );
+    only(
+        "deploy: { command: { up: ./up.sh } }\nendpoints:\n  - path: /a\n    slo: { cost_per_1m: $1 }\n",
+        4,
+        12,
+        "endpoints[0].slo.cost_per_1m",
+        "the cost of `command` targets cannot be measured",
     );
 }

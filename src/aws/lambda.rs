@@ -116,11 +116,23 @@ pub struct LambdaSide {
     pub failed_invocations: u64,
 }
 
+/// The index of the window of `side` that `ts` falls in: the one containing it,
+/// else the latest one whose grace after its end covers it (windows of one side
+/// can be back to back, and a line inside the next window belongs to that one).
+fn window_index(windows: &[RoundWindow], side: Side, ts: i64) -> Option<usize> {
+    let mine = || windows.iter().enumerate().filter(|(_, w)| w.side == side);
+    mine()
+        .find(|(_, w)| ts >= w.start_ms && ts <= w.end_ms)
+        .or_else(|| {
+            mine()
+                .filter(|(_, w)| ts > w.end_ms && ts <= w.end_ms + WINDOW_GRACE_MS)
+                .max_by_key(|(_, w)| w.end_ms)
+        })
+        .map(|(i, _)| i)
+}
+
 fn window_of(windows: &[RoundWindow], side: Side, ts: i64) -> Option<&RoundWindow> {
-    windows
-        .iter()
-        .filter(|w| w.side == side)
-        .find(|w| ts >= w.start_ms && ts <= w.end_ms + WINDOW_GRACE_MS)
+    window_index(windows, side, ts).map(|i| &windows[i])
 }
 
 /// Summarise `events` (this side's functions only) against this side's `windows`.
@@ -194,38 +206,55 @@ pub fn round_usage(
     default_arch: Architecture,
     gateway: ApiGatewayKind,
 ) -> Vec<(u32, Usage)> {
+    let per_window = window_usage(side, events, windows, functions, default_arch, gateway);
+    let mut rounds: BTreeMap<u32, Usage> = BTreeMap::new();
+    for (w, usage) in windows.iter().zip(per_window) {
+        if let Some(usage) = usage {
+            let slot = rounds.entry(w.round).or_default();
+            *slot = slot.merged(&usage);
+        }
+    }
+    rounds.into_iter().collect()
+}
+
+/// The billed usage of each of `windows` (aligned with it; `None` for the other
+/// side's windows): a window may be one endpoint's part of a round.
+pub fn window_usage(
+    side: Side,
+    events: &[ReportEvent],
+    windows: &[RoundWindow],
+    functions: &[FunctionInfo],
+    default_arch: Architecture,
+    gateway: ApiGatewayKind,
+) -> Vec<Option<Usage>> {
     let arch: BTreeMap<&str, Architecture> = functions
         .iter()
         .map(|f| (f.name.as_str(), f.architecture))
         .collect();
-    let mut rounds: BTreeMap<u32, Usage> = windows
+    let mut usage: Vec<Option<Usage>> = windows
         .iter()
-        .filter(|w| w.side == side)
         .map(|w| {
-            (
-                w.round,
-                Usage {
-                    requests: w.requests,
-                    bytes_out: w.bytes_in,
-                    gateway: Some(gateway),
-                    ..Usage::default()
-                },
-            )
+            (w.side == side).then(|| Usage {
+                requests: w.requests,
+                bytes_out: w.bytes_in,
+                gateway: Some(gateway),
+                ..Usage::default()
+            })
         })
         .collect();
     for e in events {
-        let Some(w) = window_of(windows, side, e.timestamp_ms) else {
+        let Some(i) = window_index(windows, side, e.timestamp_ms) else {
             continue;
         };
-        if let Some(usage) = rounds.get_mut(&w.round) {
+        if let Some(u) = usage[i].as_mut() {
             let a = arch
                 .get(e.function.as_str())
                 .copied()
                 .unwrap_or(default_arch);
-            usage.add_invocation(e.report.billed_total(), e.report.memory_size_mb, a);
+            u.add_invocation(e.report.billed_total(), e.report.memory_size_mb, a);
         }
     }
-    rounds.into_iter().collect()
+    usage
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 
 pub use client::{AwsClients, ClientOptions};
 pub use server::{server_side, ServerSideOptions};
+pub use view::ServerSide;
 
 /// Why an AWS call or a stack operation failed. The message says what to do.
 #[derive(Debug, thiserror::Error)]

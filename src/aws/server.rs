@@ -60,11 +60,18 @@ pub async fn server_side(
         head_calls: Vec::new(),
         base_calls: Vec::new(),
         hints: Vec::new(),
+        window_costs: vec![None; windows.len()],
     };
     let mut priced = Vec::new();
     let region = head.meta.get(meta::REGION).map(String::as_str);
     let prices = model.prices_for(region);
-    for target in [base, head] {
+    // A release gate has head alone: then `base` is `head`, read once.
+    let sides: Vec<&Target> = if std::ptr::eq(base, head) {
+        vec![head]
+    } else {
+        vec![base, head]
+    };
+    for target in sides {
         let side = target.side;
         let functions = functions_of(target);
         let Some((start, end)) = span(windows, side) else {
@@ -101,6 +108,13 @@ pub async fn server_side(
             .or(model.api_gateway)
             .unwrap_or(ApiGatewayKind::None);
         let arch = model.architecture.unwrap_or(Architecture::X86_64);
+        let per_window =
+            lambda::window_usage(side, &fetched.events, windows, &functions, arch, gateway);
+        for (slot, usage) in out.window_costs.iter_mut().zip(&per_window) {
+            if let Some(usage) = usage {
+                *slot = cost::price(usage, &prices).ok().map(|b| b.total);
+            }
+        }
         let rounds = lambda::round_usage(side, &fetched.events, windows, &functions, arch, gateway);
         priced.push(
             cost::side_cost(side, &rounds, &prices, model.monthly_requests).map_err(|e| {

@@ -21,6 +21,11 @@ pub struct ServerSide {
     pub base_calls: Vec<DownstreamCall>,
     /// What the data suggests.
     pub hints: Vec<Hint>,
+    /// The cost of each window passed to [`super::server_side`], in its order
+    /// (`None` where the side has no functions or could not be priced): the
+    /// per-round values the comparison resamples.
+    #[serde(skip)]
+    pub window_costs: Vec<Option<Money>>,
 }
 
 /// What kind of suggestion a hint is.
@@ -119,6 +124,41 @@ fn spread_text(s: Option<super::lambda::Spread>) -> String {
     )
 }
 
+/// Text from a trace made safe for one table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The cost of both sides as a markdown table: per request, per million, per month.
+pub fn cost_markdown(cost: &CostComparison) -> String {
+    let mut md = format!("#### Cost ({})\n\n", cost.source);
+    md.push_str("| side | per request | per 1M requests | monthly |\n|---|---:|---:|---:|\n");
+    for side in [&cost.base, &cost.head] {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            side.side,
+            opt_money(side.per_request),
+            opt_money(side.per_1m),
+            opt_money(side.monthly)
+        ));
+    }
+    if let Some(change) = cost.point_change() {
+        md.push_str(&format!(
+            "\nHead costs {} per request vs base (point estimate over the whole run; the \
+             per-endpoint changes above carry their intervals).\n",
+            format::signed_percent(change)
+        ));
+    }
+    if let Some(n) = cost.monthly_requests {
+        md.push_str(&format!(
+            "\nMonthly projection at {} requests per month.\n",
+            format::thousands(n)
+        ));
+    }
+    md.push('\n');
+    md
+}
+
 /// A markdown fragment: cold starts and memory per side, cost base vs head, the
 /// slowest downstream calls, hints. Every number is in a table.
 pub fn markdown(view: &ServerSide) -> String {
@@ -160,29 +200,7 @@ pub fn markdown(view: &ServerSide) -> String {
         md.push('\n');
     }
     if let Some(cost) = &view.cost {
-        md.push_str(&format!("#### Cost ({})\n\n", cost.source));
-        md.push_str("| side | per request | per 1M requests | monthly |\n|---|---:|---:|---:|\n");
-        for side in [&cost.base, &cost.head] {
-            md.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
-                side.side,
-                opt_money(side.per_request),
-                opt_money(side.per_1m),
-                opt_money(side.monthly)
-            ));
-        }
-        if let Some(change) = cost.point_change() {
-            md.push_str(&format!(
-                "\nHead costs {} per request vs base (point estimate).\n",
-                format::signed_percent(change)
-            ));
-        }
-        if let Some(n) = cost.monthly_requests {
-            md.push_str(&format!(
-                "\nMonthly projection at {n} requests per month.\n"
-            ));
-        }
-        md.push('\n');
+        md.push_str(&cost_markdown(cost));
     }
     for (label, calls) in [("head", &view.head_calls), ("base", &view.base_calls)] {
         if calls.is_empty() {
@@ -201,8 +219,8 @@ pub fn markdown(view: &ServerSide) -> String {
                 .unwrap_or_else(|| "–".into());
             md.push_str(&format!(
                 "| {} | {} | {op} | {} | {} | {} |\n",
-                c.endpoint,
-                c.service,
+                cell(&c.endpoint),
+                cell(&c.service),
                 c.count,
                 format::ms(c.mean_ms),
                 format::ms(c.max_ms)
@@ -340,6 +358,7 @@ mod tests {
                 kind: HintKind::Arm64Saving,
                 message: "try arm64".into(),
             }],
+            window_costs: Vec::new(),
         };
         let md = markdown(&view);
         for part in [

@@ -86,6 +86,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
     let config = crate::demo::demo_config(DeployConfig::Local(local.clone()));
     let deployer = LocalDeployer::new(local, "base".into(), "head".into());
     let options = RunOptions {
+        server_side: Default::default(),
         out_dir: args.out.clone(),
         context: RunContext {
             kind: "demo".into(),

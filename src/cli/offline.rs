@@ -301,6 +301,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
     };
     let progress = Progress::new(ProgressMode::detect());
     let options = RunOptions {
+        server_side: Default::default(),
         out_dir: args.out.clone(),
         context: RunContext {
             kind: "calibrate".into(),

@@ -273,6 +273,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         context.kind = "release".into();
     }
     let options = RunOptions {
+        server_side: Default::default(),
         out_dir: out_dir.clone(),
         context,
         release,

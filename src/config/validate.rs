@@ -104,6 +104,7 @@ pub(crate) fn validate(
     let load = load::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
     let tls = tls(raw.tls, &root.key("tls"), base_dir, &mut check);
+    let endpoint_count = raw.endpoints.as_ref().map_or(0, Vec::len);
     let endpoints = merge::endpoints(
         raw.endpoints,
         raw.defaults,
@@ -112,6 +113,13 @@ pub(crate) fn validate(
         currency.unwrap_or(crate::cost::Currency::USD),
         &mut check,
     );
+    if let Some(kind) = match &deploy {
+        Some(DeployConfig::Url { .. }) => Some("url"),
+        Some(DeployConfig::Command(_)) => Some("command"),
+        _ => None,
+    } {
+        unmeasurable_cost(kind, endpoint_count, &mut check);
+    }
     let mut problems = check.problems;
     if !problems.is_empty() {
         problems.sort_by_key(|p| p.pos);
@@ -140,6 +148,31 @@ pub(crate) fn validate(
             message: "the config is incomplete".to_string(),
             help: "compare it with examples/tailgate.yml".to_string(),
         })),
+    }
+}
+
+/// A cost SLO or budget with a deployer whose cost tailgate cannot see would fail
+/// every run: reject it where it is written.
+fn unmeasurable_cost(deployer: &str, endpoints: usize, check: &mut Checker) {
+    let root = FieldPath::root();
+    let defaults = root.key("defaults");
+    let mut places = vec![
+        defaults.key("slo").key("cost_per_1m"),
+        defaults.key("budget").key("cost"),
+    ];
+    for i in 0..endpoints {
+        let e = root.key("endpoints").index(i);
+        places.push(e.key("slo").key("cost_per_1m"));
+        places.push(e.key("budget").key("cost"));
+    }
+    places.retain(|p| check.written(p));
+    for place in &places {
+        check.key(
+            place,
+            format!("the cost of `{deployer}` targets cannot be measured"),
+            "cost is measured for `local` targets (CPU time of the process) and `cloudformation` stacks \
+             (Lambda REPORT lines); remove this limit or use one of those deployers",
+        );
     }
 }
 

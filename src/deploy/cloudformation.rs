@@ -309,6 +309,10 @@ impl Deployer for CloudFormationDeployer {
         "cloudformation"
     }
 
+    fn aws_clients(&self) -> Option<&AwsClients> {
+        Some(&self.clients)
+    }
+
     fn deploy<'a>(
         &'a self,
         side: Side,

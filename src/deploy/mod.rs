@@ -60,6 +60,12 @@ pub trait Deployer: Send + Sync {
         side: Side,
         cleanup: &'a Cleanup,
     ) -> BoxFuture<'a, Result<Target, DeployError>>;
+
+    /// The AWS clients of the deployment, when it is on AWS: the server-side stage
+    /// reads the functions' logs and traces with them.
+    fn aws_clients(&self) -> Option<&crate::aws::AwsClients> {
+        None
+    }
 }
 
 /// Why a deploy or a teardown failed. The message says what to do.

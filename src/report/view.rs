@@ -26,6 +26,13 @@ pub struct ReportView {
     pub chart: Option<ChartView>,
     /// `Server-Timing` breakdown.
     pub timings: Vec<TimingRow>,
+    /// Whether any endpoint was priced (the table gets a cost column).
+    pub has_cost: bool,
+    /// The server's side of the run (Lambda REPORT lines, cost, X-Ray, hints) as a
+    /// markdown fragment built from numbers, when there is one.
+    pub server_side: Option<String>,
+    /// The summary line of the server-side details.
+    pub server_summary: String,
     /// Every check with its outcome.
     pub checks: Vec<CheckRow>,
     /// How the numbers were obtained, in one paragraph.
@@ -79,6 +86,8 @@ pub struct EndpointRow {
     pub errors: String,
     /// Throughput cell.
     pub rps: String,
+    /// Cost per million requests cell (`—` when not priced).
+    pub cost: String,
     /// SLO status cell.
     pub slo: String,
     /// Whether a check of this endpoint failed or warned (kept in the short view).
@@ -214,6 +223,15 @@ fn state_icon(m: &MetricComparison, failing: bool, warning: bool) -> &'static st
 }
 
 fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check]) -> String {
+    change_cell(m, checks, &format::ms_bare)
+}
+
+/// `base → head` with the change's state and interval, values shown by `fmt`.
+fn change_cell(
+    m: Option<&MetricComparison>,
+    checks: &[&Check],
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
     let Some(m) = m else {
         return "—".into();
     };
@@ -223,12 +241,12 @@ fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check]) -> String {
         .map(|c| c.level)
         .max();
     let icon = state_icon(m, level == Some(Level::Fail), level == Some(Level::Warn));
-    let head = m.head.map_or("—".into(), format::ms_bare);
+    let head = m.head.map_or("—".into(), fmt);
     let Some(base) = m.base else {
         // A release gate: head alone.
         return head;
     };
-    let base = format::ms_bare(base);
+    let base = fmt(base);
     match &m.change {
         Some(c) => format!("{base} → {head}<br>{icon} {}", interval_text(c)),
         None => format!("{base} → {head}"),
@@ -367,6 +385,12 @@ pub fn build_view(results: &RunResults) -> ReportView {
         }
     }
 
+    let currency = results
+        .cost
+        .as_ref()
+        .map(|c| c.currency)
+        .or_else(|| results.limits.first().map(|l| l.currency))
+        .unwrap_or(crate::cost::Currency::USD);
     let mut endpoints = Vec::new();
     for cmp in &results.comparisons {
         let checks: Vec<&Check> = verdict
@@ -397,6 +421,9 @@ pub fn build_view(results: &RunResults) -> ReportView {
         let rps = cmp
             .get(Metric::Throughput)
             .map_or("—".into(), |m| pair_cell(m, format::rate));
+        let cost = change_cell(cmp.get(Metric::Cost), &budget_checks, &|v| {
+            format::money(v, currency)
+        });
         endpoints.push(EndpointRow {
             name: escape::cell_code(&cmp.endpoint),
             p50: latency_cell(cmp.get(Metric::P50), &budget_checks),
@@ -404,6 +431,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             p99: latency_cell(cmp.get(Metric::P99), &budget_checks),
             errors,
             rps,
+            cost,
             slo,
             attention: checks.iter().any(|c| c.level >= Level::Warn),
         });
@@ -469,6 +497,30 @@ pub fn build_view(results: &RunResults) -> ReportView {
         })
         .collect();
 
+    for warning in &results.warnings {
+        findings.push(format!("⚠️ {}.", escape::text(warning)));
+    }
+    let has_cost = results
+        .comparisons
+        .iter()
+        .any(|c| c.get(Metric::Cost).is_some_and(|m| m.head.is_some()));
+    let (server_side, server_summary) = match (&results.server, &results.cost) {
+        (Some(server), _) => {
+            let cold: u64 = server.lambda.iter().map(|l| l.cold_starts).sum();
+            (
+                Some(crate::aws::view::markdown(server)),
+                format!(
+                    "Server side (AWS Lambda): {}, cost, hints",
+                    plural(cold as usize, "cold start", "cold starts")
+                ),
+            )
+        }
+        (None, Some(cost)) => (
+            Some(crate::aws::view::cost_markdown(cost)),
+            format!("Cost ({})", cost.source),
+        ),
+        (None, None) => (None, String::new()),
+    };
     let details = super::details::build(results);
     ReportView {
         headline,
@@ -476,6 +528,9 @@ pub fn build_view(results: &RunResults) -> ReportView {
         endpoints,
         chart,
         timings,
+        has_cost,
+        server_side,
+        server_summary,
         checks,
         method: details.method,
         config: details.config,

@@ -138,8 +138,18 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// Every metric, in report order.
-    pub const ALL: [Metric; 7] = [
+    /// The metrics of every run, in report order (cost is added where priced).
+    pub const ALL: [Metric; 6] = [
+        Metric::P50,
+        Metric::P95,
+        Metric::P99,
+        Metric::P999,
+        Metric::ErrorRate,
+        Metric::Throughput,
+    ];
+
+    /// [`Metric::ALL`] and the cost per request, for rounds a cost model priced.
+    pub const WITH_COST: [Metric; 7] = [
         Metric::P50,
         Metric::P95,
         Metric::P99,

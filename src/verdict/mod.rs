@@ -16,6 +16,7 @@ pub mod model;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Budget, Config, Fraction, Mode, Slo};
+use crate::cost::Currency;
 use crate::format;
 pub use model::{Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison};
 
@@ -183,6 +184,13 @@ pub struct EndpointLimits {
     pub slo: Slo,
     /// Its budgets (limits on the change vs base).
     pub budget: Budget,
+    /// The currency costs are counted in.
+    #[serde(default = "usd")]
+    pub currency: Currency,
+}
+
+fn usd() -> Currency {
+    Currency::USD
 }
 
 /// The limits of every endpoint of `config`.
@@ -194,6 +202,7 @@ pub fn limits_of(config: &Config) -> Vec<EndpointLimits> {
             name: e.name.clone(),
             slo: e.slo.clone(),
             budget: e.budget.clone(),
+            currency: config.cost.currency,
         })
         .collect()
 }
@@ -226,7 +235,13 @@ pub fn decide_limits(
             continue;
         };
         slo_checks(&endpoint.name, &endpoint.slo, cmp, &mut checks);
-        budget_checks(&endpoint.name, &endpoint.budget, cmp, &mut checks);
+        budget_checks(
+            &endpoint.name,
+            &endpoint.budget,
+            endpoint.currency,
+            cmp,
+            &mut checks,
+        );
     }
     let level = checks.iter().map(|c| c.level).max().unwrap_or(Level::Pass);
     Verdict {
@@ -237,10 +252,12 @@ pub fn decide_limits(
     }
 }
 
-fn value_text(metric: Metric, value: f64) -> String {
+/// `value` of `metric` as people read it (costs in `currency`).
+pub fn value_text(metric: Metric, value: f64, currency: Currency) -> String {
     match metric {
         Metric::ErrorRate => format::percent(value),
         Metric::Throughput => format!("{} req/s", format::rate(value)),
+        Metric::Cost => format::money(value, currency),
         _ => format::ms(value),
     }
 }
@@ -262,22 +279,33 @@ fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec
     if let Some(min) = slo.min_throughput {
         limits.push((Metric::Throughput, min));
     }
+    let currency = slo.cost_per_1m.map_or(Currency::USD, |m| m.currency);
+    if let Some(max) = slo.cost_per_1m {
+        limits.push((Metric::Cost, max.to_f64()));
+    }
     for (metric, limit) in limits {
         let op = match metric {
-            Metric::ErrorRate => "≤",
+            Metric::ErrorRate | Metric::Cost => "≤",
             Metric::Throughput => "≥",
             _ => "<",
         };
-        let limit_text = format!("{metric} {op} {}", value_text(metric, limit));
+        let limit_text = format!("{metric} {op} {}", value_text(metric, limit, currency));
         let head = cmp.get(metric).and_then(|m| m.head);
         let (level, reason) = match head {
+            None if metric == Metric::Cost => (
+                Level::Fail,
+                format!(
+                    "{metric}: head's cost could not be measured (SLO {limit_text}); cost is measured for \
+                     `local` targets (CPU time) and `cloudformation` stacks (Lambda REPORT lines)"
+                ),
+            ),
             None => (
                 Level::Fail,
                 format!("{metric}: head has no successful requests to measure (SLO {limit_text})"),
             ),
             Some(value) => {
                 let ok = match metric {
-                    Metric::ErrorRate => value <= limit,
+                    Metric::ErrorRate | Metric::Cost => value <= limit,
                     Metric::Throughput => value >= limit,
                     _ => value < limit,
                 };
@@ -286,7 +314,7 @@ fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec
                     if ok { Level::Pass } else { Level::Fail },
                     format!(
                         "{metric} {} on head {verb} the SLO {limit_text}",
-                        value_text(metric, value)
+                        value_text(metric, value, currency)
                     ),
                 )
             }
@@ -302,7 +330,13 @@ fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec
     }
 }
 
-fn budget_checks(endpoint: &str, budget: &Budget, cmp: &EndpointComparison, out: &mut Vec<Check>) {
+fn budget_checks(
+    endpoint: &str,
+    budget: &Budget,
+    currency: Currency,
+    cmp: &EndpointComparison,
+    out: &mut Vec<Check>,
+) {
     let budgets = [
         (Metric::P50, budget.p50),
         (Metric::P95, budget.p95),
@@ -310,6 +344,7 @@ fn budget_checks(endpoint: &str, budget: &Budget, cmp: &EndpointComparison, out:
         (Metric::P999, budget.p999),
         (Metric::ErrorRate, budget.error_rate),
         (Metric::Throughput, budget.throughput),
+        (Metric::Cost, budget.cost),
     ];
     for (metric, limit) in budgets {
         let Some(Fraction(limit)) = limit else {
@@ -323,7 +358,7 @@ fn budget_checks(endpoint: &str, budget: &Budget, cmp: &EndpointComparison, out:
             Metric::ErrorRate => format!("{metric} +{} points", format::percent(limit)),
             _ => format!("{metric} +{}", format::percent(limit)),
         };
-        let (level, reason) = judge_budget(metric, m, limit, &limit_text);
+        let (level, reason) = judge_budget(metric, m, limit, &limit_text, currency);
         out.push(Check {
             endpoint: endpoint.to_string(),
             metric,
@@ -337,8 +372,17 @@ fn budget_checks(endpoint: &str, budget: &Budget, cmp: &EndpointComparison, out:
 
 /// The numbers of a change in one line: `p99 212 ms → 287 ms, +35 % [+28 %, +41 %]`.
 pub fn describe_change(m: &MetricComparison) -> String {
-    let base = m.base.map_or("n/a".into(), |v| value_text(m.metric, v));
-    let head = m.head.map_or("n/a".into(), |v| value_text(m.metric, v));
+    describe_change_in(m, Currency::USD)
+}
+
+/// [`describe_change`] with costs in `currency`.
+pub fn describe_change_in(m: &MetricComparison, currency: Currency) -> String {
+    let base = m
+        .base
+        .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
+    let head = m
+        .head
+        .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
     match m.change {
         Some(c) => {
             let (point, low, high) = match c.kind {
@@ -366,8 +410,9 @@ fn judge_budget(
     m: &MetricComparison,
     limit: f64,
     limit_text: &str,
+    currency: Currency,
 ) -> (Level, String) {
-    let numbers = describe_change(m);
+    let numbers = describe_change_in(m, currency);
     let Some(change) = m.change else {
         return (
             Level::Warn,

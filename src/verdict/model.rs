@@ -57,9 +57,11 @@ pub struct Change {
     pub kind: ChangeKind,
     /// Point estimate.
     pub point: f64,
-    /// Lower end of the interval.
+    /// Lower end of the interval (`null` in JSON when unbounded).
+    #[serde(with = "unbounded_low")]
     pub low: f64,
-    /// Upper end of the interval (infinite bounds mean "unbounded").
+    /// Upper end of the interval (infinite bounds mean "unbounded"; `null` in JSON).
+    #[serde(with = "unbounded_high")]
     pub high: f64,
     /// Confidence level of the interval (Holm-adjusted when the run has several
     /// checks).
@@ -109,5 +111,50 @@ impl EndpointComparison {
     /// The comparison of `metric`, if present.
     pub fn get(&self, metric: Metric) -> Option<&MetricComparison> {
         self.metrics.iter().find(|m| m.metric == metric)
+    }
+}
+
+/// An interval bound that may be infinite: JSON has no infinity, so an unbounded
+/// end is written as `null` and read back as the infinity of its side.
+macro_rules! bound {
+    ($name:ident, $infinity:expr) => {
+        mod $name {
+            use serde::{Deserialize, Deserializer, Serializer};
+
+            pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+                if v.is_finite() {
+                    s.serialize_f64(*v)
+                } else {
+                    s.serialize_none()
+                }
+            }
+
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+                Ok(Option::<f64>::deserialize(d)?.unwrap_or($infinity))
+            }
+        }
+    };
+}
+
+bound!(unbounded_low, f64::NEG_INFINITY);
+bound!(unbounded_high, f64::INFINITY);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unbounded_intervals_survive_json() {
+        let c = Change {
+            kind: ChangeKind::Ratio,
+            point: 1.5,
+            low: f64::NEG_INFINITY,
+            high: f64::INFINITY,
+            confidence: 0.95,
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(text.contains("\"low\":null"), "{text}");
+        let back: Change = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, c);
     }
 }

@@ -151,6 +151,9 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         comparisons,
         limits: verdict::limits_of(&config),
         verdict,
+        cost: None,
+        server: None,
+        warnings: Vec::new(),
     }
 }
 
