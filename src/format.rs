@@ -116,6 +116,30 @@ pub fn money(value: f64, currency: crate::cost::Currency) -> String {
     }
 }
 
+/// A ratio change and its interval as `[point, low, high]`: percentages
+/// (`+35 %`), or multiples (`×15.2`) once head is ten times base or more, where
+/// `+1395 %` would be hard to read. An infinite bound reads `unbounded`.
+pub fn ratio_change(point: f64, low: f64, high: f64) -> [String; 3] {
+    let times = point.is_finite() && point >= 10.0;
+    let one = |ratio: f64| {
+        if !ratio.is_finite() {
+            "unbounded".to_string()
+        } else if times {
+            let digits = if ratio < 10.0 {
+                2
+            } else if ratio < 100.0 {
+                1
+            } else {
+                0
+            };
+            format!("×{ratio:.digits$}")
+        } else {
+            signed_percent(ratio - 1.0)
+        }
+    };
+    [one(point), one(low), one(high)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +160,21 @@ mod tests {
         assert_eq!(percent(0.0), "0 %");
         assert_eq!(rate(1040.2), "1,040");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn large_ratios_read_as_multiples() {
+        assert_eq!(
+            ratio_change(1.35, 1.28, 1.41),
+            ["+35 %", "+28 %", "+41 %"].map(String::from)
+        );
+        assert_eq!(
+            ratio_change(14.95, 5.24, 42.63),
+            ["×14.9", "×5.24", "×42.6"].map(String::from)
+        );
+        assert_eq!(
+            ratio_change(168.5, 106.6, f64::INFINITY),
+            ["×168", "×107", "unbounded"].map(String::from)
+        );
     }
 }

@@ -191,12 +191,10 @@ fn biggest_timing_move(run: &EndpointRun) -> Option<String> {
 
 fn interval_text(c: &Change) -> String {
     match c.kind {
-        ChangeKind::Ratio => format!(
-            "{} [{}, {}]",
-            format::signed_percent(c.point - 1.0),
-            format::signed_percent(c.low - 1.0),
-            format::signed_percent(c.high - 1.0)
-        ),
+        ChangeKind::Ratio => {
+            let [point, low, high] = format::ratio_change(c.point, c.low, c.high);
+            format!("{point} [{low}, {high}]")
+        }
         ChangeKind::Difference => format!(
             "{} [{}, {}] points",
             format::signed_percent(c.point),

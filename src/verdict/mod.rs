@@ -385,21 +385,12 @@ pub fn describe_change_in(m: &MetricComparison, currency: Currency) -> String {
         .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
     match m.change {
         Some(c) => {
-            let (point, low, high) = match c.kind {
-                ChangeKind::Ratio => (c.point - 1.0, c.low - 1.0, c.high - 1.0),
-                ChangeKind::Difference => (c.point, c.low, c.high),
+            let [point, low, high] = match c.kind {
+                ChangeKind::Ratio => format::ratio_change(c.point, c.low, c.high),
+                ChangeKind::Difference => [c.point, c.low, c.high]
+                    .map(|v| format!("{} points", format::signed_percent(v))),
             };
-            let unit = |v: f64| match c.kind {
-                ChangeKind::Ratio => format::signed_percent(v),
-                ChangeKind::Difference => format!("{} points", format::signed_percent(v)),
-            };
-            format!(
-                "{} {base} → {head}, {} [{}, {}]",
-                m.metric,
-                unit(point),
-                unit(low),
-                unit(high)
-            )
+            format!("{} {base} → {head}, {point} [{low}, {high}]", m.metric)
         }
         None => format!("{} {base} → {head}", m.metric),
     }
