@@ -238,6 +238,10 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     if args.seed.is_some() {
         config.compare.seed = args.seed;
     }
+    // A closed pull request has nothing to gate: delete its preview stacks instead.
+    if let Some(number) = closed_pull_request(&ctx) {
+        return closed(&config, &ctx, number).await;
+    }
     // Pushes, tags, releases, manual and scheduled runs gate a release: head alone,
     // judged by its SLOs.
     let release = args.release_gate || matches!(ctx.trigger, Trigger::Release { .. });
@@ -328,4 +332,67 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
     }
     outcome.exit_code()
+}
+
+/// The number of the pull request a `pull_request` `closed` event closed.
+fn closed_pull_request(ctx: &Context) -> Option<u64> {
+    if !matches!(ctx.trigger, Trigger::PullRequest { .. }) {
+        return None;
+    }
+    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
+    let payload = std::fs::read_to_string(path).ok()?;
+    crate::cli::cleanup::closed_pr_of_event(&payload)
+}
+
+/// On a closed pull request: delete its stacks (the `cloudformation` deployer), then
+/// exit 0 without measuring anything.
+async fn closed(config: &config::Config, ctx: &Context, number: u64) -> i32 {
+    let DeployConfig::CloudFormation(stack) = &config.deploy else {
+        println!("tailgate: pull request #{number} is closed: nothing to gate");
+        return exit::PASS;
+    };
+    use crate::aws::stack::Polling;
+    use crate::aws::sweep::{self, SweepAction, SweepRequest};
+    let clients = crate::aws::AwsClients::load(&crate::aws::ClientOptions {
+        region: stack.region.clone(),
+        ..Default::default()
+    })
+    .await;
+    let request = SweepRequest {
+        repo: ctx.repo.as_ref().map(|r| r.full_name()),
+        closed_prs: vec![number],
+        now: time::OffsetDateTime::now_utc(),
+        dry_run: false,
+    };
+    let polling = Polling {
+        timeout: stack.timeout,
+        interval: stack.poll_interval,
+    };
+    match sweep::sweep(&clients, &request, polling).await {
+        Ok(swept) => {
+            let mut code = exit::PASS;
+            for s in &swept {
+                match &s.action {
+                    SweepAction::Failed(why) => {
+                        eprintln!("tailgate: could not delete {}: {why}", s.name);
+                        code = exit::ERROR;
+                    }
+                    _ => println!(
+                        "tailgate: deleted {} (pull request #{number} is closed)",
+                        s.name
+                    ),
+                }
+            }
+            if swept.is_empty() {
+                println!("tailgate: pull request #{number} is closed and has no stacks left");
+            }
+            code
+        }
+        Err(err) => {
+            eprintln!(
+                "tailgate: pull request #{number} is closed; deleting its stacks failed: {err}"
+            );
+            exit::ERROR
+        }
+    }
 }
