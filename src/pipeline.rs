@@ -211,15 +211,28 @@ async fn deploy_and_measure(
     let release = options.release;
     let sides: &[Side] = if release { &[Side::Head] } else { &Side::BOTH };
     progress.phase("deploy", sides.len() as u64);
-    for &side in sides {
+    let deploy_one = |side: Side| async move {
         let target = deployer
             .deploy(side, cleanup)
             .await
             .map_err(|e| format!("deploying {side} failed: {e}"))?;
         progress.step(&format!("{side} ready at {}", target.base_url));
         targets.lock().await.push(target);
+        Ok::<(), String>(())
+    };
+    if deployer.parallel_sides() && sides.len() == 2 {
+        // Both stacks at once: a stack takes minutes. Each side's resources are
+        // registered for teardown as they are created, whichever side fails.
+        let (base, head) = tokio::join!(deploy_one(sides[0]), deploy_one(sides[1]));
+        base.and(head)?;
+    } else {
+        for &side in sides {
+            deploy_one(side).await?;
+        }
     }
     progress.finish();
+    // Base first, whatever order the sides came up in.
+    targets.lock().await.sort_by_key(|t| t.side != Side::Base);
     let deployed = targets.lock().await.clone();
     let client = bench::ClientOptions::from_config(config);
     let mut runs = bench::measure(&deployed, &config.endpoints, order, 0, &client, progress)

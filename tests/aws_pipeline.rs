@@ -280,3 +280,60 @@ endpoints:
     let live = moto_support::live_tailgate_stacks(&clients).await;
     assert!(live.is_empty(), "stacks left behind: {live:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deploy_is_an_error_verdict_and_deletes_both_stacks() {
+    let Some(session) = moto_support::moto() else {
+        return;
+    };
+    let clients = creds::clients_for(&session.moto.url).await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
+    // Both stacks are created, but neither has the output named here.
+    let text = r#"
+deploy:
+  cloudformation:
+    template: pipeline.json
+    url_output: NoSuchOutput
+    parameters: { TargetUrl: "http://127.0.0.1:9" }
+    poll_interval: 20ms
+    timeout: 60s
+endpoints:
+  - path: /orders
+"#;
+    let config = config::parse(text, "tailgate.yml", &dir).expect("config");
+    let config::DeployConfig::CloudFormation(stack) = &config.deploy else {
+        panic!()
+    };
+    let deployer = CloudFormationDeployer::new(
+        stack.clone(),
+        StackContext {
+            repo: "acme/orders".into(),
+            pr: Some(10),
+            base_sha: "1111111".into(),
+            head_sha: "2222222".into(),
+        },
+        clients.clone(),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        server_side: ServerSideOptions::default(),
+        out_dir: out.path().to_path_buf(),
+        context: RunContext::default(),
+        release: false,
+    };
+    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+        .await
+        .expect("the run writes its outputs");
+    assert_eq!(outcome.results.verdict.level, Level::Error);
+    let error = outcome.results.verdict.error.as_deref().unwrap_or_default();
+    assert!(error.contains("NoSuchOutput"), "{error}");
+    assert_eq!(outcome.exit_code(), tailgate::verdict::exit::ERROR);
+    assert!(
+        outcome.markdown.contains("the run failed"),
+        "{}",
+        outcome.markdown
+    );
+    assert!(out.path().join("tailgate-results.json").exists());
+    let live = moto_support::live_tailgate_stacks(&clients).await;
+    assert!(live.is_empty(), "stacks left behind: {live:?}");
+}

@@ -313,6 +313,10 @@ impl Deployer for CloudFormationDeployer {
         Some(&self.clients)
     }
 
+    fn parallel_sides(&self) -> bool {
+        true
+    }
+
     fn deploy<'a>(
         &'a self,
         side: Side,

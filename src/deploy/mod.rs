@@ -61,6 +61,12 @@ pub trait Deployer: Send + Sync {
         cleanup: &'a Cleanup,
     ) -> BoxFuture<'a, Result<Target, DeployError>>;
 
+    /// Whether base and head may be deployed at the same time (they share nothing
+    /// that could race, and each takes long enough for it to matter).
+    fn parallel_sides(&self) -> bool {
+        false
+    }
+
     /// The AWS clients of the deployment, when it is on AWS: the server-side stage
     /// reads the functions' logs and traces with them.
     fn aws_clients(&self) -> Option<&crate::aws::AwsClients> {
