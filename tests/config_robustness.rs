@@ -151,15 +151,23 @@ fn binary_files_are_errors_not_panics() {
 /// located.
 #[test]
 fn mutated_example_never_panics() {
-    let example = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tailgate.yml"),
-    )
-    .expect("example");
+    mutations_never_panic("examples", 7);
+}
+
+/// The same over the AWS example: the `cloudformation` deployer and the cost model.
+#[test]
+fn mutated_aws_example_never_panics() {
+    mutations_never_panic("examples/aws", 11);
+}
+
+fn mutations_never_panic(folder: &str, seed: u64) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+    let example = std::fs::read_to_string(dir.join("tailgate.yml")).expect("example");
     let chars: Vec<char> = example.chars().collect();
-    let alphabet: Vec<char> = " \t\n:-[]{}#&*!|>'\"%@`,?~0123456789.smhux+"
+    let alphabet: Vec<char> = " \t\n:-[]{}#&*!|>'\"%@`,?~0123456789.smhux+$MkB"
         .chars()
         .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for _ in 0..1500 {
         let mut text = chars.clone();
         for _ in 0..rng.gen_range(1..4) {
@@ -181,7 +189,6 @@ fn mutated_example_never_panics() {
             }
         }
         let text: String = text.into_iter().collect();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         match std::panic::catch_unwind(|| config::parse(&text, "weird.yml", &dir)) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => assert_well_formed(&e),
