@@ -312,6 +312,38 @@ async fn a_refused_port_is_a_connect_error() {
     assert!(p.render_text().contains("no successful request"));
 }
 
+/// Responses cut into 3-byte pieces (head, chunk-size lines, trailer split across
+/// reads) on keep-alive connections are read whole, one after the other.
+#[tokio::test]
+async fn chunked_responses_split_across_reads_are_read_whole() {
+    let server = RawServer::start(Raw::ChunkedInPieces);
+    let p = errors_of(&server.base_url(), closed(2, 20)).await;
+    assert_eq!(p.error_count(), 0, "{:?}", p.errors);
+    assert_eq!(p.ok, 20);
+    assert_eq!(p.bytes_body, 20 * 11);
+    assert_eq!(p.bytes_in, 20 * servers::CHUNKED_RESPONSE.len() as u64);
+    assert_eq!(p.server_timing.get("db"), Some(&2.0));
+}
+
+#[tokio::test]
+async fn a_close_mid_body_is_a_body_error() {
+    let server = RawServer::start(Raw::CloseMidBody);
+    let p = errors_of(&server.base_url(), closed(2, 10)).await;
+    assert_eq!(p.ok, 0);
+    assert_eq!(errors(&p, ErrorKind::Body), 10, "{:?}", p.errors);
+}
+
+/// A body delimited by the end of the connection is complete at the close, and
+/// the next request opens a new connection.
+#[tokio::test]
+async fn a_body_until_close_ends_with_the_connection() {
+    let server = RawServer::start(Raw::BodyUntilClose);
+    let p = errors_of(&server.base_url(), closed(2, 10)).await;
+    assert_eq!(p.error_count(), 0, "{:?}", p.errors);
+    assert_eq!(p.ok, 10);
+    assert_eq!(p.bytes_body, 10 * 6);
+}
+
 /// Errors in an open loop are samples too: planned = ok + errors + unsent.
 #[tokio::test]
 async fn open_loop_errors_keep_the_accounting() {

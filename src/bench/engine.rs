@@ -2,7 +2,9 @@
 //!
 //! Each generator thread runs a single-threaded tokio runtime and keeps its own
 //! pool of keep-alive connections per target, so connections survive from one
-//! round to the next. A phase hands every thread a share of the connections; each
+//! round to the next. Plain-TCP HTTP/1.1 phases run on the thread's epoll event
+//! loop instead (`evloop.rs`, the hot path), with the same schedule, semantics
+//! and recording; TLS and HTTP/2 run as the tasks described here. A phase hands every thread a share of the connections; each
 //! connection is a worker that takes [`Slot`]s from the phase's shared
 //! [`Schedule`] until it ends. Workers of a thread record into the thread's
 //! [`Recorder`] (no locks on the hot path); the threads' recorders are merged when
@@ -21,7 +23,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::conn::{Conn, TargetSpec};
+use super::conn::{Conn, HttpVersion, TargetSpec};
+use super::evloop::EventLoop;
 use super::record::{ErrorKind, Recorder};
 use super::request::RequestPlan;
 use super::schedule::{Pacing, Schedule, Slot};
@@ -236,7 +239,31 @@ fn thread_main(mut jobs: mpsc::UnboundedReceiver<Job>) {
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let pools: Rc<RefCell<HashMap<u64, Vec<Conn>>>> = Rc::default();
+        // Plain-TCP HTTP/1.1 runs on the thread's epoll loop (the hot path); TLS
+        // and HTTP/2 on the runtime's tasks.
+        let mut event_loop: Option<EventLoop> = None;
         while let Some(job) = jobs.recv().await {
+            if job.target.tls.is_none() && job.target.version == HttpVersion::Http1 {
+                if event_loop.is_none() {
+                    match EventLoop::new() {
+                        Ok(l) => event_loop = Some(l),
+                        Err(err) => {
+                            eprintln!("tailgate: no event loop ({err}); using the async client")
+                        }
+                    }
+                }
+                if let Some(l) = event_loop.as_mut() {
+                    let result = l.run(
+                        &job.target,
+                        &job.plan,
+                        &job.schedule,
+                        job.connections,
+                        job.timeout,
+                    );
+                    let _ = job.reply.send(result);
+                    continue;
+                }
+            }
             let recorder = Rc::new(RefCell::new(Recorder::default()));
             let mut workers = Vec::with_capacity(job.connections as usize);
             for _ in 0..job.connections {

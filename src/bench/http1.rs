@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::record::ErrorKind;
 
 const MAX_HEADERS: usize = 96;
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// What the engine keeps of one response.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -36,7 +36,7 @@ pub struct ResponseMeta {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyKind {
+pub(crate) enum BodyKind {
     None,
     Length(u64),
     Chunked,
@@ -242,7 +242,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
 /// only, not in the future of [`H1Conn::send`] (which is moved on every request).
 /// The slots are left uninitialised: initialising 96 of them per response was the
 /// costliest instructions of the client's own hot path.
-fn parse_head(
+pub(crate) fn parse_head(
     buf: &[u8],
     head: bool,
 ) -> Result<Option<(ResponseMeta, usize, BodyKind, Coding)>, ErrorKind> {
@@ -340,11 +340,11 @@ fn parse_length(value: &[u8]) -> Option<u64> {
     })
 }
 
-fn find_crlf(buf: &[u8]) -> Option<usize> {
+pub(crate) fn find_crlf(buf: &[u8]) -> Option<usize> {
     buf.windows(2).position(|w| w == b"\r\n")
 }
 
-fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     let hex = line.split(|b| *b == b';').next()?.trim_ascii();
     let text = std::str::from_utf8(hex).ok()?;
     u64::from_str_radix(text, 16).ok()

@@ -9,6 +9,8 @@
 
 pub mod conn;
 pub mod engine;
+mod evloop;
+mod h1reader;
 pub mod http1;
 pub mod record;
 pub mod request;

@@ -7,7 +7,8 @@
 //!   distribution that records its own service times, recording of the requests
 //!   seen, gzip, chunked, `Connection: close`, `Server-Timing`.
 //! - [`RawServer`]: plain TCP peers that misbehave below HTTP (reset mid-response,
-//!   close without a response, a body slower than any timeout, not HTTP at all).
+//!   close without a response, a body slower than any timeout, not HTTP at all,
+//!   responses cut into 3-byte pieces, a close mid-body, a body until close).
 //! - [`TestCa`]: a CA and a certificate for `localhost` and `127.0.0.1`, made with
 //!   rcgen for each test.
 
@@ -35,7 +36,7 @@ use tokio::time::Instant;
 mod raw;
 mod tls;
 
-pub use raw::{refused_port, Raw, RawServer};
+pub use raw::{refused_port, Raw, RawServer, CHUNKED_RESPONSE};
 pub use tls::TestCa;
 
 /// What a [`Server`] does with each request.

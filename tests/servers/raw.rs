@@ -21,7 +21,21 @@ pub enum Raw {
     SlowBody,
     /// Greets with an SSH banner, not HTTP.
     NotHttp,
+    /// Answers every request on the connection (keep-alive) with a chunked
+    /// response (body `hello world`, 11 bytes, a trailer and `Server-Timing`)
+    /// written 3 bytes at a time, so heads, chunk-size lines and CRLFs are split
+    /// across reads.
+    ChunkedInPieces,
+    /// Reads the request, sends a head promising 100 bytes and 3 of them, then
+    /// closes the connection normally (FIN).
+    CloseMidBody,
+    /// Answers with a body delimited by the end of the connection (no length),
+    /// in two writes, then closes.
+    BodyUntilClose,
 }
+
+/// The response of [`Raw::ChunkedInPieces`].
+pub const CHUNKED_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nServer-Timing: db;dur=2\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n";
 
 /// A TCP server that misbehaves below HTTP; stops when dropped.
 pub struct RawServer {
@@ -126,6 +140,35 @@ async fn misbehave(mut tcp: TcpStream, raw: Raw) {
                         return;
                     }
                 }
+            }
+        }
+        Raw::ChunkedInPieces => {
+            while read_head(&mut tcp).await {
+                for piece in CHUNKED_RESPONSE.chunks(3) {
+                    if tcp.write_all(piece).await.is_err() {
+                        return;
+                    }
+                    let _ = tcp.flush().await;
+                    // Let each piece leave as its own segment.
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+            }
+        }
+        Raw::CloseMidBody => {
+            if read_head(&mut tcp).await {
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+                    .await;
+                let _ = tcp.shutdown().await;
+            }
+        }
+        Raw::BodyUntilClose => {
+            if read_head(&mut tcp).await {
+                let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\n\r\nabc").await;
+                let _ = tcp.flush().await;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                let _ = tcp.write_all(b"def").await;
+                let _ = tcp.shutdown().await;
             }
         }
         Raw::NotHttp => {

@@ -1,0 +1,518 @@
+//! The hot path for plain-TCP HTTP/1.1: one epoll event loop per generator thread.
+//!
+//! What wrk does, with the engine's schedule and recording: each connection is a
+//! small state machine (waiting for its due time, connecting, writing, reading)
+//! driven by edge-triggered readiness from `mio`; the request is written from the
+//! plan's pre-rendered bytes in one `write`, and the response is read into the
+//! connection's one reusable buffer and parsed in place by [`ResponseReader`].
+//! There is no task, waker, future or timer wheel per request: one `epoll_wait`
+//! serves every connection of the thread, its timeout being the nearest due time
+//! or request deadline.
+//!
+//! The semantics are the async path's (`engine.rs`), which still serves TLS and
+//! HTTP/2: latency counts from the due time for a request that queued behind
+//! busy connections, from the send otherwise (the timer's lateness is reported as
+//! lag); the per-request timeout covers connecting, writing and reading; errors
+//! are samples by kind; connections are kept per target from one phase to the
+//! next. The clock is read once per `read` that completes responses (their end
+//! time, which is also the send time of the requests that follow in a closed
+//! loop) and once per wake-up of the loop.
+
+use std::collections::HashMap;
+use std::io::{self, Read as _, Write as _};
+use std::time::Duration;
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use tokio::time::Instant;
+
+use super::conn::TargetSpec;
+use super::h1reader::ResponseReader;
+use super::http1::ResponseMeta;
+use super::record::{ErrorKind, Recorder};
+use super::request::RequestPlan;
+use super::schedule::Schedule;
+
+/// Read buffer per connection; grown only for a response head larger than it.
+const READ_BUF: usize = 16 * 1024;
+
+/// An open connection and its read buffer (`buf[pos..end]` not yet parsed).
+struct Sock {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// No request in flight (between requests, or between phases in the pool).
+    Idle,
+    /// Holding a slot that is due at this time.
+    Waiting(Instant),
+    Connecting,
+    Writing,
+    Reading,
+    /// The schedule has no more slots for this connection.
+    Done,
+}
+
+/// The request in flight on a connection.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    due: Option<Instant>,
+    /// It waited for its due time (its lateness is lag, not latency).
+    waited: bool,
+    sent_at: Instant,
+    deadline: Instant,
+    body_len: u64,
+}
+
+struct Conn {
+    sock: Option<Sock>,
+    state: State,
+    req: InFlight,
+    /// What is left to write of the request, when one `write` did not take it all.
+    out: Vec<u8>,
+    out_pos: usize,
+    reader: ResponseReader,
+    /// The peer closed its side of the connection: the next request opens a new one.
+    peer_closed: bool,
+}
+
+/// One generator thread's event loop and its idle connections per target.
+pub(crate) struct EventLoop {
+    poll: Poll,
+    events: Events,
+    pools: HashMap<u64, Vec<Sock>>,
+}
+
+/// What stays fixed during one phase.
+struct Phase<'a> {
+    target: &'a TargetSpec,
+    plan: &'a RequestPlan,
+    schedule: &'a Schedule,
+    timeout: Duration,
+    start: Instant,
+    rec: Recorder,
+    scratch: Vec<u8>,
+    active: usize,
+}
+
+impl EventLoop {
+    pub(crate) fn new() -> io::Result<EventLoop> {
+        Ok(EventLoop {
+            poll: Poll::new()?,
+            events: Events::with_capacity(1024),
+            pools: HashMap::new(),
+        })
+    }
+
+    /// Run one phase on `connections` connections until the schedule ends and
+    /// every request in flight has ended; returns what was recorded.
+    pub(crate) fn run(
+        &mut self,
+        target: &TargetSpec,
+        plan: &RequestPlan,
+        schedule: &Schedule,
+        connections: u32,
+        timeout: Duration,
+    ) -> Recorder {
+        let n = connections.max(1) as usize;
+        let pool = self.pools.entry(target.key).or_default();
+        let mut conns: Vec<Conn> = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut sock = pool.pop();
+            if let Some(s) = sock.as_mut() {
+                if self
+                    .poll
+                    .registry()
+                    .reregister(
+                        &mut s.stream,
+                        Token(i),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )
+                    .is_err()
+                {
+                    sock = None;
+                }
+            }
+            conns.push(Conn {
+                sock,
+                state: State::Idle,
+                req: InFlight {
+                    due: None,
+                    waited: false,
+                    sent_at: schedule.start(),
+                    deadline: schedule.start(),
+                    body_len: 0,
+                },
+                out: Vec::new(),
+                out_pos: 0,
+                reader: ResponseReader::new(),
+                peer_closed: false,
+            });
+        }
+        let mut ph = Phase {
+            target,
+            plan,
+            schedule,
+            timeout,
+            start: schedule.start(),
+            rec: Recorder::default(),
+            scratch: Vec::new(),
+            active: n,
+        };
+        let mut now = Instant::now();
+        for (i, conn) in conns.iter_mut().enumerate() {
+            ph.next(&self.poll, i, conn, now);
+        }
+        loop {
+            // Due times and deadlines; the nearest one still ahead bounds the wait.
+            let mut wake: Option<Instant> = None;
+            for (i, conn) in conns.iter_mut().enumerate() {
+                match conn.state {
+                    State::Waiting(due) if due <= now => ph.send_due(&self.poll, i, conn, due, now),
+                    State::Connecting | State::Writing | State::Reading
+                        if conn.req.deadline <= now =>
+                    {
+                        ph.complete(&self.poll, i, conn, Err(ErrorKind::Timeout), now);
+                    }
+                    _ => {}
+                }
+                let at = match conn.state {
+                    State::Waiting(due) => due,
+                    State::Connecting | State::Writing | State::Reading => conn.req.deadline,
+                    State::Idle | State::Done => continue,
+                };
+                wake = Some(wake.map_or(at, |w| w.min(at)));
+            }
+            if ph.active == 0 {
+                break;
+            }
+            let wait = wake.map(|w| w.saturating_duration_since(now));
+            if let Err(e) = self.poll.poll(&mut self.events, wait) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    // The loop cannot wait any more (it never happens in practice):
+                    // stop the schedule and end what is in flight as errors.
+                    schedule.stop();
+                    for conn in &mut conns {
+                        if conn.state != State::Done {
+                            if conn.state != State::Idle {
+                                ph.record(conn.req, Err(ErrorKind::Reset), now);
+                            }
+                            conn.sock = None;
+                        }
+                    }
+                    break;
+                }
+            }
+            now = Instant::now();
+            for event in self.events.iter() {
+                let i = event.token().0;
+                if let Some(conn) = conns.get_mut(i) {
+                    ph.ready(&self.poll, i, conn, event, now);
+                }
+            }
+        }
+        let pool = self.pools.entry(target.key).or_default();
+        pool.extend(conns.into_iter().filter_map(|c| c.sock));
+        ph.rec
+    }
+}
+
+impl Phase<'_> {
+    /// Take the next slot for an idle connection (and send it when it is due).
+    fn next(&mut self, poll: &Poll, i: usize, conn: &mut Conn, now: Instant) {
+        loop {
+            let Some(slot) = self.schedule.next_at(now) else {
+                conn.state = State::Done;
+                self.active -= 1;
+                return;
+            };
+            match slot.due {
+                // Not yet due: wait for it (the loop wakes at the due time).
+                Some(due) if due > now => {
+                    conn.state = State::Waiting(due);
+                    return;
+                }
+                // Already due (queued behind busy connections) or closed loop.
+                due => {
+                    if self.start_request(poll, i, conn, due, false, now) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The slot a connection was waiting for is due: send it.
+    fn send_due(&mut self, poll: &Poll, i: usize, conn: &mut Conn, due: Instant, now: Instant) {
+        if !self.start_request(poll, i, conn, Some(due), true, now) {
+            self.next(poll, i, conn, now);
+        }
+    }
+
+    /// Send a request; false when it failed at once (recorded, next slot taken).
+    fn start_request(
+        &mut self,
+        poll: &Poll,
+        i: usize,
+        conn: &mut Conn,
+        due: Option<Instant>,
+        waited: bool,
+        sent_at: Instant,
+    ) -> bool {
+        let (rendered, _, _) = self.plan.next(&mut self.scratch);
+        conn.req = InFlight {
+            due,
+            waited,
+            sent_at,
+            deadline: sent_at + self.timeout,
+            body_len: rendered.body_len as u64,
+        };
+        conn.reader.expect(self.plan.head, self.plan.decode);
+        let request = rendered.h1;
+        if std::mem::take(&mut conn.peer_closed) {
+            conn.sock = None;
+        }
+        let Some(sock) = conn.sock.as_mut() else {
+            match connect(poll, self.target, i) {
+                Ok(sock) => {
+                    conn.sock = Some(sock);
+                    conn.out.clear();
+                    conn.out.extend_from_slice(request);
+                    conn.out_pos = 0;
+                    conn.state = State::Connecting;
+                    return true;
+                }
+                Err(kind) => {
+                    conn.state = State::Idle;
+                    self.record(conn.req, Err(kind), sent_at);
+                    return false;
+                }
+            }
+        };
+        match (&sock.stream).write(request) {
+            Ok(n) if n == request.len() => {
+                conn.state = State::Reading;
+                true
+            }
+            Ok(n) => {
+                conn.out.clear();
+                conn.out.extend_from_slice(&request[n..]);
+                conn.out_pos = 0;
+                conn.state = State::Writing;
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                conn.out.clear();
+                conn.out.extend_from_slice(request);
+                conn.out_pos = 0;
+                conn.state = State::Writing;
+                true
+            }
+            Err(_) => {
+                conn.sock = None;
+                conn.state = State::Idle;
+                self.record(conn.req, Err(ErrorKind::Reset), sent_at);
+                false
+            }
+        }
+    }
+
+    /// Readiness on connection `i`.
+    fn ready(
+        &mut self,
+        poll: &Poll,
+        i: usize,
+        conn: &mut Conn,
+        event: &mio::event::Event,
+        now: Instant,
+    ) {
+        match conn.state {
+            State::Connecting => {
+                let Some(sock) = conn.sock.as_ref() else {
+                    return;
+                };
+                match sock.stream.take_error() {
+                    Ok(None) => {}
+                    Ok(Some(_)) | Err(_) => {
+                        return self.complete(poll, i, conn, Err(ErrorKind::Connect), now);
+                    }
+                }
+                match sock.stream.peer_addr() {
+                    Ok(_) => {
+                        let _ = sock.stream.set_nodelay(true);
+                        conn.state = State::Writing;
+                        self.flush(poll, i, conn, now);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected && !event.is_error() => {}
+                    Err(_) => self.complete(poll, i, conn, Err(ErrorKind::Connect), now),
+                }
+            }
+            State::Writing => self.flush(poll, i, conn, now),
+            State::Reading => self.read(poll, i, conn, event.is_read_closed() || event.is_error()),
+            State::Idle | State::Waiting(_) | State::Done => {
+                // A connection without a request in flight that the peer closed
+                // (e.g. its keep-alive timeout): open a new one for the next request.
+                if event.is_read_closed() || event.is_error() {
+                    conn.sock = None;
+                }
+            }
+        }
+    }
+
+    /// Write what is left of the request.
+    fn flush(&mut self, poll: &Poll, i: usize, conn: &mut Conn, now: Instant) {
+        let Some(sock) = conn.sock.as_ref() else {
+            return;
+        };
+        while conn.out_pos < conn.out.len() {
+            match (&sock.stream).write(&conn.out[conn.out_pos..]) {
+                Ok(0) => return self.complete(poll, i, conn, Err(ErrorKind::Reset), now),
+                Ok(n) => conn.out_pos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.complete(poll, i, conn, Err(ErrorKind::Reset), now),
+            }
+        }
+        conn.state = State::Reading;
+    }
+
+    /// Read what arrived and complete the responses it ends. `closed`: the peer
+    /// has closed its side (or the socket has an error), which a read that
+    /// returns the last bytes does not show: read on until it does.
+    fn read(&mut self, poll: &Poll, i: usize, conn: &mut Conn, closed: bool) {
+        conn.peer_closed |= closed;
+        loop {
+            let Some(sock) = conn.sock.as_mut() else {
+                return;
+            };
+            if sock.pos == sock.end {
+                sock.pos = 0;
+                sock.end = 0;
+            } else if sock.end == sock.buf.len() {
+                if sock.pos > 0 {
+                    sock.buf.copy_within(sock.pos..sock.end, 0);
+                    sock.end -= sock.pos;
+                    sock.pos = 0;
+                } else {
+                    // A head larger than the buffer (the reader bounds it).
+                    sock.buf.resize(sock.buf.len() * 2, 0);
+                }
+            }
+            let space = sock.buf.len() - sock.end;
+            let n = match (&sock.stream).read(&mut sock.buf[sock.end..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    return self.complete(poll, i, conn, Err(ErrorKind::Reset), Instant::now());
+                }
+            };
+            let end = Instant::now();
+            if n == 0 {
+                let result = conn.reader.eof();
+                conn.sock = None;
+                return self.complete(poll, i, conn, result, end);
+            }
+            sock.end += n;
+            // Every response this read completed ends now.
+            while conn.state == State::Reading {
+                let Some(sock) = conn.sock.as_mut() else {
+                    return;
+                };
+                match conn.reader.feed(&sock.buf[sock.pos..sock.end]) {
+                    Ok((used, done)) => {
+                        sock.pos += used;
+                        match done {
+                            Some(meta) => self.complete(poll, i, conn, Ok(meta), end),
+                            None => break,
+                        }
+                    }
+                    Err(kind) => return self.complete(poll, i, conn, Err(kind), end),
+                }
+            }
+            // A short read emptied the socket: the next bytes bring a new edge
+            // (the end of the stream, already signalled, does not).
+            if (n < space && !closed) || conn.state != State::Reading {
+                return;
+            }
+        }
+    }
+
+    /// The request in flight ended at `end`: record it and go on with the next.
+    fn complete(
+        &mut self,
+        poll: &Poll,
+        i: usize,
+        conn: &mut Conn,
+        result: Result<ResponseMeta, ErrorKind>,
+        end: Instant,
+    ) {
+        let keep = matches!(&result, Ok(meta) if meta.keep_alive);
+        if !keep {
+            conn.sock = None;
+        }
+        conn.state = State::Idle;
+        self.record(conn.req, result, end);
+        self.next(poll, i, conn, end);
+    }
+
+    fn record(&mut self, req: InFlight, result: Result<ResponseMeta, ErrorKind>, end: Instant) {
+        let rec = &mut self.rec;
+        let second = end.saturating_duration_since(self.start).as_secs() as u32;
+        // As in the async worker: a request that waited for its due time counts
+        // from its send (its lateness is lag); one already due when a connection
+        // took it queued behind busy connections and counts from its due time.
+        let origin = match req.due {
+            Some(due) if req.waited => {
+                rec.lag(req.sent_at.saturating_duration_since(due));
+                req.sent_at
+            }
+            Some(due) => {
+                rec.queued += 1;
+                due
+            }
+            None => req.sent_at,
+        };
+        rec.sent_in_window += 1;
+        match result {
+            Ok(meta) => {
+                rec.status(meta.status);
+                rec.bytes_out += req.body_len;
+                rec.bytes_in += meta.wire_bytes;
+                rec.bytes_body += meta.body_bytes;
+                rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
+                if let Some(timing) = &meta.server_timing {
+                    rec.server_timing(timing);
+                }
+                if self.plan.is_expected(meta.status) {
+                    rec.success(end.saturating_duration_since(origin), second);
+                } else {
+                    rec.failure(ErrorKind::for_status(meta.status), second);
+                }
+            }
+            Err(kind) => rec.failure(kind, second),
+        }
+    }
+}
+
+/// Open a connection (non-blocking; the loop sees it complete).
+fn connect(poll: &Poll, target: &TargetSpec, i: usize) -> Result<Sock, ErrorKind> {
+    let mut stream = TcpStream::connect(target.addr).map_err(|_| ErrorKind::Connect)?;
+    poll.registry()
+        .register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )
+        .map_err(|_| ErrorKind::Connect)?;
+    Ok(Sock {
+        stream,
+        buf: vec![0; READ_BUF],
+        pos: 0,
+        end: 0,
+    })
+}
