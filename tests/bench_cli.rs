@@ -135,3 +135,43 @@ fn bench_binary_rejects_bad_flags_with_exit_2() {
         );
     }
 }
+
+#[test]
+fn more_connections_than_a_low_soft_open_files_limit() {
+    // A desktop's soft limit is often 1,024; here 64, with 200 connections. The
+    // bench raises its soft limit to the hard one, so no request fails to connect.
+    let hard = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .expect("sh");
+    let hard: u64 = String::from_utf8_lossy(&hard.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(u64::MAX);
+    if hard < 400 {
+        eprintln!("skipped: the hard limit of open files is {hard}");
+        return;
+    }
+    let server = Server::start(Behavior::Ok);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("out.json");
+    let script = format!(
+        "ulimit -Sn 64 && exec \"$0\" bench {}/ -c 200 -n 4000 --json {}",
+        server.base_url(),
+        json.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_tailgate")])
+        .output()
+        .expect("run tailgate under a low limit");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    let p = &v["endpoints"][0]["phases"][0];
+    assert_eq!(p["ok"], 4000, "no request may fail to connect: {p}");
+}

@@ -111,6 +111,7 @@ impl Drop for StopOnDrop {
 impl Engine {
     /// An engine with `threads` generator threads (at least one).
     pub fn new(threads: usize) -> std::io::Result<Engine> {
+        raise_open_files_limit();
         let mut list = Vec::new();
         for i in 0..threads.max(1) {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -401,4 +402,24 @@ async fn worker(
     if let Some(c) = conn.filter(Conn::is_usable) {
         pools.borrow_mut().entry(target.key).or_default().push(c);
     }
+}
+
+/// Raise this process's soft limit of open files to its hard limit (at most 2^20),
+/// once: a desktop's default soft limit of 1,024 would otherwise turn a ladder step
+/// or `-c 2000` into `connect` errors of the client, not of the server. Returns the
+/// soft limit in force.
+pub fn raise_open_files_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+            return 0;
+        };
+        let wanted = hard.min(1 << 20);
+        if wanted > soft && setrlimit(Resource::RLIMIT_NOFILE, wanted, hard).is_ok() {
+            wanted
+        } else {
+            soft
+        }
+    })
 }
