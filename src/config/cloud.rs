@@ -42,7 +42,8 @@ fn word(
         None => Some(default.to_string()),
         Some(v) if valid(&v) => Some(v),
         Some(v) => {
-            check.value(path, format!("{v:?} is not valid here"), help);
+            let key = path.last_key().unwrap_or("the value");
+            check.value(path, format!("{v:?} is not a valid `{key}`"), help);
             None
         }
     }
