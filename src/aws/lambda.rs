@@ -207,11 +207,16 @@ pub fn round_usage(
     gateway: ApiGatewayKind,
 ) -> Vec<(u32, Usage)> {
     let per_window = window_usage(side, events, windows, functions, default_arch, gateway);
+    usage_by_round(windows, &per_window)
+}
+
+/// [`window_usage`] summed by round number, in round order.
+pub fn usage_by_round(windows: &[RoundWindow], per_window: &[Option<Usage>]) -> Vec<(u32, Usage)> {
     let mut rounds: BTreeMap<u32, Usage> = BTreeMap::new();
     for (w, usage) in windows.iter().zip(per_window) {
         if let Some(usage) = usage {
             let slot = rounds.entry(w.round).or_default();
-            *slot = slot.merged(&usage);
+            *slot = slot.merged(usage);
         }
     }
     rounds.into_iter().collect()

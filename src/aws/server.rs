@@ -115,7 +115,7 @@ pub async fn server_side(
                 *slot = cost::price(usage, &prices).ok().map(|b| b.total);
             }
         }
-        let rounds = lambda::round_usage(side, &fetched.events, windows, &functions, arch, gateway);
+        let rounds = lambda::usage_by_round(windows, &per_window);
         priced.push(
             cost::side_cost(side, &rounds, &prices, model.monthly_requests).map_err(|e| {
                 AwsError::Api {

@@ -327,21 +327,7 @@ fn local_deploy(
     }
     let ready_timeout = ready_timeout.unwrap_or(Duration::from_secs(60));
     positive(ready_timeout, &ready.key("timeout"), check);
-    let mut env = Vec::new();
-    for (name, value) in raw.env.map(|m| m.0).unwrap_or_default() {
-        let at = path.key("env").key(&name);
-        if name.is_empty() || name.contains(['=', '\0']) {
-            check.key(
-                &at,
-                format!("{name:?} is not a valid environment variable name"),
-                "use letters, digits and `_`, e.g. `RUST_LOG`",
-            );
-        } else if value.contains('\0') {
-            check.value(&at, "the value contains a NUL byte", "remove the NUL byte");
-        } else {
-            env.push((name, value));
-        }
-    }
+    let env = cloud::env_vars(raw.env, &path.key("env"), check);
     Some(DeployConfig::Local(LocalDeploy {
         command: command?,
         repo,
