@@ -39,7 +39,7 @@ pub fn closed_pr_of_event(payload: &str) -> Option<u64> {
 
 pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
     use crate::aws::stack::Polling;
-    use crate::aws::sweep::{self, SweepAction, SweepRequest};
+    use crate::aws::sweep::SweepRequest;
 
     let mut closed_prs = args.prs.clone();
     if let Some(path) = &args.event {
@@ -65,7 +65,20 @@ pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
         timeout: std::time::Duration::from_secs(args.timeout_secs),
         interval: std::time::Duration::from_secs(5),
     };
-    let swept = match sweep::sweep(&clients, &request, polling).await {
+    sweep_and_report(&clients, &request, polling).await
+}
+
+/// Run the sweep of `request` and print a line per stack; the exit code is an
+/// error when the sweep or a deletion failed. Shared with `tailgate run` on a
+/// closed pull request.
+pub(crate) async fn sweep_and_report(
+    clients: &crate::aws::AwsClients,
+    request: &crate::aws::sweep::SweepRequest,
+    polling: crate::aws::stack::Polling,
+) -> i32 {
+    use crate::aws::sweep::{self, SweepAction};
+
+    let swept = match sweep::sweep(clients, request, polling).await {
         Ok(swept) => swept,
         Err(err) => {
             eprintln!("tailgate cleanup: {err}");

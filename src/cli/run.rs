@@ -351,48 +351,21 @@ async fn closed(config: &config::Config, ctx: &Context, number: u64) -> i32 {
         println!("tailgate: pull request #{number} is closed: nothing to gate");
         return exit::PASS;
     };
-    use crate::aws::stack::Polling;
-    use crate::aws::sweep::{self, SweepAction, SweepRequest};
+    println!("tailgate: pull request #{number} is closed: deleting its preview stacks");
     let clients = crate::aws::AwsClients::load(&crate::aws::ClientOptions {
         region: stack.region.clone(),
         ..Default::default()
     })
     .await;
-    let request = SweepRequest {
+    let request = crate::aws::sweep::SweepRequest {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),
         closed_prs: vec![number],
         now: time::OffsetDateTime::now_utc(),
         dry_run: false,
     };
-    let polling = Polling {
+    let polling = crate::aws::stack::Polling {
         timeout: stack.timeout,
         interval: stack.poll_interval,
     };
-    match sweep::sweep(&clients, &request, polling).await {
-        Ok(swept) => {
-            let mut code = exit::PASS;
-            for s in &swept {
-                match &s.action {
-                    SweepAction::Failed(why) => {
-                        eprintln!("tailgate: could not delete {}: {why}", s.name);
-                        code = exit::ERROR;
-                    }
-                    _ => println!(
-                        "tailgate: deleted {} (pull request #{number} is closed)",
-                        s.name
-                    ),
-                }
-            }
-            if swept.is_empty() {
-                println!("tailgate: pull request #{number} is closed and has no stacks left");
-            }
-            code
-        }
-        Err(err) => {
-            eprintln!(
-                "tailgate: pull request #{number} is closed; deleting its stacks failed: {err}"
-            );
-            exit::ERROR
-        }
-    }
+    crate::cli::cleanup::sweep_and_report(&clients, &request, polling).await
 }
