@@ -211,13 +211,33 @@ async fn deploy_and_measure(
     let release = options.release;
     let sides: &[Side] = if release { &[Side::Head] } else { &Side::BOTH };
     progress.phase("deploy", sides.len() as u64);
+    let poller = match deployer.readiness() {
+        Some(ready) => Some((
+            ready,
+            crate::deploy::ReadinessPoller::new(&config.tls)
+                .map_err(|e| format!("deploying failed: {e}"))?,
+        )),
+        None => None,
+    };
+    let poller = &poller;
     let deploy_one = |side: Side| async move {
         let target = deployer
             .deploy(side, cleanup)
             .await
             .map_err(|e| format!("deploying {side} failed: {e}"))?;
+        // Listed before the poll, so the results name a side that never answered.
+        targets.lock().await.push(target.clone());
+        if let Some((ready, poller)) = poller {
+            progress.step(&format!(
+                "{side} deployed; waiting until {} answers",
+                target.base_url
+            ));
+            poller
+                .wait(side, &target.base_url, ready)
+                .await
+                .map_err(|e| format!("deploying {side} failed: {e}"))?;
+        }
         progress.step(&format!("{side} ready at {}", target.base_url));
-        targets.lock().await.push(target);
         Ok::<(), String>(())
     };
     if deployer.parallel_sides() && sides.len() == 2 {

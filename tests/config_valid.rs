@@ -151,6 +151,7 @@ fn a_minimal_config_takes_every_default() {
         DeployConfig::Url {
             base: "http://127.0.0.1:8080".to_string(),
             head: "http://127.0.0.1:8081".to_string(),
+            ready: tailgate::config::RemoteReady::default(),
         }
     );
     assert_eq!(config.load, Load::default());

@@ -60,6 +60,7 @@ fn config_with_budget(budget: f64) -> Config {
     let mut config = tailgate::demo::demo_config(tailgate::config::DeployConfig::Url {
         base: "http://127.0.0.1:1".into(),
         head: "http://127.0.0.1:2".into(),
+        ready: tailgate::config::RemoteReady::default(),
     });
     for e in &mut config.endpoints {
         e.budget.p99 = Some(Fraction(budget));

@@ -141,6 +141,7 @@ fn over_the_limit_a_short_view_fits() {
     let config = tailgate::demo::demo_config(tailgate::config::DeployConfig::Url {
         base: "http://127.0.0.1:1".into(),
         head: "http://127.0.0.1:2".into(),
+        ready: tailgate::config::RemoteReady::default(),
     });
     results.verdict = tailgate::verdict::decide(&config, &results.comparisons);
     let markdown = render_markdown(&build_view(&results)).expect("render");

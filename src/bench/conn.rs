@@ -145,11 +145,23 @@ impl TargetSpec {
 }
 
 fn tls_connector(version: HttpVersion, opts: &TlsOptions) -> Result<TlsConnector, TargetError> {
+    let mut config = rustls_client_config(opts)?;
+    config.alpn_protocols = match version {
+        HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+        HttpVersion::Http2 => vec![b"h2".to_vec()],
+    };
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// The rustls client settings for `opts` (ring, the system's roots plus `ca_file`,
+/// or no verification when `insecure`), without ALPN: the one TLS setup of the
+/// engine and of the product's other HTTP (readiness polls).
+pub fn rustls_client_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, TargetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TargetError::Tls(e.to_string()))?;
-    let mut config = if opts.insecure {
+    let config = if opts.insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny))
@@ -173,11 +185,7 @@ fn tls_connector(version: HttpVersion, opts: &TlsOptions) -> Result<TlsConnector
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    config.alpn_protocols = match version {
-        HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
-        HttpVersion::Http2 => vec![b"h2".to_vec()],
-    };
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(config)
 }
 
 mod insecure {

@@ -29,7 +29,7 @@ use crate::config::{Endpoint, LadderKind, Load, Profile};
 use crate::deploy::Target;
 use crate::progress::Progress;
 use crate::side::Side;
-pub use conn::{HttpVersion, TargetError, TargetSpec, TlsOptions};
+pub use conn::{rustls_client_config, HttpVersion, TargetError, TargetSpec, TlsOptions};
 pub use engine::{Engine, PacingReport, PhaseOutcome};
 pub use record::{ErrorKind, Recorder, TimingSum};
 pub use request::RequestPlan;
@@ -530,6 +530,7 @@ mod tests {
         let mut e = crate::demo::demo_config(crate::config::DeployConfig::Url {
             base: "http://127.0.0.1:1".into(),
             head: "http://127.0.0.1:2".into(),
+            ready: crate::config::RemoteReady::default(),
         })
         .endpoints
         .remove(0);

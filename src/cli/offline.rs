@@ -275,8 +275,8 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
     }
     // A/A: both sides are base.
     let (deployer, label): (Box<dyn Deployer>, String) = match &config.deploy {
-        DeployConfig::Url { base, .. } => (
-            Box::new(UrlDeployer::new(base.clone(), base.clone())),
+        DeployConfig::Url { base, ready, .. } => (
+            Box::new(UrlDeployer::new(base.clone(), base.clone()).with_ready(ready.clone())),
             base.clone(),
         ),
         deploy => {

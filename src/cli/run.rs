@@ -64,7 +64,7 @@ pub(crate) fn check(args: CheckArgs) -> i32 {
         Err(code) => return code,
     };
     let deploy = match &config.deploy {
-        DeployConfig::Url { base, head } => format!("url (base {base}, head {head})"),
+        DeployConfig::Url { base, head, .. } => format!("url (base {base}, head {head})"),
         DeployConfig::Local(l) => format!("local (`{}`)", l.command),
         DeployConfig::CloudFormation(c) => {
             format!("cloudformation (`{}`)", c.template.display())
@@ -124,8 +124,8 @@ pub(crate) async fn deployer_for(
     };
     let repo = site.repo.clone().unwrap_or_else(|| "local/repo".into());
     match &config.deploy {
-        DeployConfig::Url { base, head } => (
-            Box::new(UrlDeployer::new(base.clone(), head.clone())),
+        DeployConfig::Url { base, head, ready } => (
+            Box::new(UrlDeployer::new(base.clone(), head.clone()).with_ready(ready.clone())),
             base.clone(),
             head.clone(),
         ),
@@ -319,6 +319,9 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         println!("{}", outcome.markdown);
     }
     let v = &outcome.results.verdict;
+    if let Some(error) = &v.error {
+        eprintln!("tailgate: the run failed: {error}");
+    }
     eprintln!(
         "tailgate: verdict {} (exit {}); report {}, results {}",
         v.level.as_str(),

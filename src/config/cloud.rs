@@ -231,7 +231,9 @@ pub(crate) fn cloudformation(
             tags.push((key, value));
         }
     }
+    let ready = super::validate::remote_ready(raw.ready, &path.key("ready"), check);
     Some(DeployConfig::CloudFormation(CloudFormationDeploy {
+        ready: ready?,
         template: template?,
         stack_prefix: stack_prefix?,
         url_output: url_output?,
@@ -307,7 +309,9 @@ pub(crate) fn command(
     positive(up_timeout, &path.key("up_timeout"), check);
     let down_timeout = raw.down_timeout.map_or(defaults.down_timeout, |d| d.0);
     positive(down_timeout, &path.key("down_timeout"), check);
+    let ready = super::validate::remote_ready(raw.ready, &path.key("ready"), check);
     Some(DeployConfig::Command(CommandDeploy {
+        ready: ready?,
         up: up?,
         down,
         url_output: url_output?,

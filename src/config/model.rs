@@ -282,6 +282,8 @@ pub enum DeployConfig {
         base: String,
         /// Base URL of the head side.
         head: String,
+        /// How to tell that both previews answer before the first round.
+        ready: RemoteReady,
     },
     /// Build and start each side locally from a git worktree of its ref.
     Local(LocalDeploy),
@@ -318,6 +320,9 @@ pub struct CloudFormationDeploy {
     pub ttl: Duration,
     /// Extra tags on both stacks.
     pub tags: Vec<(String, String)>,
+    /// How to tell that a stack's URL answers before the first round (API Gateway
+    /// answers 403 or 5xx while a stage deploys).
+    pub ready: RemoteReady,
 }
 
 impl CloudFormationDeploy {
@@ -339,6 +344,7 @@ impl CloudFormationDeploy {
             poll_interval: Duration::from_secs(5),
             ttl: Duration::from_secs(24 * 3600),
             tags: Vec::new(),
+            ready: RemoteReady::default(),
         }
     }
 }
@@ -362,6 +368,8 @@ pub struct CommandDeploy {
     pub up_timeout: Duration,
     /// How long `down` may take. Default 20 minutes.
     pub down_timeout: Duration,
+    /// How to tell that the side's URL answers before the first round.
+    pub ready: RemoteReady,
 }
 
 impl CommandDeploy {
@@ -375,6 +383,45 @@ impl CommandDeploy {
             env: Vec::new(),
             up_timeout: Duration::from_secs(20 * 60),
             down_timeout: Duration::from_secs(20 * 60),
+            ready: RemoteReady::default(),
+        }
+    }
+}
+
+/// The readiness poll of a target tailgate did not start itself (`ready:` of the
+/// `url`, `command` and `cloudformation` deployers): `GET path` until it answers,
+/// waiting `interval` after the first miss and twice as long after each further
+/// one (at most 15 s), for at most `timeout` in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteReady {
+    /// The path polled, e.g. `/healthz`. Default `/`.
+    pub path: String,
+    /// How long a side may take to answer. Default 5 minutes.
+    pub timeout: Duration,
+    /// The first wait between two polls. Default 1 second.
+    pub interval: Duration,
+    /// Statuses that count as ready; empty: any status below 500 except 429.
+    pub status: Vec<u16>,
+}
+
+impl Default for RemoteReady {
+    fn default() -> Self {
+        RemoteReady {
+            path: "/".into(),
+            timeout: Duration::from_secs(5 * 60),
+            interval: Duration::from_secs(1),
+            status: Vec::new(),
+        }
+    }
+}
+
+impl RemoteReady {
+    /// Whether a poll that got `status` found the side ready.
+    pub fn is_ready(&self, status: u16) -> bool {
+        if self.status.is_empty() {
+            status < 500 && status != 429
+        } else {
+            self.status.contains(&status)
         }
     }
 }

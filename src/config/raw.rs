@@ -75,6 +75,7 @@ pub(crate) struct RawCloudFormationDeploy {
     pub poll_interval: Option<RawDuration>,
     pub ttl: Option<RawDuration>,
     pub tags: Option<StringMap>,
+    pub ready: Option<RawRemoteReady>,
 }
 
 /// `deploy.command:`.
@@ -88,6 +89,7 @@ pub(crate) struct RawCommandDeploy {
     pub env: Option<StringMap>,
     pub up_timeout: Option<RawDuration>,
     pub down_timeout: Option<RawDuration>,
+    pub ready: Option<RawRemoteReady>,
 }
 
 /// `cost:`.
@@ -149,6 +151,20 @@ pub(crate) enum RawArchitecture {
 pub(crate) struct RawUrlDeploy {
     pub base: Option<String>,
     pub head: Option<String>,
+    pub ready: Option<RawRemoteReady>,
+}
+
+/// `ready:` of the `url`, `command` and `cloudformation` deployers.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `path:`, `timeout:` and `interval:`"
+)]
+pub(crate) struct RawRemoteReady {
+    pub path: Option<String>,
+    pub timeout: Option<RawDuration>,
+    pub interval: Option<RawDuration>,
+    pub status: Option<RawStatusList>,
 }
 
 /// `deploy.local:`.

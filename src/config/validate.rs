@@ -12,8 +12,12 @@ use super::error::{shape_help, ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
 use super::load;
 use super::merge;
-use super::model::{CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode, TlsSettings};
-use super::raw::{RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawTls, RawUrlDeploy};
+use super::model::{
+    CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode, RemoteReady, TlsSettings,
+};
+use super::raw::{
+    RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawRemoteReady, RawTls, RawUrlDeploy,
+};
 use super::schema;
 use super::units::format_percent;
 
@@ -252,9 +256,49 @@ fn url_deploy(raw: RawUrlDeploy, path: &FieldPath, check: &mut Checker) -> Optio
     };
     let base = side(raw.base, "base");
     let head = side(raw.head, "head");
+    let ready = remote_ready(raw.ready, &path.key("ready"), check);
     Some(DeployConfig::Url {
         base: base?,
         head: head?,
+        ready: ready?,
+    })
+}
+
+/// `ready:` of a deployer whose targets tailgate polls before the first round.
+pub(crate) fn remote_ready(
+    raw: Option<RawRemoteReady>,
+    path: &FieldPath,
+    check: &mut Checker,
+) -> Option<RemoteReady> {
+    let defaults = RemoteReady::default();
+    let Some(raw) = raw else {
+        return Some(defaults);
+    };
+    let ready_path = raw.path.unwrap_or(defaults.path);
+    if !ready_path.starts_with('/') {
+        check.value(
+            &path.key("path"),
+            format!("{ready_path:?} does not start with `/`"),
+            "write the path to poll until the side answers, e.g. `/healthz`",
+        );
+        return None;
+    }
+    let timeout = raw.timeout.map_or(defaults.timeout, |d| d.0);
+    positive(timeout, &path.key("timeout"), check);
+    let interval = raw.interval.map_or(defaults.interval, |d| d.0);
+    positive(interval, &path.key("interval"), check);
+    if interval > timeout {
+        check.value(
+            &path.key("interval"),
+            "the interval is longer than the timeout, so the side would be polled once",
+            "make `interval` shorter than `timeout`, e.g. `interval: 1s`",
+        );
+    }
+    Some(RemoteReady {
+        path: ready_path,
+        timeout,
+        interval,
+        status: raw.status.map(|s| s.0).unwrap_or_default(),
     })
 }
 

@@ -309,6 +309,10 @@ impl Deployer for CloudFormationDeployer {
         "cloudformation"
     }
 
+    fn readiness(&self) -> Option<&crate::config::RemoteReady> {
+        Some(&self.settings.ready)
+    }
+
     fn aws_clients(&self) -> Option<&AwsClients> {
         Some(&self.clients)
     }

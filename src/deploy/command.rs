@@ -267,6 +267,10 @@ impl Deployer for CommandDeployer {
         "command"
     }
 
+    fn readiness(&self) -> Option<&crate::config::RemoteReady> {
+        Some(&self.settings.ready)
+    }
+
     fn deploy<'a>(
         &'a self,
         side: Side,

@@ -13,6 +13,7 @@ mod local;
 mod output;
 mod probe;
 mod process;
+mod ready;
 mod url;
 mod worktree;
 
@@ -29,6 +30,7 @@ pub use cloudformation::{CloudFormationDeployer, StackContext};
 pub use command::{CommandContext, CommandDeployer};
 pub use local::LocalDeployer;
 pub use process::{free_port, ProcessSpec, RunningProcess};
+pub use ready::ReadinessPoller;
 pub use url::UrlDeployer;
 
 /// A boxed, sendable future (deployers are used as trait objects).
@@ -70,6 +72,12 @@ pub trait Deployer: Send + Sync {
     /// The AWS clients of the deployment, when it is on AWS: the server-side stage
     /// reads the functions' logs and traces with them.
     fn aws_clients(&self) -> Option<&crate::aws::AwsClients> {
+        None
+    }
+
+    /// How to poll a deployed side before the first round, for targets this
+    /// deployer did not start itself (`None`: the deployer waited already).
+    fn readiness(&self) -> Option<&crate::config::RemoteReady> {
         None
     }
 }
@@ -119,6 +127,20 @@ pub enum DeployError {
         last: String,
         /// The tail of its stdout/stderr.
         output: String,
+    },
+    /// A target tailgate did not start did not answer ready in time.
+    #[error("the {side} target at {url} was not ready after {:.0?} and {polls} poll{} ({last}); check that the preview is up, or set `ready.path`, `ready.status` or a longer `ready.timeout` under the deployer", waited, if *polls == 1 { "" } else { "s" })]
+    RemoteNotReady {
+        /// The side.
+        side: Side,
+        /// The polled URL.
+        url: String,
+        /// How long we waited.
+        waited: std::time::Duration,
+        /// How many polls were sent.
+        polls: u32,
+        /// What the last poll found.
+        last: String,
     },
     /// A target URL is not usable.
     #[error("{side} URL `{url}` is not usable: {reason}")]

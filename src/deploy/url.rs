@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::RemoteReady;
+
 use super::{BoxFuture, Cleanup, DeployError, Deployer, Target};
 use crate::side::Side;
 
@@ -10,6 +12,7 @@ use crate::side::Side;
 pub struct UrlDeployer {
     base: String,
     head: String,
+    ready: RemoteReady,
 }
 
 impl UrlDeployer {
@@ -18,7 +21,15 @@ impl UrlDeployer {
         UrlDeployer {
             base: base.into(),
             head: head.into(),
+            ready: RemoteReady::default(),
         }
+    }
+
+    /// Poll each side with `ready` before the first round (default: `GET /`
+    /// until it answers below 500, for up to 5 minutes).
+    pub fn with_ready(mut self, ready: RemoteReady) -> Self {
+        self.ready = ready;
+        self
     }
 }
 
@@ -45,6 +56,10 @@ pub(crate) fn normalise_url(side: Side, url: &str) -> Result<String, DeployError
 impl Deployer for UrlDeployer {
     fn name(&self) -> &'static str {
         "url"
+    }
+
+    fn readiness(&self) -> Option<&RemoteReady> {
+        Some(&self.ready)
     }
 
     fn deploy<'a>(

@@ -27,6 +27,7 @@ fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
         deploy: DeployConfig::Url {
             base: "http://127.0.0.1:1".into(),
             head: "http://127.0.0.1:2".into(),
+            ready: crate::config::RemoteReady::default(),
         },
         load: Load::default(),
         compare: CompareConfig::default(),

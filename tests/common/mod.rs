@@ -110,6 +110,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
     let config = tailgate::demo::demo_config(tailgate::config::DeployConfig::Url {
         base: "http://127.0.0.1:1".into(),
         head: "http://127.0.0.1:2".into(),
+        ready: tailgate::config::RemoteReady::default(),
     });
     let comparisons = comparisons(factor);
     let verdict = verdict::decide(&config, &comparisons);

@@ -80,6 +80,13 @@ pub enum Behavior {
     /// 200 with two `Server-Timing` headers: `db;dur=2.5, cache;desc="hit";dur=0.5`
     /// and `app;dur=1`.
     ServerTiming,
+    /// A preview still starting: 503 to every request in the first `ready_after`
+    /// (counted in [`State::unready`]), then 200 with a short body.
+    #[allow(dead_code, reason = "used by deploy_remote.rs, not by every includer")]
+    Warming {
+        /// How long after the server's start it answers 503.
+        ready_after: Duration,
+    },
 }
 
 /// One request a [`Behavior::Record`] server saw.
@@ -118,6 +125,10 @@ pub struct State {
     pub service: Mutex<Histogram<u64>>,
     /// Requests seen ([`Behavior::Record`] only; the first 10,000).
     pub seen: Mutex<Vec<Seen>>,
+    /// Requests answered 503 while warming ([`Behavior::Warming`] only).
+    pub unready: AtomicU64,
+    /// Requests answered 200 after warming ([`Behavior::Warming`] only).
+    pub warm: AtomicU64,
     /// When the server started (the origin of [`Behavior::Stall`] cycles).
     pub epoch: Instant,
 }
@@ -198,6 +209,8 @@ impl Server {
                 Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("histogram bounds"),
             ),
             seen: Mutex::new(Vec::new()),
+            unready: AtomicU64::new(0),
+            warm: AtomicU64::new(0),
             epoch: Instant::now(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
@@ -384,6 +397,17 @@ async fn respond(req: Request<Incoming>, behavior: &Behavior, state: &State) -> 
                 .unwrap_or_else(|e| e.into_inner())
                 .saturating_record(took.max(1));
             ok("hello")
+        }
+        Behavior::Warming { ready_after } => {
+            if started.duration_since(state.epoch) < *ready_after {
+                state.unready.fetch_add(1, Ordering::Relaxed);
+                let mut r = ok("starting");
+                *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                r
+            } else {
+                state.warm.fetch_add(1, Ordering::Relaxed);
+                ok("hello")
+            }
         }
         Behavior::Status(code) => {
             let mut r = ok("status");

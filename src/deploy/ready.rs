@@ -1,0 +1,146 @@
+//! The readiness poll of targets tailgate did not start itself: a preview URL, a
+//! `command` deploy's output, a stack's API (which answers 403 or 5xx while its
+//! stage deploys). A side is measured only once it answers, so a preview that is
+//! still starting is not counted as errors.
+//!
+//! Polls go through reqwest (the product's client for its own, non-load HTTP) with
+//! the same rustls settings as the engine (ring, the system's roots, `tls.ca_file`,
+//! `tls.insecure`). Between polls the wait doubles from `ready.interval` up to
+//! [`MAX_INTERVAL`], with jitter, until `ready.timeout` has passed.
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use tokio::time::Instant;
+
+use super::DeployError;
+use crate::config::{RemoteReady, TlsSettings};
+use crate::side::Side;
+
+/// The longest wait between two polls.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(15);
+
+/// The longest one poll may take.
+const POLL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Polls the targets of one run; one connection pool for both sides.
+#[derive(Debug, Clone)]
+pub struct ReadinessPoller {
+    client: reqwest::Client,
+}
+
+impl ReadinessPoller {
+    /// A poller that trusts what the engine trusts.
+    pub fn new(tls: &TlsSettings) -> Result<Self, String> {
+        let tls = crate::bench::rustls_client_config(&crate::bench::TlsOptions {
+            ca_file: tls.ca_file.clone(),
+            insecure: tls.insecure,
+        })
+        .map_err(|e| e.to_string())?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(concat!(
+                "tailgate/",
+                env!("CARGO_PKG_VERSION"),
+                " (readiness)"
+            ))
+            .connect_timeout(POLL_TIMEOUT)
+            .timeout(POLL_TIMEOUT)
+            // Each poll asks afresh: a pooled socket could hide a restarting server.
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build the readiness client: {e}"))?;
+        Ok(ReadinessPoller { client })
+    }
+
+    /// Poll `base_url` + `ready.path` until it answers ready or `ready.timeout`
+    /// passes. Returns how many polls it took.
+    pub async fn wait(
+        &self,
+        side: Side,
+        base_url: &str,
+        ready: &RemoteReady,
+    ) -> Result<u32, DeployError> {
+        let url = format!("{}{}", base_url.trim_end_matches('/'), ready.path);
+        let started = Instant::now();
+        let deadline = started + ready.timeout;
+        let polls = std::sync::atomic::AtomicU32::new(0);
+        let poll = || async {
+            polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let response = self
+                .client
+                .get(&url)
+                .timeout(left.clamp(Duration::from_millis(1), POLL_TIMEOUT))
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            let status = response.status().as_u16();
+            if ready.is_ready(status) {
+                Ok(())
+            } else {
+                Err(format!("it answered {status}"))
+            }
+        };
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(ready.interval)
+            .with_max_delay(MAX_INTERVAL.max(ready.interval))
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times();
+        let result = tokio::time::timeout_at(
+            deadline,
+            poll.retry(backoff)
+                .sleep(tokio::time::sleep)
+                // A poll would end after the deadline: stop at the last miss.
+                .adjust(|_, delay| delay.filter(|d| Instant::now() + *d < deadline)),
+        )
+        .await;
+        let polls = polls.load(std::sync::atomic::Ordering::Relaxed);
+        match result {
+            Ok(Ok(())) => Ok(polls),
+            Ok(Err(last)) => Err(not_ready(side, url, started, polls, last)),
+            Err(_) => Err(not_ready(
+                side,
+                url,
+                started,
+                polls,
+                "the last poll did not finish in time".to_string(),
+            )),
+        }
+    }
+}
+
+fn not_ready(side: Side, url: String, started: Instant, polls: u32, last: String) -> DeployError {
+    DeployError::RemoteNotReady {
+        side,
+        url,
+        waited: started.elapsed(),
+        polls,
+        last,
+    }
+}
+
+/// What a failed poll ran into, without reqwest's nested wording.
+fn describe(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "it did not answer in time"
+    } else if e.is_connect() {
+        "the connection failed"
+    } else {
+        "the request failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {cause}")
+    }
+}

@@ -1,0 +1,189 @@
+//! Targets tailgate did not start (the `url` deployer, previews of an earlier step):
+//! they are polled until they answer before the first round, and they can be named
+//! from the workflow (`--base-url`, `--head-url`).
+
+#[expect(
+    dead_code,
+    unused_imports,
+    reason = "the servers shared with bench_engine.rs; these tests use only some"
+)]
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use servers::{Behavior, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tailgate");
+
+fn write_config(dir: &Path, deploy: &str) -> PathBuf {
+    let text = format!(
+        r#"
+deploy:
+{deploy}
+load:
+  connections: 2
+  duration: 200ms
+  warmup: 0s
+compare:
+  rounds: 2
+  seed: 11
+endpoints:
+  - name: users
+    path: /users/1
+"#
+    );
+    let path = dir.join("tailgate.yml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    results: Option<serde_json::Value>,
+}
+
+fn run(dir: &Path, config: &Path, extra: &[&str]) -> Run {
+    let out_dir = dir.join("out");
+    let out = Command::new(BIN)
+        .args(["run", "--quiet", "--no-publish", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(extra)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let results = std::fs::read_to_string(out_dir.join("tailgate-results.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        results,
+    }
+}
+
+/// Every status counted in the rounds of `results`, summed.
+fn statuses(results: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    let mut all = std::collections::BTreeMap::new();
+    for endpoint in results["endpoints"].as_array().unwrap() {
+        for round in endpoint["rounds"].as_array().unwrap() {
+            for (status, n) in round["data"]["statuses"].as_object().unwrap() {
+                *all.entry(status.clone()).or_insert(0) += n.as_u64().unwrap();
+            }
+            assert_eq!(
+                round["data"]["errors"],
+                serde_json::json!({}),
+                "no request failed: {round}"
+            );
+        }
+    }
+    all
+}
+
+#[test]
+fn a_preview_answering_503_while_it_starts_is_measured_only_once_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sides deploy one after the other: head still starts when base is ready.
+    let base = Server::start(Behavior::Warming {
+        ready_after: Duration::from_secs(3),
+    });
+    let head = Server::start(Behavior::Warming {
+        ready_after: Duration::from_secs(8),
+    });
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "  url:\n    base: \"{}\"\n    head: \"{}\"\n    ready: {{ path: /healthz, timeout: 60s, interval: 200ms }}",
+            base.base_url(),
+            head.base_url()
+        ),
+    );
+    let run = run(dir.path(), &config, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for server in [&base, &head] {
+        assert!(
+            server.state.unready.load(Ordering::Relaxed) >= 1,
+            "the side was polled while it answered 503"
+        );
+        assert!(server.state.warm.load(Ordering::Relaxed) > 10);
+    }
+    let results = run.results.expect("results written");
+    let statuses = statuses(&results);
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), ["200"], "{statuses:?}");
+}
+
+#[test]
+fn a_preview_that_never_gets_ready_is_an_error_verdict_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = Server::start(Behavior::Status(503));
+    let head = Server::start(Behavior::Ok);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "  url:\n    base: \"{}\"\n    head: \"{}\"\n    ready: {{ timeout: 1500ms, interval: 100ms }}",
+            base.base_url(),
+            head.base_url()
+        ),
+    );
+    let run = run(dir.path(), &config, &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let results = run.results.expect("an error verdict is still written");
+    assert_eq!(results["verdict"]["level"], "error");
+    let reason = results["verdict"]["error"].as_str().unwrap();
+    assert!(
+        reason.contains("was not ready") && reason.contains("it answered 503"),
+        "{reason}"
+    );
+    assert!(base.state.requests.load(Ordering::Relaxed) >= 2);
+    assert!(run.stderr.contains(reason), "{}", run.stderr);
+}
+
+#[test]
+fn status_lists_make_a_403_from_a_deploying_stage_count_as_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = Server::start(Behavior::Status(403));
+    let head = Server::start(Behavior::Ok);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "  url:\n    base: \"{}\"\n    head: \"{}\"\n    ready: {{ timeout: 1s, interval: 100ms, status: [200] }}",
+            base.base_url(),
+            head.base_url()
+        ),
+    );
+    let run = run(dir.path(), &config, &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("it answered 403"), "{}", run.stderr);
+}
+
+#[test]
+fn an_https_preview_is_polled_with_the_configured_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = servers::TestCa::new();
+    ca.write_ca(dir.path(), "ca.pem");
+    let base = Server::start_tls(
+        Behavior::Warming {
+            ready_after: Duration::from_secs(1),
+        },
+        &ca,
+    );
+    let head = Server::start_tls(Behavior::Ok, &ca);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "  url:\n    base: \"{}\"\n    head: \"{}\"\n    ready: {{ interval: 100ms }}\ntls:\n  ca_file: ca.pem",
+            base.base_url().replace("127.0.0.1", "localhost"),
+            head.base_url().replace("127.0.0.1", "localhost")
+        ),
+    );
+    let run = run(dir.path(), &config, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(base.state.unready.load(Ordering::Relaxed) >= 1);
+    let statuses = statuses(&run.results.unwrap());
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), ["200"], "{statuses:?}");
+}
