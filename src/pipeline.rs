@@ -228,16 +228,20 @@ async fn deploy_and_measure(
         // Listed before the poll, so the results name a side that never answered.
         targets.lock().await.push(target.clone());
         if let Some((ready, poller)) = poller {
-            progress.step(&format!(
+            progress.step(&config.secrets.redact(&format!(
                 "{side} deployed; waiting until {} answers",
                 target.base_url
-            ));
+            )));
             poller
                 .wait(side, &target.base_url, ready)
                 .await
                 .map_err(|e| format!("deploying {side} failed: {e}"))?;
         }
-        progress.step(&format!("{side} ready at {}", target.base_url));
+        progress.step(
+            &config
+                .secrets
+                .redact(&format!("{side} ready at {}", target.base_url)),
+        );
         Ok::<(), String>(())
     };
     if deployer.parallel_sides() && sides.len() == 2 {
@@ -358,6 +362,10 @@ pub async fn run(
         .into_iter()
         .map(|(what, err)| format!("{what}: {err}"))
         .collect();
+    let teardown_failures: Vec<String> = teardown_failures
+        .iter()
+        .map(|f| config.secrets.redact(f))
+        .collect();
     for failure in &teardown_failures {
         progress.log(&format!("teardown failed: {failure}"));
     }
@@ -396,6 +404,15 @@ pub async fn run(
         server: server.server,
         warnings: server.warnings,
     };
+    // A secret from `${NAME}` is in no file, comment or message: its name stands
+    // in for it (an error text may quote a URL or a header, for instance).
+    let results = config
+        .secrets
+        .redact_all(&results)
+        .map_err(|e| PipelineError::Write {
+            path: options.out_dir.join("tailgate-results.json"),
+            source: std::io::Error::other(e),
+        })?;
     let markdown = render_markdown(&build_view(&results))?;
     let (markdown_path, results_path) = write_outputs(&options.out_dir, &results, &markdown)?;
     Ok(RunOutcome {

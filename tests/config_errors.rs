@@ -1181,3 +1181,106 @@ fn unknown_endpoint_keys_suggest_the_item_keys() {
         "did you mean `items_file`?",
     );
 }
+
+// --- `${NAME}` from the environment -------------------------------------------
+
+fn parse_with_env(text: &str, vars: &[(&str, &str)]) -> Result<config::Config, Vec<Problem>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs");
+    let options = config::ReadOptions {
+        env: config::Environment::Fixed(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    config::parse_with(text, "tailgate.yml", &dir, &options).map_err(|e| e.problems)
+}
+
+#[test]
+fn an_unset_variable_is_located_at_its_value_and_says_how_to_set_it() {
+    let text = with_deploy(
+        "endpoints:\n  - path: /ok\n    headers:\n      Authorization: \"Bearer ${TG_UNSET_TOKEN}\"\n",
+    );
+    let problems = parse_with_env(&text, &[]).expect_err("unset");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    check(
+        &problems[0],
+        5,
+        22,
+        "endpoints[0].headers.Authorization",
+        "`TG_UNSET_TOKEN`",
+    );
+    assert!(problems[0].help.contains("env:"), "{}", problems[0]);
+}
+
+#[test]
+fn a_malformed_reference_is_an_error_not_a_literal() {
+    let text = "deploy: { url: { base: \"${BASE\", head: \"http://127.0.0.1:2\" } }\nendpoints: [{ path: /ok }]\n";
+    let problems = parse_with_env(text, &[("BASE", "http://127.0.0.1:1")]).expect_err("bad");
+    check(&problems[0], 1, 24, "deploy.url.base", "not closed");
+}
+
+#[test]
+fn references_resolve_and_only_secrets_are_kept_for_redaction() {
+    let text = "deploy: { url: { base: \"${BASE_URL}\", head: \"${HEAD_URL:-http://127.0.0.1:9}\" } }\n\
+                endpoints:\n  - path: /orders?tenant=${TENANT}\n    headers: { X-Api-Key: \"${K}\" }\n    body: '{\"pin\":\"$${literal} ${PIN}\"}'\n    method: POST\n";
+    let config = parse_with_env(
+        text,
+        &[
+            ("BASE_URL", "http://127.0.0.1:8"),
+            ("TENANT", "acme"),
+            ("K", "k-123456"),
+            ("PIN", "pin-98765"),
+        ],
+    )
+    .expect("valid");
+    match &config.deploy {
+        config::DeployConfig::Url { base, head, .. } => {
+            assert_eq!(base, "http://127.0.0.1:8");
+            assert_eq!(head, "http://127.0.0.1:9");
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = &config.endpoints[0];
+    assert_eq!(e.path, "/orders?tenant=acme");
+    assert_eq!(e.headers["x-api-key"], "k-123456");
+    assert_eq!(
+        e.body.as_deref(),
+        Some(&b"{\"pin\":\"${literal} pin-98765\"}"[..])
+    );
+    // Header values and bodies are secrets; a path's tenant is not.
+    let shown = config
+        .secrets
+        .redact("k-123456 pin-98765 acme http://127.0.0.1:8");
+    assert_eq!(shown, "${K} ${PIN} acme http://127.0.0.1:8");
+}
+
+#[test]
+fn urls_from_the_command_line_need_no_deploy_section_and_win_over_the_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs");
+    let options = config::ReadOptions {
+        base_url: Some("http://127.0.0.1:7".into()),
+        head_url: Some("http://127.0.0.1:8".into()),
+        ..Default::default()
+    };
+    for text in [
+        "endpoints: [{ path: /ok }]\n",
+        "deploy: { url: { ready: { path: /healthz } } }\nendpoints: [{ path: /ok }]\n",
+        &with_both(""),
+    ] {
+        let config = config::parse_with(text, "tailgate.yml", &dir, &options).expect(text);
+        let config::DeployConfig::Url { base, head, .. } = &config.deploy else {
+            panic!("url deployer");
+        };
+        assert_eq!(
+            (base.as_str(), head.as_str()),
+            ("http://127.0.0.1:7", "http://127.0.0.1:8")
+        );
+    }
+    let local = "deploy: { local: { command: ./serve } }\nendpoints: [{ path: /ok }]\n";
+    let problems = config::parse_with(local, "tailgate.yml", &dir, &options)
+        .expect_err("urls with a local deployer")
+        .problems;
+    check(&problems[0], 1, 9, "deploy", "deploys with `local`");
+}

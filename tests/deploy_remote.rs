@@ -187,3 +187,98 @@ fn an_https_preview_is_polled_with_the_configured_ca() {
     let statuses = statuses(&run.results.unwrap());
     assert_eq!(statuses.keys().collect::<Vec<_>>(), ["200"], "{statuses:?}");
 }
+
+/// Every file under `dir`, as text.
+fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+#[test]
+fn urls_from_flags_and_a_secret_header_from_the_environment_work_end_to_end() {
+    const SECRET: &str = "tg-secret-6f1c9a2e77d04b1f";
+    let dir = tempfile::tempdir().unwrap();
+    let base = Server::start(Behavior::Record);
+    let head = Server::start(Behavior::Record);
+    // No `deploy:` at all: the URLs come from the command line, the token from the
+    // environment, as a workflow passes them.
+    let config = dir.path().join("tailgate.yml");
+    std::fs::write(
+        &config,
+        r#"
+load: { connections: 2, duration: 200ms, warmup: 0s }
+compare: { rounds: 2, seed: 3 }
+endpoints:
+  - name: orders
+    method: POST
+    path: /orders
+    headers:
+      Authorization: "Bearer ${TG_E2E_TOKEN}"
+      Content-Type: application/json
+    body: '{"item": 1}'
+"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = Command::new(BIN)
+        .args(["run", "--no-publish", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--base-url")
+        .arg(base.base_url())
+        .arg("--head-url")
+        .arg(head.base_url())
+        .env("TG_E2E_TOKEN", SECRET)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+
+    // Each side got the header, and the secret nowhere else in any request.
+    for server in [&base, &head] {
+        let seen = server.seen();
+        let measured: Vec<_> = seen.iter().filter(|s| s.path == "/orders").collect();
+        assert!(measured.len() > 10, "{} requests", measured.len());
+        for request in &seen {
+            assert!(!request.path.contains(SECRET));
+            assert!(!String::from_utf8_lossy(&request.body).contains(SECRET));
+            for (name, value) in &request.headers {
+                if name != "authorization" {
+                    assert!(!value.contains(SECRET), "{name}: {value}");
+                }
+            }
+        }
+        for request in measured {
+            assert_eq!(
+                request.header("authorization"),
+                Some(format!("Bearer {SECRET}").as_str())
+            );
+            assert_eq!(request.body, b"{\"item\": 1}");
+        }
+    }
+    // ... and in nothing tailgate wrote or printed.
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+    let files = files_under(&out_dir);
+    assert!(files.len() >= 2, "{files:?}");
+    for (path, text) in &files {
+        assert!(
+            !text.contains(SECRET),
+            "{} holds the secret",
+            path.display()
+        );
+    }
+    let results = std::fs::read_to_string(out_dir.join("tailgate-results.json")).unwrap();
+    assert!(results.contains(&base.base_url()) && results.contains(&head.base_url()));
+}

@@ -80,7 +80,15 @@ pub(crate) fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String>
 }
 
 pub(crate) fn load_config(path: &std::path::Path) -> Result<Config, i32> {
-    config::load(path).map_err(|err| {
+    load_config_with(path, &config::ReadOptions::default())
+}
+
+/// [`load_config`] with URLs from the command line.
+pub(crate) fn load_config_with(
+    path: &std::path::Path,
+    options: &config::ReadOptions,
+) -> Result<Config, i32> {
+    config::load_with(path, options).map_err(|err| {
         eprintln!("{err}");
         exit::USAGE
     })

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::load_config;
+use super::{load_config, load_config_with};
 use crate::config::{self, Config, DeployConfig};
 use crate::context::{Context, Trigger};
 use crate::deploy::{
@@ -44,6 +44,15 @@ pub struct RunArgs {
     /// Print only the verdict line, not the whole report.
     #[arg(long)]
     pub quiet: bool,
+    /// Base's URL for the `url` deployer, e.g. a preview an earlier step deployed
+    /// (default: the action's `base_url` input, else `deploy.url.base`). With both
+    /// URLs given the config needs no `deploy:`.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Head's URL for the `url` deployer (default: the action's `head_url` input,
+    /// else `deploy.url.head`).
+    #[arg(long, value_name = "URL")]
+    pub head_url: Option<String>,
     /// Gate a release: deploy head alone and judge it by its SLOs only (the default
     /// on push, tag, release, manual and scheduled runs in GitHub Actions).
     #[arg(long)]
@@ -64,7 +73,9 @@ pub(crate) fn check(args: CheckArgs) -> i32 {
         Err(code) => return code,
     };
     let deploy = match &config.deploy {
-        DeployConfig::Url { base, head, .. } => format!("url (base {base}, head {head})"),
+        DeployConfig::Url { base, head, .. } => config
+            .secrets
+            .redact(&format!("url (base {base}, head {head})")),
         DeployConfig::Local(l) => format!("local (`{}`)", l.command),
         DeployConfig::CloudFormation(c) => {
             format!("cloudformation (`{}`)", c.template.display())
@@ -87,7 +98,7 @@ pub(crate) fn check(args: CheckArgs) -> i32 {
             "  {}: {} {} ({})",
             e.name,
             e.method,
-            e.path,
+            config.secrets.redact(&e.path),
             crate::bench::describe_load(&e.load)
         );
     }
@@ -206,8 +217,20 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         None
     };
 
+    let read = config::ReadOptions {
+        base_url: args
+            .base_url
+            .clone()
+            .or_else(|| ctx.inputs.base_url.clone()),
+        head_url: args
+            .head_url
+            .clone()
+            .or_else(|| ctx.inputs.head_url.clone()),
+        ..Default::default()
+    };
     // On a pull request the base commit's copy of the config gates: a PR cannot
     // loosen its own gate. Relative paths in it resolve against the config's folder.
+    // `${NAME}` references in it are resolved now, from the workflow's environment.
     let repo_dir = ctx.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let (mut config, gate) = if ctx.actions {
         let gate = match github::gate_config(&ctx, &path, &repo_dir, gh.as_ref()).await {
@@ -222,7 +245,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_else(|| repo_dir.clone());
-        match config::parse(&gate.gate.text, &gate.gate.source, &base_dir) {
+        match config::parse_with(&gate.gate.text, &gate.gate.source, &base_dir, &read) {
             Ok(config) => (config, Some((gate, base_dir))),
             Err(err) => {
                 eprintln!("{err}");
@@ -230,11 +253,17 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
             }
         }
     } else {
-        match load_config(&path) {
+        match load_config_with(&path, &read) {
             Ok(c) => (c, None),
             Err(code) => return code,
         }
     };
+    // Before anything is printed: the runner hides these values in the log from now on.
+    if ctx.actions {
+        for line in config.secrets.mask_commands() {
+            println!("{line}");
+        }
+    }
     if args.seed.is_some() {
         config.compare.seed = args.seed;
     }
@@ -285,7 +314,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
         Err(err) => {
-            eprintln!("tailgate: {err}");
+            eprintln!("tailgate: {}", config.secrets.redact(&err.to_string()));
             return exit::ERROR;
         }
     };
@@ -295,7 +324,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     // the PR's copy would have decided.
     if let Some((gate, base_dir)) = &gate {
         if let (Some(head), false) = (&gate.head, outcome.results.verdict.level == Level::Error) {
-            if let Ok(head_cfg) = config::parse(&head.text, &head.source, base_dir) {
+            if let Ok(head_cfg) = config::parse_with(&head.text, &head.source, base_dir, &read) {
                 let level = crate::verdict::decide(&head_cfg, &outcome.results.comparisons).level;
                 if let Some(note) = outcome.results.context.config.as_mut() {
                     note.head_verdict = Some(level);

@@ -16,6 +16,7 @@ mod cloud;
 mod csv;
 mod error;
 mod index;
+mod interpolate;
 mod items;
 mod load;
 mod merge;
@@ -29,6 +30,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, Problem, ProblemKind};
 pub use index::{FieldPath, Pos, Segment};
+pub use interpolate::{Environment, Secrets};
 pub use model::*;
 
 use index::Index;
@@ -37,6 +39,24 @@ use index::Index;
 /// (`body_file`, `items_file`, `tls.ca_file`, `deploy.local.repo`) resolve
 /// against the file's directory.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, &ReadOptions::default())
+}
+
+/// What a config is read with besides its text.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Where `${NAME}` references are resolved (default: the process environment).
+    pub env: Environment,
+    /// The `url` deployer's base URL, given on the command line or as the action's
+    /// `base_url` input; it wins over `deploy.url.base`. With both URLs given, the
+    /// config needs no `deploy:` at all.
+    pub base_url: Option<String>,
+    /// The same for head (`--head-url`, `head_url`).
+    pub head_url: Option<String>,
+}
+
+/// [`load`] with `options`.
+pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Config, ConfigError> {
     let source = path.display().to_string();
     let read_problem = |pos: Pos, message: String, help: &str| {
         ConfigError::one(Problem {
@@ -80,12 +100,23 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    parse(&text, &source, base_dir)
+    parse_with(&text, &source, base_dir, options)
 }
 
 /// Parse and validate config `text`. `source` names it in errors and in
 /// [`Config::source`]; `base_dir` is where relative paths inside resolve.
 pub fn parse(text: &str, source: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+    parse_with(text, source, base_dir, &ReadOptions::default())
+}
+
+/// [`parse`] with `options`: the environment `${NAME}` reads, URLs from the
+/// command line.
+pub fn parse_with(
+    text: &str,
+    source: &str,
+    base_dir: &Path,
+    options: &ReadOptions,
+) -> Result<Config, ConfigError> {
     let index = Index::build(text);
     let problem = |pos: Pos, message: &str, help: &str| {
         ConfigError::one(Problem {
@@ -121,7 +152,7 @@ pub fn parse(text: &str, source: &str, base_dir: &Path) -> Result<Config, Config
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let raw: raw::RawConfig = serde_path_to_error::deserialize(deserializer)
         .map_err(|e| ConfigError::one(error::from_serde(e, &index, source)))?;
-    validate::validate(raw, &index, source, base_dir)
+    validate::validate(raw, &index, source, base_dir, options)
 }
 
 /// What the document is at the top level, found without interpreting anything

@@ -55,6 +55,9 @@ pub struct Config {
     pub tls: TlsSettings,
     /// The cost model (`cost:`): prices, currency, the monthly projection.
     pub cost: crate::cost::CostModel,
+    /// The secret values `${NAME}` references brought in: masked in the log and
+    /// replaced by their `${NAME}` in everything tailgate writes.
+    pub secrets: super::Secrets,
 }
 
 /// How the two sides are compared statistically.

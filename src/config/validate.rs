@@ -90,13 +90,16 @@ impl<'a> Checker<'a> {
 
 /// Check `raw` and turn it into a [`Config`], or report every problem found.
 pub(crate) fn validate(
-    raw: RawConfig,
+    mut raw: RawConfig,
     index: &Index,
     file: &str,
     base_dir: &Path,
+    options: &super::ReadOptions,
 ) -> Result<Config, ConfigError> {
     let mut check = Checker::new(index, file);
     let root = FieldPath::root();
+    let secrets = super::interpolate::Interpolator::new(&options.env, &mut check).config(&mut raw);
+    url_overrides(&mut raw, options, &mut check);
     let mode = match raw.mode {
         Some(RawMode::Advisory) => Mode::Advisory,
         Some(RawMode::Blocking) | None => Mode::Blocking,
@@ -141,6 +144,7 @@ pub(crate) fn validate(
                 endpoints,
                 tls,
                 cost,
+                secrets,
             })
         }
         // Every `None` above comes with a recorded problem; this is a fallback.
@@ -152,6 +156,46 @@ pub(crate) fn validate(
             message: "the config is incomplete".to_string(),
             help: "compare it with examples/tailgate.yml".to_string(),
         })),
+    }
+}
+
+/// `--base-url` / `--head-url` (the action's `base_url` / `head_url`): they name the
+/// `url` deployer's sides, over what the config says.
+fn url_overrides(raw: &mut RawConfig, options: &super::ReadOptions, check: &mut Checker) {
+    if options.base_url.is_none() && options.head_url.is_none() {
+        return;
+    }
+    let deploy = raw.deploy.get_or_insert(RawDeploy {
+        url: None,
+        local: None,
+        cloudformation: None,
+        command: None,
+    });
+    let other = [
+        ("local", deploy.local.is_some()),
+        ("cloudformation", deploy.cloudformation.is_some()),
+        ("command", deploy.command.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set);
+    if let Some((kind, _)) = other {
+        check.value(
+            &FieldPath::root().key("deploy"),
+            format!("base and head URLs were given (`--base-url`/`--head-url` or the `base_url`/`head_url` inputs), but this config deploys with `{kind}`"),
+            "give the URLs only with `deploy: { url: ... }` or no `deploy:` at all, or drop them and let the deployer make the sides",
+        );
+        return;
+    }
+    let url = deploy.url.get_or_insert(RawUrlDeploy {
+        base: None,
+        head: None,
+        ready: None,
+    });
+    if let Some(base) = &options.base_url {
+        url.base = Some(base.clone());
+    }
+    if let Some(head) = &options.head_url {
+        url.head = Some(head.clone());
     }
 }
 

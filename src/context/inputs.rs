@@ -9,7 +9,7 @@ use crate::github::CommentPolicy;
 /// Every action input the binary reads, as the runner passes it (`INPUT_` + the
 /// input's id in upper case). `action.yml` declares exactly these;
 /// `scripts/check-action-inputs.sh` checks both directions.
-pub const ACTION_INPUTS: [&str; 7] = [
+pub const ACTION_INPUTS: [&str; 9] = [
     "INPUT_COMMAND",
     "INPUT_CONFIG",
     "INPUT_GITHUB_TOKEN",
@@ -17,6 +17,8 @@ pub const ACTION_INPUTS: [&str; 7] = [
     "INPUT_CHECK_RUN",
     "INPUT_RESULTS",
     "INPUT_OUT_DIR",
+    "INPUT_BASE_URL",
+    "INPUT_HEAD_URL",
 ];
 
 /// The action's inputs (`INPUT_*`), parsed. An empty input is absent (the runner
@@ -35,6 +37,10 @@ pub struct ActionInputs {
     pub results: Option<PathBuf>,
     /// `out_dir`: where `run` writes its report and results.
     pub out_dir: Option<PathBuf>,
+    /// `base_url`: base's URL for the `url` deployer (a preview of an earlier step).
+    pub base_url: Option<String>,
+    /// `head_url`: head's URL for the `url` deployer.
+    pub head_url: Option<String>,
 }
 
 impl ActionInputs {
@@ -89,6 +95,8 @@ impl ActionInputs {
             check_run,
             results: get("INPUT_RESULTS").map(PathBuf::from),
             out_dir: get("INPUT_OUT_DIR").map(PathBuf::from),
+            base_url: get("INPUT_BASE_URL"),
+            head_url: get("INPUT_HEAD_URL"),
         })
     }
 }

@@ -87,5 +87,6 @@ pub fn demo_config(deploy: DeployConfig) -> Config {
         ],
         tls: Default::default(),
         cost: Default::default(),
+        secrets: Default::default(),
     }
 }

@@ -34,6 +34,7 @@ fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
         endpoints,
         tls: Default::default(),
         cost: Default::default(),
+        secrets: Default::default(),
     }
 }
 
