@@ -1,9 +1,17 @@
-# tailgate as a GitHub Docker action (and a plain container).
+# tailgate as a container: for CI systems other than GitHub Actions, for
+# `docker run`, and for a workflow's `container:` or `uses: docker://` step.
 #
-# The release workflow builds this image and publishes it as
-# ghcr.io/tailgate-dev/tailgate:vX.Y.Z; action.yml runs that image, so a gate starts
-# in seconds instead of compiling Rust on every pull request. Forks and air-gapped
-# runners build it themselves: see docs/github.md ("Building the image yourself").
+# The GitHub Action itself (action.yml) is a composite action that runs the release
+# binary on the runner, so that it reaches services on the runner's 127.0.0.1 and the
+# repository's own toolchain. The image workflow (.github/workflows/image.yml)
+# publishes this image as ghcr.io/tailgate-dev/tailgate:vX.Y.Z; scripts/check-image.sh
+# builds it in CI where podman or docker can.
+#
+# The image runs as root, the default: GitHub runs Docker actions and job
+# containers as root and mounts the workspace owned by the runner's user, and
+# Docker's docs say such actions must not set USER, or they cannot write
+# GITHUB_WORKSPACE (where `tailgate run` writes tailgate-out/). Elsewhere, run it as
+# any user: `docker run --user "$(id -u)" -v "$PWD:/work" -w /work ...`.
 
 # --- build ---------------------------------------------------------------------
 FROM rust:1.95.0-slim-bookworm AS build
@@ -28,10 +36,8 @@ FROM debian:12.11-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates=20230311+deb12u1 git=1:2.39.5-0+deb12u3 \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin tailgate \
     && git config --system --add safe.directory '*'
 COPY --from=build /usr/local/bin/tailgate /usr/local/bin/tailgate
-# The runner mounts the workspace at /github/workspace and makes it the working
-# directory; it also runs Docker actions as root unless the image says otherwise.
-USER 10001:10001
+# GitHub mounts the workspace at /github/workspace and makes it the working
+# directory. No USER: see the top of this file.
 ENTRYPOINT ["/usr/local/bin/tailgate"]

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Check that every `INPUT_*` variable the binary reads is declared as an input in
-# action.yml, and that every declared input is read by the binary.
+# Check that every `INPUT_*` variable the binary or the action's install script
+# reads is declared as an input in action.yml, and that every declared input is
+# read by one of them.
 #
-# The runner passes input `foo_bar` to a Docker action as `INPUT_FOO_BAR` (upper
-# case, spaces to `_`). Inputs are read in src/ as string literals "INPUT_...".
+# action.yml's steps pass input `foo_bar` as `INPUT_FOO_BAR` (upper case, spaces to
+# `_`), as the runner does for Docker actions. Inputs are read in src/ as string
+# literals "INPUT_...", and in scripts/action/ as `$INPUT_...` / `${INPUT_...`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +25,10 @@ declared="$(
 )"
 
 read_by_binary="$(
-  grep -rhoE '"INPUT_[A-Za-z0-9_-]+"' "$root/src" | tr -d '"' | sort -u
+  {
+    grep -rhoE '"INPUT_[A-Za-z0-9_-]+"' "$root/src" | tr -d '"'
+    grep -rhoE '\$\{?INPUT_[A-Z0-9_]+' "$root/scripts/action" | tr -d '${'
+  } | sort -u
 )"
 
 if [[ -z "$declared" ]]; then
@@ -35,12 +40,12 @@ status=0
 undeclared="$(comm -13 <(echo "$declared") <(echo "$read_by_binary"))"
 unread="$(comm -23 <(echo "$declared") <(echo "$read_by_binary"))"
 if [[ -n "$undeclared" ]]; then
-  echo "check-action-inputs: read by the binary but not declared in action.yml:" >&2
+  echo "check-action-inputs: read by the binary or scripts/action but not declared in action.yml:" >&2
   echo "$undeclared" | sed 's/^/  /' >&2
   status=1
 fi
 if [[ -n "$unread" ]]; then
-  echo "check-action-inputs: declared in action.yml but never read by the binary:" >&2
+  echo "check-action-inputs: declared in action.yml but never read by the binary or scripts/action:" >&2
   echo "$unread" | sed 's/^/  /' >&2
   status=1
 fi

@@ -25,7 +25,7 @@ pub const ACTION_INPUTS: [&str; 9] = [
 /// passes every declared input, empty when unset and without default).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActionInputs {
-    /// `command`: `run` or `publish`.
+    /// `command`: `run`, `publish` or `cleanup`.
     pub command: Option<String>,
     /// `config`: path of `tailgate.yml`.
     pub config: Option<String>,
@@ -53,12 +53,12 @@ impl ActionInputs {
                 .filter(|v| !v.is_empty())
         };
         let command = match get("INPUT_COMMAND") {
-            Some(c) if c == "run" || c == "publish" => Some(c),
+            Some(c) if c == "run" || c == "publish" || c == "cleanup" => Some(c),
             Some(other) => {
                 return Err(ContextError::Input {
                     input: "command",
                     value: other,
-                    expected: "`run` or `publish`",
+                    expected: "`run`, `publish` or `cleanup`",
                 })
             }
             None => None,

@@ -87,6 +87,10 @@ pub enum Behavior {
         /// How long after the server's start it answers 503.
         ready_after: Duration,
     },
+    /// Static files by path (`/v0.1.0/asset.tar.gz`), 404 for any other path: a
+    /// release download server.
+    #[allow(dead_code, reason = "used by action_runner.rs, not by every includer")]
+    Files(std::collections::HashMap<String, Bytes>),
 }
 
 /// One request a [`Behavior::Record`] server saw.
@@ -409,6 +413,14 @@ async fn respond(req: Request<Incoming>, behavior: &Behavior, state: &State) -> 
                 ok("hello")
             }
         }
+        Behavior::Files(files) => match files.get(req.uri().path()) {
+            Some(bytes) => Response::new(Pieces::one(bytes.clone())),
+            None => {
+                let mut r = ok("Not Found");
+                *r.status_mut() = StatusCode::NOT_FOUND;
+                r
+            }
+        },
         Behavior::Status(code) => {
             let mut r = ok("status");
             *r.status_mut() = StatusCode::from_u16(*code).unwrap_or(StatusCode::IM_A_TEAPOT);

@@ -1,0 +1,734 @@
+//! The action as a GitHub runner runs it: a workflow job whose steps run with bash
+//! in order, one of them `uses:` this repository's `action.yml`, whose composite
+//! steps run in turn, with the runner's files and variables (`GITHUB_OUTPUT`,
+//! `GITHUB_PATH`, `GITHUB_STEP_SUMMARY`, `RUNNER_OS`, `RUNNER_ARCH`, `RUNNER_TEMP`,
+//! `RUNNER_TOOL_CACHE`, inputs as `${{ inputs.* }}`, `::add-mask::`).
+//!
+//! The release download is served on 127.0.0.1 with real checksum files (and a
+//! tampered one, which must be refused); an earlier step starts the service on the
+//! runner's 127.0.0.1; `tailgate run` measures it and publishes to the GitHub
+//! stand-in. `actions/cache` is not emulated (a `uses:` of another action is
+//! recorded and skipped), so every run installs afresh, except where a test runs
+//! the install twice with the same tool cache, as a cache hit would.
+
+mod common;
+#[expect(
+    dead_code,
+    unused_imports,
+    reason = "the servers shared with bench_engine.rs; these tests use only some"
+)]
+mod servers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use common::standin::{StandIn, BASE_SHA, HEAD_SHA, OWNER, PR, REPO};
+use common::{actions_env, pr_event, CANARY};
+use serde_json::{json, Value};
+use servers::{Behavior, Server};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const SECRET: &str = "tg-runner-secret-5b0e9d14c2a7";
+
+/// The runner's name for this machine's architecture, and the release target.
+fn runner_arch() -> (&'static str, String) {
+    match std::env::consts::ARCH {
+        "x86_64" => ("X64", "x86_64-unknown-linux-musl".into()),
+        "aarch64" => ("ARM64", "aarch64-unknown-linux-musl".into()),
+        other => panic!("no runner architecture for {other}"),
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone)]
+struct StepRun {
+    name: String,
+    code: i32,
+    /// stdout + stderr, raw (before the runner's masking).
+    log: String,
+    outputs: BTreeMap<String, String>,
+}
+
+/// A job on an emulated runner.
+struct Runner {
+    /// The job's environment (GITHUB_*, RUNNER_*), without PATH.
+    env: BTreeMap<String, String>,
+    /// `github.token`.
+    token: String,
+    /// Folders steps added with `GITHUB_PATH`, newest first.
+    path: Vec<String>,
+    /// The system PATH the runner started with (no cargo target dir on it).
+    system_path: String,
+    workspace: PathBuf,
+    temp: PathBuf,
+    /// Every step run, in order (composite steps included).
+    steps: Vec<StepRun>,
+    /// Values masked with `::add-mask::`.
+    masks: Vec<String>,
+    /// `uses:` of other actions, skipped.
+    skipped: Vec<String>,
+    /// The step summaries, in order.
+    summaries: Vec<String>,
+    counter: usize,
+}
+
+impl Runner {
+    fn new(env: BTreeMap<String, String>, workspace: PathBuf, temp: PathBuf) -> Runner {
+        // A runner's PATH has the usual system folders: bash, curl, tar, sha256sum.
+        let system_path = "/usr/local/bin:/usr/bin:/bin".to_string();
+        Runner {
+            env,
+            token: CANARY.to_string(),
+            path: Vec::new(),
+            system_path,
+            workspace,
+            temp,
+            steps: Vec::new(),
+            masks: Vec::new(),
+            skipped: Vec::new(),
+            summaries: Vec::new(),
+            counter: 0,
+        }
+    }
+
+    /// Run the steps of a job (YAML sequence) in order; stops at the first
+    /// failing step, as a job does. Returns the contexts' `steps`.
+    async fn job(&mut self, steps: &serde_yaml::Value, secrets: &Value) -> Result<Value, StepRun> {
+        let mut ctx = json!({
+            "github": self.github_context(None),
+            "secrets": secrets,
+            "runner": { "os": "Linux", "temp": self.temp.display().to_string() },
+            "steps": {},
+            "env": {},
+        });
+        for step in steps.as_sequence().expect("steps") {
+            let id = step["id"].as_str().map(str::to_string);
+            let outputs = if let Some(uses) = step["uses"].as_str() {
+                if uses == "./" {
+                    self.composite(step, &ctx).await?
+                } else {
+                    self.skipped.push(uses.to_string());
+                    BTreeMap::new()
+                }
+            } else {
+                let env = expand_env(&step["env"], &ctx);
+                let run = step["run"].as_str().expect("run");
+                let result = self
+                    .run_step(step_name(step), &expand(run, &ctx), &env)
+                    .await;
+                if result.code != 0 {
+                    return Err(result);
+                }
+                result.outputs
+            };
+            if let Some(id) = id {
+                ctx["steps"][id] = json!({ "outputs": outputs });
+            }
+        }
+        Ok(ctx["steps"].clone())
+    }
+
+    fn github_context(&self, action: Option<(&str, &str)>) -> Value {
+        let mut github = json!({
+            "token": self.token,
+            "workspace": self.workspace.display().to_string(),
+            "repository": format!("{OWNER}/{REPO}"),
+            "event_name": self.env.get("GITHUB_EVENT_NAME").cloned().unwrap_or_default(),
+            "server_url": self.env.get("GITHUB_SERVER_URL").cloned().unwrap_or_default(),
+        });
+        if let Some((path, action_ref)) = action {
+            github["action_path"] = json!(path);
+            github["action_ref"] = json!(action_ref);
+            github["action_repository"] = json!("tailgate-dev/tailgate");
+        }
+        github
+    }
+
+    /// `uses: ./` of this repository's action.yml at ref `with.__ref` (the ref the
+    /// workflow would name after `@`).
+    async fn composite(
+        &mut self,
+        step: &serde_yaml::Value,
+        caller: &Value,
+    ) -> Result<BTreeMap<String, String>, StepRun> {
+        let action: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(Path::new(ROOT).join("action.yml")).expect("action.yml"),
+        )
+        .expect("action.yml is YAML");
+        assert_eq!(action["runs"]["using"], "composite");
+        let action_ref = step["with"]["__ref"].as_str().unwrap_or("").to_string();
+        let mut ctx = json!({
+            "github": self.github_context(Some((ROOT, &action_ref))),
+            "secrets": caller["secrets"].clone(),
+            "runner": caller["runner"].clone(),
+            "steps": {},
+            "inputs": {},
+        });
+        // Inputs: what `with:` gives (expanded in the caller's context), else the
+        // default (expanded in the action's). An input action.yml lacks is an error.
+        let with = step["with"].as_mapping().cloned().unwrap_or_default();
+        for key in with.keys() {
+            let key = key.as_str().expect("input name");
+            if key != "__ref" {
+                assert!(
+                    !action["inputs"][key].is_null(),
+                    "the workflow passes input `{key}`, which action.yml does not declare"
+                );
+            }
+        }
+        for (name, input) in action["inputs"].as_mapping().expect("inputs") {
+            let name = name.as_str().expect("input name");
+            let value = match with.get(name) {
+                Some(v) => expand(&yaml_text(v), caller),
+                None => expand(&yaml_text(&input["default"]), &ctx),
+            };
+            ctx["inputs"][name] = json!(value);
+        }
+        // The `uses:` step's own `env:` reaches every composite step.
+        let outer_env = expand_env(&step["env"], caller);
+        for inner in action["runs"]["steps"].as_sequence().expect("runs.steps") {
+            if let Some(condition) = inner["if"].as_str() {
+                if !truthy(condition, &ctx) {
+                    continue;
+                }
+            }
+            let id = inner["id"].as_str().map(str::to_string);
+            let outputs = if let Some(uses) = inner["uses"].as_str() {
+                self.skipped.push(uses.to_string());
+                BTreeMap::new()
+            } else {
+                assert_eq!(
+                    inner["shell"], "bash",
+                    "composite run steps name their shell"
+                );
+                let mut env = outer_env.clone();
+                env.extend(expand_env(&inner["env"], &ctx));
+                let run = expand(inner["run"].as_str().expect("run"), &ctx);
+                let result = self.run_step(step_name(inner), &run, &env).await;
+                if result.code != 0 {
+                    return Err(result);
+                }
+                result.outputs
+            };
+            if let Some(id) = id {
+                ctx["steps"][id] = json!({ "outputs": outputs });
+            }
+        }
+        let mut outputs = BTreeMap::new();
+        for (name, output) in action["outputs"].as_mapping().expect("outputs") {
+            let value = expand(output["value"].as_str().expect("output value"), &ctx);
+            outputs.insert(name.as_str().expect("name").to_string(), value);
+        }
+        Ok(outputs)
+    }
+
+    /// One `run:` step with bash, as the runner runs it: `bash --noprofile --norc
+    /// -eo pipefail FILE`, fresh `GITHUB_OUTPUT` / `GITHUB_PATH` /
+    /// `GITHUB_STEP_SUMMARY` files read back afterwards.
+    async fn run_step(
+        &mut self,
+        name: String,
+        script: &str,
+        env: &BTreeMap<String, String>,
+    ) -> StepRun {
+        self.counter += 1;
+        let dir = self.temp.join(format!("_step{}", self.counter));
+        std::fs::create_dir_all(&dir).expect("step dir");
+        let file = dir.join("script.sh");
+        std::fs::write(&file, script).expect("script");
+        let (output_file, path_file, summary_file) =
+            (dir.join("output"), dir.join("path"), dir.join("summary"));
+        for f in [&output_file, &path_file, &summary_file] {
+            std::fs::write(f, "").expect("runner file");
+        }
+        let mut path = self.path.clone();
+        path.push(self.system_path.clone());
+        let out = tokio::process::Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&file)
+            .env_clear()
+            .envs(&self.env)
+            .env("PATH", path.join(":"))
+            .env("HOME", self.temp.join("home"))
+            .env("GITHUB_OUTPUT", &output_file)
+            .env("GITHUB_PATH", &path_file)
+            .env("GITHUB_STEP_SUMMARY", &summary_file)
+            .env("GITHUB_ACTION_PATH", ROOT)
+            .envs(env)
+            .current_dir(&self.workspace)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run bash");
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in log.lines() {
+            if let Some(value) = line.strip_prefix("::add-mask::") {
+                self.masks.push(value.to_string());
+            }
+        }
+        let outputs = parse_outputs(&std::fs::read_to_string(&output_file).expect("output"));
+        for added in std::fs::read_to_string(&path_file).expect("path").lines() {
+            if !added.trim().is_empty() {
+                self.path.insert(0, added.trim().to_string());
+            }
+        }
+        self.summaries
+            .push(std::fs::read_to_string(&summary_file).expect("summary"));
+        let run = StepRun {
+            name,
+            code: out.status.code().unwrap_or(-1),
+            log,
+            outputs,
+        };
+        self.steps.push(run.clone());
+        run
+    }
+
+    /// Every step's log, as raw text.
+    fn log(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| format!("--- {} (exit {})\n{}", s.name, s.code, s.log))
+            .collect()
+    }
+}
+
+fn step_name(step: &serde_yaml::Value) -> String {
+    step["name"]
+        .as_str()
+        .or(step["id"].as_str())
+        .unwrap_or("step")
+        .to_string()
+}
+
+fn yaml_text(v: &serde_yaml::Value) -> String {
+    match v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Null => String::new(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+fn expand_env(env: &serde_yaml::Value, ctx: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in env.as_mapping().into_iter().flatten() {
+        out.insert(
+            k.as_str().expect("env name").to_string(),
+            expand(&yaml_text(v), ctx),
+        );
+    }
+    out
+}
+
+/// `${{ expr }}` replaced by its value. The expressions the action and these
+/// workflows use: a context path (`inputs.x`, `steps.id.outputs.y`, `github.z`,
+/// `secrets.s`), and `a == 'b'` / `a != 'b'`.
+fn expand(text: &str, ctx: &Value) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").expect("closed ${{") + start;
+        out.push_str(&eval(rest[start + 3..end].trim(), ctx));
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn eval(expr: &str, ctx: &Value) -> String {
+    for (op, equal) in [("!=", false), ("==", true)] {
+        if let Some((left, right)) = expr.split_once(op) {
+            let right = right.trim().trim_matches('\'');
+            return ((eval(left.trim(), ctx) == right) == equal).to_string();
+        }
+    }
+    let mut parts = expr.split('.');
+    let top = parts.next().unwrap_or_default();
+    assert!(
+        ["inputs", "github", "steps", "secrets", "runner", "env"].contains(&top),
+        "the emulated runner knows no context `{top}` (in `{expr}`)"
+    );
+    let mut v = &ctx[top];
+    for p in parts {
+        v = &v[p];
+    }
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn truthy(condition: &str, ctx: &Value) -> bool {
+    let condition = condition.trim();
+    let inner = condition
+        .strip_prefix("${{")
+        .and_then(|c| c.strip_suffix("}}"))
+        .unwrap_or(condition);
+    let v = eval(inner.trim(), ctx);
+    !(v.is_empty() || v == "false" || v == "0")
+}
+
+/// `GITHUB_OUTPUT`'s two forms: `name=value` and `name<<DELIMITER` ... `DELIMITER`.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delimiter {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a checksum")
+        .to_string()
+}
+
+/// The release assets of v`VERSION` for this machine, as the release workflow
+/// makes them: `tailgate` at the top of a tar.gz, and `<asset>.sha256` holding
+/// `<hex>  <asset>`. With `tampered`, the checksum file names another file's hash.
+fn release_server(dir: &Path, tampered: bool) -> Server {
+    let (_, target) = runner_arch();
+    let asset = format!("tailgate-v{VERSION}-{target}.tar.gz");
+    let staging = dir.join("release");
+    std::fs::create_dir_all(&staging).expect("staging");
+    std::fs::copy(env!("CARGO_BIN_EXE_tailgate"), staging.join("tailgate")).expect("copy");
+    let tarball = dir.join(&asset);
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&staging)
+        .arg("tailgate")
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    let mut hash = sha256_hex(&tarball);
+    if tampered {
+        // The checksum of something else: what a swapped asset looks like.
+        hash = sha256_hex(&Path::new(ROOT).join("Cargo.toml"));
+    }
+    let checksum = format!("{hash}  {asset}\n");
+    let mut files = HashMap::new();
+    files.insert(
+        format!("/v{VERSION}/{asset}"),
+        Bytes::from(std::fs::read(&tarball).expect("tarball")),
+    );
+    files.insert(format!("/v{VERSION}/{asset}.sha256"), Bytes::from(checksum));
+    Server::start(Behavior::Files(files))
+}
+
+/// A pull request job on the emulated runner against `standin`, with a config in
+/// the workspace (and at the base commit, through the contents API).
+async fn pr_runner(dir: &Path, standin: &StandIn, config: &str) -> Runner {
+    let workspace = dir.join("workspace");
+    let temp = dir.join("runner-temp");
+    for d in [&workspace, &temp, &temp.join("home")] {
+        std::fs::create_dir_all(d).expect("dir");
+    }
+    std::fs::write(workspace.join("tailgate.yml"), config).expect("config");
+    standin
+        .state
+        .lock()
+        .expect("state")
+        .files
+        .insert((BASE_SHA.into(), "tailgate.yml".into()), config.to_string());
+    let event = pr_event(dir, HEAD_SHA);
+    let mut env: BTreeMap<String, String> = actions_env(standin, dir, "pull_request", &event, 4242)
+        .into_iter()
+        .filter(|(k, _)| {
+            !k.starts_with("INPUT_") && k != "GITHUB_OUTPUT" && k != "GITHUB_STEP_SUMMARY"
+        })
+        .collect();
+    let (arch, _) = runner_arch();
+    env.insert("RUNNER_ARCH".into(), arch.into());
+    env.insert("RUNNER_OS".into(), "Linux".into());
+    env.insert("RUNNER_TEMP".into(), temp.display().to_string());
+    env.insert(
+        "RUNNER_TOOL_CACHE".into(),
+        dir.join("toolcache").display().to_string(),
+    );
+    env.insert("GITHUB_WORKSPACE".into(), workspace.display().to_string());
+    env.insert("CI".into(), "true".into());
+    Runner::new(env, workspace, temp)
+}
+
+const CONFIG: &str = r#"
+load: { connections: 2, duration: 200ms, warmup: 0s }
+compare: { rounds: 2, seed: 5 }
+endpoints:
+  - name: users
+    path: /users/1
+    headers:
+      Authorization: "Bearer ${TG_RUNNER_TOKEN}"
+"#;
+
+/// The user's workflow: start the service on the runner (two instances, base and
+/// head), then the gate with their URLs and the token from a secret.
+fn workflow(release_url: &str, action_ref: &str) -> serde_yaml::Value {
+    let bin = env!("CARGO_BIN_EXE_tailgate");
+    let text = format!(
+        r#"
+- name: Start the service
+  id: service
+  env:
+    SAMPLE: "{bin}"
+  run: |
+    for side in base head; do
+      "$SAMPLE" sample-service --variant base --port 0 > "$RUNNER_TEMP/$side.log" 2>&1 &
+      echo $! >> "$RUNNER_TEMP/services.pid"
+    done
+    for side in base head; do
+      for i in $(seq 1 200); do grep -q listening "$RUNNER_TEMP/$side.log" && break; sleep 0.05; done
+      echo "${{side}}_url=$(grep -o 'http://127.0.0.1:[0-9]*' "$RUNNER_TEMP/$side.log")" >> "$GITHUB_OUTPUT"
+    done
+- uses: actions/checkout@v4
+- name: Performance gate
+  id: gate
+  uses: ./
+  env:
+    TG_RUNNER_TOKEN: ${{{{ secrets.TG_RUNNER_TOKEN }}}}
+    TAILGATE_RELEASE_URL: "{release_url}"
+  with:
+    __ref: "{action_ref}"
+    base_url: ${{{{ steps.service.outputs.base_url }}}}
+    head_url: ${{{{ steps.service.outputs.head_url }}}}
+    github_token: ${{{{ github.token }}}}
+"#
+    );
+    serde_yaml::from_str(&text).expect("workflow YAML")
+}
+
+fn stop_services(runner: &Runner) {
+    if let Ok(pids) = std::fs::read_to_string(runner.temp.join("services.pid")) {
+        for pid in pids.split_whitespace() {
+            let _ = std::process::Command::new("kill").arg(pid).status();
+        }
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_action_installs_a_verified_binary_and_gates_a_service_on_the_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(CANARY).await;
+    let release = release_server(dir.path(), false);
+    let mut runner = pr_runner(dir.path(), &standin, CONFIG).await;
+    let secrets = json!({ "TG_RUNNER_TOKEN": SECRET });
+    let result = runner
+        .job(
+            &workflow(&release.base_url(), &format!("v{VERSION}")),
+            &secrets,
+        )
+        .await;
+    stop_services(&runner);
+    let log = runner.log();
+    let steps = result.unwrap_or_else(|failed| panic!("step `{}` failed:\n{log}", failed.name));
+
+    // Installed from the release, verified, on PATH for the run step.
+    let (_, target) = runner_arch();
+    let installed = dir
+        .path()
+        .join(format!("toolcache/tailgate/{VERSION}/{target}/tailgate"));
+    assert!(installed.is_file(), "{log}");
+    assert!(log.contains("checksum verified"), "{log}");
+    assert!(
+        runner.path.iter().any(|p| installed.starts_with(p)),
+        "{:?}",
+        runner.path
+    );
+    assert_eq!(runner.skipped, ["actions/checkout@v4", "actions/cache@v4"]);
+
+    // The gate's outputs, through the composite's `outputs:`.
+    let gate = &steps["gate"]["outputs"];
+    assert_eq!(gate["verdict"], "pass", "{log}");
+    assert_eq!(gate["exit_code"], "0");
+    assert!(
+        gate["check_run_url"].as_str().unwrap().contains("/runs/"),
+        "{gate}"
+    );
+    assert!(gate["comment_url"]
+        .as_str()
+        .unwrap()
+        .contains("#issuecomment-"));
+    let results_path = runner
+        .workspace
+        .join(gate["results_path"].as_str().unwrap());
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(&results_path).unwrap()).unwrap();
+    let ok: u64 = results["endpoints"][0]["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["data"]["ok"].as_u64().unwrap())
+        .sum();
+    assert!(
+        ok > 10,
+        "the service on 127.0.0.1 was measured: {ok} requests"
+    );
+
+    // The job summary was written by the run step.
+    let summary = runner.summaries.concat();
+    assert!(summary.contains("tailgate"), "{summary}");
+
+    // One comment on the PR and one check run on its head commit, on the stand-in.
+    {
+        let state = standin.state.lock().unwrap();
+        assert_eq!(state.comments.len(), 1);
+        assert_eq!(state.check_runs.len(), 1);
+        assert_eq!(state.check_runs[0]["head_sha"], HEAD_SHA);
+        let issue = format!("/repos/{OWNER}/{REPO}/issues/{PR}/comments");
+        assert!(state.requests.iter().any(|r| r.path.starts_with(&issue)));
+    }
+
+    // The secret: masked by the runner, and nowhere in what tailgate wrote, printed
+    // (beyond the mask command itself) or sent to GitHub.
+    assert!(
+        runner.masks.iter().any(|m| m == SECRET),
+        "{:?}",
+        runner.masks
+    );
+    for line in log.lines() {
+        if !line.starts_with("::add-mask::") {
+            assert!(!line.contains(SECRET), "log line: {line}");
+        }
+    }
+    assert!(!summary.contains(SECRET));
+    for (path, text) in files_under(&runner.workspace).into_iter().chain(
+        files_under(&runner.temp)
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with("script.sh")),
+    ) {
+        assert!(
+            !text.contains(SECRET),
+            "{} holds the secret",
+            path.display()
+        );
+    }
+    for request in standin.requests() {
+        assert!(
+            !request.body.contains(SECRET),
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+
+    // A second job with the same tool cache (a cache hit) uses the verified copy,
+    // with the release server gone.
+    drop(release);
+    let again = runner.counter;
+    let plan_and_install = serde_yaml::from_str::<serde_yaml::Value>(&format!(
+        r#"
+- id: gate
+  uses: ./
+  env: {{ TAILGATE_RELEASE_URL: "http://127.0.0.1:9" }}
+  with: {{ __ref: "v{VERSION}", command: "check" }}
+"#
+    ))
+    .unwrap();
+    let _ = runner.job(&plan_and_install, &secrets).await;
+    let install = runner.steps[again..]
+        .iter()
+        .find(|s| s.name == "Install tailgate")
+        .expect("install ran");
+    assert_eq!(install.code, 0, "{}", install.log);
+    assert!(
+        install.log.contains("using the cached, verified"),
+        "{}",
+        install.log
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_checksum_is_refused_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(CANARY).await;
+    let release = release_server(dir.path(), true);
+    let mut runner = pr_runner(dir.path(), &standin, CONFIG).await;
+    let result = runner
+        .job(
+            &workflow(&release.base_url(), &format!("v{VERSION}")),
+            &json!({ "TG_RUNNER_TOKEN": SECRET }),
+        )
+        .await;
+    stop_services(&runner);
+    let failed = result.expect_err("the install must fail");
+    assert_eq!(failed.name, "Install tailgate", "{}", runner.log());
+    assert_eq!(failed.code, 1);
+    assert!(
+        failed
+            .log
+            .contains("::error title=tailgate install::checksum mismatch")
+            && failed.log.contains("refusing to install"),
+        "{}",
+        failed.log
+    );
+    let (_, target) = runner_arch();
+    assert!(!dir
+        .path()
+        .join(format!("toolcache/tailgate/{VERSION}/{target}/tailgate"))
+        .exists());
+    assert!(runner.steps.iter().all(|s| s.name != "Run tailgate"));
+    assert!(standin.requests().is_empty(), "nothing reached GitHub");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_ref_without_a_release_is_told_to_build_from_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(CANARY).await;
+    let mut runner = pr_runner(dir.path(), &standin, CONFIG).await;
+    let result = runner
+        .job(&workflow("http://127.0.0.1:9", "main"), &json!({}))
+        .await;
+    stop_services(&runner);
+    let failed = result.expect_err("no release for a branch");
+    assert_eq!(failed.name, "Plan the tailgate install");
+    assert!(
+        failed.log.contains("'main' is not a release tag")
+            && failed.log.contains("build_from_source: true"),
+        "{}",
+        failed.log
+    );
+}
