@@ -282,3 +282,44 @@ endpoints:
     let results = std::fs::read_to_string(out_dir.join("tailgate-results.json")).unwrap();
     assert!(results.contains(&base.base_url()) && results.contains(&head.base_url()));
 }
+
+#[test]
+fn a_command_deploy_is_polled_at_the_url_it_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = Server::start(Behavior::Warming {
+        ready_after: Duration::from_secs(1),
+    });
+    let head = Server::start(Behavior::Warming {
+        ready_after: Duration::from_secs(6),
+    });
+    // `up` prints each side's URL, from the environment as a workflow would give it.
+    let config = write_config(
+        dir.path(),
+        "  command:\n    up: 'if [ \"$TAILGATE_SIDE\" = base ]; then echo \"$TG_BASE\"; else echo \"$TG_HEAD\"; fi'\n    ready: { path: /healthz, interval: 100ms }",
+    );
+    let out_dir = dir.path().join("out");
+    let out = Command::new(BIN)
+        .args(["run", "--quiet", "--no-publish", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("TG_BASE", base.base_url())
+        .env("TG_HEAD", head.base_url())
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(base.state.unready.load(Ordering::Relaxed) >= 1);
+    assert!(head.state.unready.load(Ordering::Relaxed) >= 1);
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("tailgate-results.json")).unwrap(),
+    )
+    .unwrap();
+    let statuses = statuses(&results);
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), ["200"], "{statuses:?}");
+}
