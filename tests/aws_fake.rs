@@ -35,6 +35,8 @@ fn fixture(name: &str) -> PathBuf {
 
 fn deployer(template: &str, clients: tailgate::aws::AwsClients) -> CloudFormationDeployer {
     let mut s = CloudFormationDeploy::with_template(fixture(template));
+    // A fixture template, not a repository of sides: deploy it as it is.
+    s.sides.worktree = Some(false);
     s.sha_parameter = Some("GitSha".into());
     s.poll_interval = Duration::from_millis(5);
     s.timeout = Duration::from_secs(30);

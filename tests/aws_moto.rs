@@ -29,6 +29,8 @@ fn template() -> PathBuf {
 
 fn settings() -> CloudFormationDeploy {
     let mut s = CloudFormationDeploy::with_template(template());
+    // A fixture template, not a repository of sides: deploy it as it is.
+    s.sides.worktree = Some(false);
     s.sha_parameter = Some("GitSha".into());
     s.poll_interval = Duration::from_millis(20);
     s.timeout = Duration::from_secs(60);
@@ -230,6 +232,7 @@ async fn tagged_stack(
     let spec = StackSpec {
         name: identity.stack_name().unwrap(),
         template_body: std::fs::read_to_string(template()).unwrap(),
+        template_url: None,
         parameters: BTreeMap::new(),
         capabilities: vec!["CAPABILITY_IAM".into()],
         tags: identity.tags(expires),

@@ -172,6 +172,7 @@ async fn a_run_on_stacks_prices_every_round_from_report_lines() {
 deploy:
   cloudformation:
     template: pipeline.json
+    worktree: false
     sha_parameter: GitSha
     parameters: {{ TargetUrl: "{url}" }}
     poll_interval: 20ms
@@ -293,6 +294,7 @@ async fn a_failed_deploy_is_an_error_verdict_and_deletes_both_stacks() {
 deploy:
   cloudformation:
     template: pipeline.json
+    worktree: false
     url_output: NoSuchOutput
     parameters: { TargetUrl: "http://127.0.0.1:9" }
     poll_interval: 20ms

@@ -46,6 +46,11 @@ pub struct AwsClients {
     pub xray: aws_sdk_xray::Client,
     /// Resource Groups Tagging API (the cleanup sweep).
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// S3 (packaged code and templates). Path-style addressing when the endpoint is
+    /// not AWS's (an emulator on 127.0.0.1 has no bucket subdomains).
+    pub s3: aws_sdk_s3::Client,
+    /// The endpoint override in force (`AWS_ENDPOINT_URL`), if any.
+    pub endpoint: Option<String>,
     /// The region in force, when known.
     pub region: Option<String>,
 }
@@ -85,6 +90,12 @@ impl AwsClients {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             xray: aws_sdk_xray::Client::new(config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(config.endpoint_url().is_some())
+                    .build(),
+            ),
+            endpoint: config.endpoint_url().map(str::to_string),
             region: config.region().map(|r| r.to_string()),
         }
     }

@@ -18,6 +18,7 @@
 pub mod client;
 pub mod lambda;
 pub mod logs;
+pub mod package;
 pub mod report;
 pub mod server;
 pub mod stack;

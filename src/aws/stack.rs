@@ -24,6 +24,9 @@ pub struct StackSpec {
     pub name: String,
     /// The template text (JSON or YAML).
     pub template_body: String,
+    /// Where the template was uploaded when it is too large to send inline
+    /// (`TemplateURL`, an S3 object URL); wins over `template_body`.
+    pub template_url: Option<String>,
     /// Parameter values by key.
     pub parameters: BTreeMap<String, String>,
     /// Capabilities to acknowledge (`CAPABILITY_IAM`, `CAPABILITY_AUTO_EXPAND` for SAM).
@@ -222,7 +225,12 @@ pub async fn apply(
         None => {
             cf.create_stack()
                 .stack_name(&spec.name)
-                .template_body(&spec.template_body)
+                .set_template_body(
+                    spec.template_url
+                        .is_none()
+                        .then(|| spec.template_body.clone()),
+                )
+                .set_template_url(spec.template_url.clone())
                 .set_parameters(Some(sdk_parameters(spec)))
                 .set_capabilities(Some(sdk_capabilities(spec)))
                 .set_tags(Some(sdk_tags(spec)))
@@ -235,7 +243,12 @@ pub async fn apply(
             let result = cf
                 .update_stack()
                 .stack_name(&spec.name)
-                .template_body(&spec.template_body)
+                .set_template_body(
+                    spec.template_url
+                        .is_none()
+                        .then(|| spec.template_body.clone()),
+                )
+                .set_template_url(spec.template_url.clone())
                 .set_parameters(Some(sdk_parameters(spec)))
                 .set_capabilities(Some(sdk_capabilities(spec)))
                 .set_tags(Some(sdk_tags(spec)))

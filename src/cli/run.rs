@@ -184,7 +184,10 @@ pub(crate) async fn deployer_for(
                 head_sha: head_ref.clone(),
             };
             (
-                Box::new(CloudFormationDeployer::new(stack.clone(), context, clients)),
+                Box::new(
+                    CloudFormationDeployer::new(stack.clone(), context, clients)
+                        .in_dir(config.base_dir.clone()),
+                ),
                 base_ref,
                 head_ref,
             )

@@ -95,7 +95,8 @@ pub(crate) fn cloudformation(
         }
         Some(t) => {
             let full = base_dir.join(&t);
-            if full.is_file() {
+            // A template that `build` makes (`sam build`) exists only after it.
+            if full.is_file() || raw.build.is_some() {
                 Some(full)
             } else {
                 check.value(
@@ -232,8 +233,22 @@ pub(crate) fn cloudformation(
         }
     }
     let ready = super::validate::remote_ready(raw.ready, &path.key("ready"), check);
+    let sides = side_build(raw.build, raw.build_timeout, raw.worktree, path, check);
+    let bucket = match raw.bucket {
+        Some(b) if !valid_bucket(&b) => {
+            check.value(
+                &path.key("bucket"),
+                format!("{b:?} is not an S3 bucket name"),
+                "write the bucket's name (3-63 lower-case letters, digits, dots and hyphens), not an s3:// URL",
+            );
+            None
+        }
+        other => other,
+    };
     Some(DeployConfig::CloudFormation(CloudFormationDeploy {
         ready: ready?,
+        sides: sides?,
+        bucket,
         template: template?,
         stack_prefix: stack_prefix?,
         url_output: url_output?,
@@ -246,6 +261,45 @@ pub(crate) fn cloudformation(
         ttl,
         tags,
     }))
+}
+
+/// An S3 bucket name as AWS allows it.
+fn valid_bucket(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// `build`, `build_timeout` and `worktree` of a deployer.
+fn side_build(
+    build: Option<String>,
+    build_timeout: Option<super::raw::RawDuration>,
+    worktree: Option<bool>,
+    path: &FieldPath,
+    check: &mut Checker,
+) -> Option<crate::config::SideBuild> {
+    let defaults = crate::config::SideBuild::default();
+    let build = match build {
+        Some(b) if b.trim().is_empty() => {
+            check.value(
+                &path.key("build"),
+                "the command is empty",
+                "write the shell command that builds one side (e.g. `sam build`), or leave `build` out",
+            );
+            return None;
+        }
+        other => other,
+    };
+    let build_timeout = build_timeout.map_or(defaults.build_timeout, |d| d.0);
+    positive(build_timeout, &path.key("build_timeout"), check);
+    Some(crate::config::SideBuild {
+        worktree,
+        build,
+        build_timeout,
+    })
 }
 
 /// `deploy.command:`.
@@ -310,8 +364,21 @@ pub(crate) fn command(
     let down_timeout = raw.down_timeout.map_or(defaults.down_timeout, |d| d.0);
     positive(down_timeout, &path.key("down_timeout"), check);
     let ready = super::validate::remote_ready(raw.ready, &path.key("ready"), check);
+    let sides = side_build(raw.build, raw.build_timeout, raw.worktree, path, check);
+    let functions = raw.functions.unwrap_or_default();
+    for (i, f) in functions.iter().enumerate() {
+        if f.trim().is_empty() || f.contains(char::is_whitespace) {
+            check.value(
+                &path.key("functions").index(i),
+                format!("{f:?} is not a Lambda function name"),
+                "give a function name, a function ARN or its log group `/aws/lambda/NAME`",
+            );
+        }
+    }
     Some(DeployConfig::Command(CommandDeploy {
         ready: ready?,
+        sides: sides?,
+        functions,
         up: up?,
         down,
         url_output: url_output?,

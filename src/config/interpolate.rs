@@ -262,12 +262,15 @@ impl<'e, 'c, 'i> Interpolator<'e, 'c, 'i> {
             self.field(&mut command.up, &at.key("up"), false);
             self.field(&mut command.down, &at.key("down"), false);
             self.field(&mut command.dir, &at.key("dir"), false);
+            self.field(&mut command.build, &at.key("build"), false);
             self.map(&mut command.env, &at.key("env"), false);
         }
         if let Some(stack) = deploy.cloudformation.as_mut() {
             let at = at.key("cloudformation");
             self.field(&mut stack.template, &at.key("template"), false);
             self.field(&mut stack.region, &at.key("region"), false);
+            self.field(&mut stack.bucket, &at.key("bucket"), false);
+            self.field(&mut stack.build, &at.key("build"), false);
             self.map(&mut stack.parameters, &at.key("parameters"), false);
             self.map(&mut stack.tags, &at.key("tags"), false);
         }

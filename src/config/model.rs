@@ -326,6 +326,33 @@ pub struct CloudFormationDeploy {
     /// How to tell that a stack's URL answers before the first round (API Gateway
     /// answers 403 or 5xx while a stage deploys).
     pub ready: RemoteReady,
+    /// Each side's checkout and build.
+    pub sides: SideBuild,
+    /// The S3 bucket local code (`CodeUri: src/`, `Code: dist/`) and templates over
+    /// the inline limit are uploaded to (`aws cloudformation package` does the same).
+    pub bucket: Option<String>,
+}
+
+/// Where each side of a `cloudformation` or `command` deploy comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideBuild {
+    /// Check out each side's commit into its own git worktree and deploy from there.
+    /// `None` (default): when the config's folder is in a git repository.
+    pub worktree: Option<bool>,
+    /// Shell command run in each side's folder before its deploy (e.g. `sam build`).
+    pub build: Option<String>,
+    /// How long `build` may take. Default 20 minutes.
+    pub build_timeout: Duration,
+}
+
+impl Default for SideBuild {
+    fn default() -> Self {
+        SideBuild {
+            worktree: None,
+            build: None,
+            build_timeout: Duration::from_secs(20 * 60),
+        }
+    }
 }
 
 impl CloudFormationDeploy {
@@ -348,6 +375,8 @@ impl CloudFormationDeploy {
             ttl: Duration::from_secs(24 * 3600),
             tags: Vec::new(),
             ready: RemoteReady::default(),
+            sides: SideBuild::default(),
+            bucket: None,
         }
     }
 }
@@ -373,6 +402,12 @@ pub struct CommandDeploy {
     pub down_timeout: Duration,
     /// How to tell that the side's URL answers before the first round.
     pub ready: RemoteReady,
+    /// Each side's checkout and build.
+    pub sides: SideBuild,
+    /// Lambda functions behind the deploy (names, ARNs or `/aws/lambda/NAME` log
+    /// groups) whose REPORT lines give cold starts and cost; when empty, `up`'s JSON
+    /// outputs name them (a `functions` key, or values that are function ARNs).
+    pub functions: Vec<String>,
 }
 
 impl CommandDeploy {
@@ -387,6 +422,8 @@ impl CommandDeploy {
             up_timeout: Duration::from_secs(20 * 60),
             down_timeout: Duration::from_secs(20 * 60),
             ready: RemoteReady::default(),
+            sides: SideBuild::default(),
+            functions: Vec::new(),
         }
     }
 }

@@ -76,6 +76,10 @@ pub(crate) struct RawCloudFormationDeploy {
     pub ttl: Option<RawDuration>,
     pub tags: Option<StringMap>,
     pub ready: Option<RawRemoteReady>,
+    pub bucket: Option<String>,
+    pub build: Option<String>,
+    pub build_timeout: Option<RawDuration>,
+    pub worktree: Option<bool>,
 }
 
 /// `deploy.command:`.
@@ -90,6 +94,10 @@ pub(crate) struct RawCommandDeploy {
     pub up_timeout: Option<RawDuration>,
     pub down_timeout: Option<RawDuration>,
     pub ready: Option<RawRemoteReady>,
+    pub build: Option<String>,
+    pub build_timeout: Option<RawDuration>,
+    pub worktree: Option<bool>,
+    pub functions: Option<Vec<String>>,
 }
 
 /// `cost:`.

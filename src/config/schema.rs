@@ -122,6 +122,18 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("ready", "interval", "interval: 1s"),
     ("ready", "status", "status: [200]"),
     ("url", "ready", "ready: { path: /healthz, timeout: 5m }"),
+    ("cloudformation", "bucket", "bucket: my-deploy-artifacts"),
+    ("cloudformation", "build", "build: sam build"),
+    ("cloudformation", "build_timeout", "build_timeout: 10m"),
+    ("cloudformation", "worktree", "worktree: true"),
+    ("command", "build", "build: npm ci && npm run build"),
+    ("command", "build_timeout", "build_timeout: 10m"),
+    ("command", "worktree", "worktree: true"),
+    (
+        "command",
+        "functions",
+        "functions: [orders-api, /aws/lambda/users-api]",
+    ),
     ("command", "ready", "ready: { path: /healthz, timeout: 5m }"),
     (
         "cloudformation",

@@ -114,7 +114,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     let secs = u64::try_from(nanos / NANOS_PER_SEC)
         .ok()
-        .filter(|s| *s < MAX_SECS || (*s == MAX_SECS && nanos % NANOS_PER_SEC == 0))
+        .filter(|s| *s < MAX_SECS || (*s == MAX_SECS && nanos.is_multiple_of(NANOS_PER_SEC)))
         .ok_or_else(too_large)?;
     let subsec = u32::try_from(nanos % NANOS_PER_SEC).map_err(|_| too_large())?;
     Ok(Duration::new(secs, subsec))
@@ -168,15 +168,15 @@ pub fn format_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos == 0 {
         "0s".to_string()
-    } else if nanos % NANOS_PER_SEC == 0 {
+    } else if nanos.is_multiple_of(NANOS_PER_SEC) {
         format!("{}s", d.as_secs())
     } else if nanos >= NANOS_PER_SEC {
         format!("{}s", d.as_secs_f64())
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", nanos / 1_000_000)
     } else if nanos >= 1_000_000 {
         format!("{}ms", nanos as f64 / 1e6)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("{}us", nanos / 1_000)
     } else {
         format!("{nanos}ns")

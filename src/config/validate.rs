@@ -122,7 +122,6 @@ pub(crate) fn validate(
     );
     if let Some(kind) = match &deploy {
         Some(DeployConfig::Url { .. }) => Some("url"),
-        Some(DeployConfig::Command(_)) => Some("command"),
         _ => None,
     } {
         unmeasurable_cost(kind, endpoint_count, &mut check);
@@ -218,8 +217,8 @@ fn unmeasurable_cost(deployer: &str, endpoints: usize, check: &mut Checker) {
         check.key(
             place,
             format!("the cost of `{deployer}` targets cannot be measured"),
-            "cost is measured for `local` targets (CPU time of the process) and `cloudformation` stacks \
-             (Lambda REPORT lines); remove this limit or use one of those deployers",
+            "cost is measured for `local` targets (CPU time of the process), `cloudformation` stacks and \
+             `command` deploys of Lambda functions (REPORT lines); remove this limit or use one of those deployers",
         );
     }
 }

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use super::url::normalise_url;
 use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
 use crate::aws::lambda::FunctionInfo;
-use crate::aws::stack::{self, Polling, StackSpec, MAX_TEMPLATE_BODY};
+use crate::aws::stack::{self, Polling, StackSpec};
 use crate::aws::tags::StackIdentity;
 use crate::aws::{AwsClients, AwsError};
 use crate::config::CloudFormationDeploy;
@@ -59,16 +59,31 @@ pub struct CloudFormationDeployer {
     settings: CloudFormationDeploy,
     context: StackContext,
     clients: AwsClients,
+    /// The config's folder: `template` is read at the same place in each side's checkout.
+    dir: std::path::PathBuf,
 }
 
 impl CloudFormationDeployer {
     /// A deployer with `settings` (template path already resolved) for `context`.
     pub fn new(settings: CloudFormationDeploy, context: StackContext, clients: AwsClients) -> Self {
+        let dir = settings
+            .template
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         CloudFormationDeployer {
             settings,
             context,
             clients,
+            dir,
         }
+    }
+
+    /// Deploy each side from the checkout of its commit that stands for `dir` (the
+    /// config's folder); default: the template's folder.
+    pub fn in_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.dir = dir.into();
+        self
     }
 
     fn polling(&self) -> Polling {
@@ -92,24 +107,24 @@ impl CloudFormationDeployer {
         }
     }
 
-    /// The stack `side` would get: name, template, parameters, capabilities, tags.
+    /// The stack `side` would get: name, template, parameters, capabilities, tags,
+    /// from the template in the run's own checkout (unpackaged).
     pub fn spec(&self, side: Side, now: OffsetDateTime) -> Result<StackSpec, AwsError> {
+        self.spec_at(side, &self.settings.template, now)
+    }
+
+    /// [`Self::spec`] with the template at `path` (the side's checkout).
+    fn spec_at(
+        &self,
+        side: Side,
+        path: &std::path::Path,
+        now: OffsetDateTime,
+    ) -> Result<StackSpec, AwsError> {
         let identity = self.identity(side);
-        let path = &self.settings.template;
         let template_body = std::fs::read_to_string(path).map_err(|e| AwsError::Template {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        if template_body.len() > MAX_TEMPLATE_BODY {
-            return Err(AwsError::Template {
-                path: path.display().to_string(),
-                message: format!(
-                    "{} bytes is over the {MAX_TEMPLATE_BODY} bytes CloudFormation accepts inline; \
-                     package it with the `command` deployer (`sam deploy` uploads to S3)",
-                    template_body.len()
-                ),
-            });
-        }
         let mut parameters: BTreeMap<String, String> =
             self.settings.parameters.iter().cloned().collect();
         if let Some(p) = &self.settings.sha_parameter {
@@ -123,14 +138,37 @@ impl CloudFormationDeployer {
         Ok(StackSpec {
             name: identity.stack_name()?,
             template_body,
+            template_url: None,
             parameters,
             capabilities: self.settings.capabilities.clone(),
             tags,
         })
     }
 
-    async fn deploy_side(&self, side: Side, cleanup: &Cleanup) -> Result<Target, AwsError> {
-        let spec = self.spec(side, OffsetDateTime::now_utc())?;
+    async fn deploy_side(
+        &self,
+        side: Side,
+        side_dir: &super::checkout::SideDir,
+        cleanup: &Cleanup,
+    ) -> Result<Target, AwsError> {
+        let template = side_dir.map(&self.dir, &self.settings.template);
+        let mut spec = self.spec_at(side, &template, OffsetDateTime::now_utc())?;
+        let upload = self.settings.bucket.as_ref().map(|bucket| {
+            let expires = OffsetDateTime::now_utc() + self.settings.ttl;
+            crate::aws::package::Upload {
+                client: self.clients.s3.clone(),
+                bucket: bucket.clone(),
+                prefix: format!("tailgate/{}", spec.name),
+                tags: self.identity(side).tags(expires).into_iter().collect(),
+                endpoint: self.clients.endpoint.clone(),
+                region: self.clients.region.clone(),
+            }
+        });
+        let packaged =
+            crate::aws::package::package(&template, &spec.template_body, upload.as_ref(), cleanup)
+                .await?;
+        spec.template_body = packaged.body;
+        spec.template_url = packaged.url;
         let cf = &self.clients.cloudformation;
         cleanup.register(Box::new(StackTeardown {
             client: cf.clone(),
@@ -170,6 +208,7 @@ impl CloudFormationDeployer {
             .collect();
         let gateway = facts.gateway.unwrap_or(ApiGatewayKind::None);
         let mut meta = BTreeMap::from([
+            ("checkout".to_string(), side_dir.note.clone()),
             (meta::STACK.to_string(), spec.name.clone()),
             (meta::FUNCTIONS.to_string(), functions.join(",")),
             (meta::GATEWAY.to_string(), gateway_str(gateway).to_string()),
@@ -180,6 +219,9 @@ impl CloudFormationDeployer {
         ]);
         if let Some(region) = &self.clients.region {
             meta.insert(meta::REGION.to_string(), region.clone());
+        }
+        if !packaged.keys.is_empty() {
+            meta.insert("aws.packaged".to_string(), packaged.keys.join(","));
         }
         for (k, v) in &info.outputs {
             meta.insert(format!("{}{k}", meta::OUTPUT_PREFIX), v.clone());
@@ -327,7 +369,21 @@ impl Deployer for CloudFormationDeployer {
         cleanup: &'a Cleanup,
     ) -> BoxFuture<'a, Result<Target, DeployError>> {
         Box::pin(async move {
-            self.deploy_side(side, cleanup)
+            let git_ref = self.identity(side).git_ref;
+            let env = [
+                ("TAILGATE_SIDE".to_string(), side.as_str().to_string()),
+                ("TAILGATE_REF".to_string(), git_ref.clone()),
+            ];
+            let side_dir = super::checkout::prepare(
+                &self.dir,
+                &self.settings.sides,
+                side,
+                &git_ref,
+                &env,
+                cleanup,
+            )
+            .await?;
+            self.deploy_side(side, &side_dir, cleanup)
                 .await
                 .map_err(|source| DeployError::Aws { side, source })
         })

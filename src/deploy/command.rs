@@ -43,11 +43,13 @@ pub struct CommandContext {
 }
 
 /// Runs the user's `up`/`down` per side.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CommandDeployer {
     settings: CommandDeploy,
     dir: PathBuf,
     context: CommandContext,
+    /// AWS clients, loaded when a side turns out to run Lambda functions.
+    clients: tokio::sync::OnceCell<crate::aws::AwsClients>,
 }
 
 impl CommandDeployer {
@@ -57,6 +59,20 @@ impl CommandDeployer {
             settings,
             dir,
             context,
+            clients: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Use `clients` for the server-side reading (tests; else the standard chain).
+    pub fn with_aws(self, clients: crate::aws::AwsClients) -> Self {
+        let _ = self.clients.set(clients);
+        self
+    }
+
+    fn git_ref(&self, side: Side) -> &str {
+        match side {
+            Side::Base => &self.context.base_ref,
+            Side::Head => &self.context.head_ref,
         }
     }
 
@@ -91,11 +107,11 @@ impl CommandDeployer {
 
 /// What a command printed and how it ended.
 #[derive(Debug)]
-struct Finished {
-    success: bool,
-    status: String,
-    stdout: String,
-    tail: String,
+pub(crate) struct Finished {
+    pub success: bool,
+    pub status: String,
+    pub stdout: String,
+    pub tail: String,
 }
 
 fn push_tail(tail: &Mutex<Vec<String>>, line: String) {
@@ -138,7 +154,7 @@ impl Drop for GroupGuard {
 }
 
 /// Run `command` with `sh -c` in `dir`; `Err` is a spawn failure or the timeout.
-async fn run(
+pub(crate) async fn run(
     command: &str,
     dir: &PathBuf,
     env: &[(String, String)],
@@ -243,6 +259,52 @@ pub fn parse_up_output(
     Err("`up` printed no URL: print the side's base URL (http:// or https://) or a JSON object of outputs as its last line of stdout".into())
 }
 
+/// The Lambda functions behind a deploy: the config's list, else `up`'s outputs
+/// (a `functions` key holding a JSON list or comma-separated names, else every
+/// value that is a function ARN). Names, ARNs and `/aws/lambda/NAME` log groups
+/// all become function names.
+pub fn lambda_functions(configured: &[String], outputs: &BTreeMap<String, String>) -> Vec<String> {
+    fn name(item: &str) -> Option<String> {
+        let item = item.trim().trim_matches('"');
+        if item.is_empty() {
+            return None;
+        }
+        if let Some(group) = item.strip_prefix("/aws/lambda/") {
+            return Some(group.to_string());
+        }
+        if let Some(rest) = item.strip_prefix("arn:") {
+            // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+            let parts: Vec<&str> = rest.split(':').collect();
+            return match parts.as_slice() {
+                [_, "lambda", _, _, "function", name, ..] => Some(name.to_string()),
+                _ => None,
+            };
+        }
+        Some(item.to_string())
+    }
+    let mut names: Vec<String> = if !configured.is_empty() {
+        configured.iter().filter_map(|f| name(f)).collect()
+    } else if let Some(list) = outputs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("functions"))
+        .map(|(_, v)| v)
+    {
+        match serde_json::from_str::<Vec<String>>(list) {
+            Ok(items) => items.iter().filter_map(|f| name(f)).collect(),
+            Err(_) => list.split([',', ' ']).filter_map(name).collect(),
+        }
+    } else {
+        outputs
+            .values()
+            .filter(|v| v.starts_with("arn:") && v.contains(":lambda:") && v.contains(":function:"))
+            .filter_map(|v| name(v))
+            .collect()
+    };
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn output_env(outputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     outputs
         .iter()
@@ -271,19 +333,39 @@ impl Deployer for CommandDeployer {
         Some(&self.settings.ready)
     }
 
+    fn parallel_sides(&self) -> bool {
+        true
+    }
+
+    fn aws_clients(&self) -> Option<&crate::aws::AwsClients> {
+        self.clients.get()
+    }
+
     fn deploy<'a>(
         &'a self,
         side: Side,
         cleanup: &'a Cleanup,
     ) -> BoxFuture<'a, Result<Target, DeployError>> {
         Box::pin(async move {
-            let env = self.env(side);
+            let mut env = self.env(side);
+            let side_dir = super::checkout::prepare(
+                &self.dir,
+                &self.settings.sides,
+                side,
+                self.git_ref(side),
+                &env,
+                cleanup,
+            )
+            .await?;
+            if let Some(sha) = &side_dir.sha {
+                env.push(("TAILGATE_SHA".into(), sha.clone()));
+            }
             let outputs = Arc::new(Mutex::new(Vec::new()));
             if let Some(down) = &self.settings.down {
                 cleanup.register(Box::new(DownCommand {
                     side,
                     command: down.clone(),
-                    dir: self.dir.clone(),
+                    dir: side_dir.dir.clone(),
                     env: env.clone(),
                     outputs: outputs.clone(),
                     timeout: self.settings.down_timeout,
@@ -295,9 +377,14 @@ impl Deployer for CommandDeployer {
                 message,
                 output,
             };
-            let done = run(&self.settings.up, &self.dir, &env, self.settings.up_timeout)
-                .await
-                .map_err(|m| fail(m, String::new()))?;
+            let done = run(
+                &self.settings.up,
+                &side_dir.dir,
+                &env,
+                self.settings.up_timeout,
+            )
+            .await
+            .map_err(|m| fail(m, String::new()))?;
             if !done.success {
                 return Err(fail(format!("exited with {}", done.status), done.tail));
             }
@@ -306,16 +393,30 @@ impl Deployer for CommandDeployer {
             let mut extra = output_env(&map);
             extra.push(("TAILGATE_URL".into(), url.clone()));
             *outputs.lock().unwrap_or_else(|p| p.into_inner()) = extra;
-            let meta = map
+            let functions = lambda_functions(&self.settings.functions, &map);
+            let mut meta: BTreeMap<String, String> = map
                 .into_iter()
                 .map(|(k, v)| (format!("output.{k}"), v))
                 .collect();
+            meta.insert("checkout".into(), side_dir.note.clone());
+            if !functions.is_empty() {
+                // REPORT lines, cold starts and cost, as for a stack.
+                self.clients
+                    .get_or_init(|| async {
+                        crate::aws::AwsClients::load(&crate::aws::ClientOptions::default()).await
+                    })
+                    .await;
+                meta.insert(
+                    super::cloudformation::meta::FUNCTIONS.into(),
+                    functions.join(","),
+                );
+            }
             Ok(Target {
                 side,
                 base_url: normalise_url(side, &url)?,
-                label: match side {
-                    Side::Base => self.context.base_ref.clone(),
-                    Side::Head => self.context.head_ref.clone(),
+                label: match &side_dir.sha {
+                    Some(sha) => format!("{} ({})", self.git_ref(side), &sha[..sha.len().min(7)]),
+                    None => self.git_ref(side).to_string(),
                 },
                 pid: None,
                 meta,
@@ -401,6 +502,34 @@ mod tests {
     fn no_url_is_an_error_that_says_what_to_print() {
         let err = parse_up_output("done\n", "url").unwrap_err();
         assert!(err.contains("http://"), "{err}");
+    }
+
+    #[test]
+    fn functions_come_from_the_config_or_the_outputs() {
+        let outputs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let arns = outputs(&[
+            ("url", "https://x"),
+            (
+                "OrdersFn",
+                "arn:aws:lambda:eu-west-1:123456789012:function:orders-pr1:live",
+            ),
+            ("Table", "arn:aws:dynamodb:eu-west-1:123456789012:table/t"),
+        ]);
+        assert_eq!(lambda_functions(&[], &arns), ["orders-pr1"]);
+        let listed = outputs(&[("functions", "[\"a\", \"/aws/lambda/b\"]")]);
+        assert_eq!(lambda_functions(&[], &listed), ["a", "b"]);
+        let csv = outputs(&[("Functions", "a, b")]);
+        assert_eq!(lambda_functions(&[], &csv), ["a", "b"]);
+        assert_eq!(
+            lambda_functions(&["/aws/lambda/c".into()], &arns),
+            ["c"],
+            "the config wins"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! deploy still tears down what was created. The pipeline calls
 //! [`Cleanup::teardown_all`] on every exit path.
 
+mod checkout;
 mod cleanup;
 pub mod cloudformation;
 pub mod command;

@@ -60,6 +60,13 @@ async fn git(repo: &Path, args: &[&str]) -> Result<String, DeployError> {
     })
 }
 
+/// The top folder of the git work tree `dir` is in, or `None` when it is in none
+/// (or git is missing).
+pub(crate) async fn toplevel(dir: &Path) -> Option<PathBuf> {
+    let out = run_git(dir, &["rev-parse", "--show-toplevel"]).await.ok()?;
+    (out.status.success() && !out.stdout.is_empty()).then(|| PathBuf::from(out.stdout))
+}
+
 /// The full commit id `git_ref` names in `repo`. The error names the ref and says
 /// how to make it available.
 pub(crate) async fn resolve_commit(repo: &Path, git_ref: &str) -> Result<String, DeployError> {
