@@ -80,6 +80,7 @@ fn report_line(n: usize, billed_ms: u32, cold: bool) -> String {
 
 /// Lambda's part: every 50 ms, write the pending requests as REPORT lines to the
 /// log group of the stack's function (the first line of each function is a cold start).
+/// A path segment that is no stack (a `command` deploy) is the function's name.
 async fn write_reports(clients: AwsClients, pending: Pending) {
     let mut functions: BTreeMap<String, (String, usize)> = BTreeMap::new();
     loop {
@@ -97,13 +98,15 @@ async fn write_reports(clients: AwsClients, pending: Pending) {
                     .stack_name(&stack)
                     .logical_resource_id("Fn")
                     .send()
-                    .await
-                    .expect("the stack's function");
-                let name = resource
-                    .stack_resource_detail()
-                    .and_then(|d| d.physical_resource_id())
-                    .expect("a physical name")
-                    .to_string();
+                    .await;
+                let name = match resource {
+                    Ok(r) => r
+                        .stack_resource_detail()
+                        .and_then(|d| d.physical_resource_id())
+                        .expect("a physical name")
+                        .to_string(),
+                    Err(_) => stack.clone(),
+                };
                 let group = format!("/aws/lambda/{name}");
                 let _ = clients
                     .logs
@@ -338,4 +341,129 @@ endpoints:
     assert!(out.path().join("tailgate-results.json").exists());
     let live = moto_support::live_tailgate_stacks(&clients).await;
     assert!(live.is_empty(), "stacks left behind: {live:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_deploy_that_names_its_functions_is_priced_like_a_stack() {
+    let Some(session) = moto_support::moto() else {
+        return;
+    };
+    let clients = creds::clients_for(&session.moto.url).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let pending: Pending = Arc::default();
+    let server = tokio::spawn(serve(listener, pending.clone()));
+    let writer = tokio::spawn(write_reports(clients.clone(), pending));
+
+    // `up` is a SAM/CDK/Terraform deploy as far as tailgate knows: it prints JSON
+    // outputs, one of them the side's function.
+    let dir = tempfile::tempdir().unwrap();
+    let up = dir.path().join("up.sh");
+    std::fs::write(
+        &up,
+        r#"#!/bin/sh
+echo "deploying $TAILGATE_SIDE"
+echo "{\"url\": \"$TG_URL/orders-fn-$TAILGATE_SIDE\", \"OrdersFunction\": \"arn:aws:lambda:us-east-1:123456789012:function:orders-fn-$TAILGATE_SIDE\"}"
+"#,
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&up).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&up, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let text = format!(
+        r#"
+deploy:
+  command:
+    up: ./up.sh
+    env: {{ TG_URL: "{url}" }}
+    worktree: false
+    ready: {{ interval: 20ms }}
+load: {{ connections: 2, duration: 300ms, warmup: 0s }}
+compare: {{ rounds: 4, seed: 11 }}
+cost: {{ monthly_requests: 1M, architecture: arm64, api_gateway: rest }}
+defaults:
+  slo: {{ cost_per_1m: $10.00 }}
+  budget: {{ p99: +1000%, cost: +5% }}
+endpoints:
+  - name: orders
+    path: /orders
+"#
+    );
+    let config = config::parse(&text, "tailgate.yml", dir.path()).expect("config");
+    let config::DeployConfig::Command(command) = &config.deploy else {
+        panic!("{:?}", config.deploy)
+    };
+    let deployer = tailgate::deploy::CommandDeployer::new(
+        command.clone(),
+        dir.path().to_path_buf(),
+        tailgate::deploy::CommandContext {
+            repo: "acme/orders".into(),
+            pr: Some(9),
+            base_ref: "main".into(),
+            head_ref: "HEAD".into(),
+        },
+    )
+    .with_architecture(config.cost.architecture)
+    .with_aws(clients.clone());
+    let out = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        server_side: ServerSideOptions {
+            logs_patience: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(100),
+            xray: false,
+        },
+        out_dir: out.path().to_path_buf(),
+        context: RunContext::default(),
+        release: false,
+    };
+    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+        .await
+        .expect("the run writes its outputs");
+    server.abort();
+    assert!(
+        !writer.is_finished(),
+        "the REPORT writer stopped: {:?}",
+        writer.await
+    );
+    writer.abort();
+    let results = &outcome.results;
+    assert!(
+        results.verdict.error.is_none(),
+        "{:?}",
+        results.verdict.error
+    );
+
+    // The same reading as a stack gets: every REPORT line, the cold start apart.
+    let server_side = results.server.as_ref().expect("the Lambda view");
+    assert_eq!(server_side.lambda.len(), 2);
+    for side in &server_side.lambda {
+        assert!(side.invocations > 0);
+        assert_eq!(
+            side.invocations, side.requests_sent,
+            "{:?}",
+            side.count_mismatch
+        );
+        assert_eq!(side.memory_size_mb, Some(512));
+        assert_eq!(side.cold_starts, 0);
+        assert!(side.outside_rounds >= 1);
+    }
+    // The hand computation: billed 100 ms (base) and 300 ms (head) at 512 MB on arm64
+    // behind a REST API.
+    let cost = results.comparisons[0]
+        .get(Metric::Cost)
+        .expect("cost compared");
+    let (base, head) = (cost.base.unwrap(), cost.head.unwrap());
+    assert!((base - per_1m(100.0)).abs() < 1e-6, "base {base}");
+    assert!((head - per_1m(300.0)).abs() < 1e-6, "head {head}");
+    assert_eq!(
+        results.cost.as_ref().expect("the run's cost").source,
+        "Lambda REPORT lines"
+    );
+    assert_eq!(
+        outcome.exit_code(),
+        1,
+        "+200 % per request is over the +5 % budget"
+    );
 }

@@ -104,7 +104,7 @@ pub async fn fetch(
 }
 
 /// REPORT lines of every function in `functions`, polled until their count reaches
-/// `expected` or stops growing between two polls, or `patience` runs out.
+/// `expected` or stops growing over three polls in a row, or `patience` runs out.
 pub async fn fetch_settled(
     logs: &Client,
     functions: &[String],
@@ -114,8 +114,12 @@ pub async fn fetch_settled(
     patience: Duration,
     interval: Duration,
 ) -> Result<FetchedReports, AwsError> {
+    // Logs arrive in bursts: a count is settled only when it stayed the same over
+    // this many polls in a row (one unchanged poll is often just a pause).
+    const QUIET_POLLS: u32 = 3;
     let started = tokio::time::Instant::now();
     let mut last_count: Option<usize> = None;
+    let mut unchanged = 0;
     loop {
         let mut all = FetchedReports::default();
         for f in functions {
@@ -123,8 +127,12 @@ pub async fn fetch_settled(
         }
         let count = all.events.len();
         let enough = count as u64 >= expected;
-        let stable = last_count == Some(count) && count > 0;
-        if enough || stable || started.elapsed() >= patience {
+        if last_count == Some(count) && count > 0 {
+            unchanged += 1;
+        } else {
+            unchanged = 0;
+        }
+        if enough || unchanged >= QUIET_POLLS || started.elapsed() >= patience {
             all.events.sort_by_key(|e| e.timestamp_ms);
             return Ok(all);
         }

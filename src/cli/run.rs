@@ -161,11 +161,10 @@ pub(crate) async fn deployer_for(
                 head_ref: head_ref.clone(),
             };
             (
-                Box::new(CommandDeployer::new(
-                    command.clone(),
-                    config.base_dir.clone(),
-                    context,
-                )),
+                Box::new(
+                    CommandDeployer::new(command.clone(), config.base_dir.clone(), context)
+                        .with_architecture(config.cost.architecture),
+                ),
                 base_ref,
                 head_ref,
             )

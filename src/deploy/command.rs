@@ -50,6 +50,8 @@ pub struct CommandDeployer {
     context: CommandContext,
     /// AWS clients, loaded when a side turns out to run Lambda functions.
     clients: tokio::sync::OnceCell<crate::aws::AwsClients>,
+    /// The functions' architecture (`cost.architecture`), which outputs do not tell.
+    architecture: crate::cost::Architecture,
 }
 
 impl CommandDeployer {
@@ -60,7 +62,14 @@ impl CommandDeployer {
             dir,
             context,
             clients: tokio::sync::OnceCell::new(),
+            architecture: crate::cost::Architecture::X86_64,
         }
+    }
+
+    /// The architecture of the functions behind the deploy (default x86_64).
+    pub fn with_architecture(mut self, architecture: Option<crate::cost::Architecture>) -> Self {
+        self.architecture = architecture.unwrap_or(crate::cost::Architecture::X86_64);
+        self
     }
 
     /// Use `clients` for the server-side reading (tests; else the standard chain).
@@ -406,9 +415,11 @@ impl Deployer for CommandDeployer {
                         crate::aws::AwsClients::load(&crate::aws::ClientOptions::default()).await
                     })
                     .await;
+                let arch = self.architecture.as_str();
+                let listed: Vec<String> = functions.iter().map(|f| format!("{f}={arch}")).collect();
                 meta.insert(
                     super::cloudformation::meta::FUNCTIONS.into(),
-                    functions.join(","),
+                    listed.join(","),
                 );
             }
             Ok(Target {
