@@ -501,3 +501,111 @@ async fn a_rolled_back_stack_is_replaced_and_a_raw_create_error_still_deletes() 
     );
     assert_eq!(state.lock().unwrap().phase, 4);
 }
+
+#[tokio::test]
+async fn logs_insights_is_asked_per_minute_and_polled_until_complete() {
+    use tailgate::aws::insights;
+    // GetQueryResults as CloudWatch Logs answers it: `Running` with partial results,
+    // then `Complete`; each row a list of {field, value}, values as text.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counter = polls.clone();
+    let aws = fake::start(move |req| match req.operation.as_str() {
+        "StartQuery" => Reply::json(r#"{"queryId":"12ab3456-12ab-123a-789e-1234567890ab"}"#),
+        "GetQueryResults" => {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let status = if n == 0 { "Running" } else { "Complete" };
+            Reply::json(
+                serde_json::json!({
+                    "results": [
+                        [
+                            {"field": "bin(1m)", "value": "2026-12-03 08:41:00.000"},
+                            {"field": "invocations", "value": "300"},
+                            {"field": "billedMs", "value": "30100"},
+                            {"field": "avgMs", "value": "99.8"},
+                            {"field": "p99Ms", "value": "412.3"},
+                            {"field": "maxMemoryBytes", "value": "91000000"},
+                            {"field": "coldStarts", "value": "2"}
+                        ],
+                        [
+                            {"field": "bin(1m)", "value": "2026-12-03 08:42:00.000"},
+                            {"field": "invocations", "value": "1200"},
+                            {"field": "billedMs", "value": "122400"},
+                            {"field": "avgMs", "value": "101.2"},
+                            {"field": "p99Ms", "value": "180.5"},
+                            {"field": "maxMemoryBytes", "value": "88000000"},
+                            {"field": "coldStarts", "value": "0"}
+                        ]
+                    ],
+                    "statistics": {"recordsMatched": 1500.0, "recordsScanned": 4500.0, "bytesScanned": 912345.0},
+                    "status": status
+                })
+                .to_string(),
+            )
+        }
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let clients = creds::clients_for(&aws.url).await;
+    let summary = insights::query_window(
+        &clients.logs,
+        &["orders-fn".to_string()],
+        1_764_751_260_250,
+        1_764_751_379_900,
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the query completes");
+    assert_eq!(summary.invocations(), 1500);
+    assert_eq!(summary.cold_starts(), 2);
+    let slow = summary.slowest_minute().unwrap();
+    assert_eq!(slow.minute, "2026-12-03 08:41:00.000");
+    assert_eq!(slow.p99_ms, Some(412.3));
+    assert_eq!(aws.count("GetQueryResults"), 2, "polled until Complete");
+
+    // The request as AWS expects it: log groups, the window in whole seconds
+    // (widened), the REPORT query by minute.
+    let start: serde_json::Value = serde_json::from_str(&aws.seen()[0].body).unwrap();
+    assert_eq!(
+        start["logGroupNames"],
+        serde_json::json!(["/aws/lambda/orders-fn"])
+    );
+    assert_eq!(start["startTime"], 1_764_751_260);
+    assert_eq!(start["endTime"], 1_764_751_380);
+    let q = start["queryString"].as_str().unwrap();
+    assert!(q.starts_with("filter @type = \"REPORT\""), "{q}");
+    for field in [
+        "@duration",
+        "@billedDuration",
+        "@initDuration",
+        "@maxMemoryUsed",
+        "bin(1m)",
+    ] {
+        assert!(q.contains(field), "{q}");
+    }
+}
+
+#[tokio::test]
+async fn a_logs_insights_query_that_never_completes_is_stopped() {
+    use tailgate::aws::insights;
+    let aws = fake::start(|req| match req.operation.as_str() {
+        "StartQuery" => Reply::json(r#"{"queryId":"q-1"}"#),
+        "GetQueryResults" => Reply::json(r#"{"results":[],"statistics":{},"status":"Running"}"#),
+        "StopQuery" => Reply::json(r#"{"success":true}"#),
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let clients = creds::clients_for(&aws.url).await;
+    let err = insights::query_window(
+        &clients.logs,
+        &["f".to_string()],
+        0,
+        60_000,
+        Duration::from_millis(10),
+        Duration::from_millis(100),
+    )
+    .await
+    .expect_err("times out");
+    assert!(err.to_string().contains("still running"), "{err}");
+    assert_eq!(aws.count("StopQuery"), 1);
+}

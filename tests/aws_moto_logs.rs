@@ -272,6 +272,7 @@ async fn the_server_side_stage_prices_both_sides() {
         logs_patience: Duration::from_secs(5),
         poll_interval: Duration::from_millis(50),
         xray: true,
+        ..Default::default()
     };
     let view = server_side(
         &clients,

@@ -211,6 +211,7 @@ endpoints:
             logs_patience: Duration::from_secs(10),
             poll_interval: Duration::from_millis(100),
             xray: true,
+            ..Default::default()
         },
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),
@@ -413,6 +414,7 @@ endpoints:
             logs_patience: Duration::from_secs(10),
             poll_interval: Duration::from_millis(100),
             xray: false,
+            ..Default::default()
         },
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),

@@ -302,6 +302,7 @@ async fn each_stack_runs_its_own_commits_code_and_everything_is_removed() {
             logs_patience: Duration::from_millis(300),
             poll_interval: Duration::from_millis(100),
             xray: false,
+            ..Default::default()
         },
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),

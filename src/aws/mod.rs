@@ -16,6 +16,7 @@
 //! Error messages carry what AWS said (code and message) and never credentials.
 
 pub mod client;
+pub mod insights;
 pub mod lambda;
 pub mod logs;
 pub mod package;

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::lambda::{self, RoundWindow, WINDOW_GRACE_MS};
-use super::view::{self, ServerSide};
-use super::{logs, xray, AwsClients, AwsError};
+use super::view::{self, ServerSide, SideInsights};
+use super::{insights, logs, xray, AwsClients, AwsError};
 use crate::cost::{self, ApiGatewayKind, Architecture, CostComparison, CostModel};
 use crate::deploy::cloudformation::{functions_of, gateway_of, meta};
 use crate::deploy::Target;
@@ -22,6 +22,21 @@ pub struct ServerSideOptions {
     pub poll_interval: Duration,
     /// Read X-Ray trace summaries for the slowest downstream calls.
     pub xray: bool,
+    /// When to run a Logs Insights query over each side's window.
+    pub insights: InsightsMode,
+}
+
+/// When the server-side stage asks Logs Insights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InsightsMode {
+    /// When `FilterLogEvents` read fewer REPORT lines than requests were sent
+    /// (a window too large to page through in the patience given).
+    #[default]
+    WhenIncomplete,
+    /// For every side, to name its slowest minute.
+    Always,
+    /// Never.
+    Never,
 }
 
 impl Default for ServerSideOptions {
@@ -30,6 +45,7 @@ impl Default for ServerSideOptions {
             logs_patience: Duration::from_secs(60),
             poll_interval: Duration::from_secs(5),
             xray: true,
+            insights: InsightsMode::default(),
         }
     }
 }
@@ -60,6 +76,8 @@ pub async fn server_side(
         head_calls: Vec::new(),
         base_calls: Vec::new(),
         hints: Vec::new(),
+        insights: Vec::new(),
+        insights_error: None,
         window_costs: vec![None; windows.len()],
     };
     let mut priced = Vec::new();
@@ -96,6 +114,27 @@ pub async fn server_side(
             options.poll_interval,
         )
         .await?;
+        let incomplete = (fetched.events.len() as u64) < expected;
+        let ask = match options.insights {
+            InsightsMode::Always => true,
+            InsightsMode::WhenIncomplete => incomplete,
+            InsightsMode::Never => false,
+        };
+        if ask {
+            match insights::query_window(
+                &clients.logs,
+                &names,
+                start,
+                end,
+                options.poll_interval,
+                options.logs_patience.max(Duration::from_secs(30)),
+            )
+            .await
+            {
+                Ok(summary) => out.insights.push(SideInsights { side, summary }),
+                Err(e) => out.insights_error = Some(e.to_string()),
+            }
+        }
         out.lambda.push(lambda::summarize(
             side,
             &names,

@@ -21,11 +21,26 @@ pub struct ServerSide {
     pub base_calls: Vec<DownstreamCall>,
     /// What the data suggests.
     pub hints: Vec<Hint>,
+    /// Logs Insights' per-minute view of each side, when it was asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insights: Vec<SideInsights>,
+    /// Why the Logs Insights query failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insights_error: Option<String>,
     /// The cost of each window passed to [`super::server_side`], in its order
     /// (`None` where the side has no functions or could not be priced): the
     /// per-round values the comparison resamples.
     #[serde(skip)]
     pub window_costs: Vec<Option<Money>>,
+}
+
+/// One side's Logs Insights summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideInsights {
+    /// The side.
+    pub side: crate::side::Side,
+    /// Per minute.
+    pub summary: super::insights::InsightsSummary,
 }
 
 /// What kind of suggestion a hint is.
@@ -186,6 +201,32 @@ pub fn markdown(view: &ServerSide) -> String {
                 spread_text(s.billed),
             ));
         }
+        for i in &view.insights {
+            let lambda = view.lambda.iter().find(|l| l.side == i.side);
+            if let Some(slow) = i.summary.slowest_minute() {
+                md.push_str(&format!(
+                    "\n> {}: slowest minute {} UTC, p99 {} over {} invocations (Logs Insights: {} invocations in the window{}).\n",
+                    i.side,
+                    crate::report::escape::text(slow.minute.get(..16).unwrap_or(&slow.minute)),
+                    slow.p99_ms.map_or("–".to_string(), |p| format!("{p:.1} ms")),
+                    slow.invocations,
+                    i.summary.invocations(),
+                    match lambda {
+                        Some(l) if l.invocations < i.summary.invocations() => format!(
+                            "; FilterLogEvents read {} of them",
+                            l.invocations
+                        ),
+                        _ => String::new(),
+                    }
+                ));
+            }
+        }
+        if let Some(e) = &view.insights_error {
+            md.push_str(&format!(
+                "\n> Logs Insights could not be read: {}.\n",
+                crate::report::escape::text(e)
+            ));
+        }
         for s in &view.lambda {
             if let Some(m) = &s.count_mismatch {
                 md.push_str(&format!("\n> {}: {m}.\n", s.side));
@@ -333,6 +374,8 @@ mod tests {
     fn the_fragment_has_every_table() {
         let cost = x86_cost();
         let view = ServerSide {
+            insights: Vec::new(),
+            insights_error: None,
             lambda: vec![side(1024, 90, 5, 100)],
             cost: Some(CostComparison {
                 currency: crate::cost::Currency::USD,
