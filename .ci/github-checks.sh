@@ -15,3 +15,4 @@ hadolint --config .hadolint.yaml Dockerfile
 echo "github-checks: Dockerfile lint passed"
 
 bash scripts/check-action-inputs.sh
+bash scripts/check-image.sh

@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod results;
+pub mod rightsize;
 pub mod server_stage;
 pub mod side;
 pub mod stats;

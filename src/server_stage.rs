@@ -130,9 +130,11 @@ async fn lambda_stage(
         }
     }
     let target = |side: Side| targets.iter().find(|t| t.side == side);
-    let (Some(base), Some(head)) = (target(Side::Base), target(Side::Head)) else {
+    // A release gate (or a sweep) has head alone: it stands for both sides, read once.
+    let Some(head) = target(Side::Head) else {
         return out;
     };
+    let base = target(Side::Base).unwrap_or(head);
     // The highest head p99 of any endpoint: where cold starts would show.
     let head_p99_ms = runs
         .iter()

@@ -36,6 +36,11 @@ fn now_ms() -> i64 {
 /// A keep-alive HTTP/1.1 server on 127.0.0.1 answering 200 `ok`; each request's
 /// first path segment (the stack name) and arrival time go to `pending`.
 async fn serve(listener: TcpListener, pending: Pending) {
+    serve_with(listener, pending, |_| 0).await
+}
+
+/// [`serve`], answering requests for a stack after `delay_ms(stack)` milliseconds.
+async fn serve_with(listener: TcpListener, pending: Pending, delay_ms: fn(&str) -> u64) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             return;
@@ -51,6 +56,10 @@ async fn serve(listener: TcpListener, pending: Pending) {
                     let path = head.split_whitespace().nth(1).unwrap_or("/");
                     let stack = path.trim_start_matches('/').split('/').next().unwrap_or("");
                     pending.lock().unwrap().push((stack.to_string(), now_ms()));
+                    let delay = delay_ms(stack);
+                    if delay > 0 {
+                        tokio::time::sleep(Duration::from_millis(delay)).await;
+                    }
                     let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
                     if stream.write_all(reply).await.is_err() {
                         return;
@@ -65,7 +74,7 @@ async fn serve(listener: TcpListener, pending: Pending) {
     }
 }
 
-fn report_line(n: usize, billed_ms: u32, cold: bool) -> String {
+fn report_line_at(n: usize, billed_ms: u32, memory_mb: u32, cold: bool) -> String {
     let init = if cold {
         "Init Duration: 210.40 ms\t"
     } else {
@@ -73,7 +82,7 @@ fn report_line(n: usize, billed_ms: u32, cold: bool) -> String {
     };
     format!(
         "REPORT RequestId: 5f0c{n:08x}-0000-4000-8000-000000000000\tDuration: {}.73 ms\t\
-         Billed Duration: {billed_ms} ms\tMemory Size: 512 MB\tMax Memory Used: 88 MB\t{init}\n",
+         Billed Duration: {billed_ms} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: 88 MB\t{init}\n",
         billed_ms - 1
     )
 }
@@ -82,6 +91,18 @@ fn report_line(n: usize, billed_ms: u32, cold: bool) -> String {
 /// log group of the stack's function (the first line of each function is a cold start).
 /// A path segment that is no stack (a `command` deploy) is the function's name.
 async fn write_reports(clients: AwsClients, pending: Pending) {
+    write_reports_with(clients, pending, |stack| {
+        (if stack.ends_with("-head") { 300 } else { 100 }, 512)
+    })
+    .await
+}
+
+/// [`write_reports`] with `(billed ms, memory MB)` of each stack from `profile`.
+async fn write_reports_with(
+    clients: AwsClients,
+    pending: Pending,
+    profile: fn(&str) -> (u32, u32),
+) {
     let mut functions: BTreeMap<String, (String, usize)> = BTreeMap::new();
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -125,7 +146,7 @@ async fn write_reports(clients: AwsClients, pending: Pending) {
                 functions.insert(stack.clone(), (group, 0));
             }
             let (group, seen) = functions.get_mut(&stack).unwrap();
-            let billed = if stack.ends_with("-head") { 300 } else { 100 };
+            let (billed, memory) = profile(&stack);
             times.sort_unstable();
             let events: Vec<InputLogEvent> = times
                 .into_iter()
@@ -133,7 +154,7 @@ async fn write_reports(clients: AwsClients, pending: Pending) {
                     *seen += 1;
                     InputLogEvent::builder()
                         .timestamp(ts)
-                        .message(report_line(*seen, billed, *seen == 1))
+                        .message(report_line_at(*seen, billed, memory, *seen == 1))
                         .build()
                         .unwrap()
                 })
@@ -468,4 +489,129 @@ endpoints:
         1,
         "+200 % per request is over the +5 % budget"
     );
+}
+
+/// Billed duration and memory of a sweep's stacks: the memory size is in the stack
+/// name (`tailgate-sw512-...`); the main run's stacks run at 1024 MB.
+fn sweep_profile(stack: &str) -> (u32, u32) {
+    if stack.contains("-sw512-") {
+        (300, 512)
+    } else if stack.contains("-sw2048-") {
+        (72, 2048)
+    } else {
+        (140, 1024)
+    }
+}
+
+/// The 1024 MB sweep stack answers 30 ms late: it breaks the p99 SLO.
+fn sweep_delay(stack: &str) -> u64 {
+    if stack.contains("-sw1024-") {
+        30
+    } else {
+        0
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_sweep_names_the_cheapest_size_that_meets_the_slos() {
+    let Some(session) = moto_support::moto() else {
+        return;
+    };
+    let moto = session.moto.url.clone();
+    let clients = creds::clients_for(&moto).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let pending: Pending = Arc::default();
+    let server = tokio::spawn(serve_with(listener, pending.clone(), sweep_delay));
+    let writer = tokio::spawn(write_reports_with(clients.clone(), pending, sweep_profile));
+
+    // The test stack with its memory size as a parameter, on x86_64.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws/pipeline.json");
+    let mut template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    template["Parameters"]["MemorySize"] = serde_json::json!({"Type": "Number", "Default": 1024});
+    template["Resources"]["Fn"]["Properties"]["MemorySize"] =
+        serde_json::json!({"Ref": "MemorySize"});
+    template["Resources"]["Fn"]["Properties"]["Architectures"] = serde_json::json!(["x86_64"]);
+    std::fs::write(dir.path().join("template.json"), template.to_string()).unwrap();
+    let config = dir.path().join("tailgate.yml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+deploy:
+  cloudformation:
+    template: template.json
+    parameters: {{ TargetUrl: "{url}" }}
+    poll_interval: 20ms
+    timeout: 60s
+    ready: {{ interval: 20ms }}
+    sweep: {{ parameter: MemorySize, values: [512, 1024, 2048] }}
+load: {{ connections: 1, duration: 300ms, warmup: 0s }}
+compare: {{ rounds: 2, seed: 5 }}
+cost: {{ api_gateway: rest }}
+defaults:
+  slo: {{ p99: 20ms }}
+  budget: {{ p99: +1000% }}
+endpoints:
+  - name: orders
+    path: /orders
+"#
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tailgate"))
+        .args(["run", "--no-publish", "--quiet", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env("AWS_ENDPOINT_URL", &moto)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIATAILGATETEST")
+        .env("AWS_SECRET_ACCESS_KEY", creds::TEST_SECRET)
+        .output()
+        .await
+        .unwrap();
+    server.abort();
+    writer.abort();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let table: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("tailgate-sweep.json")).expect("the sweep's table"),
+    )
+    .unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{table}");
+
+    // The hand computation from the REPORT lines written: billed s x GB x
+    // $0.0000166667 (x86_64) + $0.20 per 1M requests + $3.50 per 1M REST calls.
+    let per_1m = |ms: f64, gb: f64| ms / 1000.0 * gb * 0.0000166667 * 1e6 + 0.20 + 3.50;
+    let expected = [
+        ("512", per_1m(300.0, 0.5), "pass"),
+        ("1024", per_1m(140.0, 1.0), "fail"),
+        ("2048", per_1m(72.0, 2.0), "pass"),
+    ];
+    for (row, (value, cost, level)) in rows.iter().zip(expected) {
+        assert_eq!(row["value"], value);
+        let got = row["cost_per_1m"].as_f64().expect("priced");
+        // The 1024 MB stack answers 30 ms late, so a request in flight at a
+        // round's end may fall outside its window: its cost is checked loosely.
+        let tolerance = if value == "1024" { 0.05 * cost } else { 1e-6 };
+        assert!((got - cost).abs() < tolerance, "{value}: {got} vs {cost}");
+        assert_eq!(row["level"], level, "{row}");
+        assert_eq!(row["cold_starts"], 0, "the cold start is measured apart");
+    }
+    // 1024 MB is the cheapest, but misses the p99 SLO; 2048 MB beats 512 MB.
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("Cheapest that meets the SLOs: `MemorySize` = `2048`"),
+        "{report}"
+    );
+    assert!(moto_support::live_tailgate_stacks(&clients)
+        .await
+        .is_empty());
 }

@@ -290,7 +290,8 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),
         pr: pr.map(|p| p.number),
     };
-    let (deployer, base_label, head_label) = deployer_for(&config, base_ref, head_ref, &site).await;
+    let (deployer, base_label, head_label) =
+        deployer_for(&config, base_ref.clone(), head_ref.clone(), &site).await;
     let mut context = if ctx.actions {
         ctx.run_context()
     } else {
@@ -322,6 +323,40 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     };
     progress.finish();
 
+    // Right-sizing: head once more per value of the swept parameter.
+    let mut sweep_md = None;
+    if let (DeployConfig::CloudFormation(stack), false) = (&config.deploy, release) {
+        if let (Some(sweep), Some(clients)) = (&stack.sweep, deployer.aws_clients()) {
+            if outcome.results.verdict.level != Level::Error {
+                let context = StackContext {
+                    repo: site.repo.clone().unwrap_or_else(|| "local/repo".into()),
+                    pr: site.pr,
+                    base_sha: base_label_of(&base_ref, "main"),
+                    head_sha: base_label_of(&head_ref, "HEAD"),
+                };
+                let table = crate::rightsize::run(
+                    &config,
+                    stack,
+                    sweep,
+                    &context,
+                    clients,
+                    &config.base_dir,
+                    &options,
+                    &progress,
+                )
+                .await;
+                progress.finish();
+                sweep_md = Some(table.markdown());
+                if let Err(e) = std::fs::write(
+                    crate::rightsize::table_path(&out_dir),
+                    serde_json::to_string_pretty(&table).unwrap_or_default(),
+                ) {
+                    eprintln!("tailgate: writing the right-sizing table: {e}");
+                }
+            }
+        }
+    }
+
     // A config changed by the PR does not change the verdict; the report says what
     // the PR's copy would have decided.
     if let Some((gate, base_dir)) = &gate {
@@ -346,6 +381,14 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         }
     }
 
+    if let Some(md) = sweep_md {
+        outcome.markdown.push('\n');
+        outcome.markdown.push_str(&md);
+        if let Err(e) = std::fs::write(&outcome.markdown_path, &outcome.markdown) {
+            eprintln!("tailgate: {e}");
+        }
+    }
+
     if !args.quiet {
         println!("{}", outcome.markdown);
     }
@@ -366,6 +409,11 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
     }
     outcome.exit_code()
+}
+
+/// The ref a side is deployed from: the one in force, else `default`.
+fn base_label_of(git_ref: &Option<String>, default: &str) -> String {
+    git_ref.clone().unwrap_or_else(|| default.to_string())
 }
 
 /// The number of the pull request a `pull_request` `closed` event closed.

@@ -245,10 +245,15 @@ pub(crate) fn cloudformation(
         }
         other => other,
     };
+    let sweep = match raw.sweep {
+        None => Some(None),
+        Some(s) => sweep(s, &path.key("sweep"), check).map(Some),
+    };
     Some(DeployConfig::CloudFormation(CloudFormationDeploy {
         ready: ready?,
         sides: sides?,
         bucket,
+        sweep: sweep?,
         template: template?,
         stack_prefix: stack_prefix?,
         url_output: url_output?,
@@ -261,6 +266,62 @@ pub(crate) fn cloudformation(
         ttl,
         tags,
     }))
+}
+
+/// `deploy.cloudformation.sweep:`.
+fn sweep(
+    raw: super::raw::RawSweep,
+    path: &FieldPath,
+    check: &mut Checker,
+) -> Option<crate::config::Sweep> {
+    let parameter = match raw.parameter {
+        Some(p) if logical_id(&p) => Some(p),
+        Some(p) => {
+            check.value(
+                &path.key("parameter"),
+                format!("{p:?} is not a template parameter name"),
+                "name a parameter of the template (letters and digits), e.g. `MemorySize`",
+            );
+            None
+        }
+        None => {
+            check.missing(&path.key("parameter"));
+            None
+        }
+    };
+    let values = match raw.values {
+        None => {
+            check.missing(&path.key("values"));
+            None
+        }
+        Some(v) if !(2..=10).contains(&v.len()) => {
+            check.value(
+                &path.key("values"),
+                format!("{} values; a sweep takes 2 to 10", v.len()),
+                "list the values to try, e.g. `values: [512, 1024, 2048]` (each is one more stack)",
+            );
+            None
+        }
+        Some(v) => {
+            let mut seen = std::collections::BTreeSet::new();
+            let dup = v.iter().position(|x| !seen.insert(x.clone()));
+            match dup {
+                Some(i) => {
+                    check.value(
+                        &path.key("values").index(i),
+                        format!("{:?} is listed twice", v[i]),
+                        "list each value once",
+                    );
+                    None
+                }
+                None => Some(v),
+            }
+        }
+    };
+    Some(crate::config::Sweep {
+        parameter: parameter?,
+        values: values?,
+    })
 }
 
 /// An S3 bucket name as AWS allows it.

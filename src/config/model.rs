@@ -331,6 +331,18 @@ pub struct CloudFormationDeploy {
     /// The S3 bucket local code (`CodeUri: src/`, `Code: dist/`) and templates over
     /// the inline limit are uploaded to (`aws cloudformation package` does the same).
     pub bucket: Option<String>,
+    /// Right-sizing: head deployed once per value of a template parameter.
+    pub sweep: Option<Sweep>,
+}
+
+/// `sweep:` of a template parameter on head (Lambda Power Tuning's question): one
+/// stack per value, the same rounds, and the cheapest value that meets the SLOs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// The template parameter, e.g. `MemorySize`.
+    pub parameter: String,
+    /// Its values, in the order written (2 to 10).
+    pub values: Vec<String>,
 }
 
 /// Where each side of a `cloudformation` or `command` deploy comes from.
@@ -377,6 +389,7 @@ impl CloudFormationDeploy {
             ready: RemoteReady::default(),
             sides: SideBuild::default(),
             bucket: None,
+            sweep: None,
         }
     }
 }

@@ -80,6 +80,18 @@ pub(crate) struct RawCloudFormationDeploy {
     pub build: Option<String>,
     pub build_timeout: Option<RawDuration>,
     pub worktree: Option<bool>,
+    pub sweep: Option<RawSweep>,
+}
+
+/// `deploy.cloudformation.sweep:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `parameter:` and `values:`, like `{ parameter: MemorySize, values: [512, 1024] }`"
+)]
+pub(crate) struct RawSweep {
+    pub parameter: Option<String>,
+    pub values: Option<Vec<String>>,
 }
 
 /// `deploy.command:`.

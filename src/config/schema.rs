@@ -123,6 +123,13 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("ready", "status", "status: [200]"),
     ("url", "ready", "ready: { path: /healthz, timeout: 5m }"),
     ("cloudformation", "bucket", "bucket: my-deploy-artifacts"),
+    (
+        "cloudformation",
+        "sweep",
+        "sweep: { parameter: MemorySize, values: [512, 1024, 2048] }",
+    ),
+    ("sweep", "parameter", "parameter: MemorySize"),
+    ("sweep", "values", "values: [512, 1024, 2048]"),
     ("cloudformation", "build", "build: sam build"),
     ("cloudformation", "build_timeout", "build_timeout: 10m"),
     ("cloudformation", "worktree", "worktree: true"),
