@@ -483,6 +483,8 @@ async fn pr_runner(dir: &Path, standin: &StandIn, config: &str) -> Runner {
 const CONFIG: &str = r#"
 load: { connections: 2, duration: 200ms, warmup: 0s }
 compare: { rounds: 2, seed: 5 }
+# Two short rounds on a shared machine are noisy: the verdict is not what this tests.
+defaults: { budget: { p99: +1000% } }
 endpoints:
   - name: users
     path: /users/1
