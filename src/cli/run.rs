@@ -331,8 +331,8 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
                 let context = StackContext {
                     repo: site.repo.clone().unwrap_or_else(|| "local/repo".into()),
                     pr: site.pr,
-                    base_sha: base_label_of(&base_ref, "main"),
-                    head_sha: base_label_of(&head_ref, "HEAD"),
+                    base_sha: base_ref.clone().unwrap_or_else(|| "main".into()),
+                    head_sha: head_ref.clone().unwrap_or_else(|| "HEAD".into()),
                 };
                 let table = crate::rightsize::run(
                     &config,
@@ -409,11 +409,6 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
     }
     outcome.exit_code()
-}
-
-/// The ref a side is deployed from: the one in force, else `default`.
-fn base_label_of(git_ref: &Option<String>, default: &str) -> String {
-    git_ref.clone().unwrap_or_else(|| default.to_string())
 }
 
 /// The number of the pull request a `pull_request` `closed` event closed.

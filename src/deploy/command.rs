@@ -86,10 +86,7 @@ impl CommandDeployer {
     }
 
     fn env(&self, side: Side) -> Vec<(String, String)> {
-        let git_ref = match side {
-            Side::Base => &self.context.base_ref,
-            Side::Head => &self.context.head_ref,
-        };
+        let git_ref = self.git_ref(side).to_string();
         let stack = StackIdentity {
             prefix: "tailgate".into(),
             repo: self.context.repo.clone(),
