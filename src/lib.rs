@@ -15,6 +15,7 @@ pub mod demo;
 pub mod deploy;
 pub mod format;
 pub mod github;
+pub mod history;
 pub mod pipeline;
 pub mod progress;
 pub mod report;

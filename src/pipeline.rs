@@ -447,7 +447,8 @@ pub fn write_outputs(
     Ok((md, json))
 }
 
-fn now_rfc3339() -> String {
+/// Now, as RFC 3339 in UTC.
+pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())

@@ -58,6 +58,73 @@ pub struct Config {
     /// The secret values `${NAME}` references brought in: masked in the log and
     /// replaced by their `${NAME}` in everything tailgate writes.
     pub secrets: super::Secrets,
+    /// Where runs of the default branch are kept, and what is read back (`history:`).
+    pub history: HistoryConfig,
+    /// A pull request label that accepts a failing verdict for the head commit it
+    /// was added on (`accept_label:`).
+    pub accept_label: Option<String>,
+}
+
+/// `history:`: the store of past runs of the default branch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistoryConfig {
+    /// Where records are kept (`None`: no history).
+    pub store: Option<StoreLocation>,
+    /// The branch whose runs are recorded (`None`: the repository's default
+    /// branch as the event names it, else `main`).
+    pub branch: Option<String>,
+    /// What a pull request is compared with.
+    pub baseline: Baseline,
+    /// Runs of the branch shown in the trend per endpoint (0: no trend).
+    pub trend: u32,
+    /// Stored runs needed before an endpoint's noise floor is learned.
+    pub min_runs: u32,
+}
+
+impl HistoryConfig {
+    /// Trend length when `trend:` is not given.
+    pub const DEFAULT_TREND: u32 = 20;
+    /// `min_runs:` when not given.
+    pub const DEFAULT_MIN_RUNS: u32 = 10;
+}
+
+/// Where the history lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreLocation {
+    /// A folder (restored and saved by actions/cache, or an artifact).
+    Dir(PathBuf),
+    /// An S3 bucket and key prefix (`s3://bucket/prefix`).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// Key prefix, without a trailing `/` (may be empty).
+        prefix: String,
+        /// The bucket's region (default: the AWS config's).
+        region: Option<String>,
+    },
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Dir(p) => write!(f, "{}", p.display()),
+            StoreLocation::S3 { bucket, prefix, .. } if prefix.is_empty() => {
+                write!(f, "s3://{bucket}")
+            }
+            StoreLocation::S3 { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// What a pull request's head is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Baseline {
+    /// Deploy base fresh and interleave its rounds with head's (the default).
+    #[default]
+    Fresh,
+    /// The stored run of the merge-base (or the nearest earlier stored commit):
+    /// only head is deployed.
+    Stored,
 }
 
 /// How the two sides are compared statistically.

@@ -37,6 +37,31 @@ pub(crate) struct RawConfig {
     pub endpoints: Option<Vec<RawEndpoint>>,
     pub tls: Option<RawTls>,
     pub cost: Option<RawCost>,
+    pub history: Option<RawHistory>,
+    pub accept_label: Option<String>,
+}
+
+/// `history:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `store:` and `baseline:`"
+)]
+pub(crate) struct RawHistory {
+    pub store: Option<String>,
+    pub region: Option<String>,
+    pub branch: Option<String>,
+    pub baseline: Option<RawBaseline>,
+    pub trend: Option<RawWhole>,
+    pub min_runs: Option<RawWhole>,
+}
+
+/// `history.baseline:`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase", expecting = "`fresh` or `stored`")]
+pub(crate) enum RawBaseline {
+    Fresh,
+    Stored,
 }
 
 /// `mode:`.

@@ -13,10 +13,12 @@ use super::index::{FieldPath, Index};
 use super::load;
 use super::merge;
 use super::model::{
-    CompareConfig, Config, DeployConfig, Fraction, LocalDeploy, Mode, RemoteReady, TlsSettings,
+    Baseline, CompareConfig, Config, DeployConfig, Fraction, HistoryConfig, LocalDeploy, Mode,
+    RemoteReady, StoreLocation, TlsSettings,
 };
 use super::raw::{
-    RawCompare, RawConfig, RawDeploy, RawLocalDeploy, RawMode, RawRemoteReady, RawTls, RawUrlDeploy,
+    RawBaseline, RawCompare, RawConfig, RawDeploy, RawHistory, RawLocalDeploy, RawMode,
+    RawRemoteReady, RawTls, RawUrlDeploy,
 };
 use super::schema;
 use super::units::format_percent;
@@ -111,6 +113,19 @@ pub(crate) fn validate(
     let load = load::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
     let tls = tls(raw.tls, &root.key("tls"), base_dir, &mut check);
+    let history = history(raw.history, &root.key("history"), base_dir, &mut check);
+    let accept_label = raw.accept_label.and_then(|label| {
+        let label = label.trim().to_string();
+        if label.is_empty() || label.chars().count() > 50 {
+            check.value(
+                &root.key("accept_label"),
+                "a label name is 1 to 50 characters",
+                "name the label reviewers add to accept a regression, e.g. `accept_label: perf-accepted`",
+            );
+            return None;
+        }
+        Some(label)
+    });
     let endpoint_count = raw.endpoints.as_ref().map_or(0, Vec::len);
     let endpoints = merge::endpoints(
         raw.endpoints,
@@ -131,21 +146,29 @@ pub(crate) fn validate(
         problems.sort_by_key(|p| p.pos);
         return Err(ConfigError { problems });
     }
-    match (deploy, load, compare, endpoints, tls, cost) {
-        (Some(deploy), Some(load), Some(compare), Some(endpoints), Some(tls), Some(cost)) => {
-            Ok(Config {
-                source: file.to_string(),
-                base_dir: base_dir.to_path_buf(),
-                mode,
-                deploy,
-                load: load.load(),
-                compare,
-                endpoints,
-                tls,
-                cost,
-                secrets,
-            })
-        }
+    match (deploy, load, compare, endpoints, tls, cost, history) {
+        (
+            Some(deploy),
+            Some(load),
+            Some(compare),
+            Some(endpoints),
+            Some(tls),
+            Some(cost),
+            Some(history),
+        ) => Ok(Config {
+            source: file.to_string(),
+            base_dir: base_dir.to_path_buf(),
+            mode,
+            deploy,
+            load: load.load(),
+            compare,
+            endpoints,
+            tls,
+            cost,
+            secrets,
+            history,
+            accept_label,
+        }),
         // Every `None` above comes with a recorded problem; this is a fallback.
         _ => Err(ConfigError::one(Problem {
             file: file.to_string(),
@@ -527,6 +550,98 @@ fn check_ca_file(path: &Path) -> Result<(), String> {
         return Err(format!("{shown} has no PEM certificate in it"));
     }
     Ok(())
+}
+
+fn history(
+    raw: Option<RawHistory>,
+    path: &FieldPath,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<HistoryConfig> {
+    let Some(raw) = raw else {
+        return Some(HistoryConfig {
+            trend: HistoryConfig::DEFAULT_TREND,
+            min_runs: HistoryConfig::DEFAULT_MIN_RUNS,
+            ..HistoryConfig::default()
+        });
+    };
+    let store = match raw.store.as_deref().map(str::trim) {
+        None => None,
+        Some(s) if s.starts_with("s3://") => {
+            let rest = &s["s3://".len()..];
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let valid = bucket.len() >= 3
+                && bucket.len() <= 63
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
+            if !valid {
+                check.value(
+                    &path.key("store"),
+                    format!("`{s}` does not name an S3 bucket"),
+                    "write `s3://BUCKET/PREFIX` with a bucket name of 3 to 63 lowercase letters, digits, `-` and `.`",
+                );
+                None
+            } else {
+                Some(StoreLocation::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: prefix.trim_matches('/').to_string(),
+                    region: raw.region.clone(),
+                })
+            }
+        }
+        Some(s) if s.contains("://") => {
+            check.value(
+                &path.key("store"),
+                format!("`{s}` is neither a folder nor an `s3://` location"),
+                "write a folder (e.g. `.tailgate-history`, kept by actions/cache) or `s3://BUCKET/PREFIX`",
+            );
+            None
+        }
+        Some("") => {
+            check.value(
+                &path.key("store"),
+                "the store is empty",
+                "write a folder (e.g. `.tailgate-history`) or `s3://BUCKET/PREFIX`",
+            );
+            None
+        }
+        Some(s) => Some(StoreLocation::Dir(base_dir.join(s))),
+    };
+    let baseline = match raw.baseline {
+        Some(RawBaseline::Stored) => Baseline::Stored,
+        Some(RawBaseline::Fresh) | None => Baseline::Fresh,
+    };
+    if baseline == Baseline::Stored && raw.store.is_none() {
+        check.value(
+            &path.key("baseline"),
+            "`baseline: stored` needs a history store to read the baseline from",
+            "add `store:` (a folder or `s3://BUCKET/PREFIX`) next to it, or use `baseline: fresh`",
+        );
+    }
+    let trend = match raw.trend {
+        Some(n) => in_range(n.0, 0, 200, &path.key("trend"), check),
+        None => Some(HistoryConfig::DEFAULT_TREND),
+    };
+    let min_runs = match raw.min_runs {
+        Some(n) => in_range(n.0, 3, 10_000, &path.key("min_runs"), check),
+        None => Some(HistoryConfig::DEFAULT_MIN_RUNS),
+    };
+    let branch = raw.branch.map(|b| b.trim().to_string());
+    if branch.as_deref() == Some("") {
+        check.value(
+            &path.key("branch"),
+            "the branch name is empty",
+            "name the branch whose runs are stored, e.g. `branch: main`",
+        );
+    }
+    Some(HistoryConfig {
+        store,
+        branch: branch.filter(|b| !b.is_empty()),
+        baseline,
+        trend: trend?,
+        min_runs: min_runs?,
+    })
 }
 
 fn compare(

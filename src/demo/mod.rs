@@ -88,5 +88,7 @@ pub fn demo_config(deploy: DeployConfig) -> Config {
         tls: Default::default(),
         cost: Default::default(),
         secrets: Default::default(),
+        history: Default::default(),
+        accept_label: None,
     }
 }

@@ -35,6 +35,8 @@ fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
         tls: Default::default(),
         cost: Default::default(),
         secrets: Default::default(),
+        history: Default::default(),
+        accept_label: None,
     }
 }
 

@@ -1,0 +1,552 @@
+//! History: what runs of the default branch measured, kept between runs.
+//!
+//! Runs on the history branch (`history.branch`, by default the repository's
+//! default branch) append a [`Record`]: the whole results file, keyed by commit and
+//! config hash, with the environment it ran in. From the records a run reads back:
+//! - the **stored baseline** of a pull request (`history.baseline: stored`): the
+//!   record of its merge-base, or of the nearest earlier stored commit;
+//! - the **trend** of each endpoint's p99 over the last runs, with its change points
+//!   ([`changepoint`]);
+//! - **learned noise floors**: per endpoint, from the A/A-like differences the
+//!   records hold ([`floors`]).
+//!
+//! Acceptances of a known regression (the `accept_label` on a pull request) are
+//! recorded next to the runs, per head commit.
+
+pub mod changepoint;
+pub mod floors;
+mod store;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bench::EndpointRun;
+use crate::config::{Config, Fraction, HistoryConfig, StoreLocation};
+use crate::results::RunResults;
+use crate::side::Side;
+use crate::verdict::Metric;
+
+pub use store::{DirStore, S3Store, Store, StoreError};
+
+/// The schema of a stored record.
+pub const RECORD_SCHEMA: &str = "tailgate.history/v1";
+
+/// Where a run measured: what makes two runs comparable or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Environment {
+    /// The runner in words (`Linux X64, ubuntu24`), on GitHub Actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// The AWS region of the stacks, for `cloudformation` deploys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The deployer (`url`, `local`, `cloudformation`, `command`).
+    pub deployer: String,
+    /// The tailgate version that measured.
+    pub tailgate_version: String,
+}
+
+impl Environment {
+    /// The environment of a run of `config` with `results`.
+    pub fn of(config: &Config, results: &RunResults) -> Environment {
+        Environment {
+            runner: results.context.runner.clone(),
+            region: match &config.deploy {
+                crate::config::DeployConfig::CloudFormation(c) => c.region.clone(),
+                _ => None,
+            },
+            deployer: results.settings.deployer.clone(),
+            tailgate_version: results.tool_version.clone(),
+        }
+    }
+
+    /// How `other` differs from `self`, in words (empty when it does not).
+    pub fn differences(&self, other: &Environment) -> Vec<String> {
+        let mut out = Vec::new();
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+        if self.runner != other.runner {
+            out.push(format!(
+                "runner `{}` vs `{}`",
+                show(&self.runner),
+                show(&other.runner)
+            ));
+        }
+        if self.region != other.region {
+            out.push(format!(
+                "region `{}` vs `{}`",
+                show(&self.region),
+                show(&other.region)
+            ));
+        }
+        if self.deployer != other.deployer {
+            out.push(format!(
+                "deployer `{}` vs `{}`",
+                self.deployer, other.deployer
+            ));
+        }
+        if self.tailgate_version != other.tailgate_version {
+            out.push(format!(
+                "tailgate {} vs {}",
+                self.tailgate_version, other.tailgate_version
+            ));
+        }
+        out
+    }
+}
+
+/// One endpoint of a stored run, in numbers the trend and the floors read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The endpoint.
+    pub endpoint: String,
+    /// Requests measured.
+    pub requests: u64,
+    /// p99 of the measured side, ms (the report's percentile rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    /// An A/A difference of p99 inside the run: odd rounds vs even rounds, scaled by
+    /// 1/√2 to the spread of a comparison of two whole sides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aa_p99: Option<f64>,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// Always [`RECORD_SCHEMA`].
+    pub schema: String,
+    /// The commit measured (head of the run).
+    pub commit: String,
+    /// The branch it was recorded for.
+    pub branch: String,
+    /// Hash of what shapes the measurement (endpoints, load, rounds).
+    pub config_hash: String,
+    /// When it was recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// Where it ran.
+    pub environment: Environment,
+    /// Per endpoint, the numbers read back for trends and floors.
+    pub points: Vec<Point>,
+    /// The whole results file of the run.
+    pub results: RunResults,
+}
+
+impl Record {
+    /// This record's point for `endpoint`.
+    pub fn point(&self, endpoint: &str) -> Option<&Point> {
+        self.points.iter().find(|p| p.endpoint == endpoint)
+    }
+}
+
+/// A failing verdict accepted by a label, for one head commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The label.
+    pub label: String,
+    /// The pull request.
+    pub pull_request: u64,
+    /// The head commit it accepts (and no other).
+    pub head_sha: String,
+    /// When it was recorded.
+    pub accepted_at: String,
+    /// The checks that failed and were accepted, in words.
+    pub failing: Vec<String>,
+}
+
+/// Why the history could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored document is not a record.
+    #[error("history store {store}: `{key}` is not a tailgate history record: {message}")]
+    Bad {
+        /// The store.
+        store: String,
+        /// The key.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A hash of what shapes a measurement: runs with the same hash measured the same
+/// endpoints under the same load and rounds.
+pub fn config_hash(config: &Config) -> String {
+    let mut text = format!("rounds={}\n", config.compare.rounds);
+    for e in &config.endpoints {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            e.name,
+            e.method,
+            e.path,
+            crate::bench::describe_load(&e.load)
+        ));
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The p99 (ms) of `side` of `run`, by the report's rule.
+fn p99_of(run: &EndpointRun, side: Side) -> Option<f64> {
+    let mut one = run.clone();
+    one.rounds.retain(|r| r.side == side);
+    for r in &mut one.rounds {
+        r.side = Side::Head;
+    }
+    crate::compare::head_only(std::slice::from_ref(&one))
+        .first()
+        .and_then(|c| c.get(Metric::P99))
+        .and_then(|m| m.head)
+}
+
+/// The side a record keeps of `run`: head when it was measured, else base.
+fn measured_side(run: &EndpointRun) -> Side {
+    if run.side(Side::Head).next().is_some() {
+        Side::Head
+    } else {
+        Side::Base
+    }
+}
+
+/// The points of `results`: per endpoint, the measured side's p99 and its A/A split.
+pub fn points_of(results: &RunResults) -> Vec<Point> {
+    results
+        .endpoints
+        .iter()
+        .map(|run| {
+            let side = measured_side(run);
+            let mut rounds: Vec<_> = run.side(side).cloned().collect();
+            rounds.sort_by_key(|r| r.round);
+            let half = |odd: bool| {
+                let mut part = run.clone();
+                part.rounds = rounds
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| (i % 2 == 1) == odd)
+                    .map(|(_, r)| r.clone())
+                    .collect();
+                p99_of(&part, side)
+            };
+            let aa_p99 = match (rounds.len() >= 4, half(false), half(true)) {
+                (true, Some(even), Some(odd)) if even > 0.0 => {
+                    Some((odd / even - 1.0) / std::f64::consts::SQRT_2)
+                }
+                _ => None,
+            };
+            Point {
+                endpoint: run.name.clone(),
+                requests: run.side(side).map(|r| r.data.total()).sum(),
+                p99_ms: p99_of(run, side),
+                aa_p99,
+            }
+        })
+        .collect()
+}
+
+/// `main` -> `main`, `release/1.x` -> `release_1.x`: a branch as one key segment.
+fn branch_segment(branch: &str) -> String {
+    branch
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('.')
+        .to_string()
+}
+
+fn sha_segment(sha: &str) -> Option<String> {
+    let s = sha.trim();
+    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| s.to_ascii_lowercase())
+}
+
+/// `2026-12-03T12:00:00.123Z` -> `20261203T120000Z` (sorts in time order).
+fn time_segment(rfc3339: &str) -> String {
+    let digits: String = rfc3339
+        .chars()
+        .take_while(|c| *c != '.' && *c != '+' && *c != 'Z')
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("{digits}Z")
+}
+
+/// An opened history.
+pub struct History {
+    store: Box<dyn Store>,
+    branch: String,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("store", &self.store.describe())
+            .field("branch", &self.branch)
+            .finish()
+    }
+}
+
+impl History {
+    /// The history of `branch` in `store`.
+    pub fn new(store: Box<dyn Store>, branch: impl Into<String>) -> History {
+        History {
+            store,
+            branch: branch.into(),
+        }
+    }
+
+    /// The history `config` names, for `default_branch` when the config names none;
+    /// `None` when the config keeps no history.
+    pub async fn open(config: &HistoryConfig, default_branch: Option<&str>) -> Option<History> {
+        let store: Box<dyn Store> = match config.store.as_ref()? {
+            StoreLocation::Dir(path) => Box::new(DirStore::new(path.clone())),
+            StoreLocation::S3 {
+                bucket,
+                prefix,
+                region,
+            } => {
+                let clients = crate::aws::AwsClients::load(&crate::aws::ClientOptions {
+                    region: region.clone(),
+                    ..Default::default()
+                })
+                .await;
+                Box::new(S3Store::new(clients.s3, bucket.clone(), prefix.clone()))
+            }
+        };
+        let branch = config
+            .branch
+            .clone()
+            .or_else(|| default_branch.map(str::to_string))
+            .unwrap_or_else(|| "main".into());
+        Some(History::new(store, branch))
+    }
+
+    /// The branch whose runs are recorded.
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    /// The store in words.
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    fn runs_prefix(&self) -> String {
+        format!("runs/{}/", branch_segment(&self.branch))
+    }
+
+    /// Append `record`; returns its key.
+    pub async fn append(&self, record: &Record) -> Result<String, HistoryError> {
+        let sha = sha_segment(&record.commit).ok_or_else(|| HistoryError::Bad {
+            store: self.describe(),
+            key: String::new(),
+            message: format!("`{}` is not a commit sha", record.commit),
+        })?;
+        let key = format!(
+            "{}{}-{sha}-{}.json",
+            self.runs_prefix(),
+            time_segment(&record.recorded_at),
+            record.config_hash
+        );
+        let body = serde_json::to_vec(record).map_err(|e| HistoryError::Bad {
+            store: self.describe(),
+            key: key.clone(),
+            message: e.to_string(),
+        })?;
+        self.store.put(&key, body).await?;
+        Ok(key)
+    }
+
+    /// Keys of the branch's runs, oldest first.
+    pub async fn keys(&self) -> Result<Vec<String>, HistoryError> {
+        let mut keys = self.store.list(&self.runs_prefix()).await?;
+        keys.retain(|k| k.ends_with(".json"));
+        Ok(keys)
+    }
+
+    /// The record under `key`.
+    pub async fn load(&self, key: &str) -> Result<Record, HistoryError> {
+        let bad = |message: String| HistoryError::Bad {
+            store: self.describe(),
+            key: key.to_string(),
+            message,
+        };
+        let bytes = self
+            .store
+            .get(key)
+            .await?
+            .ok_or_else(|| bad("it is gone".into()))?;
+        let record: Record = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if record.schema != RECORD_SCHEMA {
+            return Err(bad(format!(
+                "schema `{}` is not `{RECORD_SCHEMA}`",
+                record.schema
+            )));
+        }
+        Ok(record)
+    }
+
+    /// The last `n` records of the branch with `config_hash` (any hash when `None`),
+    /// oldest first. Records that cannot be read are reported in `warnings` and
+    /// skipped.
+    pub async fn recent(
+        &self,
+        n: usize,
+        config_hash: Option<&str>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Record>, HistoryError> {
+        let keys = self.keys().await?;
+        let mut out = Vec::new();
+        for key in keys.iter().rev() {
+            if out.len() >= n {
+                break;
+            }
+            if let Some(hash) = config_hash {
+                if !key.ends_with(&format!("-{hash}.json")) {
+                    continue;
+                }
+            }
+            match self.load(key).await {
+                Ok(r) => out.push(r),
+                Err(e) => warnings.push(e.to_string()),
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The newest record of the first commit of `candidates` (in order: the
+    /// merge-base, then its ancestors) that has one with `config_hash`, else with
+    /// any hash. `None` when no candidate has a record.
+    pub async fn find(
+        &self,
+        candidates: &[String],
+        config_hash: &str,
+    ) -> Result<Option<(usize, Record)>, HistoryError> {
+        let keys = self.keys().await?;
+        // Key: `<time>-<sha>-<hash>.json` under the branch prefix.
+        let parsed: Vec<(&str, &str, &String)> = keys
+            .iter()
+            .filter_map(|k| {
+                let name = k.rsplit('/').next()?.strip_suffix(".json")?;
+                let mut parts = name.splitn(3, '-');
+                let _time = parts.next()?;
+                Some((parts.next()?, parts.next()?, k))
+            })
+            .collect();
+        for (i, commit) in candidates.iter().enumerate() {
+            let Some(sha) = sha_segment(commit) else {
+                continue;
+            };
+            let matching: Vec<_> = parsed.iter().filter(|(s, _, _)| *s == sha).collect();
+            let pick = matching
+                .iter()
+                .rev()
+                .find(|(_, h, _)| *h == config_hash)
+                .or_else(|| matching.last());
+            if let Some((_, _, key)) = pick {
+                return Ok(Some((i, self.load(key).await?)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn acceptance_key(&self, head_sha: &str) -> Option<String> {
+        sha_segment(head_sha).map(|sha| format!("accepted/{sha}.json"))
+    }
+
+    /// Record `acceptance`.
+    pub async fn accept(&self, acceptance: &Acceptance) -> Result<(), HistoryError> {
+        let key = self
+            .acceptance_key(&acceptance.head_sha)
+            .ok_or_else(|| HistoryError::Bad {
+                store: self.describe(),
+                key: String::new(),
+                message: format!("`{}` is not a commit sha", acceptance.head_sha),
+            })?;
+        let body = serde_json::to_vec_pretty(acceptance).unwrap_or_default();
+        self.store.put(&key, body).await?;
+        Ok(())
+    }
+
+    /// The acceptance recorded for `head_sha`, if any.
+    pub async fn acceptance(&self, head_sha: &str) -> Result<Option<Acceptance>, HistoryError> {
+        let Some(key) = self.acceptance_key(head_sha) else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| HistoryError::Bad {
+                store: self.describe(),
+                key,
+                message: e.to_string(),
+            })
+    }
+}
+
+/// A record of `results`, measured under `config`, for `commit` on `branch`.
+pub fn record_of(config: &Config, results: &RunResults, commit: &str, branch: &str) -> Record {
+    Record {
+        schema: RECORD_SCHEMA.to_string(),
+        commit: commit.to_string(),
+        branch: branch.to_string(),
+        config_hash: config_hash(config),
+        recorded_at: crate::pipeline::now_rfc3339(),
+        environment: Environment::of(config, results),
+        points: points_of(results),
+        results: results.clone(),
+    }
+}
+
+/// The rounds of a stored baseline, as base rounds per endpoint (by name).
+pub fn baseline_rounds(record: &Record) -> BTreeMap<String, Vec<crate::bench::RoundRecord>> {
+    record
+        .results
+        .endpoints
+        .iter()
+        .map(|run| {
+            let side = measured_side(run);
+            let rounds = run
+                .side(side)
+                .cloned()
+                .map(|mut r| {
+                    r.side = Side::Base;
+                    r
+                })
+                .collect();
+            (run.name.clone(), rounds)
+        })
+        .collect()
+}
+
+/// Learned noise floors of the endpoints of `records`, with the runs they rest on.
+pub fn learned_floors(records: &[Record], min_runs: usize) -> BTreeMap<String, (Fraction, usize)> {
+    let mut by_endpoint: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in records {
+        for p in &r.points {
+            if let Some(aa) = p.aa_p99 {
+                by_endpoint.entry(p.endpoint.clone()).or_default().push(aa);
+            }
+        }
+    }
+    by_endpoint
+        .into_iter()
+        .filter_map(|(name, diffs)| {
+            let n = diffs.len();
+            floors::learned(&diffs, min_runs).map(|f| (name, (Fraction(f), n)))
+        })
+        .collect()
+}
