@@ -71,9 +71,14 @@ fn budget_of(budget: &Budget, metric: Metric) -> Option<Fraction> {
     }
 }
 
-fn thresholds(cfg: &CompareConfig, metric: Metric, budget: Option<Fraction>) -> Thresholds {
+fn thresholds(
+    cfg: &CompareConfig,
+    endpoint: &str,
+    metric: Metric,
+    budget: Option<Fraction>,
+) -> Thresholds {
     let floor = match metric.scale() {
-        Scale::Ratio => cfg.noise_floor.0,
+        Scale::Ratio => cfg.floor_of(endpoint).0,
         Scale::Difference => DEFAULT_ERROR_RATE_NOISE_FLOOR,
     };
     Thresholds::new(floor, budget.map(|b| b.0)).unwrap_or_else(|_| Thresholds::default_for(metric))
@@ -138,7 +143,7 @@ pub fn compare_all(
             let b = budget_of(&budget, m.metric);
             let check = stats::Check {
                 comparison: m,
-                thresholds: thresholds(cfg, m.metric, b),
+                thresholds: thresholds(cfg, &run.name, m.metric, b),
             };
             if b.is_some() {
                 gating.push(((i, j), check));

@@ -19,7 +19,7 @@ use crate::stats;
 use crate::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 
 /// What a run needs besides the config and the deployer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// How long to wait for Lambda logs, and whether to read X-Ray (stacks only).
     pub server_side: crate::aws::ServerSideOptions,
@@ -30,6 +30,9 @@ pub struct RunOptions {
     /// A release gate: deploy and measure head alone and judge it by its SLOs only
     /// (there is no base to compare with).
     pub release: bool,
+    /// What the history hands the run: a stored baseline (then only head is
+    /// deployed), learned noise floors, the trend for the report.
+    pub history: Option<crate::history::Plan>,
 }
 
 /// What a run produced.
@@ -120,8 +123,26 @@ fn judge(
     }
     let result = if release {
         Ok(crate::compare::head_only(runs))
-    } else {
+    } else if runs.iter().all(|r| r.side(Side::Base).next().is_some()) {
         compare_all(runs, &limits, &compare, seed)
+    } else {
+        // A stored baseline without some endpoint: those are shown with head's
+        // values and judged by their SLOs alone.
+        let (with_base, alone): (Vec<EndpointRun>, Vec<EndpointRun>) = runs
+            .iter()
+            .cloned()
+            .partition(|r| r.side(Side::Base).next().is_some());
+        compare_all(&with_base, &limits, &compare, seed).map(|mut compared| {
+            compared.extend(crate::compare::head_only(&alone));
+            runs.iter()
+                .filter_map(|r| {
+                    compared
+                        .iter()
+                        .position(|c| c.endpoint == r.name)
+                        .map(|i| compared[i].clone())
+                })
+                .collect()
+        })
     };
     match result {
         Ok(comparisons) => {
@@ -209,7 +230,12 @@ async fn deploy_and_measure(
     targets: &tokio::sync::Mutex<Vec<Target>>,
 ) -> Result<Measured, String> {
     let release = options.release;
-    let sides: &[Side] = if release { &[Side::Head] } else { &Side::BOTH };
+    let stored = options.history.as_ref().and_then(|p| p.baseline.as_ref());
+    let sides: &[Side] = if release || stored.is_some() {
+        &[Side::Head]
+    } else {
+        &Side::BOTH
+    };
     progress.phase("deploy", sides.len() as u64);
     let poller = match deployer.readiness() {
         Some(ready) => Some((
@@ -263,7 +289,15 @@ async fn deploy_and_measure(
         .await
         .map_err(|e| format!("benchmarking failed: {e}"))?;
     let server = server_stage(config, deployer, &deployed, &mut runs, options, progress).await;
-    let extend = if release { 0 } else { config.compare.extend };
+    if let (Some(stored), false) = (stored, release) {
+        with_stored_baseline(&mut runs, stored);
+    }
+    // A stored baseline is not measured again, so it buys no extension.
+    let extend = if release || stored.is_some() {
+        0
+    } else {
+        config.compare.extend
+    };
     let looks = if extend > 0 { 2 } else { 1 };
     let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
     if extend == 0 || !needs_extension(&verdict) {
@@ -306,6 +340,32 @@ async fn deploy_and_measure(
     })
 }
 
+/// Add the stored baseline's rounds to head's, endpoint by endpoint (by name), the
+/// same number of rounds on each side (the first ones of the longer side).
+fn with_stored_baseline(
+    runs: &mut [EndpointRun],
+    stored: &std::collections::BTreeMap<String, Vec<bench::RoundRecord>>,
+) {
+    for run in runs {
+        let Some(base) = stored.get(&run.name) else {
+            continue;
+        };
+        let mut head: Vec<bench::RoundRecord> = run.side(Side::Head).cloned().collect();
+        let mut base = base.clone();
+        head.sort_by_key(|r| r.round);
+        base.sort_by_key(|r| r.round);
+        let n = head.len().min(base.len());
+        head.truncate(n);
+        base.truncate(n);
+        for (i, (b, h)) in base.iter_mut().zip(head.iter_mut()).enumerate() {
+            b.round = i as u32;
+            h.round = i as u32;
+        }
+        run.rounds = base.into_iter().chain(head).collect();
+        run.rounds.sort_by_key(|r| (r.round, r.side != Side::Base));
+    }
+}
+
 /// Run the whole pipeline for `config` with `deployer`. Never leaves anything
 /// running: teardown runs before this returns, whatever happened.
 pub async fn run(
@@ -331,6 +391,21 @@ pub async fn run(
         &expanded
     } else {
         config
+    };
+    // Noise floors learned from the history, per endpoint.
+    let with_floors;
+    let config = match &options.history {
+        Some(plan) if !plan.floors.is_empty() => {
+            with_floors = Config {
+                compare: crate::config::CompareConfig {
+                    endpoint_floors: plan.floors.clone(),
+                    ..config.compare.clone()
+                },
+                ..config.clone()
+            };
+            &with_floors
+        }
+        _ => config,
     };
     let cleanup = Cleanup::new();
     let targets = tokio::sync::Mutex::new(Vec::new());
@@ -403,6 +478,8 @@ pub async fn run(
         cost: server.cost,
         server: server.server,
         warnings: server.warnings,
+        history: options.history.as_ref().map(|p| p.note.clone()),
+        acceptance: None,
     };
     // A secret from `${NAME}` is in no file, comment or message: its name stands
     // in for it (an error text may quote a URL or a header, for instance).

@@ -51,6 +51,14 @@ pub struct RunResults {
     /// What the run could not read or do, without failing (e.g. logs unavailable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What the history of the default branch contributed: the stored baseline,
+    /// trends, noise floors (`history:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::history::HistoryNote>,
+    /// A failing verdict accepted by the pull request's `accept_label` for this
+    /// head commit: the verdict then passes, and this says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<crate::history::Acceptance>,
 }
 
 /// Where a run happened, as plain values.

@@ -165,6 +165,7 @@ pub async fn run(
                 ..options.context.clone()
             },
             release: true,
+            history: None,
         };
         progress.log(&format!("right-sizing: {} = {value}", sweep.parameter));
         rows.push(

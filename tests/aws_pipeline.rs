@@ -237,6 +237,7 @@ endpoints:
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),
         release: false,
+        history: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -347,6 +348,7 @@ endpoints:
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),
         release: false,
+        history: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -440,6 +442,7 @@ endpoints:
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),
         release: false,
+        history: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await

@@ -307,6 +307,7 @@ async fn each_stack_runs_its_own_commits_code_and_everything_is_removed() {
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),
         release: false,
+        history: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -392,6 +393,7 @@ async fn local_code_without_a_bucket_names_the_key_and_leaves_nothing() {
         out_dir: out.path().to_path_buf(),
         context: RunContext::default(),
         release: false,
+        history: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await

@@ -85,6 +85,7 @@ fn the_example_parses_into_the_documented_values() {
             resamples: 2000,
             seed: Some(42),
             extend: 12,
+            endpoint_floors: Default::default(),
         }
     );
     assert_eq!(config.endpoints.len(), 3);

@@ -95,6 +95,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
             ..RunContext::default()
         },
         release: false,
+        history: None,
     };
     let outcome = match pipeline::run(&config, &deployer, &options, &progress).await {
         Ok(outcome) => outcome,

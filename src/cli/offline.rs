@@ -181,6 +181,14 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
         resamples: s.resamples,
         seed: Some(s.seed),
         extend: s.extend,
+        // The floors the run learned from its history reproduce its verdict.
+        endpoint_floors: results
+            .history
+            .iter()
+            .flat_map(|h| &h.floors)
+            .filter(|f| f.learned_from.is_some())
+            .map(|f| (f.endpoint.clone(), f.floor))
+            .collect(),
     };
     let comparisons = match compare_all(&results.endpoints, &results.limits, &cfg, s.seed) {
         Ok(c) => c,
@@ -310,6 +318,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
             ..RunContext::default()
         },
         release: false,
+        history: None,
     };
     let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,

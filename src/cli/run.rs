@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// on push, tag, release, manual and scheduled runs in GitHub Actions).
     #[arg(long)]
     pub release_gate: bool,
+    /// Record this run in the history (`history.store`) as a run of the history
+    /// branch, as a push to that branch does on GitHub. Its commit is head's.
+    #[arg(long)]
+    pub record: bool,
 }
 
 /// `tailgate check`.
@@ -308,11 +312,29 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     if release {
         context.kind = "release".into();
     }
+    // History: the stored baseline (`baseline: stored`), the trend and the noise
+    // floors of the branch's runs.
+    let history =
+        crate::history::History::open(&config.history, ctx.default_branch.as_deref()).await;
+    let plan = match &history {
+        Some(h) => {
+            let environment =
+                crate::history::Environment::current(&config, ctx.runner.clone(), deployer.name());
+            let stored = config.history.baseline == config::Baseline::Stored && !release;
+            let candidates = stored.then(|| {
+                let base = base_ref.clone().unwrap_or_else(|| "main".into());
+                crate::history::candidates(&repo_dir, &base, head_ref.as_deref())
+            });
+            Some(crate::history::plan(h, &config, &environment, candidates.as_deref()).await)
+        }
+        None => None,
+    };
     let options = RunOptions {
         server_side: Default::default(),
         out_dir: out_dir.clone(),
         context,
         release,
+        history: plan,
     };
     let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
@@ -357,6 +379,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         }
     }
 
+    let mut changed = false;
     // A config changed by the PR does not change the verdict; the report says what
     // the PR's copy would have decided.
     if let Some((gate, base_dir)) = &gate {
@@ -366,18 +389,39 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
                 if let Some(note) = outcome.results.context.config.as_mut() {
                     note.head_verdict = Some(level);
                 }
-                match render_markdown(&build_view(&outcome.results)) {
-                    Ok(markdown) => {
-                        outcome.markdown = markdown;
-                        if let Err(err) =
-                            pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
-                        {
-                            eprintln!("tailgate: {err}");
-                        }
-                    }
-                    Err(err) => eprintln!("tailgate: {err}"),
+                changed = true;
+            }
+        }
+    }
+    // A known regression accepted by the PR's label, for this head commit only.
+    if let (Some(label), Some(pr)) = (&config.accept_label, pr) {
+        changed |= accept(&ctx, label, pr, history.as_ref(), &mut outcome.results).await;
+    }
+    // Runs of the history branch are recorded for the runs after them.
+    if let Some(h) = &history {
+        if args.record || on_history_branch(&ctx, h.branch()) {
+            changed |= record(
+                &config,
+                h,
+                &repo_dir,
+                head_ref.as_deref(),
+                &mut outcome.results,
+                &progress,
+            )
+            .await;
+        }
+    }
+    if changed {
+        match render_markdown(&build_view(&outcome.results)) {
+            Ok(markdown) => {
+                outcome.markdown = markdown;
+                if let Err(err) =
+                    pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
+                {
+                    eprintln!("tailgate: {err}");
                 }
             }
+            Err(err) => eprintln!("tailgate: {err}"),
         }
     }
 
@@ -409,6 +453,134 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
     }
     outcome.exit_code()
+}
+
+/// Whether this run is a push to (or a manual run on) the history branch.
+fn on_history_branch(ctx: &Context, branch: &str) -> bool {
+    matches!(&ctx.trigger, Trigger::Release { git_ref: Some(r), .. } if r.strip_prefix("refs/heads/") == Some(branch))
+}
+
+/// Record `results` in `history` as a run of its branch (not a failed run: it
+/// measured nothing to compare with). Returns whether the results changed.
+async fn record(
+    config: &Config,
+    history: &crate::history::History,
+    repo_dir: &std::path::Path,
+    head_ref: Option<&str>,
+    results: &mut crate::results::RunResults,
+    progress: &Progress,
+) -> bool {
+    if results.verdict.level == Level::Error || results.endpoints.is_empty() {
+        progress.log("history: a failed run is not recorded");
+        return false;
+    }
+    let commit = results.context.head_sha.clone().or_else(|| {
+        let rev = head_ref.unwrap_or("HEAD");
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo_dir)
+            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    });
+    let note = results
+        .history
+        .get_or_insert_with(|| crate::history::HistoryNote {
+            store: history.describe(),
+            branch: history.branch().to_string(),
+            ..Default::default()
+        });
+    let Some(commit) = commit else {
+        note.warnings.push(
+            "not recorded: the commit measured is not known (run in a git repository, or pass --head-ref)"
+                .into(),
+        );
+        return true;
+    };
+    let record = crate::history::record_of(config, results, &commit, history.branch());
+    match history.append(&record).await {
+        Ok(key) => {
+            progress.log(&format!(
+                "history: recorded as {key} in {}",
+                history.describe()
+            ));
+            if let Some(note) = results.history.as_mut() {
+                note.recorded = Some(key);
+            }
+        }
+        Err(e) => {
+            let message = config.secrets.redact(&e.to_string());
+            eprintln!("tailgate: history: {message}");
+            if let Some(note) = results.history.as_mut() {
+                note.warnings.push(message);
+            }
+        }
+    }
+    true
+}
+
+/// Apply the PR's `accept_label`: a failing verdict passes when the label was
+/// added for this head commit (the `labeled` event itself, or an acceptance the
+/// history recorded for it). Returns whether the results changed.
+async fn accept(
+    ctx: &Context,
+    label: &str,
+    pr: &crate::context::PullRequest,
+    history: Option<&crate::history::History>,
+    results: &mut crate::results::RunResults,
+) -> bool {
+    if results.verdict.level != Level::Fail {
+        return false;
+    }
+    let labeled_now =
+        ctx.event_action.as_deref() == Some("labeled") && ctx.event_label.as_deref() == Some(label);
+    let mut recorded = None;
+    if !labeled_now && ctx.pr_labels.iter().any(|l| l == label) {
+        if let Some(h) = history {
+            match h.acceptance(&pr.head_sha).await {
+                Ok(found) => recorded = found.filter(|a| a.label == label),
+                Err(e) => eprintln!("tailgate: history: {e}"),
+            }
+        }
+    }
+    let acceptance = match recorded {
+        Some(a) => a,
+        None if labeled_now => {
+            let failing = results
+                .verdict
+                .at(Level::Fail)
+                .map(|c| format!("{} {}", c.endpoint, c.reason))
+                .collect();
+            let a = crate::history::Acceptance {
+                label: label.to_string(),
+                pull_request: pr.number,
+                head_sha: pr.head_sha.clone(),
+                accepted_at: pipeline::now_rfc3339(),
+                failing,
+            };
+            if let Some(h) = history {
+                if let Err(e) = h.accept(&a).await {
+                    eprintln!("tailgate: history: recording the acceptance: {e}");
+                }
+            }
+            a
+        }
+        None => {
+            if ctx.pr_labels.iter().any(|l| l == label) {
+                results.warnings.push(format!(
+                    "the label \"{label}\" was added for an earlier commit: it does not accept {}; remove it and add it again to accept this one",
+                    crate::history::short(&pr.head_sha)
+                ));
+                return true;
+            }
+            return false;
+        }
+    };
+    results.verdict.level = Level::Pass;
+    results.acceptance = Some(acceptance);
+    true
 }
 
 /// The number of the pull request a `pull_request` `closed` event closed.

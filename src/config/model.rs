@@ -144,6 +144,19 @@ pub struct CompareConfig {
     /// extension both looks are decided at half the error rate (Bonferroni), so the
     /// chance of a false regression over both stays within the confidence level.
     pub extend: u32,
+    /// Noise floors learned per endpoint from the history (over `noise_floor`
+    /// for their endpoints' ratio metrics). Empty unless a history supplies them.
+    pub endpoint_floors: std::collections::BTreeMap<String, Fraction>,
+}
+
+impl CompareConfig {
+    /// The noise floor of `endpoint`: its learned one, else `noise_floor`.
+    pub fn floor_of(&self, endpoint: &str) -> Fraction {
+        self.endpoint_floors
+            .get(endpoint)
+            .copied()
+            .unwrap_or(self.noise_floor)
+    }
 }
 
 impl Default for CompareConfig {
@@ -155,6 +168,7 @@ impl Default for CompareConfig {
             resamples: 2000,
             seed: None,
             extend: 0,
+            endpoint_floors: Default::default(),
         }
     }
 }

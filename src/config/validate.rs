@@ -697,5 +697,6 @@ fn compare(
         resamples: resamples?,
         seed: raw.seed.map(|s| s.0),
         extend: extend?,
+        endpoint_floors: Default::default(),
     })
 }

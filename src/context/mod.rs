@@ -194,6 +194,14 @@ pub struct Context {
     pub token: Option<Token>,
     /// The action's inputs.
     pub inputs: ActionInputs,
+    /// The repository's default branch, as the event payload names it.
+    pub default_branch: Option<String>,
+    /// The event's `action` (`opened`, `synchronize`, `labeled`, ...).
+    pub event_action: Option<String>,
+    /// The label a `labeled` / `unlabeled` event is about.
+    pub event_label: Option<String>,
+    /// The pull request's labels when the event was sent.
+    pub pr_labels: Vec<String>,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -369,6 +377,20 @@ impl Context {
                 .and_then(Token::new)
                 .or_else(|| get("GITHUB_TOKEN").and_then(Token::new)),
             inputs: ActionInputs::from_env(env)?,
+            default_branch: str_at(&payload, &["repository", "default_branch"]).map(str::to_string),
+            event_action: str_at(&payload, &["action"]).map(str::to_string),
+            event_label: str_at(&payload, &["label", "name"]).map(str::to_string),
+            pr_labels: payload
+                .pointer("/pull_request/labels")
+                .and_then(Value::as_array)
+                .map(|labels| {
+                    labels
+                        .iter()
+                        .filter_map(|l| l.get("name").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -51,13 +51,25 @@ impl Environment {
     /// The environment of a run of `config` with `results`.
     pub fn of(config: &Config, results: &RunResults) -> Environment {
         Environment {
-            runner: results.context.runner.clone(),
+            tailgate_version: results.tool_version.clone(),
+            ..Environment::current(
+                config,
+                results.context.runner.clone(),
+                &results.settings.deployer,
+            )
+        }
+    }
+
+    /// The environment of a run about to start: `runner`, `deployer`, this tailgate.
+    pub fn current(config: &Config, runner: Option<String>, deployer: &str) -> Environment {
+        Environment {
+            runner,
             region: match &config.deploy {
                 crate::config::DeployConfig::CloudFormation(c) => c.region.clone(),
                 _ => None,
             },
-            deployer: results.settings.deployer.clone(),
-            tailgate_version: results.tool_version.clone(),
+            deployer: deployer.to_string(),
+            tailgate_version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
 
@@ -549,4 +561,246 @@ pub fn learned_floors(records: &[Record], min_runs: usize) -> BTreeMap<String, (
             floors::learned(&diffs, min_runs).map(|f| (name, (Fraction(f), n)))
         })
         .collect()
+}
+
+/// What the history contributed to a run, as recorded in its results.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HistoryNote {
+    /// The store, in words.
+    pub store: String,
+    /// The branch whose runs are kept.
+    pub branch: String,
+    /// The stored run head was compared with (`baseline: stored`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineNote>,
+    /// Per endpoint, p99 over the branch's last runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trends: Vec<Trend>,
+    /// Per endpoint, the noise floor in force and where it came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floors: Vec<FloorNote>,
+    /// The key this run was recorded under, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
+    /// What could not be read or written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The stored run a pull request was compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineNote {
+    /// The commit of the stored run.
+    pub commit: String,
+    /// The commit wanted (the merge-base), when it is another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wanted: Option<String>,
+    /// When the stored run was recorded.
+    pub recorded_at: String,
+    /// How its environment differs from this run's (empty: it does not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+}
+
+/// One endpoint's p99 over the branch's last runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trend {
+    /// The endpoint.
+    pub endpoint: String,
+    /// Oldest first.
+    pub points: Vec<TrendPoint>,
+    /// The latest change point in the series, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<TrendChange>,
+}
+
+/// One run in a trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// The commit.
+    pub commit: String,
+    /// Its p99, ms.
+    pub p99_ms: f64,
+}
+
+/// A change point in a trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendChange {
+    /// The first commit of the new level.
+    pub commit: String,
+    /// Runs of the branch since (0: the latest run).
+    pub runs_ago: usize,
+    /// Relative change of the level (`0.12` = +12 %).
+    pub change: f64,
+}
+
+/// The noise floor one endpoint was judged with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorNote {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The floor.
+    pub floor: Fraction,
+    /// Stored runs it was learned from (`None`: the config's `noise_floor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned_from: Option<usize>,
+}
+
+/// The trends of `records` (oldest first), with each series' latest change point.
+pub fn trends(records: &[Record]) -> Vec<Trend> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in records {
+        for p in &r.points {
+            if !names.contains(&p.endpoint.as_str()) {
+                names.push(&p.endpoint);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let points: Vec<TrendPoint> = records
+                .iter()
+                .filter_map(|r| {
+                    Some(TrendPoint {
+                        commit: r.commit.clone(),
+                        p99_ms: r.point(name)?.p99_ms?,
+                    })
+                })
+                .collect();
+            let series: Vec<f64> = points.iter().map(|p| p.p99_ms).collect();
+            let change = changepoint::detect(&series, &changepoint::Options::default())
+                .last()
+                .map(|c| TrendChange {
+                    commit: points[c.index].commit.clone(),
+                    runs_ago: points.len() - 1 - c.index,
+                    change: c.change,
+                });
+            Trend {
+                endpoint: name.to_string(),
+                points,
+                change,
+            }
+        })
+        .collect()
+}
+
+/// What the history hands a run before it measures.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// What to record in the results (baseline, trends, floors, warnings).
+    pub note: HistoryNote,
+    /// The stored baseline's base rounds per endpoint (`baseline: stored`).
+    pub baseline: Option<BTreeMap<String, Vec<crate::bench::RoundRecord>>>,
+    /// Learned noise floors per endpoint.
+    pub floors: BTreeMap<String, Fraction>,
+}
+
+/// The commits a stored baseline may come from, best first: the merge-base of
+/// `base` and `head` in the repository at `repo_dir`, then its first-parent
+/// ancestors (at most 200). Without git (or the commits), just `base`.
+pub fn candidates(repo_dir: &std::path::Path, base: &str, head: Option<&str>) -> Vec<String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo_dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let merge_base = head
+        .and_then(|h| git(&["merge-base", base, h]))
+        .filter(|s| !s.is_empty())
+        .or_else(|| git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")]))
+        .unwrap_or_else(|| base.to_string());
+    let mut out: Vec<String> = git(&["rev-list", "--first-parent", "--max-count=200", &merge_base])
+        .map(|text| text.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    if out.first() != Some(&merge_base) {
+        out.insert(0, merge_base);
+    }
+    out
+}
+
+/// The plan of a run of `config`: the stored baseline (when `baseline: stored` and
+/// `candidates` are given), the trend of the branch, and the noise floors.
+pub async fn plan(
+    history: &History,
+    config: &Config,
+    environment: &Environment,
+    candidates: Option<&[String]>,
+) -> Plan {
+    let hash = config_hash(config);
+    let mut note = HistoryNote {
+        store: history.describe(),
+        branch: history.branch().to_string(),
+        ..HistoryNote::default()
+    };
+    let mut out = Plan::default();
+    if let Some(candidates) = candidates {
+        match history.find(candidates, &hash).await {
+            Ok(Some((i, record))) => {
+                if record.config_hash != hash {
+                    note.warnings.push(format!(
+                        "the stored baseline `{}` measured another config (endpoints, load or rounds differ)",
+                        short(&record.commit)
+                    ));
+                }
+                note.baseline = Some(BaselineNote {
+                    commit: record.commit.clone(),
+                    wanted: (i > 0).then(|| candidates[0].clone()),
+                    recorded_at: record.recorded_at.clone(),
+                    differences: record.environment.differences(environment),
+                });
+                out.baseline = Some(baseline_rounds(&record));
+            }
+            Ok(None) => note.warnings.push(format!(
+                "no stored run of `{}` or of its last {} ancestors on `{}`: base was deployed fresh instead",
+                candidates.first().map(|c| short(c)).unwrap_or_default(),
+                candidates.len().saturating_sub(1),
+                history.branch()
+            )),
+            Err(e) => note.warnings.push(e.to_string()),
+        }
+    }
+    let wanted = (config.history.trend as usize).max(config.history.min_runs as usize);
+    let mut warnings = Vec::new();
+    let records = match history.recent(wanted, Some(&hash), &mut warnings).await {
+        Ok(r) => r,
+        Err(e) => {
+            warnings.push(e.to_string());
+            Vec::new()
+        }
+    };
+    note.warnings.extend(warnings);
+    let shown = records.len().saturating_sub(config.history.trend as usize);
+    if config.history.trend > 0 {
+        note.trends = trends(&records[shown..]);
+        note.trends.retain(|t| t.points.len() >= 2);
+    }
+    let learned = learned_floors(&records, config.history.min_runs as usize);
+    for e in &config.endpoints {
+        let (floor, learned_from) = match learned.get(&e.name) {
+            Some((f, n)) => (*f, Some(*n)),
+            None => (config.compare.noise_floor, None),
+        };
+        if learned_from.is_some() {
+            out.floors.insert(e.name.clone(), floor);
+        }
+        note.floors.push(FloorNote {
+            endpoint: e.name.clone(),
+            floor,
+            learned_from,
+        });
+    }
+    out.note = note;
+    out
+}
+
+/// The first 7 characters of a commit.
+pub fn short(sha: &str) -> String {
+    sha.chars().take(7).collect()
 }

@@ -9,6 +9,7 @@
 
 mod details;
 pub mod escape;
+mod history;
 mod marker;
 mod render;
 mod view;

@@ -24,6 +24,8 @@ pub struct ReportView {
     pub endpoints: Vec<EndpointRow>,
     /// p99 base vs head, for a Mermaid bar chart.
     pub chart: Option<ChartView>,
+    /// p99 over the history branch's last runs, per endpoint.
+    pub trend: Option<super::history::TrendView>,
     /// `Server-Timing` breakdown.
     pub timings: Vec<TimingRow>,
     /// Whether any endpoint was priced (the table gets a cost column).
@@ -349,7 +351,21 @@ pub fn build_view(results: &RunResults) -> ReportView {
         },
     };
 
-    let mut findings = Vec::new();
+    let headline = match &results.acceptance {
+        Some(a) => Headline {
+            emoji: "☑️".into(),
+            text: format!(
+                "{} accepted with the label `{}`",
+                plural(failing.len(), "failed check", "failed checks"),
+                escape::code(&a.label)
+            ),
+            level: "pass".into(),
+        },
+        None => headline,
+    };
+
+    let mut findings = super::history::findings(results);
+    let history_findings = findings.split_off(usize::from(results.acceptance.is_some()));
     if let Some(err) = &verdict.error {
         findings.push(format!("💥 The run failed: {}", escape::text(err)));
     }
@@ -495,8 +511,12 @@ pub fn build_view(results: &RunResults) -> ReportView {
         })
         .collect();
 
+    findings.extend(history_findings);
     for warning in &results.warnings {
         findings.push(format!("⚠️ {}.", escape::text(warning)));
+    }
+    if let Some(note) = &results.history {
+        findings.extend(super::history::warnings(note));
     }
     let has_cost = results
         .comparisons
@@ -519,12 +539,21 @@ pub fn build_view(results: &RunResults) -> ReportView {
         ),
         (None, None) => (None, String::new()),
     };
-    let details = super::details::build(results);
+    let mut details = super::details::build(results);
+    if let Some(sentence) = results
+        .history
+        .as_ref()
+        .and_then(super::history::floors_sentence)
+    {
+        details.method.push_str("\n\n");
+        details.method.push_str(&sentence);
+    }
     ReportView {
         headline,
         findings,
         endpoints,
         chart,
+        trend: results.history.as_ref().and_then(super::history::trend),
         timings,
         has_cost,
         server_side,
@@ -558,6 +587,7 @@ impl ReportView {
         endpoints.shrink_to_fit();
         short.endpoints = endpoints;
         short.chart = None;
+        short.trend = None;
         short.timings = Vec::new();
         short.checks = Vec::new();
         if let Some(config) = &mut short.config {
