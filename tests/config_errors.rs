@@ -1284,3 +1284,60 @@ fn urls_from_the_command_line_need_no_deploy_section_and_win_over_the_file() {
         .problems;
     check(&problems[0], 1, 9, "deploy", "deploys with `local`");
 }
+
+#[test]
+fn history_settings_are_checked_where_they_are_written() {
+    only(
+        &with_both("history: { store: \"ftp://host/x\" }\n"),
+        3,
+        19,
+        "history.store",
+        "neither a folder nor an `s3://` location",
+    );
+    only(
+        &with_both("history: { store: \"s3://Bad_Bucket\" }\n"),
+        3,
+        19,
+        "history.store",
+        "does not name an S3 bucket",
+    );
+    only(
+        &with_both("history:\n  baseline: stored\n"),
+        4,
+        13,
+        "history.baseline",
+        "needs a history store",
+    );
+    only(
+        &with_both("history: { store: h, min_runs: 1 }\n"),
+        3,
+        32,
+        "history.min_runs",
+        "at least 3",
+    );
+    only(
+        &with_both("history: { store: h, baseline: later }\n"),
+        3,
+        32,
+        "history.baseline",
+        "unknown value `later`",
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs");
+    let ok = config::parse(
+        &with_both("history: { store: \"s3://perf-history/main\", baseline: stored, trend: 0 }\naccept_label: perf-accepted\n"),
+        "tailgate.yml",
+        &dir,
+    )
+    .expect("valid");
+    assert_eq!(ok.history.baseline, config::Baseline::Stored);
+    assert_eq!(ok.history.trend, 0);
+    assert_eq!(ok.accept_label.as_deref(), Some("perf-accepted"));
+    assert_eq!(
+        ok.history.store,
+        Some(config::StoreLocation::S3 {
+            bucket: "perf-history".into(),
+            prefix: "main".into(),
+            region: None
+        })
+    );
+}

@@ -48,7 +48,11 @@ pub fn findings(results: &RunResults) -> Vec<String> {
             "🗄️ Compared with the stored run of `{}` on `{}` (recorded {}), not a fresh deploy of base",
             short(&escape::code(&b.commit)),
             escape::code(&note.branch),
-            escape::text(b.recorded_at.get(..10).unwrap_or(&b.recorded_at)),
+            b.recorded_at
+                .chars()
+                .take(10)
+                .filter(|c| c.is_ascii_digit() || *c == '-')
+                .collect::<String>(),
         );
         if let Some(wanted) = &b.wanted {
             line.push_str(&format!(

@@ -1,0 +1,483 @@
+//! History on loopback: runs of the history branch are stored (a folder, or S3 on
+//! moto), a pull request with `baseline: stored` deploys head alone and is compared
+//! with the stored run of its merge-base (or the nearest earlier stored commit),
+//! named in the report; the accept label passes a failing verdict for the head
+//! commit it was added on, and only that one.
+
+#[path = "aws_support/creds.rs"]
+mod creds;
+#[path = "aws_support/moto.rs"]
+#[expect(
+    dead_code,
+    reason = "shared moto helpers; the stacks ones are not needed here"
+)]
+mod moto_support;
+#[expect(
+    dead_code,
+    unused_imports,
+    reason = "the servers shared with bench_engine.rs; these tests use only some"
+)]
+mod servers;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use servers::{Behavior, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tailgate");
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A server answering every request after `ms` milliseconds.
+fn server(ms: u64) -> Server {
+    Server::start(Behavior::Delays {
+        fast: Duration::from_millis(ms),
+        slow_fraction: 0.0,
+        slow: (Duration::ZERO, Duration::ZERO),
+    })
+}
+
+fn config_text(store: &str, extra: &str) -> String {
+    format!(
+        r#"
+load:
+  connections: 2
+  duration: 150ms
+  warmup: 0s
+compare:
+  rounds: 6
+  seed: 7
+history:
+  store: "{store}"
+  baseline: stored
+  min_runs: 3
+{extra}
+defaults:
+  budget: {{ p99: +10% }}
+endpoints:
+  - name: users
+    path: /users/1
+"#
+    )
+}
+
+/// A repository with the config committed on `main`; returns main's commit.
+fn repo(dir: &Path, config: &str) -> String {
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("tailgate.yml"), config).unwrap();
+    std::fs::write(dir.join(".gitignore"), "out*/\nhist/\n").unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "config"]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+fn commit(dir: &Path, file: &str) -> String {
+    std::fs::write(dir.join(file), file).unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", file]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    results: Value,
+    report: String,
+}
+
+fn run(dir: &Path, out: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out_dir = dir.join(out);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--quiet", "--no-publish", "--out"])
+        .arg(&out_dir)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_NAME")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env_remove("GITHUB_WORKSPACE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let results = std::fs::read_to_string(out_dir.join("tailgate-results.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|e| panic!("no results ({e}): {stderr}"));
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap_or_default();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stderr,
+        results,
+        report,
+    }
+}
+
+/// main is recorded (twice, from two commits), a PR branched off an unrecorded
+/// commit of main is compared with the nearest earlier stored one; only head's
+/// server is loaded; the report names the baseline commit.
+fn stored_baseline_end_to_end(dir: &Path, store: &str, env: &[(&str, &str)]) {
+    let main_sha = repo(dir, &config_text(store, ""));
+    let fast = server(2);
+    let slow = server(12);
+    let fast_url = fast.base_url();
+    let slow_url = slow.base_url();
+
+    // A push to main: head alone, recorded.
+    let first = run(
+        dir,
+        "out-main",
+        &[
+            "--release-gate",
+            "--record",
+            "--head-ref",
+            "main",
+            "--base-url",
+            &fast_url,
+            "--head-url",
+            &fast_url,
+        ],
+        env,
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let key = first.results["history"]["recorded"]
+        .as_str()
+        .unwrap_or_else(|| panic!("recorded: {}", first.results["history"]))
+        .to_string();
+    assert!(key.contains(&main_sha), "{key}");
+
+    // A pull request off main: slower head. Base is not deployed again.
+    git(dir, &["checkout", "-q", "-b", "feature"]);
+    let feature = commit(dir, "feature.txt");
+    let before = fast.state.requests.load(Ordering::Relaxed);
+    let pr = run(
+        dir,
+        "out-pr",
+        &[
+            "--base-ref",
+            "main",
+            "--head-ref",
+            "feature",
+            "--base-url",
+            &fast_url,
+            "--head-url",
+            &slow_url,
+        ],
+        env,
+    );
+    assert_eq!(
+        fast.state.requests.load(Ordering::Relaxed),
+        before,
+        "base was not deployed or loaded: its stored run stands in"
+    );
+    assert_eq!(
+        pr.code, 1,
+        "a 6x slower head fails its budget: {}",
+        pr.stderr
+    );
+    let baseline = &pr.results["history"]["baseline"];
+    assert_eq!(baseline["commit"], json!(main_sha), "{baseline}");
+    assert!(
+        baseline.get("wanted").is_none(),
+        "the merge-base itself was stored"
+    );
+    assert!(
+        pr.report
+            .contains(&format!("stored run of `{}`", &main_sha[..7])),
+        "{}",
+        pr.report
+    );
+    let targets: Vec<&str> = pr.results["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["side"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["head"]);
+    let p99 = &pr.results["comparisons"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "p99")
+        .unwrap()
+        .clone();
+    assert!(
+        p99["base"].as_f64().unwrap() < 8.0 && p99["head"].as_f64().unwrap() > 11.0,
+        "base is main's stored p99, head the slow server's: {p99}"
+    );
+
+    // main moves on without a recorded run; a PR off it gets the nearest earlier one.
+    git(dir, &["checkout", "-q", "main"]);
+    let unrecorded = commit(dir, "later.txt");
+    git(dir, &["checkout", "-q", "-b", "feature2"]);
+    commit(dir, "feature2.txt");
+    let pr2 = run(
+        dir,
+        "out-pr2",
+        &[
+            "--base-ref",
+            "main",
+            "--head-ref",
+            "feature2",
+            "--base-url",
+            &fast_url,
+            "--head-url",
+            &fast_url,
+        ],
+        env,
+    );
+    assert_eq!(pr2.code, 0, "same speed: {}", pr2.stderr);
+    let baseline = &pr2.results["history"]["baseline"];
+    assert_eq!(baseline["commit"], json!(main_sha));
+    assert_eq!(baseline["wanted"], json!(unrecorded));
+    assert!(
+        pr2.report.contains("nearest earlier stored commit"),
+        "{}",
+        pr2.report
+    );
+    let _ = feature;
+}
+
+#[test]
+fn a_pull_request_is_compared_with_the_stored_run_of_its_merge_base_in_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    stored_baseline_end_to_end(dir.path(), "hist", &[]);
+    let stored = std::fs::read_dir(dir.path().join("hist/runs/main"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 1, "one run of main recorded");
+}
+
+#[tokio::test]
+async fn the_same_with_the_history_in_s3_on_moto() {
+    let Some(session) = moto_support::moto() else {
+        return;
+    };
+    let moto = session.moto.url.clone();
+    let clients = creds::clients_for(&moto).await;
+    clients
+        .s3
+        .create_bucket()
+        .bucket("tailgate-history")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let endpoint = moto.clone();
+    tokio::task::spawn_blocking(move || {
+        let env = [
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIATAILGATETEST"),
+            ("AWS_SECRET_ACCESS_KEY", creds::TEST_SECRET),
+        ];
+        stored_baseline_end_to_end(&path, "s3://tailgate-history/perf", &env)
+    })
+    .await
+    .unwrap();
+    let listed = clients
+        .s3
+        .list_objects_v2()
+        .bucket("tailgate-history")
+        .prefix("perf/runs/main/")
+        .send()
+        .await
+        .expect("ListObjectsV2");
+    assert_eq!(listed.contents().len(), 1, "{listed:?}");
+}
+
+#[test]
+fn trends_and_learned_noise_floors_come_from_the_stored_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    repo(d, &config_text("hist", "  trend: 10"));
+    let fast = server(2);
+    let url = fast.base_url();
+    for i in 0..4 {
+        let sha = commit(d, &format!("c{i}.txt"));
+        let r = run(
+            d,
+            &format!("out-{i}"),
+            &[
+                "--release-gate",
+                "--record",
+                "--head-ref",
+                &sha,
+                "--base-url",
+                &url,
+                "--head-url",
+                &url,
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let trends = r.results["history"]["trends"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // The trend read before this run holds the runs recorded before it.
+        let shown = trends
+            .first()
+            .map_or(0, |t| t["points"].as_array().unwrap().len());
+        assert_eq!(shown, if i >= 2 { i } else { 0 }, "run {i}: {trends:?}");
+        let floors = r.results["history"]["floors"].as_array().unwrap().clone();
+        let learned = floors[0].get("learned_from").and_then(Value::as_u64);
+        // min_runs: 3 stored runs before an endpoint's floor is learned.
+        assert_eq!(learned, (i >= 3).then_some(3), "run {i}: {floors:?}");
+        if i == 3 {
+            assert!(r.report.contains("Trend on `main`"), "{}", r.report);
+            assert!(r.report.contains("line ["), "{}", r.report);
+            assert!(r.report.contains("Noise floors learned"), "{}", r.report);
+        } else {
+            assert!(r.report.contains("the config's 2 %"), "{}", r.report);
+        }
+    }
+}
+
+/// The PR event `action` at `head`, with `labels` on the PR, written to `dir`.
+fn pr_event(
+    dir: &Path,
+    name: &str,
+    action: &str,
+    base: &str,
+    head: &str,
+    labels: &[&str],
+) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/github-events/pull_request.synchronize.0.json"),
+    )
+    .unwrap();
+    let mut payload: Value = serde_json::from_str(&text).unwrap();
+    payload["action"] = json!(action);
+    payload["pull_request"]["base"]["sha"] = json!(base);
+    payload["pull_request"]["base"]["ref"] = json!("main");
+    payload["pull_request"]["head"]["sha"] = json!(head);
+    payload["pull_request"]["labels"] = json!(labels
+        .iter()
+        .map(|l| json!({ "name": l, "color": "ededed" }))
+        .collect::<Vec<_>>());
+    if action == "labeled" {
+        payload["label"] = json!({ "name": labels[0], "color": "ededed" });
+    }
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, payload.to_string()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn the_accept_label_passes_its_head_commit_only_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = config_text("hist", "").replace("  baseline: stored\n", "")
+        + "accept_label: perf-accepted\n";
+    let base = repo(d, &text);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    let head = commit(d, "slow.txt");
+    let fast = server(2);
+    let slow = server(12);
+    let (fast_url, slow_url) = (fast.base_url(), slow.base_url());
+    let events = tempfile::tempdir().unwrap();
+    let actions = |event: &str| {
+        vec![
+            ("GITHUB_ACTIONS", "true".to_string()),
+            ("GITHUB_EVENT_NAME", "pull_request".to_string()),
+            ("GITHUB_EVENT_PATH", event.to_string()),
+            ("GITHUB_REPOSITORY", "Codertocat/Hello-World".to_string()),
+            ("GITHUB_WORKSPACE", d.display().to_string()),
+        ]
+    };
+    let gate = |name: &str, event: &str| {
+        let env = actions(event);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(
+            d,
+            name,
+            &["--base-url", &fast_url, "--head-url", &slow_url],
+            &env,
+        )
+    };
+
+    // Without the label: the regression fails the PR.
+    let e = pr_event(events.path(), "sync", "synchronize", &base, &head, &["bug"]);
+    let plain = gate("out-1", &e);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    assert!(plain.results.get("acceptance").is_none());
+
+    // The label is added: this head commit passes, with the reason shown, recorded.
+    let e = pr_event(
+        events.path(),
+        "labeled",
+        "labeled",
+        &base,
+        &head,
+        &["perf-accepted"],
+    );
+    let accepted = gate("out-2", &e);
+    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    assert_eq!(accepted.results["verdict"]["level"], "pass");
+    assert_eq!(accepted.results["acceptance"]["head_sha"], json!(head));
+    assert!(
+        accepted
+            .report
+            .contains("accepted with the label `perf-accepted`"),
+        "{}",
+        accepted.report
+    );
+    assert!(
+        accepted.report.contains("❌"),
+        "the accepted failures stay listed: {}",
+        accepted.report
+    );
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join(format!("hist/accepted/{head}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recorded["pull_request"], json!(2));
+    assert_eq!(recorded["label"], "perf-accepted");
+
+    // A re-run of the same commit (label still on): still accepted, from the record.
+    let e = pr_event(
+        events.path(),
+        "rerun",
+        "synchronize",
+        &base,
+        &head,
+        &["perf-accepted"],
+    );
+    let rerun = gate("out-3", &e);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+
+    // The next push: the label is still on the PR but does not accept the new commit.
+    let newer = commit(d, "slower.txt");
+    let e = pr_event(
+        events.path(),
+        "push2",
+        "synchronize",
+        &base,
+        &newer,
+        &["perf-accepted"],
+    );
+    let pushed = gate("out-4", &e);
+    assert_eq!(pushed.code, 1, "{}", pushed.stderr);
+    assert!(pushed.results.get("acceptance").is_none());
+    assert!(pushed.report.contains("add it again"), "{}", pushed.report);
+}
