@@ -171,3 +171,32 @@ fn over_the_limit_a_short_view_fits() {
     let full = render_markdown(&build_view(&small)).expect("render");
     assert_eq!(comment_body(&small, &full), full);
 }
+
+#[test]
+fn a_ladder_shows_the_step_each_side_holds_its_slo_up_to() {
+    let mut results = common::results(HEAD_SHA, 4242, 1.0);
+    // p99 grows with the step; head is 1.5x slower: the SLO (p99 < 50 ms) breaks
+    // one step earlier on head.
+    let steps = [(10, 20.0), (50, 30.0), (100, 45.0), (200, 80.0)];
+    results.comparisons = steps
+        .iter()
+        .map(|(c, p99)| common::endpoint(&format!("orders @ {c} connections"), *p99, 1.5))
+        .collect();
+    let mut limit = results.limits[0].clone();
+    limit.slo = tailgate::config::Slo {
+        p99: Some(Duration::from_millis(50)),
+        ..Default::default()
+    };
+    results.limits = steps
+        .iter()
+        .map(|(c, _)| tailgate::verdict::EndpointLimits {
+            name: format!("orders @ {c} connections"),
+            ..limit.clone()
+        })
+        .collect();
+    let md = render_markdown(&build_view(&results)).expect("render");
+    assert!(
+        md.contains("| `orders` | 100 connections | 50 connections 🔻 |"),
+        "{md}"
+    );
+}

@@ -782,7 +782,8 @@ pub async fn plan(
         note.trends.retain(|t| t.points.len() >= 2);
     }
     let learned = learned_floors(&records, config.history.min_runs as usize);
-    for e in &config.endpoints {
+    // Ladder endpoints are judged (and recorded) step by step.
+    for e in &crate::bench::expand_ladders(&config.endpoints) {
         let (floor, learned_from) = match learned.get(&e.name) {
             Some((f, n)) => (*f, Some(*n)),
             None => (config.compare.noise_floor, None),

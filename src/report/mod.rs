@@ -10,6 +10,7 @@
 mod details;
 pub mod escape;
 mod history;
+mod ladder;
 mod marker;
 mod render;
 mod view;

@@ -24,6 +24,8 @@ pub struct ReportView {
     pub endpoints: Vec<EndpointRow>,
     /// p99 base vs head, for a Mermaid bar chart.
     pub chart: Option<ChartView>,
+    /// Ladder endpoints: the highest step their SLOs hold on, base vs head.
+    pub ladders: Vec<super::ladder::LadderRow>,
     /// p99 over the history branch's last runs, per endpoint.
     pub trend: Option<super::history::TrendView>,
     /// `Server-Timing` breakdown.
@@ -554,6 +556,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         endpoints,
         chart,
         trend: results.history.as_ref().and_then(super::history::trend),
+        ladders: super::ladder::rows(results),
         timings,
         has_cost,
         server_side,

@@ -262,6 +262,31 @@ pub fn value_text(metric: Metric, value: f64, currency: Currency) -> String {
     }
 }
 
+/// Whether every SLO of `slo` holds on `side` of `cmp` (for base: as if base were
+/// head). `None` when `slo` sets no limit.
+pub fn slo_holds(slo: &Slo, cmp: &EndpointComparison, side: crate::side::Side) -> Option<bool> {
+    let mirrored;
+    let cmp = if side == crate::side::Side::Base {
+        mirrored = EndpointComparison {
+            endpoint: cmp.endpoint.clone(),
+            metrics: cmp
+                .metrics
+                .iter()
+                .map(|m| MetricComparison {
+                    head: m.base,
+                    ..m.clone()
+                })
+                .collect(),
+        };
+        &mirrored
+    } else {
+        cmp
+    };
+    let mut checks = Vec::new();
+    slo_checks(&cmp.endpoint, slo, cmp, &mut checks);
+    (!checks.is_empty()).then(|| checks.iter().all(|c| c.level == Level::Pass))
+}
+
 fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec<Check>) {
     let latency_limits = [
         (Metric::P50, slo.p50),
