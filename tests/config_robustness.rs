@@ -160,7 +160,20 @@ fn mutated_aws_example_never_panics() {
     mutations_never_panic("examples/aws", 11);
 }
 
+/// 1,000,000 mutations of both examples (with arbitrary text mixed in). Slow in a
+/// debug build: `scripts/fuzz.sh` runs it in release.
+#[test]
+#[ignore = "1,000,000 inputs: scripts/fuzz.sh"]
+fn fuzz_one_million() {
+    mutations(("examples", 101), 500_000);
+    mutations(("examples/aws", 103), 500_000);
+}
+
 fn mutations_never_panic(folder: &str, seed: u64) {
+    mutations((folder, seed), 1500);
+}
+
+fn mutations((folder, seed): (&str, u64), cases: usize) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let example = std::fs::read_to_string(dir.join("tailgate.yml")).expect("example");
     let chars: Vec<char> = example.chars().collect();
@@ -168,7 +181,7 @@ fn mutations_never_panic(folder: &str, seed: u64) {
         .chars()
         .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for _ in 0..1500 {
+    for _ in 0..cases {
         let mut text = chars.clone();
         for _ in 0..rng.gen_range(1..4) {
             let at = rng.gen_range(0..text.len());

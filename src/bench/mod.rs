@@ -10,6 +10,8 @@
 pub mod conn;
 pub mod engine;
 mod evloop;
+#[doc(hidden)]
+pub mod fuzz;
 mod h1reader;
 pub mod http1;
 pub mod record;

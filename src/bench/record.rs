@@ -189,9 +189,7 @@ impl Recorder {
     /// Record the `Server-Timing` header values of one response.
     pub fn server_timing(&mut self, header: &str) {
         for (name, dur) in parse_server_timing(header) {
-            let sum = self.server_timing.entry(name.to_string()).or_default();
-            sum.count += 1;
-            sum.total_ms += dur;
+            add_timing(&mut self.server_timing, name, 1, dur);
         }
     }
 
@@ -226,10 +224,27 @@ impl Recorder {
         self.sent_in_window += other.sent_in_window;
         self.timeline.merge(&other.timeline);
         for (name, sum) in &other.server_timing {
-            let mine = self.server_timing.entry(name.clone()).or_default();
-            mine.count += sum.count;
-            mine.total_ms += sum.total_ms;
+            add_timing(&mut self.server_timing, name, sum.count, sum.total_ms);
         }
+    }
+}
+
+/// Distinct `Server-Timing` names kept per recorder: a server cannot grow the
+/// client's memory, the results or the report by sending endless new names.
+pub const MAX_TIMING_NAMES: usize = 32;
+
+/// The longest `Server-Timing` name kept (longer ones are dropped).
+pub const MAX_TIMING_NAME: usize = 64;
+
+fn add_timing(map: &mut BTreeMap<String, TimingSum>, name: &str, count: u64, total_ms: f64) {
+    if name.len() > MAX_TIMING_NAME {
+        return;
+    }
+    if let Some(sum) = map.get_mut(name) {
+        sum.count += count;
+        sum.total_ms += total_ms;
+    } else if map.len() < MAX_TIMING_NAMES {
+        map.insert(name.to_string(), TimingSum { count, total_ms });
     }
 }
 
