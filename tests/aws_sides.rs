@@ -417,6 +417,19 @@ async fn local_code_without_a_bucket_names_the_key_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_while_measuring_removes_stacks_objects_and_worktrees() {
+    interrupted_at("round 1/").await;
+}
+
+/// After the rounds, while the functions' REPORT lines are awaited (moto has
+/// none, so the stage waits its patience out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_reading_server_side_removes_stacks_objects_and_worktrees() {
+    interrupted_at("reading the functions' REPORT lines").await;
+}
+
+/// SIGINT once a stderr line has `phase`, then SIGTERM (as GitHub cancels a job):
+/// nothing is left on moto or in the repository, and the run exits 130.
+async fn interrupted_at(phase: &str) {
     use std::io::BufRead;
 
     let Some(session) = moto_support::moto() else {
@@ -436,9 +449,13 @@ async fn sigint_while_measuring_removes_stacks_objects_and_worktrees() {
     let target = Server::start(Behavior::Ok);
     let config = repo.path().join("infra/tailgate.yml");
     // Long rounds: the signal lands while measuring.
-    let text = config_text(&target.base_url(), Some(BUCKET))
-        .replace("duration: 400ms", "duration: 2s")
-        .replace("rounds: 3", "rounds: 20");
+    let text = if phase.starts_with("round") {
+        config_text(&target.base_url(), Some(BUCKET))
+            .replace("duration: 400ms", "duration: 2s")
+            .replace("rounds: 3", "rounds: 20")
+    } else {
+        config_text(&target.base_url(), Some(BUCKET))
+    };
     std::fs::write(&config, text).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tailgate"))
         .args(["run", "--no-publish", "--quiet", "--config"])
@@ -457,13 +474,14 @@ async fn sigint_while_measuring_removes_stacks_objects_and_worktrees() {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let phase_line = phase.to_string();
     let log = std::thread::spawn(move || {
         let mut all = String::new();
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
         {
-            if line.contains("round 1/") {
+            if line.contains(&phase_line) {
                 let _ = tx.send(());
             }
             all.push_str(&line);
@@ -479,17 +497,16 @@ async fn sigint_while_measuring_removes_stacks_objects_and_worktrees() {
         "one worktree per side while measuring"
     );
     assert!(objects(&clients).await >= 2, "each side's code is packaged");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
         .unwrap();
     let log = log.join().unwrap();
-    reached.unwrap_or_else(|_| panic!("the run reached its first round:\n{log}"));
+    reached.unwrap_or_else(|_| panic!("the run reached `{phase}`:\n{log}"));
     assert_eq!(status.code(), Some(130), "{log}");
     assert!(
         moto_support::live_tailgate_stacks(&clients)

@@ -137,27 +137,35 @@ fn a_finished_run_leaves_nothing_behind() {
     assert_nothing_left(dir.path(), &token);
 }
 
-#[test]
-fn an_interrupted_run_tears_down_and_exits_130() {
-    let token = format!("sigint-{}", std::process::id());
-    // Long enough that the signal surely lands while measuring.
-    let (dir, config) = setup(&token, 50, "2s");
+/// Run `tailgate run` with `config` and `env`; once a stderr line contains
+/// `phase` (or `ready` says so), send SIGINT and, 300 ms later, SIGTERM, as GitHub
+/// does on cancel (it waits longer: the second signal lands during teardown here).
+/// Returns the exit status and the log.
+fn interrupt_at(
+    dir: &Path,
+    config: &Path,
+    env: &[(&str, String)],
+    phase: &str,
+    ready: impl Fn() -> bool,
+) -> (std::process::ExitStatus, String) {
     let mut child = Command::new(BIN)
         .arg("run")
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .arg("--out")
-        .arg(dir.path().join("out"))
+        .arg(dir.join("out"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let phase_line = phase.to_string();
+    let log = std::thread::spawn(move || {
         let mut all = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("round 1/") {
+            if line.contains(&phase_line) {
                 let _ = tx.send(());
             }
             all.push_str(&line);
@@ -165,18 +173,19 @@ fn an_interrupted_run_tears_down_and_exits_130() {
         }
         all
     });
-    // Wait (generously: the machine may be slow) until measuring has begun.
-    rx.recv_timeout(Duration::from_secs(120))
-        .expect("the run reached its first round");
-    assert!(
-        !processes_with(&token).is_empty(),
-        "the services are running"
-    );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    // Wait (generously: the machine may be slow) until the phase has begun.
+    let started = Instant::now();
+    while rx.try_recv().is_err() && !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run never reached `{phase}`"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -184,15 +193,116 @@ fn an_interrupted_run_tears_down_and_exits_130() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "tailgate did not stop after SIGINT"
+            "tailgate did not stop after SIGINT and SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(status.code(), Some(130));
+    (status, log.join().unwrap())
+}
+
+#[test]
+fn an_interrupted_run_tears_down_and_exits_130() {
+    let token = format!("sigint-{}", std::process::id());
+    // Long enough that the signal surely lands while measuring.
+    let (dir, config) = setup(&token, 50, "2s");
+    let (status, log) = interrupt_at(dir.path(), &config, &[], "round 1/", || false);
+    assert_eq!(status.code(), Some(130), "{log}");
     assert_nothing_left(dir.path(), &token);
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("out/tailgate-results.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(results["verdict"]["level"], "error");
+}
+
+#[test]
+fn a_run_interrupted_while_deploying_tears_down_and_exits_130() {
+    let token = format!("sigint-deploy-{}", std::process::id());
+    let (dir, config) = setup(&token, 2, "300ms");
+    // A service that takes its time to start: the signal lands in the deploy.
+    let started = dir.path().join("started");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("command: \"exec {BIN} sample-service --variant base\""),
+        &format!("command: \"echo $$ >> {}; sleep 60\"", started.display()),
+    );
+    std::fs::write(&config, text).unwrap();
+    let (status, log) = interrupt_at(dir.path(), &config, &[], "never printed", || {
+        started.exists()
+    });
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert_nothing_left(dir.path(), &token);
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/tailgate-results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["verdict"]["level"], "error");
+    assert!(results["endpoints"].as_array().unwrap().is_empty());
+}
+
+/// A GitHub API that accepts connections and never answers.
+fn silent_api() -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let thread = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().take(64).flatten() {
+            held.push(conn);
+        }
+    });
+    (url, thread)
+}
+
+#[test]
+fn a_run_interrupted_while_publishing_exits_130_with_its_summary_written() {
+    let token = format!("sigint-publish-{}", std::process::id());
+    let (dir, config) = setup(&token, 2, "300ms");
+    // The config in the repository, as on GitHub: the base commit's copy gates.
+    let repo = dir.path().join("repo");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("repo: repo\n", "repo: .\n");
+    std::fs::write(repo.join("tailgate.yml"), text).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "config"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/github-events/pull_request.synchronize.0.json");
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    event["pull_request"]["base"]["sha"] = serde_json::json!(sha);
+    event["pull_request"]["head"]["sha"] = serde_json::json!(sha);
+    let event_path = dir.path().join("event.json");
+    std::fs::write(&event_path, event.to_string()).unwrap();
+    let (api, _api) = silent_api();
+    let summary = dir.path().join("summary.md");
+    let env = [
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_EVENT_NAME", "pull_request".to_string()),
+        ("GITHUB_EVENT_PATH", event_path.display().to_string()),
+        ("GITHUB_REPOSITORY", "Codertocat/Hello-World".to_string()),
+        ("GITHUB_WORKSPACE", repo.display().to_string()),
+        ("GITHUB_API_URL", api),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        (
+            "INPUT_GITHUB_TOKEN",
+            "ghs_canary0123456789abcdefghijklmnopqrstu".to_string(),
+        ),
+    ];
+    let (status, log) = interrupt_at(
+        dir.path(),
+        &repo.join("tailgate.yml"),
+        &env,
+        "tailgate: verdict",
+        || false,
+    );
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(log.contains("interrupted while publishing"), "{log}");
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("tailgate"),
+        "the job summary was written before the API calls"
+    );
+    assert!(!log.contains("ghs_canary"), "{log}");
+    assert_nothing_left(dir.path(), &token);
 }

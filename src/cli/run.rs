@@ -450,7 +450,18 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     if publish {
         let mut opts = PublishOptions::from_context(&ctx);
         opts.results_path = Some(outcome.results_path.clone());
-        github::publish(&ctx, &outcome.results, &outcome.markdown, &opts).await;
+        // A cancelled job stops publishing at once: the summary is written first
+        // and the results and report are on disk already.
+        tokio::select! {
+            _ = github::publish(&ctx, &outcome.results, &outcome.markdown, &opts) => {}
+            _ = pipeline::shutdown_signal() => {
+                eprintln!(
+                    "tailgate: interrupted while publishing; the results and report are in {}",
+                    out_dir.display()
+                );
+                return exit::INTERRUPTED;
+            }
+        }
     }
     outcome.exit_code()
 }
