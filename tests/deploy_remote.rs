@@ -323,3 +323,79 @@ fn a_command_deploy_is_polled_at_the_url_it_printed() {
     let statuses = statuses(&results);
     assert_eq!(statuses.keys().collect::<Vec<_>>(), ["200"], "{statuses:?}");
 }
+
+/// A server answering every request with a redirect to `location`, keep-alive.
+fn redirecting(location: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let location = location.clone();
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let reply = format!(
+                            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+                        );
+                        if conn.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Load goes only where the config points: a redirect to another host is neither
+/// followed by the readiness poll nor by the load; it is counted as a status.
+#[test]
+fn redirects_to_another_host_are_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = Server::start(Behavior::Ok);
+    let base = redirecting(format!("{}/stolen", elsewhere.base_url()));
+    let head = Server::start(Behavior::Ok);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "  url:\n    base: \"{base}\"\n    head: \"{}\"\n    ready: {{ path: /healthz, timeout: 5s, interval: 100ms, status: [200, 302] }}",
+            head.base_url()
+        ),
+    );
+    let run = run(dir.path(), &config, &[]);
+    let results = run.results.expect("results");
+    assert_eq!(
+        elsewhere.state.requests.load(Ordering::Relaxed),
+        0,
+        "nothing reached the redirect's target: {}",
+        run.stderr
+    );
+    let base_rounds: Vec<&serde_json::Value> = results["endpoints"][0]["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["side"] == "base")
+        .collect();
+    assert!(!base_rounds.is_empty());
+    for round in base_rounds {
+        let statuses = round["data"]["statuses"].as_object().unwrap();
+        assert_eq!(statuses.keys().collect::<Vec<_>>(), ["302"], "{round}");
+        assert_eq!(round["data"]["ok"], 0);
+        let errors = round["data"]["errors"].as_object().unwrap();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["status_other"],
+            "{round}"
+        );
+    }
+}
