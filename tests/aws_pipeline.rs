@@ -201,7 +201,7 @@ deploy:
     parameters: {{ TargetUrl: "{url}" }}
     poll_interval: 20ms
     timeout: 60s
-load: {{ connections: 2, duration: 300ms, warmup: 0s }}
+load: {{ connections: 2, requests: 300, warmup: 0s }}
 compare: {{ rounds: 4, seed: 11 }}
 cost: {{ monthly_requests: 1M }}
 defaults:
@@ -404,7 +404,7 @@ deploy:
     env: {{ TG_URL: "{url}" }}
     worktree: false
     ready: {{ interval: 20ms }}
-load: {{ connections: 2, duration: 300ms, warmup: 0s }}
+load: {{ connections: 2, requests: 300, warmup: 0s }}
 compare: {{ rounds: 4, seed: 11 }}
 cost: {{ monthly_requests: 1M, architecture: arm64, api_gateway: rest }}
 defaults:

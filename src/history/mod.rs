@@ -805,3 +805,121 @@ pub async fn plan(
 pub fn short(sha: &str) -> String {
     sha.chars().take(7).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(runner: &str) -> Environment {
+        Environment {
+            runner: Some(runner.into()),
+            region: None,
+            deployer: "url".into(),
+            tailgate_version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn environments_say_how_they_differ() {
+        assert!(env("Linux X64").differences(&env("Linux X64")).is_empty());
+        let diff = env("Linux X64").differences(&Environment {
+            region: Some("eu-west-1".into()),
+            tailgate_version: "0.2.0".into(),
+            ..env("Linux ARM64")
+        });
+        assert_eq!(
+            diff,
+            [
+                "runner `Linux X64` vs `Linux ARM64`",
+                "region `unknown` vs `eu-west-1`",
+                "tailgate 0.1.0 vs 0.2.0"
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_sort_in_time_and_name_their_commit() {
+        assert_eq!(
+            time_segment("2026-12-03T12:00:05.123456Z"),
+            "20261203T120005Z"
+        );
+        assert_eq!(time_segment("2026-12-03T12:00:05Z"), "20261203T120005Z");
+        assert_eq!(branch_segment("release/1.x"), "release_1.x");
+        assert_eq!(branch_segment("../main"), "_main");
+        assert_eq!(sha_segment("ABCDEF0123"), Some("abcdef0123".into()));
+        assert_eq!(sha_segment("HEAD"), None);
+        assert_eq!(sha_segment("../x"), None);
+    }
+
+    fn record(commit: &str, p99: f64) -> Record {
+        Record {
+            schema: RECORD_SCHEMA.into(),
+            commit: commit.into(),
+            branch: "main".into(),
+            config_hash: "abc".into(),
+            recorded_at: "2026-12-03T12:00:00Z".into(),
+            environment: env("Linux X64"),
+            points: vec![Point {
+                endpoint: "users".into(),
+                requests: 100,
+                p99_ms: Some(p99),
+                aa_p99: Some(0.01),
+            }],
+            results: serde_json::from_value(serde_json::json!({
+                "schema": crate::results::SCHEMA, "tool_version": "0.1.0",
+                "started_at": "2026-12-03T12:00:00Z",
+                "context": { "kind": "release", "base_label": "", "head_label": "main", "run_url": null },
+                "settings": { "config_source": "tailgate.yml", "mode": "blocking", "deployer": "url",
+                    "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 2000, "seed": 1 },
+                "targets": [], "order": [], "endpoints": [], "comparisons": [],
+                "verdict": { "level": "pass", "mode": "blocking", "checks": [], "error": null }
+            }))
+            .expect("a minimal results file"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_merge_base_wins_else_the_nearest_earlier_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::new(Box::new(DirStore::new(dir.path())), "main");
+        let (old, newer) = ("a".repeat(40), "b".repeat(40));
+        history.append(&record(&old, 10.0)).await.unwrap();
+        history.append(&record(&newer, 11.0)).await.unwrap();
+        let wanted = "c".repeat(40);
+        let found = history
+            .find(&[wanted.clone(), newer.clone(), old.clone()], "abc")
+            .await
+            .unwrap()
+            .expect("a record");
+        assert_eq!((found.0, found.1.commit.as_str()), (1, newer.as_str()));
+        let found = history
+            .find(std::slice::from_ref(&old), "other")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.1.commit, old, "another config hash is the fallback");
+        assert!(history.find(&[wanted], "abc").await.unwrap().is_none());
+        let mut warnings = Vec::new();
+        let recent = history
+            .recent(10, Some("abc"), &mut warnings)
+            .await
+            .unwrap();
+        assert_eq!(recent.len(), 2);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_trend_names_the_commit_a_step_began() {
+        let mut records = Vec::new();
+        for i in 0..30 {
+            let p99 = if i < 20 { 10.0 } else { 13.0 } * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0));
+            records.push(record(&format!("{i:040x}"), p99));
+        }
+        let trends = trends(&records);
+        assert_eq!(trends.len(), 1);
+        let change = trends[0].change.clone().expect("a change point");
+        assert_eq!(change.commit, format!("{:040x}", 20));
+        assert_eq!(change.runs_ago, 9);
+        assert!((change.change - 0.3).abs() < 0.05, "{change:?}");
+    }
+}
