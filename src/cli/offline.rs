@@ -145,6 +145,11 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
         );
         return exit::USAGE;
     }
+    // Hostile or damaged rounds are an error here, not an overflow in a sum.
+    if let Err(e) = crate::github::trust::check_measurements(&results) {
+        eprintln!("tailgate compare: {}: {e}", args.first.display());
+        return exit::USAGE;
+    }
     if let Some(path) = &args.config {
         let config = match load_config(path) {
             Ok(c) => c,

@@ -88,7 +88,7 @@ pub enum Refusal {
         sha: String,
     },
     /// The measured data is missing or does not hang together.
-    #[error("the results file is refused: {0}; publish recomputes the verdict from the measured rounds, so they must be complete and consistent")]
+    #[error("the results file is refused: {0}; the verdict is recomputed from the measured rounds, so they must be complete and consistent")]
     Measurements(String),
     /// The trusted config could not be read or parsed.
     #[error("the gate's config could not be read from this workflow's commit: {0}")]
