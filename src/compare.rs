@@ -233,3 +233,43 @@ pub fn head_only(runs: &[EndpointRun]) -> Vec<EndpointComparison> {
         })
         .collect()
 }
+
+/// Recompute the comparisons and the verdict of `results` from its measured
+/// rounds, under its `limits` and `settings` (mode, noise floor, confidence,
+/// resamples, seed, looks): what `tailgate compare` and `tailgate publish` post
+/// instead of any comparison or verdict a file carries.
+pub fn recompute(results: &mut crate::results::RunResults) -> Result<(), CompareError> {
+    let s = &results.settings;
+    // A run that bought its extension was decided at the second look's level.
+    let confidence = if s.looks > 1 {
+        stats::per_look_confidence(s.confidence, s.looks).unwrap_or(s.confidence)
+    } else {
+        s.confidence
+    };
+    let cfg = CompareConfig {
+        rounds: s.rounds,
+        noise_floor: s.noise_floor,
+        confidence,
+        resamples: s.resamples,
+        seed: Some(s.seed),
+        extend: s.extend,
+        // The floors the run learned from its history reproduce its verdict.
+        endpoint_floors: results
+            .history
+            .iter()
+            .flat_map(|h| &h.floors)
+            .filter(|f| f.learned_from.is_some())
+            .map(|f| (f.endpoint.clone(), f.floor))
+            .collect(),
+    };
+    let comparisons = compare_all(&results.endpoints, &results.limits, &cfg, s.seed)?;
+    let mut verdict = crate::verdict::decide_limits(s.mode, &results.limits, &comparisons);
+    let warnings = crate::verdict::load_checks(&results.endpoints);
+    if !warnings.is_empty() {
+        verdict.level = verdict.level.max(crate::verdict::Level::Warn);
+        verdict.checks.extend(warnings);
+    }
+    results.comparisons = comparisons;
+    results.verdict = verdict;
+    Ok(())
+}

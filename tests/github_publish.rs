@@ -5,8 +5,14 @@
 mod common;
 
 use common::standin::{StandIn, BASE_SHA, HEAD_SHA, MERGE_SHA, OWNER, PR, REPO};
-use common::{actions_env, fixture, pr_event, results, tailgate, CANARY};
+use common::{
+    actions_env, fixture, measured_results, pr_event, results, serve_gate, tailgate, CANARY,
+};
 use serde_json::json;
+use tailgate::bench::ErrorKind;
+use tailgate::config::Mode;
+use tailgate::results::RunResults;
+use tailgate::verdict::{Level, Verdict};
 
 fn write_results(
     dir: &std::path::Path,
@@ -181,22 +187,74 @@ fn workflow_run_event(
     path
 }
 
+/// The environment of the privileged `workflow_run` half: on the default branch
+/// (`GITHUB_SHA` = the base commit, where the stand-in serves the gate's config).
+fn workflow_run_env(
+    standin: &StandIn,
+    dir: &std::path::Path,
+    event: &std::path::Path,
+) -> tailgate::context::Env {
+    serve_gate(standin);
+    let mut env = actions_env(standin, dir, "workflow_run", event, 30433700);
+    env.insert("GITHUB_SHA".into(), BASE_SHA.into());
+    env.insert("GITHUB_REF".into(), "refs/heads/master".into());
+    env
+}
+
+fn write_file(dir: &std::path::Path, name: &str, res: &RunResults) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(res).expect("json")).expect("write");
+    path
+}
+
+async fn publish(
+    env: &tailgate::context::Env,
+    file: &std::path::Path,
+    dir: &std::path::Path,
+) -> common::Output {
+    tailgate(env, &["publish", &file.display().to_string()], dir).await
+}
+
+/// No check run is green, and every comment went to PR #2 only.
+fn assert_nothing_green(standin: &StandIn) {
+    let state = standin.state.lock().expect("state");
+    for run in &state.check_runs {
+        assert_ne!(run["conclusion"], "success", "{run}");
+        assert_ne!(run["conclusion"], "neutral", "{run}");
+        assert_eq!(run["head_sha"], HEAD_SHA, "{run}");
+        assert!(
+            run["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("tailgate")),
+            "{run}"
+        );
+    }
+    for r in &state.requests {
+        if r.method == http::Method::POST || r.method == http::Method::PATCH {
+            assert!(
+                r.path.contains("/check-runs")
+                    || r.path.contains(&format!("/issues/{PR}/comments")),
+                "{} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workflow_run_publishes_results_that_belong_to_it() {
     let standin = StandIn::start(CANARY).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let results_path = write_results(dir.path(), HEAD_SHA, 30433642, 2.1);
-    // A fork PR: GitHub lists no pull_requests for it.
-    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([]));
-    let mut env = actions_env(&standin, dir.path(), "workflow_run", &event, 30433700);
-    env.insert("GITHUB_SHA".into(), BASE_SHA.into());
-    env.insert("GITHUB_REF".into(), "refs/heads/master".into());
-    let out = tailgate(
-        &env,
-        &["publish", &results_path.display().to_string()],
+    let results_path = write_file(
         dir.path(),
-    )
-    .await;
+        "tailgate-results.json",
+        &measured_results(HEAD_SHA, 30433642, 2.1),
+    );
+    // A fork PR: GitHub lists no pull_requests for it; the API finds PR #2.
+    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([]));
+    let env = workflow_run_env(&standin, dir.path(), &event);
+    let out = publish(&env, &results_path, dir.path()).await;
     assert_eq!(out.code, 1, "{out:?}");
     let ours = standin.comments_with("tailgate:comment");
     assert_eq!(ours.len(), 1, "{}", out.stderr);
@@ -205,25 +263,222 @@ async fn workflow_run_publishes_results_that_belong_to_it() {
         body.contains("/actions/runs/30433642"),
         "links the measuring run"
     );
+    assert!(body.contains("❌"), "{body}");
     {
         let state = standin.state.lock().expect("state");
         assert_eq!(state.check_runs[0]["head_sha"], HEAD_SHA);
+        assert_eq!(state.check_runs[0]["conclusion"], "failure");
+        assert!(state
+            .requests
+            .iter()
+            .any(|r| r.path.contains(&format!("/commits/{HEAD_SHA}/pulls"))
+                || r.path.contains("/pulls?state=open")));
+        assert!(state.requests.iter().any(|r| r
+            .path
+            .contains(&format!("contents/tailgate.yml?ref={BASE_SHA}"))));
         assert!(state
             .requests
             .iter()
             .any(|r| r.path.contains(&format!("/issues/{PR}/comments"))));
     }
 
-    // Results of another commit are refused.
-    let forged = write_results(dir.path(), OTHER_SHA, 30433642, 1.0);
-    let out = tailgate(
-        &env,
-        &["publish", &forged.display().to_string()],
+    // Results of another commit are refused, with an error check on the event's commit.
+    let forged = write_file(
         dir.path(),
-    )
-    .await;
+        "other.json",
+        &measured_results(OTHER_SHA, 30433642, 1.0),
+    );
+    let out = publish(&env, &forged, dir.path()).await;
+    assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("refusing"), "{}", out.stderr);
     assert_eq!(standin.comments_with("tailgate:comment").len(), 1);
+    let state = standin.state.lock().expect("state");
+    let last = state.check_runs.last().expect("an error check");
+    assert_eq!(last["conclusion"], "failure");
+    assert_eq!(last["head_sha"], HEAD_SHA);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_edited_to_pass_is_recomputed_from_the_rounds() {
+    let standin = StandIn::start(CANARY).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut res = measured_results(HEAD_SHA, 30433642, 2.1);
+    assert_eq!(res.verdict.level, Level::Fail, "the honest file fails");
+    // The fork edits the conclusions and loosens the gate it recorded.
+    res.verdict = Verdict {
+        level: Level::Pass,
+        mode: Mode::Advisory,
+        checks: Vec::new(),
+        error: None,
+    };
+    res.comparisons = common::comparisons(1.0);
+    for limit in &mut res.limits {
+        limit.budget.p99 = Some(tailgate::config::Fraction(100.0));
+        limit.slo.p99 = None;
+    }
+    res.settings.mode = Mode::Advisory;
+    res.settings.noise_floor = tailgate::config::Fraction(50.0);
+    res.settings.config_source = "build".into();
+    let file = write_file(dir.path(), "forged.json", &res);
+    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([{"number": PR}]));
+    let env = workflow_run_env(&standin, dir.path(), &event);
+    let out = publish(&env, &file, dir.path()).await;
+    assert_eq!(out.code, 1, "the recomputed verdict decides: {out:?}");
+    assert_nothing_green(&standin);
+    let state = standin.state.lock().expect("state");
+    assert_eq!(state.check_runs.len(), 1);
+    assert_eq!(state.check_runs[0]["conclusion"], "failure");
+    assert_eq!(
+        state.check_runs[0]["name"], "tailgate",
+        "named by the trusted config"
+    );
+    assert_eq!(state.comments.len(), 1);
+    let body = state.comments[0]["body"].as_str().expect("body");
+    assert!(body.contains("❌ tailgate"), "{body}");
+    assert!(body.contains("blocking"), "the base config's mode: {body}");
+    let outputs = std::fs::read_to_string(dir.path().join("output.txt")).expect("outputs");
+    assert!(outputs.contains("verdict=fail\n"), "{outputs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_passing_file_gets_a_green_check() {
+    // The control for the forgery tests: the same path does post success.
+    let standin = StandIn::start(CANARY).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write_file(
+        dir.path(),
+        "ok.json",
+        &measured_results(HEAD_SHA, 30433642, 1.0),
+    );
+    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([]));
+    let env = workflow_run_env(&standin, dir.path(), &event);
+    let out = publish(&env, &file, dir.path()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let state = standin.state.lock().expect("state");
+    assert_eq!(state.check_runs.len(), 1);
+    assert_eq!(state.check_runs[0]["conclusion"], "success");
+    assert_eq!(state.comments.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_counts_and_broken_histograms_are_refused() {
+    let standin = StandIn::start(CANARY).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([]));
+    let env = workflow_run_env(&standin, dir.path(), &event);
+    let honest = measured_results(HEAD_SHA, 30433642, 2.1);
+
+    let mut forgeries: Vec<(&str, serde_json::Value)> = Vec::new();
+    // Fewer errors than happened: `ok` raised without samples behind it.
+    let mut res = honest.clone();
+    res.endpoints[0].rounds[1].data.ok += 50;
+    forgeries.push((
+        "ok != latency samples",
+        serde_json::to_value(&res).expect("json"),
+    ));
+    // Errors erased from the counters but not from the timeline.
+    let mut res = honest.clone();
+    res.endpoints[0].rounds[1]
+        .data
+        .failure(ErrorKind::Status5xx, 0);
+    res.endpoints[0].rounds[1].data.errors.clear();
+    forgeries.push((
+        "timeline != counters",
+        serde_json::to_value(&res).expect("json"),
+    ));
+    // A head round measured twice (the slow one dropped, a fast one doubled).
+    let mut res = honest.clone();
+    let copy = res.endpoints[0].rounds[0].clone();
+    res.endpoints[0].rounds[1] = copy;
+    forgeries.push(("duplicate round", serde_json::to_value(&res).expect("json")));
+    // The failing endpoint left out.
+    let mut res = honest.clone();
+    res.endpoints.retain(|e| e.name != "GET /users/42");
+    forgeries.push((
+        "endpoint missing",
+        serde_json::to_value(&res).expect("json"),
+    ));
+    // Only one round per side.
+    let mut res = honest.clone();
+    for e in &mut res.endpoints {
+        e.rounds.retain(|r| r.round == 0);
+    }
+    forgeries.push(("too few rounds", serde_json::to_value(&res).expect("json")));
+    // A count that would overflow a sum.
+    let mut res = honest.clone();
+    res.endpoints[1].rounds[0].data.bytes_in = u64::MAX;
+    forgeries.push(("huge count", serde_json::to_value(&res).expect("json")));
+    // A histogram that does not decode.
+    let mut value = serde_json::to_value(&honest).expect("json");
+    value["endpoints"][0]["rounds"][0]["data"]["latency"] = json!("SGVsbG8sIGZvcmsh");
+    forgeries.push(("undecodable histogram", value));
+
+    for (i, (what, value)) in forgeries.iter().enumerate() {
+        let file = dir.path().join(format!("forged-{i}.json"));
+        std::fs::write(&file, value.to_string()).expect("write");
+        let out = publish(&env, &file, dir.path()).await;
+        assert_eq!(out.code, 2, "{what}: {out:?}");
+        assert!(
+            out.stderr.contains("refused") || out.stderr.contains("not a tailgate results file"),
+            "{what}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains(CANARY) && !out.stdout.contains(CANARY));
+        let state = standin.state.lock().expect("state");
+        assert_eq!(state.comments.len(), 0, "{what}: no comment");
+        assert_eq!(state.check_runs.len(), i + 1, "{what}: one error check");
+        let run = &state.check_runs[i];
+        assert_eq!(run["conclusion"], "failure", "{what}");
+        assert_eq!(run["head_sha"], HEAD_SHA, "{what}");
+        assert!(
+            run["output"]["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("refused")),
+            "{what}: {run}"
+        );
+    }
+    assert_nothing_green(&standin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_prs_number_never_gets_a_comment() {
+    let standin = StandIn::start(CANARY).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut res = measured_results(HEAD_SHA, 30433642, 1.0);
+    res.context.pull_request = Some(7);
+    let file = write_file(dir.path(), "pr7.json", &res);
+    // Whether GitHub lists the PR or the API finds it, #7 is not the commit's PR.
+    for listed in [json!([]), json!([{"number": PR}])] {
+        let event = workflow_run_event(dir.path(), HEAD_SHA, listed.clone());
+        let env = workflow_run_env(&standin, dir.path(), &event);
+        let out = publish(&env, &file, dir.path()).await;
+        assert_eq!(out.code, 2, "{listed}: {out:?}");
+        assert!(out.stderr.contains("PR #7"), "{}", out.stderr);
+    }
+    {
+        let state = standin.state.lock().expect("state");
+        assert!(state.comments.is_empty());
+        assert!(!state
+            .requests
+            .iter()
+            .any(|r| r.path.contains("/issues/7/") || r.path.contains("/pulls/7")));
+    }
+    assert_nothing_green(&standin);
+
+    // A commit that is no open PR's head: a check on the commit, no comment.
+    let standin = StandIn::start(CANARY).await;
+    standin.state.lock().expect("state").pr_head = OTHER_SHA.into();
+    let res = measured_results(HEAD_SHA, 30433642, 1.0);
+    let file = write_file(dir.path(), "nopr.json", &res);
+    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([]));
+    let env = workflow_run_env(&standin, dir.path(), &event);
+    let out = publish(&env, &file, dir.path()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("no comment"), "{}", out.stderr);
+    let state = standin.state.lock().expect("state");
+    assert!(state.comments.is_empty());
+    assert_eq!(state.check_runs.len(), 1);
+    assert_eq!(state.check_runs[0]["head_sha"], HEAD_SHA);
 }
 
 /// A sha that is not the workflow run's.

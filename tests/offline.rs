@@ -131,3 +131,53 @@ fn compare_rejects_a_file_that_is_not_results() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a tailgate results file"), "{stderr}");
 }
+
+mod common;
+
+#[test]
+fn tampered_rounds_are_an_error_not_an_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let honest = common::measured_results(common::standin::HEAD_SHA, 1, 1.0);
+    let mut cases = Vec::new();
+    // An error count that overflows `ok + errors`.
+    let mut res = honest.clone();
+    res.endpoints[0].rounds[0]
+        .data
+        .errors
+        .insert(tailgate::bench::ErrorKind::Timeout, u64::MAX);
+    cases.push(("overflowing counts", res));
+    // Successes without samples behind them.
+    let mut res = honest.clone();
+    res.endpoints[1].rounds[2].data.ok += 1000;
+    cases.push(("ok != samples", res));
+    for (what, res) in cases {
+        let path = dir.path().join("forged.json");
+        std::fs::write(&path, serde_json::to_string(&res).unwrap()).unwrap();
+        let out = Command::new(BIN)
+            .arg("compare")
+            .arg(&path)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains("refused"), "{what}: {stderr}");
+    }
+    // The honest file still compares.
+    let path = dir.path().join("honest.json");
+    std::fs::write(&path, serde_json::to_string(&honest).unwrap()).unwrap();
+    let out = Command::new(BIN)
+        .args(["compare", "--quiet"])
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -139,14 +139,18 @@ fn spread_text(s: Option<super::lambda::Spread>) -> String {
     )
 }
 
-/// Text from a trace made safe for one table cell.
+/// Text from a trace made safe for one table cell (and inert: no HTML, links or
+/// mentions).
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    crate::report::escape::text(text)
 }
 
 /// The cost of both sides as a markdown table: per request, per million, per month.
 pub fn cost_markdown(cost: &CostComparison) -> String {
-    let mut md = format!("#### Cost ({})\n\n", cost.source);
+    let mut md = format!(
+        "#### Cost ({})\n\n",
+        crate::report::escape::inline(&cost.source)
+    );
     md.push_str("| side | per request | per 1M requests | monthly |\n|---|---:|---:|---:|\n");
     for side in [&cost.base, &cost.head] {
         md.push_str(&format!(
@@ -229,7 +233,11 @@ pub fn markdown(view: &ServerSide) -> String {
         }
         for s in &view.lambda {
             if let Some(m) = &s.count_mismatch {
-                md.push_str(&format!("\n> {}: {m}.\n", s.side));
+                md.push_str(&format!(
+                    "\n> {}: {}.\n",
+                    s.side,
+                    crate::report::escape::inline(m)
+                ));
             }
             if s.rejected_lines > 0 {
                 md.push_str(&format!(
@@ -255,8 +263,8 @@ pub fn markdown(view: &ServerSide) -> String {
             let op = c
                 .sql
                 .as_deref()
-                .map(|q| format!("`{}`", q.replace('|', "\\|").replace('`', "'")))
-                .or_else(|| c.operation.clone())
+                .map(|q| format!("`{}`", crate::report::escape::cell_code(q)))
+                .or_else(|| c.operation.as_deref().map(cell))
                 .unwrap_or_else(|| "–".into());
             md.push_str(&format!(
                 "| {} | {} | {op} | {} | {} | {} |\n",
@@ -272,7 +280,10 @@ pub fn markdown(view: &ServerSide) -> String {
     if !view.hints.is_empty() {
         md.push_str("#### Hints\n\n");
         for h in &view.hints {
-            md.push_str(&format!("- {}\n", h.message));
+            md.push_str(&format!(
+                "- {}\n",
+                crate::report::escape::inline(&h.message)
+            ));
         }
     }
     md

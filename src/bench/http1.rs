@@ -217,7 +217,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                     }
                 }
             }
-            let mut left = size + 2; // data and its CRLF
+            // Data and its CRLF. A size the server made up near `u64::MAX` is a
+            // framing error, not an overflow.
+            let mut left = size.checked_add(2).ok_or(ErrorKind::Body)?;
             while left > 0 {
                 if self.buf.is_empty() && self.fill().await? == 0 {
                     return Err(ErrorKind::Body);
@@ -230,8 +232,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 self.buf.advance(take);
                 left -= take as u64;
             }
-            wire += size + 2;
-            body += size;
+            wire = wire.saturating_add(size.saturating_add(2));
+            body = body.saturating_add(size);
         }
     }
 }
@@ -429,6 +431,34 @@ mod tests {
         assert_eq!(m.body_bytes, 5);
         assert!(m.keep_alive);
         assert_eq!(m.server_timing.as_deref(), Some("db;dur=1.5"));
+    }
+
+    #[tokio::test]
+    async fn a_chunk_size_near_u64_max_is_a_body_error_not_an_overflow() {
+        for size in [
+            "FFFFFFFFFFFFFFFF",
+            "fffffffffffffffe",
+            "FFFFFFFFFFFFFFFF;ext=1",
+        ] {
+            let response: &'static [u8] = Box::leak(
+                format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nhello\r\n")
+                    .into_bytes()
+                    .into_boxed_slice(),
+            );
+            assert_eq!(
+                exchange(response, false, false).await,
+                Err(ErrorKind::Body),
+                "{size}"
+            );
+        }
+        // One more hex digit than u64 holds does not parse: also a body error.
+        let m = exchange(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1FFFFFFFFFFFFFFFF\r\nx\r\n",
+            false,
+            false,
+        )
+        .await;
+        assert_eq!(m, Err(ErrorKind::Body));
     }
 
     #[tokio::test]

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::load_config;
 use super::run::{deployer_for, RunSite};
 use crate::bench::EndpointRun;
-use crate::compare::{compare_all, paired_rounds};
-use crate::config::{units, CompareConfig, DeployConfig};
+use crate::compare::{paired_rounds, recompute};
+use crate::config::{units, DeployConfig};
 use crate::deploy::{Deployer, UrlDeployer};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
@@ -145,6 +145,11 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
         );
         return exit::USAGE;
     }
+    // Hostile or damaged rounds are an error here, not an overflow in a sum.
+    if let Err(e) = crate::github::trust::check_measurements(&results) {
+        eprintln!("tailgate compare: {}: {e}", args.first.display());
+        return exit::USAGE;
+    }
     if let Some(path) = &args.config {
         let config = match load_config(path) {
             Ok(c) => c,
@@ -167,44 +172,10 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
     if let Some(seed) = args.seed {
         results.settings.seed = seed;
     }
-    let s = &results.settings;
-    // A run that bought its extension was decided at the second look's level.
-    let confidence = if s.looks > 1 {
-        stats::per_look_confidence(s.confidence, s.looks).unwrap_or(s.confidence)
-    } else {
-        s.confidence
-    };
-    let cfg = CompareConfig {
-        rounds: s.rounds,
-        noise_floor: s.noise_floor,
-        confidence,
-        resamples: s.resamples,
-        seed: Some(s.seed),
-        extend: s.extend,
-        // The floors the run learned from its history reproduce its verdict.
-        endpoint_floors: results
-            .history
-            .iter()
-            .flat_map(|h| &h.floors)
-            .filter(|f| f.learned_from.is_some())
-            .map(|f| (f.endpoint.clone(), f.floor))
-            .collect(),
-    };
-    let comparisons = match compare_all(&results.endpoints, &results.limits, &cfg, s.seed) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tailgate compare: {e}");
-            return exit::ERROR;
-        }
-    };
-    let mut verdict = verdict::decide_limits(s.mode, &results.limits, &comparisons);
-    let warnings = verdict::load_checks(&results.endpoints);
-    if !warnings.is_empty() {
-        verdict.level = verdict.level.max(verdict::Level::Warn);
-        verdict.checks.extend(warnings);
+    if let Err(e) = recompute(&mut results) {
+        eprintln!("tailgate compare: {e}");
+        return exit::ERROR;
     }
-    results.comparisons = comparisons;
-    results.verdict = verdict;
     let markdown = match render_markdown(&build_view(&results)) {
         Ok(m) => m,
         Err(e) => {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::context::Context;
+use crate::context::{Context, Trigger};
 use crate::github::{self, CommentPolicy, PublishOptions};
 use crate::report::{build_view, render_markdown};
 use crate::verdict::exit;
@@ -38,21 +38,6 @@ pub(crate) async fn publish(args: PublishArgs) -> i32 {
         .results
         .or_else(|| ctx.inputs.results.clone())
         .unwrap_or_else(|| PathBuf::from("tailgate-out/tailgate-results.json"));
-    let mut results = match github::read_results(&path) {
-        Ok(results) => results,
-        Err(err) => {
-            eprintln!("tailgate: {err}");
-            return exit::USAGE;
-        }
-    };
-    github::adopt_context(&ctx, &mut results);
-    let markdown = match render_markdown(&build_view(&results)) {
-        Ok(markdown) => markdown,
-        Err(err) => {
-            eprintln!("tailgate: {err}");
-            return exit::ERROR;
-        }
-    };
     let mut options = PublishOptions::from_context(&ctx);
     if let Some(policy) = args.comment {
         options.comment = policy;
@@ -60,6 +45,44 @@ pub(crate) async fn publish(args: PublishArgs) -> i32 {
     if args.no_check_run {
         options.check_run = false;
     }
+    let mut results = match github::read_results(&path) {
+        Ok(results) => results,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            // A file that does not even decode (a histogram edited by hand, say) is
+            // refused like any other tampered one.
+            if matches!(ctx.trigger, Trigger::WorkflowRun { .. }) {
+                github::publish_refusal(&ctx, &err.to_string(), &options).await;
+            }
+            return exit::USAGE;
+        }
+    };
+    github::adopt_context(&ctx, &mut results);
+    // From a `workflow_run` the file is untrusted (a fork's workflow may have written
+    // it): post what its measured rounds say under the gate of this workflow's
+    // commit, for the commit and PR the event and the API name.
+    let gh = github::client(&ctx, options.retry);
+    results = match github::trust::verify(&ctx, gh.as_ref(), results).await {
+        Ok(verified) => {
+            for notice in &verified.notices {
+                eprintln!("{notice}");
+            }
+            verified.results
+        }
+        Err(refusal) => {
+            let why = refusal.to_string();
+            eprintln!("tailgate: {why}");
+            github::publish_refusal(&ctx, &why, &options).await;
+            return exit::USAGE;
+        }
+    };
+    let markdown = match render_markdown(&build_view(&results)) {
+        Ok(markdown) => markdown,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::ERROR;
+        }
+    };
     options.results_path = Some(path);
     github::publish(&ctx, &results, &markdown, &options).await;
     results.verdict.exit_code()

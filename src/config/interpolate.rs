@@ -30,6 +30,11 @@ pub enum Environment {
     Process,
     /// A fixed set of variables (tests, tools).
     Fixed(BTreeMap<String, String>),
+    /// The process environment, with an unset variable read as its own
+    /// `${NAME}` text instead of an error: for reading a config's gate (SLOs,
+    /// budgets, mode, compare settings) where the deployer's values are not
+    /// needed (`tailgate publish`).
+    ProcessOrPlaceholder,
 }
 
 impl Environment {
@@ -37,6 +42,9 @@ impl Environment {
         match self {
             Environment::Process => std::env::var(name).ok(),
             Environment::Fixed(vars) => vars.get(name).cloned(),
+            Environment::ProcessOrPlaceholder => {
+                Some(std::env::var(name).unwrap_or_else(|_| format!("${{{name}}}")))
+            }
         }
     }
 }

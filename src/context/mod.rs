@@ -152,6 +152,9 @@ pub enum Trigger {
         pull_requests: Vec<u64>,
         /// `owner/name` of the repository the head commit is in.
         head_repo: Option<String>,
+        /// The branch the head commit is on (in `head_repo`), to find the PR when
+        /// GitHub lists none.
+        head_branch: Option<String>,
     },
     /// Not on GitHub Actions.
     Local,
@@ -283,6 +286,7 @@ fn workflow_run(payload: &Value, event: &str) -> Result<Trigger, ContextError> {
             })
             .unwrap_or_default(),
         head_repo: str_at(run, &["head_repository", "full_name"]).map(str::to_string),
+        head_branch: str_at(run, &["head_branch"]).map(str::to_string),
     })
 }
 

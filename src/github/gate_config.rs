@@ -49,7 +49,7 @@ pub struct GateConfig {
 }
 
 /// `path` relative to `repo_dir`, with `/` separators (git and the API want that).
-fn repo_relative(path: &Path, repo_dir: &Path) -> String {
+pub fn repo_relative(path: &Path, repo_dir: &Path) -> String {
     let rel = path.strip_prefix(repo_dir).unwrap_or(path);
     rel.components()
         .filter_map(|c| match c {
@@ -188,6 +188,36 @@ fn percent_encode_segment(segment: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The config file `path` at commit `sha`, with git in `repo_dir` when it has the
+/// commit, else with the contents API: never the working tree. `Ok(None)` when the
+/// commit has no such file. For `tailgate publish`, which gates with the copy of
+/// the commit its own (privileged) workflow runs on.
+pub async fn read_at(
+    ctx: &Context,
+    path: &Path,
+    repo_dir: &Path,
+    sha: &str,
+    gh: Option<&GitHub>,
+) -> Result<Option<ConfigCopy>, GithubError> {
+    let rel = repo_relative(path, repo_dir);
+    let (text, origin) = match read_with_git(repo_dir, sha, &rel).await {
+        Ok(text) => (text, ConfigOrigin::Git),
+        Err(git_err) => match gh {
+            Some(gh) => (
+                read_with_api(gh, ctx, sha, &rel).await?,
+                ConfigOrigin::ContentsApi,
+            ),
+            None => return Err(git_err),
+        },
+    };
+    Ok(text.map(|text| ConfigCopy {
+        text,
+        source: format!("{rel}@{}", short(sha)),
+        origin,
+        sha: Some(sha.to_string()),
+    }))
 }
 
 /// The config that gates this run. `path` is the config file (relative to

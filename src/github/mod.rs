@@ -5,7 +5,8 @@
 //! - a check run on the PR's head commit ([`check`]);
 //! - the job summary, step outputs and `::error::`/`::warning::` annotations
 //!   ([`workflow`]);
-//! - the gate's config read at the base commit ([`gate_config`]).
+//! - the gate's config read at the base commit ([`gate_config`]);
+//! - what `tailgate publish` trusts in a results file from a fork ([`trust`]).
 //!
 //! Every call goes through [`api::GitHub`] (octocrab pointed at `GITHUB_API_URL`),
 //! which retries 5xx and transport errors with backoff and honours `retry-after` on
@@ -20,6 +21,7 @@ pub mod comment;
 pub mod gate_config;
 mod publish;
 mod token;
+pub mod trust;
 pub mod workflow;
 
 use std::fmt;
@@ -28,8 +30,8 @@ use std::str::FromStr;
 pub use api::{GitHub, RetryPolicy};
 pub use gate_config::{gate_config, note_for, ConfigCopy, GateConfig};
 pub use publish::{
-    adopt_context, client, marker_for, publish, read_results, PublishOptions, PublishReport,
-    StepOutcome,
+    adopt_context, client, marker_for, publish, publish_refusal, read_results, PublishOptions,
+    PublishReport, StepOutcome,
 };
 pub use token::Token;
 

@@ -210,13 +210,16 @@ fn destination(ctx: &Context, results: &RunResults) -> Result<Destination, Strin
                 return Err(format!(
                     "the results are for commit {} but the workflow run was for {head_sha}: \
                      refusing to publish results that do not belong to this run",
-                    rc.head_sha.as_deref().unwrap_or("(none)")
+                    rc.head_sha
+                        .as_deref()
+                        .map_or("(none)".to_string(), super::trust::shown)
                 ));
             }
             if let Some(results_repo) = &rc.repository {
                 if !results_repo.eq_ignore_ascii_case(&repo.full_name()) {
                     return Err(format!(
-                        "the results are for {results_repo}, this workflow runs in {}",
+                        "the results are for {}, this workflow runs in {}",
+                        super::trust::shown(results_repo),
                         repo.full_name()
                     ));
                 }
@@ -228,6 +231,8 @@ fn destination(ctx: &Context, results: &RunResults) -> Result<Destination, Strin
                     ));
                 }
             }
+            // `rc.pull_request` is the PR `trust::verify` found from the event or the
+            // API, never the number the file was written with.
             Ok(Destination {
                 repo,
                 pr: rc.pull_request,
@@ -437,6 +442,115 @@ async fn publish_comment(
     })
 }
 
+/// The check run's name for config `config`: `tailgate`, or `tailgate (<config>)`.
+fn check_name(options: &PublishOptions, config: &str) -> String {
+    options.check_name.clone().unwrap_or_else(|| {
+        if config == "tailgate.yml" || config.is_empty() {
+            "tailgate".to_string()
+        } else {
+            format!("tailgate ({config})")
+        }
+    })
+}
+
+/// Publish a refused results file of a `workflow_run`: the reason in the job
+/// summary and as an error annotation, and a `failure` check run on the event's
+/// head commit (the one commit this run knows for sure), named after the config
+/// input, not the file. No comment: which PR the file is for is not trusted.
+pub async fn publish_refusal(ctx: &Context, why: &str, options: &PublishOptions) -> PublishReport {
+    let why = match &ctx.token {
+        Some(token) => token.redact(why),
+        None => why.to_string(),
+    };
+    let mut report = PublishReport {
+        annotations: Vec::new(),
+        summary: StepOutcome::Skipped("GITHUB_STEP_SUMMARY is not set".into()),
+        comment: StepOutcome::Skipped("the results file was refused".into()),
+        check_run: StepOutcome::Skipped("disabled by the `check_run` input".into()),
+        outputs: StepOutcome::Skipped("GITHUB_OUTPUT is not set".into()),
+        notices: Vec::new(),
+    };
+    let body = format!(
+        "### ❗ tailgate: the results file was refused\n\n{}\n\nNothing from the file was \
+         published. See the run's log and `SECURITY.md`.\n",
+        report::escape::text(&why)
+    );
+    if ctx.actions {
+        let line = workflow::annotation(
+            workflow::Severity::Error,
+            "tailgate: the results file was refused",
+            &why,
+        );
+        println!("{line}");
+        report.annotations.push(line);
+    }
+    if let Some(path) = &ctx.step_summary {
+        report.summary = match workflow::append_summary(path, &body) {
+            Ok(()) => StepOutcome::Done(format!("written to {}", path.display())),
+            Err(e) => StepOutcome::Failed(format!("could not write {}: {e}", path.display())),
+        };
+    }
+    let sha = match &ctx.trigger {
+        Trigger::WorkflowRun { head_sha, .. } => Some(head_sha.clone()),
+        _ => None,
+    };
+    if options.check_run {
+        report.check_run = match (&ctx.repo, &ctx.token, sha) {
+            (None, _, _) => StepOutcome::Skipped("GITHUB_REPOSITORY is not set".into()),
+            (_, None, _) => StepOutcome::Skipped("no token".into()),
+            (_, _, None) => StepOutcome::Skipped("not a workflow_run: no trusted commit".into()),
+            (Some(repo), Some(token), Some(sha)) => {
+                let config = super::trust::config_path(ctx);
+                let name = check_name(options, &config.to_string_lossy());
+                let run_url = ctx.run_url();
+                let created = match GitHub::new(&ctx.api_url, token, options.retry) {
+                    Err(e) => Err(e),
+                    Ok(gh) => {
+                        check::create(
+                            &gh,
+                            &CheckRequest {
+                                repo,
+                                name: &name,
+                                head_sha: &sha,
+                                title: "❗ tailgate: the results file was refused",
+                                summary: &body,
+                                conclusion: "failure",
+                                details_url: run_url.as_deref(),
+                            },
+                        )
+                        .await
+                    }
+                };
+                match created {
+                    Ok(url) => StepOutcome::Done(format!("on {sha}: {url}")),
+                    Err(e) => failed(&e, token, false),
+                }
+            }
+        };
+    }
+    if let Some(path) = &ctx.output {
+        let pairs = vec![
+            ("verdict".to_string(), "error".to_string()),
+            (
+                "exit_code".to_string(),
+                crate::verdict::exit::USAGE.to_string(),
+            ),
+        ];
+        report.outputs = match workflow::write_outputs(path, &pairs) {
+            Ok(()) => StepOutcome::Done(format!("{} outputs", pairs.len())),
+            Err(e) => StepOutcome::Failed(format!("could not write {}: {e}", path.display())),
+        };
+    }
+    for line in report.lines() {
+        let line = match &ctx.token {
+            Some(token) => token.redact(&line),
+            None => line,
+        };
+        eprintln!("{line}");
+    }
+    report
+}
+
 async fn publish_check(
     gh: &GitHub,
     repo: &Repo,
@@ -448,13 +562,7 @@ async fn publish_check(
 ) -> Result<String, GithubError> {
     // The stable config path (not `tailgate.yml@<sha>`): required checks match names.
     let config = marker_for(results).config;
-    let name = options.check_name.clone().unwrap_or_else(|| {
-        if config == "tailgate.yml" || config.is_empty() {
-            "tailgate".to_string()
-        } else {
-            format!("tailgate ({config})")
-        }
-    });
+    let name = check_name(options, &config);
     let title = report::headline_text(results);
     let summary = report::comment_body(results, markdown);
     let run_url = ctx.run_url();

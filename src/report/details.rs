@@ -122,7 +122,7 @@ pub fn build(results: &RunResults) -> Details {
     let profile = if profile.is_empty() {
         String::new()
     } else {
-        format!("{profile}; ")
+        format!("{}; ", escape::inline(&profile))
     };
     let mut method = format!(
         "{} rounds per side, base and head interleaved in random order (seed {}); {}\
@@ -157,7 +157,14 @@ pub fn build(results: &RunResults) -> Details {
         _ => None,
     };
     let mut links = Vec::new();
-    if let Some(url) = ctx.run_url.as_ref().filter(|u| is_safe_url(u)) {
+    // Links go to the repository's own server only: a run link elsewhere is dropped.
+    let run_url = ctx.run_url.as_ref().filter(|u| {
+        is_safe_url(u)
+            && repo_url
+                .as_ref()
+                .is_some_and(|r| u.starts_with(&format!("{r}/actions/runs/")))
+    });
+    if let Some(url) = run_url {
         let label = ctx
             .run_id
             .map_or("Workflow run".to_string(), |id| format!("Run {id}"));

@@ -27,8 +27,23 @@ pub fn code(s: &str) -> String {
 
 /// The body of a code span inside a table cell: as [`code`], and `|` escaped, which
 /// GFM tables require even inside code spans.
+///
+/// A backslash right before a `|` gets a zero-width space after it, so that the
+/// pipe's escape is one backslash whichever way a parser pairs backslashes
+/// (inside a code span they are literal, but GFM splits cells before that).
 pub fn cell_code(s: &str) -> String {
-    code(s).replace('|', "\\|")
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in code(s).chars() {
+        if c == '|' {
+            if out.ends_with('\\') {
+                out.push(ZWSP);
+            }
+            out.push_str("\\|");
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Prose that renders exactly as written: no markdown, no HTML, no mentions.
@@ -52,6 +67,76 @@ pub fn text(s: &str) -> String {
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
+        break_www(&mut out, c);
+    }
+    out
+}
+
+/// `www.` starts an autolink in GFM (even without a scheme): a zero-width space
+/// before the dot breaks it.
+fn break_www(out: &mut String, last: char) {
+    if last == '.' && out.ends_with("www.") {
+        out.truncate(out.len() - 1);
+        out.push(ZWSP);
+        out.push('.');
+    }
+}
+
+/// Markdown that tailgate wrote around values (a check's reason, a hint, a cost
+/// source): its code spans are kept (as [`cell_code`]), and the rest is made inert
+/// like [`text`] except that emphasis (`*`, `_`) and plain punctuation stay: no
+/// HTML, no link or image, no autolink, no mention or reference, no table
+/// breakout, no line break. Safe in a table cell and in prose, whatever the text
+/// is, because a results file is outside input.
+pub fn inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let spans = s.matches('`').count();
+    // An unpaired backtick would open a code span that swallows what follows.
+    let paired = spans - spans % 2;
+    let mut seen = 0;
+    let mut in_code = false;
+    let mut code_buf = String::new();
+    // Whether `out` ends with a code span: a span right after it would make a
+    // double backtick, which CommonMark pairs differently.
+    let mut after_span = false;
+    for c in s.chars() {
+        if c == '`' && seen < paired {
+            seen += 1;
+            if in_code && !code_buf.is_empty() {
+                if after_span {
+                    out.push(ZWSP);
+                }
+                out.push('`');
+                out.push_str(&cell_code(&code_buf));
+                out.push('`');
+                after_span = true;
+            }
+            code_buf.clear();
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            code_buf.push(c);
+            continue;
+        }
+        after_span = false;
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' | '#' => {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            '\\' | '`' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '{' | '}' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+        break_www(&mut out, c);
     }
     out
 }
@@ -85,6 +170,30 @@ mod tests {
         assert!(!out.contains("#1"), "{out}");
         assert!(out.contains("\\[x\\]\\(https\\://evil\\)"), "{out}");
         assert!(!out.contains('\n'));
+    }
+
+    #[test]
+    fn inline_markdown_keeps_code_spans_and_nothing_else() {
+        assert_eq!(
+            inline("raise `connections` or lower `rate`"),
+            "raise `connections` or lower `rate`"
+        );
+        let out = inline(
+            "p99 +35 % [+28 %, +41 %] @team <b>x</b> ![i](https://evil/x.png) | www.evil.com\nnext",
+        );
+        assert!(
+            !out.contains("<b>") && !out.contains("@team") && !out.contains('\n'),
+            "{out}"
+        );
+        assert!(
+            !out.contains("![") && !out.contains("](") && !out.contains("www."),
+            "{out}"
+        );
+        assert!(!out.contains(" | "), "{out}");
+        // A code span's pipe is escaped for tables; an unpaired backtick is literal.
+        assert_eq!(inline("`a|b` and `c"), "`a\\|b` and \\`c");
+        // A backslash cannot un-escape what follows.
+        assert_eq!(inline("\\|"), "\\\\\\|");
     }
 
     #[test]

@@ -8,6 +8,11 @@ use std::fmt::Write as _;
 
 const PREFIX: &str = "<!-- tailgate:comment ";
 
+/// Longest value kept of one attribute, in characters before encoding: a config
+/// path or head sha from a results file is outside input, and the marker must stay
+/// a small part of a comment whatever it says.
+pub const MAX_VALUE_CHARS: usize = 200;
+
 /// What the marker records.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Marker {
@@ -24,9 +29,9 @@ pub struct Marker {
 
 /// Percent-encode what could end the HTML comment or split the attributes.
 fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
+    let mut out = String::with_capacity(value.len().min(MAX_VALUE_CHARS * 3));
     let mut prev_dash = false;
-    for c in value.chars() {
+    for c in value.chars().take(MAX_VALUE_CHARS) {
         let plain = c.is_ascii_alphanumeric()
             || matches!(c, '.' | '_' | '/' | '(' | ')')
             || (c == '-' && !prev_dash);
@@ -120,6 +125,28 @@ mod tests {
         let line = m.render();
         assert!(!line[4..line.len() - 3].contains("--"), "{line}");
         assert_eq!(Marker::parse(&format!("body\n{line}\n")), Some(m));
+    }
+
+    #[test]
+    fn hostile_values_stay_inside_a_bounded_comment() {
+        let m = Marker {
+            config: format!("-->{}<script>", "\u{1F4A3}-- ".repeat(100_000)),
+            head: Some("x -->\n<img src=x>".repeat(1000)),
+            run: Some(u64::MAX),
+            verdict: Some("pass --> <b>".into()),
+        };
+        let line = m.render();
+        // Each value is at most 200 characters, each at most 4 bytes as %XX.
+        assert!(
+            line.len() < 3 * 4 * 3 * MAX_VALUE_CHARS + 100,
+            "{}",
+            line.len()
+        );
+        let inner = &line[4..line.len() - 3];
+        assert!(!inner.contains("--"), "{line}");
+        assert!(!inner.contains('<') && !inner.contains('>') && !inner.contains('\n'));
+        assert!(line.ends_with(" -->"));
+        assert!(Marker::parse(&line).is_some());
     }
 
     #[test]

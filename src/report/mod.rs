@@ -79,8 +79,12 @@ pub fn comment_body(results: &RunResults, markdown: &str) -> String {
         }
     }
     // Only an absurd config path or label could get here: cut, keep the marker.
+    // The marker is bounded ([`Marker::render`]), and the subtraction saturates all
+    // the same: a results file is outside input.
     let marker = marker_for(results).render();
-    let keep = COMMENT_LIMIT - marker.chars().count() - 2;
+    let keep = COMMENT_LIMIT
+        .saturating_sub(marker.chars().count())
+        .saturating_sub(2);
     let cut: String = markdown.chars().take(keep).collect();
     format!("{cut}\n{marker}")
 }

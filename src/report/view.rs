@@ -376,7 +376,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             "{} **`{}`** {}",
             level_icon(check.level),
             escape::code(&check.endpoint),
-            check.reason
+            escape::inline(&check.reason)
         );
         if check.kind == CheckKind::Budget {
             if let Some(hint) = results
@@ -385,7 +385,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 .find(|e| e.name == check.endpoint)
                 .and_then(biggest_timing_move)
             {
-                line.push_str(&format!(". {hint}"));
+                line.push_str(&format!(". {}", escape::inline(&hint)));
             }
         }
         line.push('.');
@@ -423,7 +423,10 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 .map(|c| c.level)
                 .max()
                 .unwrap_or(Level::Pass);
-            let limits: Vec<&str> = slo_checks.iter().map(|c| c.limit.as_str()).collect();
+            let limits: Vec<String> = slo_checks
+                .iter()
+                .map(|c| escape::inline(&c.limit))
+                .collect();
             format!("{} {}", level_icon(worst), limits.join(", "))
         };
         let budget_checks: Vec<&Check> = checks
@@ -509,7 +512,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 CheckKind::Load => "load".into(),
             },
             endpoint: escape::code(&c.endpoint),
-            reason: c.reason.clone(),
+            reason: escape::inline(&c.reason),
         })
         .collect();
 
@@ -537,7 +540,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         }
         (None, Some(cost)) => (
             Some(crate::aws::view::cost_markdown(cost)),
-            format!("Cost ({})", cost.source),
+            format!("Cost ({})", escape::inline(&cost.source)),
         ),
         (None, None) => (None, String::new()),
     };

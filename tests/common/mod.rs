@@ -262,3 +262,119 @@ pub fn push_newer_head(standin: &StandIn) {
 pub fn head_sha() -> &'static str {
     HEAD_SHA
 }
+
+/// The gate's config on the base branch (the contents API serves it at
+/// [`BASE_SHA`]): two endpoints, 4 rounds, p99 SLO 250 ms and budget +10 %.
+pub const GATE_YML: &str = r#"mode: blocking
+deploy:
+  url:
+    base: "${BASE_URL}"
+    head: "${HEAD_URL}"
+compare:
+  rounds: 4
+  resamples: 200
+  seed: 7
+defaults:
+  slo:
+    p99: 250ms
+  budget:
+    p99: +10%
+endpoints:
+  - name: GET /users/42
+    path: /users/42
+  - name: GET /orders
+    path: /orders
+"#;
+
+/// [`GATE_YML`] parsed.
+pub fn gate_config() -> tailgate::config::Config {
+    let read = tailgate::config::ReadOptions {
+        base_url: Some("http://127.0.0.1:1".into()),
+        head_url: Some("http://127.0.0.1:2".into()),
+        env: tailgate::config::Environment::Fixed(
+            [
+                ("BASE_URL", "http://127.0.0.1:1"),
+                ("HEAD_URL", "http://127.0.0.1:2"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ),
+    };
+    tailgate::config::parse_with(GATE_YML, "tailgate.yml", Path::new("."), &read)
+        .expect("gate config")
+}
+
+/// Serve [`GATE_YML`] as `tailgate.yml` at [`BASE_SHA`].
+pub fn serve_gate(standin: &StandIn) {
+    standin
+        .state
+        .lock()
+        .expect("state")
+        .files
+        .insert((BASE_SHA.into(), "tailgate.yml".into()), GATE_YML.into());
+}
+
+/// One (round, side) of `n` successes around `ms` (a fixed spread, no randomness).
+fn round_data(ms: f64, n: u32) -> tailgate::bench::Recorder {
+    let mut data = tailgate::bench::Recorder::default();
+    for i in 0..n {
+        let spread = 1.0 + f64::from(i % 50) / 100.0;
+        data.success(Duration::from_secs_f64(ms * spread / 1000.0), i / 100);
+        data.status(200);
+    }
+    data
+}
+
+/// An honest results file for PR #2 at `head_sha`, measured by run `run_id` under
+/// [`GATE_YML`]: head's latencies are base's times `factor` on `GET /users/42`
+/// (2.1 fails the +10 % budget; 1.0 passes); comparison and verdict computed from
+/// the rounds as `tailgate run` does.
+pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
+    use tailgate::bench::{EndpointRun, RoundRecord};
+    use tailgate::side::Side;
+    let config = gate_config();
+    let mut res = results(head_sha, run_id, factor);
+    res.endpoints = config
+        .endpoints
+        .iter()
+        .map(|e| {
+            let slow = if e.name == "GET /users/42" {
+                factor
+            } else {
+                1.0
+            };
+            let mut rounds = Vec::new();
+            for round in 0..config.compare.rounds {
+                for (position, side) in Side::BOTH.into_iter().enumerate() {
+                    let drift = 1.0 + 0.01 * f64::from(round % 3);
+                    let ms = 40.0 * drift * if side == Side::Head { slow } else { 1.0 };
+                    rounds.push(RoundRecord {
+                        round,
+                        side,
+                        position: position as u8,
+                        elapsed: Duration::from_secs(2),
+                        data: round_data(ms, 200),
+                        pacing: None,
+                        window: None,
+                        cpu: None,
+                        cost: None,
+                    });
+                }
+            }
+            EndpointRun {
+                name: e.name.clone(),
+                method: e.method.to_string(),
+                path: e.path.clone(),
+                profile: "closed loop, 8 connections".into(),
+                rounds,
+                first_requests: Vec::new(),
+            }
+        })
+        .collect();
+    res.limits = verdict::limits_of(&config);
+    res.settings = Settings::new(&config, "url", 7);
+    res.settings.config_source = "tailgate.yml".into();
+    tailgate::compare::recompute(&mut res).expect("recompute");
+    res
+}

@@ -165,6 +165,13 @@ pub fn comment(base: &str, id: u64, author: &str, body: &str) -> Value {
     c
 }
 
+/// PR #2 as the API shows it, at the current head.
+fn open_pr(s: &State) -> Value {
+    let mut pr = fixture("github-events/pull_request.opened.0.json")["pull_request"].clone();
+    pr["head"]["sha"] = json!(s.pr_head);
+    pr
+}
+
 fn reply(status: u16, headers: &[(String, String)], body: String) -> Response<Full<Bytes>> {
     let mut r = Response::builder().status(status);
     let mut has_type = false;
@@ -362,10 +369,26 @@ fn route(
     };
     match (method.clone(), rest.as_slice()) {
         (Method::GET, ["pulls", n]) if *n == PR.to_string() => {
-            let mut pr =
-                fixture("github-events/pull_request.opened.0.json")["pull_request"].clone();
-            pr["head"]["sha"] = json!(s.pr_head);
-            reply(200, &[], pr.to_string())
+            reply(200, &[], open_pr(s).to_string())
+        }
+        // The open PRs, filtered by `head=owner:branch` as GitHub does.
+        (Method::GET, ["pulls"]) => {
+            let pr = open_pr(s);
+            let wanted = query(path, "head");
+            let state = query(path, "state").unwrap_or_else(|| "open".into());
+            let matches = (state == "open" || state == "all")
+                && wanted.is_none_or(|h| pr["head"]["label"].as_str() == Some(h.as_str()));
+            let items = if matches { vec![pr] } else { Vec::new() };
+            reply(200, &[], Value::Array(items).to_string())
+        }
+        // The PRs associated with a commit: the open PR whose head it is.
+        (Method::GET, ["commits", sha, "pulls"]) => {
+            let items = if *sha == s.pr_head {
+                vec![open_pr(s)]
+            } else {
+                Vec::new()
+            };
+            reply(200, &[], Value::Array(items).to_string())
         }
         (Method::GET, ["issues", n, "comments"]) if *n == PR.to_string() => {
             let per_page: usize = query(path, "per_page")
