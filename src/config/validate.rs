@@ -658,7 +658,13 @@ fn compare(
         None => Some(defaults.rounds),
     };
     let resamples = match raw.resamples {
-        Some(r) => in_range(r.0, 100, u64::from(u32::MAX), &path.key("resamples"), check),
+        Some(r) => in_range(
+            r.0,
+            100,
+            u64::from(crate::stats::MAX_RESAMPLES),
+            &path.key("resamples"),
+            check,
+        ),
         None => Some(defaults.resamples),
     };
     let noise_floor = raw.noise_floor.map(|p| p.0).unwrap_or(defaults.noise_floor);

@@ -54,6 +54,9 @@ impl Default for CompareOptions {
     }
 }
 
+/// The most bootstrap resamples a comparison runs (the config allows as many).
+pub const MAX_RESAMPLES: u32 = 1_000_000;
+
 impl CompareOptions {
     fn validate(&self) -> Result<(), StatsError> {
         check_confidence(self.confidence)?;
@@ -62,6 +65,14 @@ impl CompareOptions {
                 name: "resamples",
                 value: f64::from(self.resamples),
                 expected: "at least 2 (2,000 or more to decide)",
+            });
+        }
+        // A results file from outside may ask for billions: bounded work.
+        if self.resamples > MAX_RESAMPLES {
+            return Err(StatsError::InvalidOption {
+                name: "resamples",
+                value: f64::from(self.resamples),
+                expected: "at most 1,000,000",
             });
         }
         if self.min_bootstrap_rounds < 3 {

@@ -135,7 +135,7 @@ pub use calibrate::{
 pub use compare::{
     compare, Change, CompareOptions, EndpointComparison, Estimate, Interval, Method,
     MetricComparison, NotEnoughData, DEFAULT_MIN_BOOTSTRAP_ROUNDS, DEFAULT_RESAMPLES,
-    RECOMMENDED_ROUNDS,
+    MAX_RESAMPLES, RECOMMENDED_ROUNDS,
 };
 pub use decide::{
     decide, per_look_confidence, ChangeState, Check, Decision, Thresholds,
