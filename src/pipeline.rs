@@ -403,6 +403,7 @@ pub async fn run(
         cost: server.cost,
         server: server.server,
         warnings: server.warnings,
+        shard: None,
     };
     // A secret from `${NAME}` is in no file, comment or message: its name stands
     // in for it (an error text may quote a URL or a header, for instance).

@@ -155,6 +155,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         cost: None,
         server: None,
         warnings: Vec::new(),
+        shard: None,
     }
 }
 
