@@ -402,6 +402,12 @@ fn bad_shard_arguments_are_usage_errors_before_any_load() {
             Some("1"),
             "has 6 connections, too little to give each of 8 shards a share; use at most 6 shards",
         ),
+        // Every shard refuses, not only the one whose share would be 0.
+        (
+            "1/8",
+            Some("1"),
+            "has 6 connections, too little to give each of 8 shards a share; use at most 6 shards",
+        ),
     ] {
         let o = run(shard, seed);
         let stderr = String::from_utf8_lossy(&o.stderr);

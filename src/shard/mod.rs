@@ -9,7 +9,7 @@
 //! request limit. Shares are whole connections (rates in steps of 0.001 req/s,
 //! request limits in whole requests); the remainder goes one each to the first
 //! shards, so the shares add up exactly to the total. A shard whose share would be
-//! zero is refused before anything is deployed: each shard must measure every
+//! zero is refused before anything is deployed, by every shard alike: each shard must measure every
 //! (round, side), or the merged rounds would not be the same rounds.
 //!
 //! Each shard records its (I, N) and a [`config_hash`] of the whole run's config
@@ -123,14 +123,17 @@ impl Shard {
                 count: self.count,
                 most,
             };
+            // Every shard of the run needs a share, whichever this one is: the
+            // check is the same on all N, so none of them starts alone.
+            let n = u64::from(self.count);
             let connections = |total: u32| -> Result<u32, ShardError> {
-                match self.share(u64::from(total)) {
-                    0 => Err(too_small(
+                if u64::from(total) < n {
+                    return Err(too_small(
                         plural(u64::from(total), "connection"),
                         total.into(),
-                    )),
-                    n => Ok(n as u32),
+                    ));
                 }
+                Ok(self.share(u64::from(total)) as u32)
             };
             e.load.profile = match e.load.profile.clone() {
                 Profile::Closed { connections: c } => Profile::Closed {
@@ -141,7 +144,7 @@ impl Shard {
                     connections: c,
                 } => {
                     let share = self.share_rate(rate);
-                    if share <= 0.0 {
+                    if ((rate * 1000.0).round() as u64) < n {
                         return Err(too_small(
                             format!("a rate of {} req/s", crate::format::rate(rate)),
                             (rate * 1000.0).round() as u64,
@@ -157,15 +160,13 @@ impl Shard {
                 Profile::Ladder { .. } => unreachable!("ladders were expanded above"),
             };
             if let Some(total) = e.load.requests {
-                match self.share(total) {
-                    0 => {
-                        return Err(too_small(
-                            format!("a limit of {} per round", plural(total, "request")),
-                            total,
-                        ))
-                    }
-                    n => e.load.requests = Some(n),
+                if total < n {
+                    return Err(too_small(
+                        format!("a limit of {} per round", plural(total, "request")),
+                        total,
+                    ));
                 }
+                e.load.requests = Some(self.share(total));
             }
         }
         Ok(out)
@@ -265,5 +266,106 @@ mod tests {
         assert!((rates - 100.0).abs() < 1e-9, "{rates}");
         assert_eq!(Shard::new(1, 3).unwrap().share_rate(100.0), 33.334);
         assert_eq!(Shard::new(3, 3).unwrap().share_rate(100.0), 33.333);
+    }
+
+    fn config(text: &str) -> Config {
+        crate::config::parse(text, "tailgate.yml", std::path::Path::new(".")).unwrap()
+    }
+
+    const CONFIG: &str = r#"
+deploy: { url: { base: "http://127.0.0.1:1", head: "http://127.0.0.1:2" } }
+load: { connections: 10, requests: 1001, duration: 1s, warmup: 0s }
+compare: { rounds: 4, seed: 3, extend: 4 }
+endpoints:
+  - name: closed
+    path: /a
+  - name: open
+    path: /b
+    load: { rate: 100/s, connections: 3 }
+  - name: steps
+    path: /c
+    load: { ladder: [4, 8] }
+"#;
+
+    #[test]
+    fn every_endpoint_and_step_is_split_and_the_shares_add_up() {
+        let whole = config(CONFIG);
+        let shards: Vec<Config> = (1..=4)
+            .map(|i| Shard::new(i, 4).unwrap().split(&whole).unwrap())
+            .collect();
+        let names: Vec<&str> = shards[0]
+            .endpoints
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "closed",
+                "open",
+                "steps @ 4 connections",
+                "steps @ 8 connections"
+            ]
+        );
+        let connections = |e: usize| -> Vec<u32> {
+            shards
+                .iter()
+                .map(|c| match c.endpoints[e].load.profile {
+                    Profile::Closed { connections } | Profile::Open { connections, .. } => {
+                        connections
+                    }
+                    Profile::Ladder { .. } => panic!("a ladder left"),
+                })
+                .collect()
+        };
+        assert_eq!(connections(0), [3, 3, 2, 2]);
+        assert_eq!(connections(2), [1, 1, 1, 1]);
+        assert_eq!(connections(3), [2, 2, 2, 2]);
+        // An open loop's connections are a cap: at least one each.
+        assert_eq!(connections(1), [1, 1, 1, 1]);
+        let rates: f64 = shards
+            .iter()
+            .map(|c| match c.endpoints[1].load.profile {
+                Profile::Open { rate, .. } => rate,
+                _ => panic!("not open"),
+            })
+            .sum();
+        assert!((rates - 100.0).abs() < 1e-9);
+        let requests: Vec<u64> = shards
+            .iter()
+            .map(|c| c.endpoints[0].load.requests.unwrap())
+            .collect();
+        assert_eq!(requests, [251, 250, 250, 250]);
+        for c in &shards {
+            assert_eq!(c.compare.extend, 0, "a shard never extends alone");
+            assert_eq!(c.compare.rounds, 4);
+        }
+    }
+
+    #[test]
+    fn too_little_load_is_refused_and_the_hash_sees_the_config_and_seed() {
+        let whole = config(CONFIG);
+        // The ladder's first step has 4 connections: 5 shards cannot share it, and
+        // shard 1 says so as well as shard 5 (whose share would be 0).
+        for i in [1, 5] {
+            let err = Shard::new(i, 5).unwrap().split(&whole).unwrap_err();
+            assert!(err.to_string().contains("each of 5 shards"), "{err}");
+        }
+        let err = Shard::new(5, 5).unwrap().split(&whole).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`steps @ 4 connections` has 4 connections"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("use at most 4 shards"), "{err}");
+        let h = config_hash(&whole, "url", 3);
+        assert_eq!(h, config_hash(&config(CONFIG), "url", 3));
+        assert_ne!(h, config_hash(&whole, "url", 4));
+        assert_ne!(h, config_hash(&whole, "local", 3));
+        let other = config(&CONFIG.replace("connections: 10", "connections: 11"));
+        assert_ne!(h, config_hash(&other, "url", 3));
+        // Where the sides are is not part of it: each shard may deploy its own.
+        let elsewhere = config(&CONFIG.replace("127.0.0.1:2", "127.0.0.1:9"));
+        assert_eq!(h, config_hash(&elsewhere, "url", 3));
     }
 }
