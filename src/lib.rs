@@ -22,6 +22,7 @@ pub mod report;
 pub mod results;
 pub mod rightsize;
 pub mod server_stage;
+pub mod shard;
 pub mod side;
 pub mod stats;
 pub mod verdict;

@@ -480,6 +480,7 @@ pub async fn run(
         warnings: server.warnings,
         history: options.history.as_ref().map(|p| p.note.clone()),
         acceptance: None,
+        shard: None,
     };
     // A secret from `${NAME}` is in no file, comment or message: its name stands
     // in for it (an error text may quote a URL or a header, for instance).

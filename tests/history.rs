@@ -95,6 +95,20 @@ fn commit(dir: &Path, file: &str) -> String {
     git(dir, &["rev-parse", "HEAD"])
 }
 
+/// `doc` matches the published schema of results files.
+fn assert_schema(doc: &Value) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/results.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let id = schema["$id"].as_str().unwrap().to_string();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource(&id, schema).unwrap();
+    let index = compiler.compile(&id, &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(doc, index) {
+        panic!("does not match docs/results.schema.json: {e:#}");
+    }
+}
+
 struct Run {
     code: i32,
     stderr: String,
@@ -192,6 +206,7 @@ fn stored_baseline_end_to_end(dir: &Path, store: &str, env: &[(&str, &str)]) {
         "a 30x slower head fails its budget: {}",
         pr.stderr
     );
+    assert_schema(&pr.results);
     let baseline = &pr.results["history"]["baseline"];
     assert_eq!(baseline["commit"], json!(main_sha), "{baseline}");
     assert!(
@@ -348,6 +363,7 @@ fn trends_and_learned_noise_floors_come_from_the_stored_runs() {
         // min_runs: 3 stored runs before an endpoint's floor is learned.
         assert_eq!(learned, (i >= 3).then_some(3), "run {i}: {floors:?}");
         if i == 3 {
+            assert_schema(&r.results);
             assert!(r.report.contains("Trend on `main`"), "{}", r.report);
             assert!(r.report.contains("line ["), "{}", r.report);
             assert!(r.report.contains("Noise floors learned"), "{}", r.report);
@@ -441,6 +457,7 @@ fn the_accept_label_passes_its_head_commit_only_and_is_recorded() {
     assert_eq!(accepted.code, 0, "{}", accepted.stderr);
     assert_eq!(accepted.results["verdict"]["level"], "pass");
     assert_eq!(accepted.results["acceptance"]["head_sha"], json!(head));
+    assert_schema(&accepted.results);
     assert!(
         accepted
             .report

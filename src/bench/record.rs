@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{
-    Deserializer as HistDeserializer, Serializer as _, V2Serializer,
+    Deserializer as HistDeserializer, Serializer as _, V2DeflateSerializer,
 };
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -358,14 +358,18 @@ pub fn parse_server_timing(header: &str) -> impl Iterator<Item = (&str, f64)> {
     })
 }
 
-/// Histograms in JSON as base64 of HdrHistogram's V2 encoding, the format every
-/// HdrHistogram implementation reads.
+/// Histograms in JSON as base64 of HdrHistogram's compressed V2 encoding
+/// (`V2DeflateSerializer`: the V2 payload, zlib-deflated, behind its own cookie), the
+/// format every HdrHistogram implementation reads (Java's
+/// `encodeIntoCompressedByteBuffer`, HdrHistogram_c's `hdr_log_encode`). Reading
+/// takes both the compressed and the plain V2 encoding, so results files written
+/// before the switch still load.
 mod histogram_base64 {
     use super::*;
 
     pub fn serialize<S: Serializer>(hist: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = Vec::new();
-        V2Serializer::new()
+        V2DeflateSerializer::new()
             .serialize(hist, &mut buf)
             .map_err(serde::ser::Error::custom)?;
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(buf))
@@ -453,5 +457,67 @@ mod tests {
             back.latency.value_at_quantile(0.99),
             r.latency.value_at_quantile(0.99)
         );
+    }
+
+    /// The cookie that opens HdrHistogram's compressed V2 encoding.
+    const V2_COMPRESSED_COOKIE: [u8; 4] = [0x1c, 0x84, 0x93, 0x14];
+
+    fn encoded_latency(json: &serde_json::Value) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(json["latency"].as_str().unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn histograms_are_written_compressed() {
+        let mut r = Recorder::default();
+        for us in (1..=50_000u64).step_by(7) {
+            r.latency.record(us).unwrap();
+        }
+        let json = serde_json::to_value(&r).unwrap();
+        let compressed = encoded_latency(&json);
+        assert_eq!(compressed[..4], V2_COMPRESSED_COOKIE);
+        let mut plain = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&r.latency, &mut plain)
+            .unwrap();
+        assert!(
+            compressed.len() < plain.len(),
+            "compressed {} bytes, plain {}",
+            compressed.len(),
+            plain.len()
+        );
+        let back: Recorder = serde_json::from_value(json).unwrap();
+        assert_eq!(back.latency, r.latency);
+    }
+
+    #[test]
+    fn plain_v2_histograms_of_older_files_still_read() {
+        let mut r = Recorder::default();
+        for ms in [1, 2, 3, 50, 900] {
+            r.success(Duration::from_millis(ms), 0);
+        }
+        let mut json = serde_json::to_value(&r).unwrap();
+        let mut plain = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&r.latency, &mut plain)
+            .unwrap();
+        assert_ne!(plain[..4], V2_COMPRESSED_COOKIE);
+        json["latency"] = base64::engine::general_purpose::STANDARD
+            .encode(&plain)
+            .into();
+        let back: Recorder = serde_json::from_value(json).unwrap();
+        assert_eq!(back.latency, r.latency);
+        assert_eq!(back.latency.max(), r.latency.max());
+    }
+
+    #[test]
+    fn a_corrupt_histogram_is_an_error_not_a_panic() {
+        let mut json = serde_json::to_value(Recorder::default()).unwrap();
+        json["latency"] = base64::engine::general_purpose::STANDARD
+            .encode([0x1c, 0x84, 0x93, 0x14, 0, 0, 0, 9, 1, 2])
+            .into();
+        let err = serde_json::from_value::<Recorder>(json).unwrap_err();
+        assert!(err.to_string().contains("bad histogram"), "{err}");
     }
 }

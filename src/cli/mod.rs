@@ -16,7 +16,7 @@ use crate::verdict::exit;
 pub use bench::BenchArgs;
 pub use cleanup::{closed_pr_of_event, CleanupArgs};
 pub use demo::{DemoArgs, SampleServiceArgs, VariantArg};
-pub use offline::{CalibrateArgs, CompareArgs};
+pub use offline::{CalibrateArgs, CompareArgs, MergeArgs};
 pub use publish::PublishArgs;
 pub use run::{CheckArgs, RunArgs};
 
@@ -50,6 +50,11 @@ pub enum Command {
     /// Reproduce the comparison, verdict and report offline from results files,
     /// without running any load.
     Compare(CompareArgs),
+    /// Merge the results of `tailgate run --shard I/N` (one per machine, e.g. the
+    /// jobs of a GitHub Actions matrix) into one run, then compare, judge and report
+    /// it as `tailgate compare` does. Exits with the verdict's exit code; 2 when the
+    /// shards do not belong together.
+    Merge(MergeArgs),
     /// Run base against itself (A/A): measure the round-to-round noise and the
     /// rounds needed to detect a given change.
     Calibrate(CalibrateArgs),
@@ -69,6 +74,7 @@ pub async fn execute(cli: Cli) -> i32 {
         Command::Bench(args) => bench::bench(*args).await,
         Command::Publish(args) => publish::publish(args).await,
         Command::Compare(args) => offline::compare(args),
+        Command::Merge(args) => offline::merge(args),
         Command::Calibrate(args) => offline::calibrate(args).await,
         Command::Cleanup(args) => cleanup::cleanup(args).await,
         Command::SampleService(args) => demo::sample_service(args).await,

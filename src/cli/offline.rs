@@ -15,7 +15,7 @@ use crate::deploy::{Deployer, UrlDeployer};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};
-use crate::results::{RunContext, RunResults, SCHEMA};
+use crate::results::{RunContext, RunResults};
 use crate::side::Side;
 use crate::stats::{self, CalibrateOptions};
 use crate::verdict::{self, exit};
@@ -45,25 +45,9 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
-fn read_results(path: &Path) -> Result<RunResults, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let results: RunResults = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: not a tailgate results file: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    if results.schema != SCHEMA {
-        return Err(format!(
-            "{}: schema `{}` is not `{SCHEMA}`; compare it with the tailgate version that wrote it",
-            path.display(),
-            results.schema
-        ));
-    }
-    Ok(results)
+/// The one reader of results files ([`crate::results::read`]), its error in words.
+pub(crate) fn read_results(path: &Path) -> Result<RunResults, String> {
+    crate::results::read(path).map_err(|e| e.to_string())
 }
 
 /// The rounds of `wanted` in `run`, or (for a file that measured one side only)
@@ -137,20 +121,51 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
             }
         };
     }
+    let opts = Judge {
+        command: "compare",
+        source: args.first.display().to_string(),
+        config: args.config,
+        seed: args.seed,
+        out: args.out,
+        quiet: args.quiet,
+    };
+    judge_and_write(results, &opts)
+}
+
+/// How a command that works from results judges them and where it writes.
+struct Judge {
+    /// The command, for messages (`compare`, `merge`).
+    command: &'static str,
+    /// The input, named in messages.
+    source: String,
+    /// A config whose SLOs, budgets and mode replace those recorded.
+    config: Option<PathBuf>,
+    /// A bootstrap seed replacing the recorded one.
+    seed: Option<u64>,
+    /// The output folder.
+    out: PathBuf,
+    /// Print only the verdict line.
+    quiet: bool,
+}
+
+/// Compare, judge, render and write `results` as `tailgate run` would have: the one
+/// code path of `tailgate compare` and `tailgate merge`. Returns the exit code.
+fn judge_and_write(mut results: RunResults, opts: &Judge) -> i32 {
+    let cmd = opts.command;
     if results.endpoints.is_empty() {
         eprintln!(
-            "tailgate compare: {} holds no measurements (the run failed: {})",
-            args.first.display(),
+            "tailgate {cmd}: {} holds no measurements (the run failed: {})",
+            opts.source,
             results.verdict.error.as_deref().unwrap_or("no endpoints")
         );
         return exit::USAGE;
     }
     // Hostile or damaged rounds are an error here, not an overflow in a sum.
     if let Err(e) = crate::github::trust::check_measurements(&results) {
-        eprintln!("tailgate compare: {}: {e}", args.first.display());
+        eprintln!("tailgate {cmd}: {}: {e}", opts.source);
         return exit::USAGE;
     }
-    if let Some(path) = &args.config {
+    if let Some(path) = &opts.config {
         let config = match load_config(path) {
             Ok(c) => c,
             Err(code) => return code,
@@ -164,30 +179,30 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
     }
     if results.limits.is_empty() {
         eprintln!(
-            "tailgate compare: {} records no SLOs or budgets to judge by; pass the config with --config tailgate.yml",
-            args.first.display()
+            "tailgate {cmd}: {} records no SLOs or budgets to judge by; pass the config with --config tailgate.yml",
+            opts.source
         );
         return exit::USAGE;
     }
-    if let Some(seed) = args.seed {
+    if let Some(seed) = opts.seed {
         results.settings.seed = seed;
     }
     if let Err(e) = recompute(&mut results) {
-        eprintln!("tailgate compare: {e}");
+        eprintln!("tailgate {cmd}: {e}");
         return exit::ERROR;
     }
     let markdown = match render_markdown(&build_view(&results)) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("tailgate compare: {e}");
+            eprintln!("tailgate {cmd}: {e}");
             return exit::ERROR;
         }
     };
-    if let Err(e) = pipeline::write_outputs(&args.out, &results, &markdown) {
-        eprintln!("tailgate compare: {e}");
+    if let Err(e) = pipeline::write_outputs(&opts.out, &results, &markdown) {
+        eprintln!("tailgate {cmd}: {e}");
         return exit::ERROR;
     }
-    if !args.quiet {
+    if !opts.quiet {
         println!("{markdown}");
     }
     let code = results.verdict.exit_code();
@@ -195,9 +210,79 @@ pub(crate) fn compare(args: CompareArgs) -> i32 {
         "tailgate: verdict {} (exit {code}), seed {}; report and results in {}",
         results.verdict.level.as_str(),
         results.settings.seed,
-        args.out.display()
+        opts.out.display()
     );
     code
+}
+
+/// `tailgate merge`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Every shard must come from the same run: the same config, tailgate version\n\
+and seed (its config hash), the same N, each of shards 1..N exactly once. The\n\
+merged rounds hold all shards' requests (histograms added, counters summed);\n\
+the verdict is then decided from them exactly as `tailgate compare` does.\n\n\
+Exit codes:\n\
+  0    the merged gate passed or warned, or advisory mode\n\
+  1    the merged gate failed in blocking mode\n\
+  2    a file is unreadable or of another schema major version, or the shards\n\
+       do not belong together (config hash, seed, rounds or side order differ;\n\
+       a shard duplicated or missing); nothing is written\n\
+  3    the comparison or writing the report failed\n\n\
+Examples:\n\
+  tailgate merge shard-1 shard-2 shard-3 shard-4\n\
+  tailgate merge shards/*/tailgate-results.json --out tailgate-out"
+)]
+pub struct MergeArgs {
+    /// The shards' results files (`tailgate run --shard I/N`), or folders each
+    /// holding a `tailgate-results.json`.
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Apply this config's SLOs, budgets and mode (default: those recorded in the
+    /// shards).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Folder for the merged report and results.
+    #[arg(long, default_value = "tailgate-out/merge")]
+    pub out: PathBuf,
+    /// Print only the verdict line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub(crate) fn merge(args: MergeArgs) -> i32 {
+    let mut files = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let path = if path.is_dir() {
+            path.join("tailgate-results.json")
+        } else {
+            path.clone()
+        };
+        match read_results(&path) {
+            Ok(results) => files.push((path.display().to_string(), results)),
+            Err(e) => {
+                eprintln!("tailgate merge: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    let merged = match crate::shard::merge(files) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("tailgate merge: {e}");
+            return exit::USAGE;
+        }
+    };
+    let count = merged.shard.as_ref().map_or(0, |s| s.count);
+    let opts = Judge {
+        command: "merge",
+        source: format!("the {count} shards"),
+        config: args.config,
+        seed: None,
+        out: args.out,
+        quiet: args.quiet,
+    };
+    judge_and_write(merged, &opts)
 }
 
 /// `tailgate calibrate`.

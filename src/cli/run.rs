@@ -18,6 +18,9 @@ use crate::verdict::{exit, Level};
 
 /// `tailgate run`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes:\n  0    the gate passed or warned, or advisory mode; a shard (--shard) that measured\n  1    the gate failed in blocking mode\n  2    bad config or command-line usage (e.g. --shard 5/4)\n  3    the run itself failed (deploy, unreachable target, I/O)\n  130  interrupted (SIGINT/SIGTERM), after teardown\n\nExamples:\n  tailgate run --config tailgate.yml\n  tailgate run --shard 2/4 --seed 42 --out shard-2   # then: tailgate merge shard-*"
+)]
 pub struct RunArgs {
     /// The config file (default: the action's `config` input, else `tailgate.yml`).
     /// On a pull request the base commit's copy of it gates.
@@ -61,6 +64,14 @@ pub struct RunArgs {
     /// branch, as a push to that branch does on GitHub. Its commit is head's.
     #[arg(long)]
     pub record: bool,
+    /// Run shard I of N (1-based: `--shard 1/4` .. `--shard 4/4`, like a matrix of
+    /// [1, 2, 3, 4]): the same rounds, side order and seed as the whole run, with
+    /// 1/N of every endpoint's connections (closed loop), rate (open loop) and
+    /// request limit; remainders go to the first shards. Needs a seed every shard
+    /// shares (`--seed` or `compare.seed`). A shard does not publish, does not
+    /// extend, and exits 0 once it measured: `tailgate merge` judges the run.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// `tailgate check`.
@@ -216,7 +227,8 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         .clone()
         .or_else(|| ctx.inputs.out_dir.clone())
         .unwrap_or_else(|| PathBuf::from("tailgate-out"));
-    let publish = ctx.actions && !args.no_publish;
+    // A shard's verdict judges only its share of the load: `tailgate merge` publishes.
+    let publish = ctx.actions && !args.no_publish && args.shard.is_none();
     let gh = if publish {
         github::client(&ctx, github::RetryPolicy::default())
     } else {
@@ -296,6 +308,20 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     };
     let (deployer, base_label, head_label) =
         deployer_for(&config, base_ref.clone(), head_ref.clone(), &site).await;
+    // A shard: the whole run's hash and load in words, then its share of the load.
+    let mut shard_info = None;
+    if let Some(shard) = args.shard {
+        match sharded(&config, deployer.name(), shard) {
+            Ok((split, info)) => {
+                config = split;
+                shard_info = Some(info);
+            }
+            Err(err) => {
+                eprintln!("tailgate: {err}");
+                return exit::USAGE;
+            }
+        }
+    }
     let mut context = if ctx.actions {
         ctx.run_context()
     } else {
@@ -314,8 +340,11 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     }
     // History: the stored baseline (`baseline: stored`), the trend and the noise
     // floors of the branch's runs.
-    let history =
-        crate::history::History::open(&config.history, ctx.default_branch.as_deref()).await;
+    // A shard measures a share of the load: it neither reads nor records history.
+    let history = match args.shard {
+        Some(_) => None,
+        None => crate::history::History::open(&config.history, ctx.default_branch.as_deref()).await,
+    };
     let plan = match &history {
         Some(h) => {
             let environment =
@@ -347,7 +376,9 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
 
     // Right-sizing: head once more per value of the swept parameter.
     let mut sweep_md = None;
-    if let (DeployConfig::CloudFormation(stack), false) = (&config.deploy, release) {
+    if let (DeployConfig::CloudFormation(stack), false, None) =
+        (&config.deploy, release, &shard_info)
+    {
         if let (Some(sweep), Some(clients)) = (&stack.sweep, deployer.aws_clients()) {
             if outcome.results.verdict.level != Level::Error {
                 let context = StackContext {
@@ -425,6 +456,22 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         }
     }
 
+    if let Some(info) = shard_info {
+        let note = format!(
+            "> Shard {} of {}: this report judges only this shard's share of the load. \
+             Merge all {} shards' `tailgate-results.json` with `tailgate merge` for the verdict.\n\n",
+            info.index.unwrap_or(0),
+            info.count,
+            info.count
+        );
+        outcome.results.shard = Some(info);
+        outcome.markdown.insert_str(0, &note);
+        if let Err(err) = pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown) {
+            eprintln!("tailgate: {err}");
+            return exit::ERROR;
+        }
+    }
+
     if let Some(md) = sweep_md {
         outcome.markdown.push('\n');
         outcome.markdown.push_str(&md);
@@ -462,6 +509,10 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
                 return exit::INTERRUPTED;
             }
         }
+    }
+    if outcome.results.shard.is_some() && outcome.exit_code() == exit::FAIL {
+        // Its share alone decides nothing: the merge does.
+        return exit::PASS;
     }
     outcome.exit_code()
 }
@@ -592,6 +643,29 @@ async fn accept(
     results.verdict.level = Level::Pass;
     results.acceptance = Some(acceptance);
     true
+}
+
+/// The config of `shard` (its share of the load) and what its results record.
+fn sharded(
+    config: &Config,
+    deployer: &str,
+    shard: crate::shard::Shard,
+) -> Result<(Config, crate::results::ShardInfo), crate::shard::ShardError> {
+    let seed = config
+        .compare
+        .seed
+        .ok_or(crate::shard::ShardError::NoSeed(shard))?;
+    let split = shard.split(config)?;
+    let info = crate::results::ShardInfo {
+        index: Some(shard.index()),
+        count: shard.count(),
+        config_hash: crate::shard::config_hash(config, deployer, seed),
+        profiles: crate::bench::expand_ladders(&config.endpoints)
+            .iter()
+            .map(|e| crate::bench::describe_load(&e.load))
+            .collect(),
+    };
+    Ok((split, info))
 }
 
 /// The number of the pull request a `pull_request` `closed` event closed.

@@ -125,23 +125,16 @@ pub fn client(ctx: &Context, retry: RetryPolicy) -> Option<GitHub> {
     GitHub::new(&ctx.api_url, ctx.token.as_ref()?, retry).ok()
 }
 
-/// Read a results file written by `tailgate run` (schema [`crate::results::SCHEMA`]).
+/// Read a results file written by `tailgate run` ([`crate::results::read`]: any
+/// minor of schema [`crate::results::SCHEMA`]).
 pub fn read_results(path: &std::path::Path) -> Result<RunResults, GithubError> {
-    let read_err = |message: String| GithubError::Read {
+    crate::results::read(path).map_err(|e| GithubError::Read {
         path: path.display().to_string(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
-    let results: RunResults = serde_json::from_str(&text)
-        .map_err(|e| read_err(format!("not a tailgate results file: {e}")))?;
-    if results.schema != crate::results::SCHEMA {
-        return Err(read_err(format!(
-            "schema `{}`, this tailgate reads `{}`",
-            results.schema,
-            crate::results::SCHEMA
-        )));
-    }
-    Ok(results)
+        message: match e {
+            crate::results::ReadError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        },
+    })
 }
 
 /// Replace what a results file says about where it ran with what this workflow

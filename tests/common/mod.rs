@@ -157,6 +157,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         warnings: Vec::new(),
         history: None,
         acceptance: None,
+        shard: None,
     }
 }
 
