@@ -235,6 +235,32 @@ mod insecure {
     }
 }
 
+/// The kind of a failed `connect`: out of file descriptors on this machine
+/// (`EMFILE`, `ENFILE`) is the client's limit, anything else (refused,
+/// unreachable) the target's.
+pub(crate) fn connect_error(err: &std::io::Error) -> ErrorKind {
+    match err.raw_os_error() {
+        Some(nix::libc::EMFILE | nix::libc::ENFILE) => ErrorKind::ClientLimit,
+        _ => ErrorKind::Connect,
+    }
+}
+
+/// How long a connection waits before its next attempt after `failures`
+/// connection errors in a row: 1 ms, doubling, at most 100 ms. A dead target
+/// then costs a few attempts per second per connection, not a core; every
+/// attempt is still a sample.
+pub(crate) fn connect_backoff(failures: u32) -> std::time::Duration {
+    const FIRST_MS: u64 = 1;
+    const MAX_MS: u64 = 100;
+    let ms = FIRST_MS.saturating_mul(1u64 << failures.saturating_sub(1).min(16));
+    std::time::Duration::from_millis(ms.min(MAX_MS))
+}
+
+/// Whether a request failed without reaching the target (no connection).
+pub(crate) fn is_connect_failure(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Connect | ErrorKind::ClientLimit)
+}
+
 /// One open connection.
 pub enum Conn {
     /// HTTP/1.1 over TCP.
@@ -250,7 +276,7 @@ impl Conn {
     pub async fn open(target: &TargetSpec) -> Result<Conn, ErrorKind> {
         let tcp = TcpStream::connect(target.addr)
             .await
-            .map_err(|_| ErrorKind::Connect)?;
+            .map_err(|e| connect_error(&e))?;
         let _ = tcp.set_nodelay(true);
         match (&target.tls, target.version) {
             (None, HttpVersion::Http1) => Ok(Conn::Plain(H1Conn::new(tcp))),
@@ -361,4 +387,34 @@ where
         let _ = connection.await;
     });
     Ok(Conn::H2(sender))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn connect_backoff_doubles_from_1ms_to_a_100ms_cap() {
+        let got: Vec<u64> = (1..=9)
+            .map(|n| connect_backoff(n).as_millis() as u64)
+            .collect();
+        assert_eq!(got, vec![1, 2, 4, 8, 16, 32, 64, 100, 100]);
+        assert_eq!(connect_backoff(0), Duration::from_millis(1));
+        assert_eq!(connect_backoff(u32::MAX), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn out_of_file_descriptors_is_the_clients_limit() {
+        let emfile = std::io::Error::from_raw_os_error(nix::libc::EMFILE);
+        let enfile = std::io::Error::from_raw_os_error(nix::libc::ENFILE);
+        let refused = std::io::Error::from_raw_os_error(nix::libc::ECONNREFUSED);
+        assert_eq!(connect_error(&emfile), ErrorKind::ClientLimit);
+        assert_eq!(connect_error(&enfile), ErrorKind::ClientLimit);
+        assert_eq!(connect_error(&refused), ErrorKind::Connect);
+        assert_eq!(
+            ErrorKind::ClientLimit.label(),
+            "client: too many open files"
+        );
+    }
 }
