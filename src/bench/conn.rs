@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::http1::{decoded_len, Coding, H1Conn, ResponseMeta};
+use super::http1::{Coding, H1Conn, KeptBody, ResponseMeta};
 use super::record::ErrorKind;
 
 /// Which HTTP version to speak.
@@ -346,8 +346,8 @@ impl Conn {
                     .map_or(Coding::Identity, |v| Coding::of(v.as_bytes()));
                 // As on HTTP/1.1: a compressed body is kept only to measure its
                 // decoded size, when the endpoint asked for compression.
-                let mut raw =
-                    (decode && matches!(coding, Coding::Gzip | Coding::Deflate)).then(Vec::new);
+                let mut raw = (decode && matches!(coding, Coding::Gzip | Coding::Deflate))
+                    .then(KeptBody::default);
                 let mut body = response.into_body();
                 let mut body_bytes = 0u64;
                 while let Some(frame) = body.frame().await {
@@ -360,7 +360,7 @@ impl Conn {
                     }
                 }
                 let decoded_bytes = match raw {
-                    Some(raw) => Some(decoded_len(&raw, coding).ok_or(ErrorKind::Body)?),
+                    Some(raw) => raw.decoded_len(coding)?,
                     None => (coding == Coding::Identity).then_some(body_bytes),
                 };
                 Ok(ResponseMeta {

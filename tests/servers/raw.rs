@@ -51,6 +51,10 @@ pub enum Raw {
     EndlessChunked,
     /// The same with no length (a body that would end with the connection).
     EndlessUntilClose,
+    /// The same with no length and `Content-Encoding: gzip` (bytes that are
+    /// not gzip): a client that keeps compressed bodies to decode them must
+    /// bound what it keeps.
+    EndlessGzip,
     /// Reads the request and never answers; keeps the connection open.
     Hang,
     /// Reads the request and answers a head of `lines` header lines of
@@ -282,6 +286,7 @@ fn fault_suite(raw: Raw) -> bool {
         Raw::EndlessLength
             | Raw::EndlessChunked
             | Raw::EndlessUntilClose
+            | Raw::EndlessGzip
             | Raw::Hang
             | Raw::HugeHead { .. }
             | Raw::ChunkSize(_)
@@ -294,7 +299,7 @@ const FOREVER: Duration = Duration::from_secs(120);
 
 async fn fault<S: AsyncRead + AsyncWrite + Unpin>(mut io: S, raw: Raw, stats: &RawStats) {
     match raw {
-        Raw::EndlessLength | Raw::EndlessChunked | Raw::EndlessUntilClose => {
+        Raw::EndlessLength | Raw::EndlessChunked | Raw::EndlessUntilClose | Raw::EndlessGzip => {
             if !read_head(&mut io).await {
                 return;
             }
@@ -304,6 +309,7 @@ async fn fault<S: AsyncRead + AsyncWrite + Unpin>(mut io: S, raw: Raw, stats: &R
                     b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000000\r\n\r\n"
                 }
                 Raw::EndlessChunked => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Raw::EndlessGzip => b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n",
                 _ => b"HTTP/1.1 200 OK\r\n\r\n",
             };
             if io.write_all(head).await.is_err() {
