@@ -350,10 +350,10 @@ pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(text, 16).ok()
 }
 
-/// Most compressed body bytes kept to measure a body's decoded size: a bigger
+/// Most compressed body bytes kept (1 MB) to measure a body's decoded size: a bigger
 /// (or endless) compressed body is counted but not kept, and its decoded size is
 /// then unknown, so memory stays bounded whatever the peer sends.
-pub(crate) const MAX_KEPT_BODY: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_KEPT_BODY: usize = 1024 * 1024;
 
 /// A compressed body kept (up to [`MAX_KEPT_BODY`]) to measure its decoded size.
 #[derive(Debug, Default)]
