@@ -173,6 +173,10 @@ fn run_tailgate(args: &[&str], nofile: Option<u64>) -> (i32, String, u64, Durati
         }
     }
     let started = Instant::now();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, which also returns its resource usage"
+    )]
     let mut child = cmd.spawn().expect("start tailgate");
     let mut stdout = child.stdout.take().expect("stdout");
     let reader = std::thread::spawn(move || {

@@ -363,48 +363,49 @@ async fn worker(
         let end = Instant::now();
         now = end;
         let second = end.saturating_duration_since(start).as_secs() as u32;
-        let mut rec = recorder.borrow_mut();
-        if let Some(due) = due {
-            if waited {
-                rec.lag(sent_at.saturating_duration_since(due));
-            } else {
-                rec.queued += 1;
-            }
-        }
-        // Every slot of a bounded open loop is due within its window; one sent
-        // after the window end was queued behind busy connections (a stall of
-        // the server), which its latency shows. It was delivered, not dropped.
-        rec.sent_in_window += 1;
         let connect_failed = matches!(&result, Ok(Err(kind)) if is_connect_failure(*kind));
-        match result {
-            Ok(Ok(meta)) => {
-                rec.status(meta.status);
-                rec.bytes_out += body_len;
-                rec.bytes_in += meta.wire_bytes;
-                rec.bytes_body += meta.body_bytes;
-                rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
-                if let Some(timing) = &meta.server_timing {
-                    rec.server_timing(timing);
-                }
-                if plan.is_expected(meta.status) {
-                    rec.success(end.saturating_duration_since(origin), second);
+        {
+            let mut rec = recorder.borrow_mut();
+            if let Some(due) = due {
+                if waited {
+                    rec.lag(sent_at.saturating_duration_since(due));
                 } else {
-                    rec.failure(ErrorKind::for_status(meta.status), second);
+                    rec.queued += 1;
                 }
-                if !meta.keep_alive {
+            }
+            // Every slot of a bounded open loop is due within its window; one sent
+            // after the window end was queued behind busy connections (a stall of
+            // the server), which its latency shows. It was delivered, not dropped.
+            rec.sent_in_window += 1;
+            match result {
+                Ok(Ok(meta)) => {
+                    rec.status(meta.status);
+                    rec.bytes_out += body_len;
+                    rec.bytes_in += meta.wire_bytes;
+                    rec.bytes_body += meta.body_bytes;
+                    rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
+                    if let Some(timing) = &meta.server_timing {
+                        rec.server_timing(timing);
+                    }
+                    if plan.is_expected(meta.status) {
+                        rec.success(end.saturating_duration_since(origin), second);
+                    } else {
+                        rec.failure(ErrorKind::for_status(meta.status), second);
+                    }
+                    if !meta.keep_alive {
+                        conn = None;
+                    }
+                }
+                Ok(Err(kind)) => {
+                    rec.failure(kind, second);
+                    conn = None;
+                }
+                Err(timeout) => {
+                    rec.failure(timeout, second);
                     conn = None;
                 }
             }
-            Ok(Err(kind)) => {
-                rec.failure(kind, second);
-                conn = None;
-            }
-            Err(timeout) => {
-                rec.failure(timeout, second);
-                conn = None;
-            }
         }
-        drop(rec);
         if connect_failed {
             // A dead target (or a client out of sockets): wait before the next
             // attempt rather than spin on failing connects.

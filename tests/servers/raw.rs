@@ -328,10 +328,11 @@ async fn fault<S: AsyncRead + AsyncWrite + Unpin>(mut io: S, raw: Raw, stats: &R
             while io.write_all(&block).await.is_ok() {}
         }
         Raw::Hang => {
-            if read_head(&mut io).await {
-                stats.requests.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(FOREVER).await;
+            if !read_head(&mut io).await {
+                return;
             }
+            stats.requests.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(FOREVER).await;
         }
         Raw::HugeHead { lines, line_bytes } => {
             if !read_head(&mut io).await {
