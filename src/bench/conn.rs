@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::http1::{decoded_len, Coding, H1Conn, ResponseMeta};
+use super::http1::{Coding, H1Conn, KeptBody, ResponseMeta};
 use super::record::ErrorKind;
 
 /// Which HTTP version to speak.
@@ -235,6 +235,32 @@ mod insecure {
     }
 }
 
+/// The kind of a failed `connect`: out of file descriptors on this machine
+/// (`EMFILE`, `ENFILE`) is the client's limit, anything else (refused,
+/// unreachable) the target's.
+pub(crate) fn connect_error(err: &std::io::Error) -> ErrorKind {
+    match err.raw_os_error() {
+        Some(nix::libc::EMFILE | nix::libc::ENFILE) => ErrorKind::ClientLimit,
+        _ => ErrorKind::Connect,
+    }
+}
+
+/// How long a connection waits before its next attempt after `failures`
+/// connection errors in a row: 1 ms, doubling, at most 100 ms. A dead target
+/// then costs a few attempts per second per connection, not a core; every
+/// attempt is still a sample.
+pub(crate) fn connect_backoff(failures: u32) -> std::time::Duration {
+    const FIRST_MS: u64 = 1;
+    const MAX_MS: u64 = 100;
+    let ms = FIRST_MS.saturating_mul(1u64 << failures.saturating_sub(1).min(16));
+    std::time::Duration::from_millis(ms.min(MAX_MS))
+}
+
+/// Whether a request failed without reaching the target (no connection).
+pub(crate) fn is_connect_failure(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Connect | ErrorKind::ClientLimit)
+}
+
 /// One open connection.
 pub enum Conn {
     /// HTTP/1.1 over TCP.
@@ -250,7 +276,7 @@ impl Conn {
     pub async fn open(target: &TargetSpec) -> Result<Conn, ErrorKind> {
         let tcp = TcpStream::connect(target.addr)
             .await
-            .map_err(|_| ErrorKind::Connect)?;
+            .map_err(|e| connect_error(&e))?;
         let _ = tcp.set_nodelay(true);
         match (&target.tls, target.version) {
             (None, HttpVersion::Http1) => Ok(Conn::Plain(H1Conn::new(tcp))),
@@ -320,8 +346,8 @@ impl Conn {
                     .map_or(Coding::Identity, |v| Coding::of(v.as_bytes()));
                 // As on HTTP/1.1: a compressed body is kept only to measure its
                 // decoded size, when the endpoint asked for compression.
-                let mut raw =
-                    (decode && matches!(coding, Coding::Gzip | Coding::Deflate)).then(Vec::new);
+                let mut raw = (decode && matches!(coding, Coding::Gzip | Coding::Deflate))
+                    .then(KeptBody::default);
                 let mut body = response.into_body();
                 let mut body_bytes = 0u64;
                 while let Some(frame) = body.frame().await {
@@ -334,7 +360,7 @@ impl Conn {
                     }
                 }
                 let decoded_bytes = match raw {
-                    Some(raw) => Some(decoded_len(&raw, coding).ok_or(ErrorKind::Body)?),
+                    Some(raw) => raw.decoded_len(coding)?,
                     None => (coding == Coding::Identity).then_some(body_bytes),
                 };
                 Ok(ResponseMeta {
@@ -361,4 +387,34 @@ where
         let _ = connection.await;
     });
     Ok(Conn::H2(sender))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn connect_backoff_doubles_from_1ms_to_a_100ms_cap() {
+        let got: Vec<u64> = (1..=9)
+            .map(|n| connect_backoff(n).as_millis() as u64)
+            .collect();
+        assert_eq!(got, vec![1, 2, 4, 8, 16, 32, 64, 100, 100]);
+        assert_eq!(connect_backoff(0), Duration::from_millis(1));
+        assert_eq!(connect_backoff(u32::MAX), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn out_of_file_descriptors_is_the_clients_limit() {
+        let emfile = std::io::Error::from_raw_os_error(nix::libc::EMFILE);
+        let enfile = std::io::Error::from_raw_os_error(nix::libc::ENFILE);
+        let refused = std::io::Error::from_raw_os_error(nix::libc::ECONNREFUSED);
+        assert_eq!(connect_error(&emfile), ErrorKind::ClientLimit);
+        assert_eq!(connect_error(&enfile), ErrorKind::ClientLimit);
+        assert_eq!(connect_error(&refused), ErrorKind::Connect);
+        assert_eq!(
+            ErrorKind::ClientLimit.label(),
+            "client: too many open files"
+        );
+    }
 }

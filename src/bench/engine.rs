@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::conn::{Conn, HttpVersion, TargetSpec};
+use super::conn::{connect_backoff, is_connect_failure, Conn, HttpVersion, TargetSpec};
 use super::evloop::EventLoop;
 use super::record::{ErrorKind, Recorder};
 use super::request::RequestPlan;
@@ -308,6 +308,8 @@ async fn worker(
     // The clock is read twice per request (send and end); the end of one request
     // is "now" for taking the next slot.
     let mut now = Instant::now();
+    // Connection errors in a row: the worker backs off before its next slot.
+    let mut failures = 0u32;
     while let Some(Slot { due, .. }) = schedule.next_at(now) {
         // A request that is already due when a connection takes it has been
         // queued (every connection was busy): its latency counts from its due
@@ -349,54 +351,69 @@ async fn worker(
                     None => Err(ErrorKind::Connect),
                 }
             });
+            // The timer first: a body that streams faster than it is read keeps
+            // the exchange ready until tokio's cooperative budget runs out, and a
+            // timer polled after it with no budget left would never fire.
             tokio::select! {
                 biased;
-                result = exchange => Ok(result),
                 () = &mut timer => Err(ErrorKind::Timeout),
+                result = exchange => Ok(result),
             }
         };
         let end = Instant::now();
         now = end;
         let second = end.saturating_duration_since(start).as_secs() as u32;
-        let mut rec = recorder.borrow_mut();
-        if let Some(due) = due {
-            if waited {
-                rec.lag(sent_at.saturating_duration_since(due));
-            } else {
-                rec.queued += 1;
-            }
-        }
-        // Every slot of a bounded open loop is due within its window; one sent
-        // after the window end was queued behind busy connections (a stall of
-        // the server), which its latency shows. It was delivered, not dropped.
-        rec.sent_in_window += 1;
-        match result {
-            Ok(Ok(meta)) => {
-                rec.status(meta.status);
-                rec.bytes_out += body_len;
-                rec.bytes_in += meta.wire_bytes;
-                rec.bytes_body += meta.body_bytes;
-                rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
-                if let Some(timing) = &meta.server_timing {
-                    rec.server_timing(timing);
-                }
-                if plan.is_expected(meta.status) {
-                    rec.success(end.saturating_duration_since(origin), second);
+        let connect_failed = matches!(&result, Ok(Err(kind)) if is_connect_failure(*kind));
+        {
+            let mut rec = recorder.borrow_mut();
+            if let Some(due) = due {
+                if waited {
+                    rec.lag(sent_at.saturating_duration_since(due));
                 } else {
-                    rec.failure(ErrorKind::for_status(meta.status), second);
+                    rec.queued += 1;
                 }
-                if !meta.keep_alive {
+            }
+            // Every slot of a bounded open loop is due within its window; one sent
+            // after the window end was queued behind busy connections (a stall of
+            // the server), which its latency shows. It was delivered, not dropped.
+            rec.sent_in_window += 1;
+            match result {
+                Ok(Ok(meta)) => {
+                    rec.status(meta.status);
+                    rec.bytes_out += body_len;
+                    rec.bytes_in += meta.wire_bytes;
+                    rec.bytes_body += meta.body_bytes;
+                    rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
+                    if let Some(timing) = &meta.server_timing {
+                        rec.server_timing(timing);
+                    }
+                    if plan.is_expected(meta.status) {
+                        rec.success(end.saturating_duration_since(origin), second);
+                    } else {
+                        rec.failure(ErrorKind::for_status(meta.status), second);
+                    }
+                    if !meta.keep_alive {
+                        conn = None;
+                    }
+                }
+                Ok(Err(kind)) => {
+                    rec.failure(kind, second);
+                    conn = None;
+                }
+                Err(timeout) => {
+                    rec.failure(timeout, second);
                     conn = None;
                 }
             }
-            Ok(Err(kind)) => {
-                rec.failure(kind, second);
-                conn = None;
-            }
-            Err(timeout) => {
-                rec.failure(timeout, second);
-                conn = None;
-            }
+        }
+        if connect_failed {
+            // A dead target (or a client out of sockets): wait before the next
+            // attempt rather than spin on failing connects.
+            failures = failures.saturating_add(1);
+            tokio::time::sleep(connect_backoff(failures)).await;
+            now = Instant::now();
+        } else {
+            failures = 0;
         }
     }
     if let Some(c) = conn.filter(Conn::is_usable) {

@@ -26,7 +26,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use tokio::time::Instant;
 
-use super::conn::TargetSpec;
+use super::conn::{connect_backoff, connect_error, is_connect_failure, TargetSpec};
 use super::h1reader::ResponseReader;
 use super::http1::ResponseMeta;
 use super::record::{ErrorKind, Recorder};
@@ -50,6 +50,8 @@ enum State {
     Idle,
     /// Holding a slot that is due at this time.
     Waiting(Instant),
+    /// After connection errors: no slot held, the next one is taken at this time.
+    Backoff(Instant),
     Connecting,
     Writing,
     Reading,
@@ -78,6 +80,8 @@ struct Conn {
     reader: ResponseReader,
     /// The peer closed its side of the connection: the next request opens a new one.
     peer_closed: bool,
+    /// Connection errors in a row (the backoff before the next attempt grows).
+    failures: u32,
 }
 
 /// One generator thread's event loop and its idle connections per target.
@@ -151,6 +155,7 @@ impl EventLoop {
                 out_pos: 0,
                 reader: ResponseReader::new(),
                 peer_closed: false,
+                failures: 0,
             });
         }
         let mut ph = Phase {
@@ -173,6 +178,10 @@ impl EventLoop {
             for (i, conn) in conns.iter_mut().enumerate() {
                 match conn.state {
                     State::Waiting(due) if due <= now => ph.send_due(&self.poll, i, conn, due, now),
+                    State::Backoff(until) if until <= now => {
+                        conn.state = State::Idle;
+                        ph.next(&self.poll, i, conn, now);
+                    }
                     State::Connecting | State::Writing | State::Reading
                         if conn.req.deadline <= now =>
                     {
@@ -181,7 +190,7 @@ impl EventLoop {
                     _ => {}
                 }
                 let at = match conn.state {
-                    State::Waiting(due) => due,
+                    State::Waiting(due) | State::Backoff(due) => due,
                     State::Connecting | State::Writing | State::Reading => conn.req.deadline,
                     State::Idle | State::Done => continue,
                 };
@@ -198,7 +207,7 @@ impl EventLoop {
                     schedule.stop();
                     for conn in &mut conns {
                         if conn.state != State::Done {
-                            if conn.state != State::Idle {
+                            if !matches!(conn.state, State::Idle | State::Backoff(_)) {
                                 ph.record(conn.req, Err(ErrorKind::Reset), now);
                             }
                             conn.sock = None;
@@ -253,7 +262,9 @@ impl Phase<'_> {
         }
     }
 
-    /// Send a request; false when it failed at once (recorded, next slot taken).
+    /// Send a request; false when writing it failed at once (recorded; the caller
+    /// takes the next slot). A failed connect is recorded too, and the connection
+    /// then backs off before its next slot.
     fn start_request(
         &mut self,
         poll: &Poll,
@@ -287,9 +298,10 @@ impl Phase<'_> {
                     return true;
                 }
                 Err(kind) => {
-                    conn.state = State::Idle;
                     self.record(conn.req, Err(kind), sent_at);
-                    return false;
+                    conn.failures = conn.failures.saturating_add(1);
+                    conn.state = State::Backoff(sent_at + connect_backoff(conn.failures));
+                    return true;
                 }
             }
         };
@@ -353,7 +365,7 @@ impl Phase<'_> {
             }
             State::Writing => self.flush(poll, i, conn, now),
             State::Reading => self.read(poll, i, conn, event.is_read_closed() || event.is_error()),
-            State::Idle | State::Waiting(_) | State::Done => {
+            State::Idle | State::Waiting(_) | State::Backoff(_) | State::Done => {
                 // A connection without a request in flight that the peer closed
                 // (e.g. its keep-alive timeout): open a new one for the next request.
                 if event.is_read_closed() || event.is_error() {
@@ -434,6 +446,11 @@ impl Phase<'_> {
                     Err(kind) => return self.complete(poll, i, conn, Err(kind), end),
                 }
             }
+            // A peer that sends faster than it is read (an endless body) would keep
+            // this loop reading: its deadline ends the request here.
+            if conn.state == State::Reading && end >= conn.req.deadline {
+                return self.complete(poll, i, conn, Err(ErrorKind::Timeout), end);
+            }
             // A short read emptied the socket: the next bytes bring a new edge
             // (the end of the stream, already signalled, does not).
             if (n < space && !closed) || conn.state != State::Reading {
@@ -455,9 +472,17 @@ impl Phase<'_> {
         if !keep {
             conn.sock = None;
         }
+        let connect_failed = matches!(&result, Err(kind) if is_connect_failure(*kind));
         conn.state = State::Idle;
         self.record(conn.req, result, end);
-        self.next(poll, i, conn, end);
+        if connect_failed {
+            // A dead target: wait before the next attempt rather than spin.
+            conn.failures = conn.failures.saturating_add(1);
+            conn.state = State::Backoff(end + connect_backoff(conn.failures));
+        } else {
+            conn.failures = 0;
+            self.next(poll, i, conn, end);
+        }
     }
 
     fn record(&mut self, req: InFlight, result: Result<ResponseMeta, ErrorKind>, end: Instant) {
@@ -501,7 +526,7 @@ impl Phase<'_> {
 
 /// Open a connection (non-blocking; the loop sees it complete).
 fn connect(poll: &Poll, target: &TargetSpec, i: usize) -> Result<Sock, ErrorKind> {
-    let mut stream = TcpStream::connect(target.addr).map_err(|_| ErrorKind::Connect)?;
+    let mut stream = TcpStream::connect(target.addr).map_err(|e| connect_error(&e))?;
     poll.registry()
         .register(
             &mut stream,

@@ -8,7 +8,7 @@
 //! client's (`http1::parse_head`), so both paths read responses alike.
 
 use super::http1::{
-    decoded_len, find_crlf, parse_chunk_size, parse_head, BodyKind, Coding, ResponseMeta,
+    find_crlf, parse_chunk_size, parse_head, BodyKind, Coding, KeptBody, ResponseMeta,
     MAX_HEAD_BYTES,
 };
 use super::record::ErrorKind;
@@ -36,8 +36,8 @@ pub(crate) struct ResponseReader {
     wire: u64,
     body: u64,
     collect: bool,
-    /// A compressed body, kept only to measure its decoded size (reused).
-    raw: Vec<u8>,
+    /// A compressed body, kept only to measure its decoded size (reused, bounded).
+    raw: KeptBody,
 }
 
 impl ResponseReader {
@@ -51,7 +51,7 @@ impl ResponseReader {
             wire: 0,
             body: 0,
             collect: false,
-            raw: Vec::new(),
+            raw: KeptBody::default(),
         }
     }
 
@@ -186,7 +186,7 @@ impl ResponseReader {
         meta.wire_bytes = self.wire;
         meta.body_bytes = self.body;
         if self.collect {
-            meta.decoded_bytes = Some(decoded_len(&self.raw, self.coding).ok_or(ErrorKind::Body)?);
+            meta.decoded_bytes = self.raw.decoded_len(self.coding)?;
         } else if self.coding == Coding::Identity {
             meta.decoded_bytes = Some(self.body);
         }
@@ -290,6 +290,19 @@ mod tests {
         assert_eq!(got, vec![Err(ErrorKind::Protocol)]);
         let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
         assert_eq!(read_all(bad, &[], false), vec![Err(ErrorKind::Body)]);
+    }
+
+    #[test]
+    fn a_compressed_body_too_large_to_keep_is_counted_not_kept() {
+        let big = super::super::http1::MAX_KEPT_BODY * 3 + 1000;
+        let mut resp =
+            format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {big}\r\n\r\n")
+                .into_bytes();
+        resp.resize(resp.len() + big, b'x');
+        let got = read_all(&resp, &[100_000, 2_000_000], false);
+        let meta = got[0].clone().unwrap();
+        assert_eq!(meta.body_bytes, big as u64);
+        assert_eq!(meta.decoded_bytes, None, "its decoded size is unknown");
     }
 
     #[test]

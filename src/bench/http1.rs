@@ -124,7 +124,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             }
             let mut meta = meta;
             let collect = decode && matches!(coding, Coding::Gzip | Coding::Deflate);
-            let mut raw = collect.then(Vec::new);
+            let mut raw = collect.then(KeptBody::default);
             let (wire, body_bytes) = self.read_body(body, raw.as_mut()).await?;
             meta.wire_bytes = head_len as u64 + wire;
             meta.body_bytes = body_bytes;
@@ -132,7 +132,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 meta.keep_alive = false;
             }
             if let Some(raw) = raw {
-                meta.decoded_bytes = Some(decoded_len(&raw, coding).ok_or(ErrorKind::Body)?);
+                meta.decoded_bytes = raw.decoded_len(coding)?;
             } else if coding == Coding::Identity {
                 meta.decoded_bytes = Some(body_bytes);
             }
@@ -144,7 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
     async fn read_body(
         &mut self,
         body: BodyKind,
-        mut keep: Option<&mut Vec<u8>>,
+        mut keep: Option<&mut KeptBody>,
     ) -> Result<(u64, u64), ErrorKind> {
         match body {
             BodyKind::None => Ok((0, 0)),
@@ -182,7 +182,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
 
     async fn read_chunked(
         &mut self,
-        mut keep: Option<&mut Vec<u8>>,
+        mut keep: Option<&mut KeptBody>,
     ) -> Result<(u64, u64), ErrorKind> {
         let mut wire = 0u64;
         let mut body = 0u64;
@@ -350,6 +350,54 @@ pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     let hex = line.split(|b| *b == b';').next()?.trim_ascii();
     let text = std::str::from_utf8(hex).ok()?;
     u64::from_str_radix(text, 16).ok()
+}
+
+/// Most compressed body bytes kept (1 MB) to measure a body's decoded size: a bigger
+/// (or endless) compressed body is counted but not kept, and its decoded size is
+/// then unknown, so memory stays bounded whatever the peer sends.
+pub(crate) const MAX_KEPT_BODY: usize = 1024 * 1024;
+
+/// A compressed body kept (up to [`MAX_KEPT_BODY`]) to measure its decoded size.
+#[derive(Debug, Default)]
+pub(crate) struct KeptBody {
+    bytes: Vec<u8>,
+    overflow: bool,
+}
+
+impl KeptBody {
+    /// Keep `data`, unless the body has grown past the bound.
+    pub(crate) fn extend_from_slice(&mut self, data: &[u8]) {
+        if self.overflow {
+            return;
+        }
+        if self.bytes.len() + data.len() > MAX_KEPT_BODY {
+            self.overflow = true;
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.extend_from_slice(data);
+        }
+    }
+
+    /// Forget the body, for the next one (a large buffer is given back).
+    pub(crate) fn clear(&mut self) {
+        self.overflow = false;
+        if self.bytes.capacity() > 256 * 1024 {
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.clear();
+        }
+    }
+
+    /// The decoded size: `None` when the body was too large to keep, an error
+    /// when it does not decode.
+    pub(crate) fn decoded_len(&self, coding: Coding) -> Result<Option<u64>, ErrorKind> {
+        if self.overflow {
+            return Ok(None);
+        }
+        decoded_len(&self.bytes, coding)
+            .map(Some)
+            .ok_or(ErrorKind::Body)
+    }
 }
 
 /// The size of `raw` once decoded from `coding`; `None` when it does not decode.

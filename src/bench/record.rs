@@ -46,6 +46,10 @@ pub enum ErrorKind {
     Protocol,
     /// The TLS handshake failed (certificate, protocol).
     Tls,
+    /// The client itself could not open a socket: it ran out of file descriptors
+    /// (`EMFILE`/`ENFILE`, the generator's `ulimit -n`). A limit of the machine
+    /// running tailgate, not a failure of the target.
+    ClientLimit,
 }
 
 impl ErrorKind {
@@ -70,6 +74,7 @@ impl ErrorKind {
             ErrorKind::Body => "body",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Tls => "tls",
+            ErrorKind::ClientLimit => "client: too many open files",
         }
     }
 }

@@ -207,6 +207,12 @@ impl PhaseSummary {
                 format::thousands(self.error_count()),
                 kinds.join(", ")
             );
+            if self.errors.contains_key(&ErrorKind::ClientLimit) {
+                let _ = writeln!(
+                    out,
+                    "  The client ran out of file descriptors (EMFILE): raise `ulimit -n` or use fewer connections; the target did not refuse these."
+                );
+            }
         }
         if let Some(p) = &self.pacing {
             let _ = writeln!(

@@ -87,6 +87,16 @@ pub enum Behavior {
         /// How long after the server's start it answers 503.
         ready_after: Duration,
     },
+    /// 503 for the last `burst` requests of every `every` (by the order in which
+    /// the server received them, its first request being number 0, so a
+    /// readiness poll meets a 200), 200 otherwise.
+    #[allow(dead_code, reason = "used by bench_faults.rs, not by every includer")]
+    Bursts {
+        /// Length of one cycle, in requests.
+        every: u64,
+        /// Requests at the start of each cycle answered 503.
+        burst: u64,
+    },
     /// Static files by path (`/v0.1.0/asset.tar.gz`), 404 for any other path: a
     /// release download server.
     #[allow(dead_code, reason = "used by action_runner.rs, not by every includer")]
@@ -358,7 +368,7 @@ impl Body for Pieces {
 }
 
 async fn respond(req: Request<Incoming>, behavior: &Behavior, state: &State) -> Response<Pieces> {
-    state.requests.fetch_add(1, Ordering::Relaxed);
+    let number = state.requests.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let ok = |body: &'static str| Response::new(Pieces::one(body));
     match behavior {
@@ -421,6 +431,15 @@ async fn respond(req: Request<Incoming>, behavior: &Behavior, state: &State) -> 
                 r
             }
         },
+        Behavior::Bursts { every, burst } => {
+            if number % (*every).max(1) >= every.saturating_sub(*burst) {
+                let mut r = ok("burst");
+                *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                r
+            } else {
+                ok("hello")
+            }
+        }
         Behavior::Status(code) => {
             let mut r = ok("status");
             *r.status_mut() = StatusCode::from_u16(*code).unwrap_or(StatusCode::IM_A_TEAPOT);
