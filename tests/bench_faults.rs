@@ -405,16 +405,13 @@ async fn huge_and_garbage_chunk_sizes_are_body_errors() {
 }
 
 /// The largest sizes that still fit in 64 bits, where the size of data plus its
-/// CRLF does not: a body error, not an overflow. (The async client's `size + 2`
-/// is being made checked on another branch; until then it panics in debug
-/// builds, so the async half runs only with `--ignored`.)
+/// CRLF does not: a body error, not an overflow, on both drivers.
 #[tokio::test]
 async fn chunk_sizes_at_the_top_of_u64_are_body_errors_on_the_event_loop() {
     chunk_sizes_at_the_top_of_u64(Driver::EventLoop).await;
 }
 
 #[tokio::test]
-#[ignore = "needs the checked chunk size `+ 2` in http1.rs (issue 13, hardening branch)"]
 async fn chunk_sizes_at_the_top_of_u64_are_body_errors_on_the_async_client() {
     chunk_sizes_at_the_top_of_u64(Driver::Async).await;
 }
