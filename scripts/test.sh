@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of tailgate on a fresh machine: installs what the tests need (the
-# moto server and cfn-lint for the AWS tests, hadolint for the Dockerfile), lints the
+# moto server and cfn-lint for the AWS tests, hadolint for the Dockerfile, Chromium,
+# cmark-gfm and mermaid for the rendering check), lints the
 # action and the example template, then runs the whole Rust test suite. Safe to run
 # again: installed tools are reused. Everything runs on loopback.
 set -euo pipefail
@@ -14,6 +15,10 @@ cfn-lint --non-zero-exit-code error examples/aws/template.yaml
 
 # hadolint on the Dockerfile; action.yml inputs vs the INPUT_* the binary reads.
 bash .ci/github-checks.sh
+
+# The demo's comment rendered as GitHub does, checked in headless Chromium
+# (installs chromium, cmark-gfm and the pinned mermaid; PNG in tailgate-out/render/).
+bash .ci/render-check.sh
 
 # Run the suite, then close with one total over every test binary (the last
 # binary to report may legitimately hold no tests).

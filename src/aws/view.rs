@@ -145,33 +145,40 @@ fn cell(text: &str) -> String {
     crate::report::escape::text(text)
 }
 
-/// The cost of both sides as a markdown table: per request, per million, per month.
+/// The cost of both sides under a heading (for the server-side section).
 pub fn cost_markdown(cost: &CostComparison) -> String {
-    let mut md = format!(
-        "#### Cost ({})\n\n",
-        crate::report::escape::inline(&cost.source)
-    );
-    md.push_str("| side | per request | per 1M requests | monthly |\n|---|---:|---:|---:|\n");
+    format!(
+        "#### Cost ({})\n\n{}",
+        crate::report::escape::inline(&cost.source),
+        cost_table(cost)
+    )
+}
+
+/// The cost of both sides as a markdown table, in units people read: per million
+/// requests, and the monthly projection only when `cost.monthly_requests` is set.
+pub fn cost_table(cost: &CostComparison) -> String {
+    let monthly = cost.monthly_requests;
+    let mut md = String::from("| side | per 1M requests |");
+    if let Some(n) = monthly {
+        md.push_str(&format!(" per month ({} requests) |", format::thousands(n)));
+    }
+    md.push_str(if monthly.is_some() {
+        "\n|---|---:|---:|\n"
+    } else {
+        "\n|---|---:|\n"
+    });
     for side in [&cost.base, &cost.head] {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            side.side,
-            opt_money(side.per_request),
-            opt_money(side.per_1m),
-            opt_money(side.monthly)
-        ));
+        md.push_str(&format!("| {} | {} |", side.side, opt_money(side.per_1m)));
+        if monthly.is_some() {
+            md.push_str(&format!(" {} |", opt_money(side.monthly)));
+        }
+        md.push('\n');
     }
     if let Some(change) = cost.point_change() {
         md.push_str(&format!(
             "\nHead costs {} per request vs base (point estimate over the whole run; the \
              per-endpoint changes above carry their intervals).\n",
             format::signed_percent(change)
-        ));
-    }
-    if let Some(n) = cost.monthly_requests {
-        md.push_str(&format!(
-            "\nMonthly projection at {} requests per month.\n",
-            format::thousands(n)
         ));
     }
     md.push('\n');

@@ -73,12 +73,14 @@ pub fn text(s: &str) -> String {
 }
 
 /// `www.` starts an autolink in GFM (even without a scheme): a zero-width space
-/// before the dot breaks it.
+/// after every `www` breaks it, whatever the text that follows (a value may end
+/// in `www` and the sentence around it add the dot).
 fn break_www(out: &mut String, last: char) {
-    if last == '.' && out.ends_with("www.") {
-        out.truncate(out.len() - 1);
+    if last.eq_ignore_ascii_case(&'w')
+        && out.len() >= 3
+        && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www")
+    {
         out.push(ZWSP);
-        out.push('.');
     }
 }
 

@@ -37,8 +37,15 @@ pub struct ReportView {
     pub server_side: Option<String>,
     /// The summary line of the server-side details.
     pub server_summary: String,
-    /// Every check with its outcome.
+    /// The failing and warning checks (passes are only counted).
     pub checks: Vec<CheckRow>,
+    /// How many checks passed.
+    pub checks_passed: usize,
+    /// The SLOs every endpoint shares (`p99 < 250 ms, error rate ≤ 0.1 %`), named
+    /// once under the table instead of in every row.
+    pub common_slos: Option<String>,
+    /// The run's confidence level, `95 %`.
+    pub confidence: String,
     /// How the numbers were obtained, in one paragraph.
     pub method: String,
     /// Where the gating config came from and what the PR changes in it.
@@ -92,21 +99,25 @@ pub struct EndpointRow {
     pub rps: String,
     /// Cost per million requests cell (`—` when not priced).
     pub cost: String,
-    /// SLO status cell.
-    pub slo: String,
+    /// The endpoint's outcome over all its checks: the worst level, the limits it
+    /// broke or may break, and its SLOs unless the column header names them.
+    pub gate: String,
     /// Whether a check of this endpoint failed or warned (kept in the short view).
     pub attention: bool,
 }
 
-/// Data of the p99 bar chart.
+/// Data of the p99 chart: one bar per endpoint, head's p99 as a multiple of
+/// base's (1 = unchanged), and a line at 1, so a regression is a bar above the
+/// line and an improvement one below it whatever the endpoints' absolute
+/// latencies are, and no series can hide another.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChartView {
     /// Endpoint names (escaped for Mermaid).
     pub labels: Vec<String>,
-    /// Base p99 per endpoint, ms.
-    pub base: Vec<String>,
-    /// Head p99 per endpoint, ms.
-    pub head: Vec<String>,
+    /// Head p99 ÷ base p99 per endpoint.
+    pub ratios: Vec<String>,
+    /// The reference line: 1 per endpoint.
+    pub unchanged: Vec<String>,
     /// Top of the y axis.
     pub max: String,
 }
@@ -122,6 +133,9 @@ pub struct TimingRow {
     pub base: String,
     /// Mean per request on head.
     pub head: String,
+    /// Set when this part's mean exceeds the endpoint's `total` on a side: the
+    /// server's own numbers disagree, and the report says so.
+    pub note: String,
 }
 
 /// One check, for the details list.
@@ -150,7 +164,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Mean `Server-Timing` duration per response of one side, by metric name.
+/// Mean `Server-Timing` duration per response of one side, by metric name: every
+/// metric over the same denominator (all responses, counting 0 where a response
+/// did not carry it), so parts and their total are comparable.
 fn timing_means(run: &EndpointRun, side: Side) -> Vec<(String, f64)> {
     let merged = run.merged(side);
     let responses: u64 = merged.statuses.values().sum();
@@ -193,8 +209,10 @@ fn biggest_timing_move(run: &EndpointRun) -> Option<String> {
         })
 }
 
+/// A change and its interval as one unbreakable piece (non-breaking spaces), so a
+/// narrow table cell never wraps a bracket away from its number.
 fn interval_text(c: &Change) -> String {
-    match c.kind {
+    nbsp(&match c.kind {
         ChangeKind::Ratio => {
             let [point, low, high] = format::ratio_change(c.point, c.low, c.high);
             format!("{point} [{low}, {high}]")
@@ -205,7 +223,23 @@ fn interval_text(c: &Change) -> String {
             format::signed_percent(c.low),
             format::signed_percent(c.high)
         ),
-    }
+    })
+}
+
+/// A change without its interval: `−65 %`, `×104`, `+0.1 % points`.
+fn point_text(c: &Change) -> String {
+    nbsp(&match c.kind {
+        ChangeKind::Ratio => {
+            let [point, _, _] = format::ratio_change(c.point, c.low, c.high);
+            point
+        }
+        ChangeKind::Difference => format!("{} points", format::signed_percent(c.point)),
+    })
+}
+
+/// `s` with its spaces made non-breaking.
+fn nbsp(s: &str) -> String {
+    s.replace(' ', "\u{a0}")
 }
 
 fn state_icon(m: &MetricComparison, failing: bool, warning: bool) -> &'static str {
@@ -224,15 +258,86 @@ fn state_icon(m: &MetricComparison, failing: bool, warning: bool) -> &'static st
     }
 }
 
-fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check]) -> String {
-    change_cell(m, checks, &format::ms_bare)
+/// A ratio for the chart: two decimals below 10, whole numbers above.
+fn chart_ratio(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.2}")
+    }
 }
 
-/// `base → head` with the change's state and interval, values shown by `fmt`.
+/// The SLO limits every endpoint shares (`p99 < 250 ms, error rate ≤ 0.1 %`), if
+/// they all have the same ones, so the table names them once in its header.
+fn common_slos(results: &RunResults) -> Option<String> {
+    let per_endpoint: Vec<Vec<&str>> = results
+        .comparisons
+        .iter()
+        .map(|cmp| {
+            results
+                .verdict
+                .checks
+                .iter()
+                .filter(|c| c.endpoint == cmp.endpoint && c.kind == CheckKind::Slo)
+                .map(|c| c.limit.as_str())
+                .collect()
+        })
+        .collect();
+    let first = per_endpoint.first()?;
+    (!first.is_empty() && per_endpoint.iter().all(|l| l == first)).then(|| {
+        first
+            .iter()
+            .map(|l| escape::inline(l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// The gate cell of one endpoint: the worst level over all its checks (SLOs and
+/// budgets), the limits that failed or warned, and its SLOs when `with_slos`.
+fn gate_cell(checks: &[&Check], with_slos: bool) -> String {
+    let Some(worst) = checks.iter().map(|c| c.level).max() else {
+        return "—".into();
+    };
+    let mut parts: Vec<String> = checks
+        .iter()
+        .filter(|c| c.level == worst && worst >= Level::Warn)
+        .map(|c| {
+            let kind = match c.kind {
+                CheckKind::Slo => "SLO",
+                CheckKind::Budget => "budget",
+                CheckKind::Load => "load",
+            };
+            format!("{kind} {}", escape::inline(&c.limit))
+        })
+        .collect();
+    if with_slos && worst < Level::Warn {
+        parts.extend(
+            checks
+                .iter()
+                .filter(|c| c.kind == CheckKind::Slo)
+                .map(|c| format!("SLO {}", escape::inline(&c.limit))),
+        );
+    }
+    if parts.is_empty() {
+        level_icon(worst).to_string()
+    } else {
+        format!("{} {}", level_icon(worst), parts.join(", "))
+    }
+}
+
+fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check], interval: bool) -> String {
+    change_cell(m, checks, &format::ms_bare, interval)
+}
+
+/// `base → head` with the change's state, values shown by `fmt`; with the change's
+/// interval when `interval` or when a check of this metric failed or warned (the
+/// table keeps to 900 px: the other intervals are in the results file).
 fn change_cell(
     m: Option<&MetricComparison>,
     checks: &[&Check],
     fmt: &dyn Fn(f64) -> String,
+    interval: bool,
 ) -> String {
     let Some(m) = m else {
         return "—".into();
@@ -243,24 +348,44 @@ fn change_cell(
         .map(|c| c.level)
         .max();
     let icon = state_icon(m, level == Some(Level::Fail), level == Some(Level::Warn));
-    let head = m.head.map_or("—".into(), fmt);
+    let head = m.head.map_or("—".into(), |v| nbsp(&fmt(v)));
     let Some(base) = m.base else {
         // A release gate: head alone.
         return head;
     };
-    let base = fmt(base);
+    let base = nbsp(&fmt(base));
+    let interval = interval || level.is_some_and(|l| l >= Level::Warn);
     match &m.change {
-        Some(c) => format!("{base} → {head}<br>{icon} {}", interval_text(c)),
+        Some(c) if interval => format!("{base} → {head}<br>{icon}\u{a0}{}", interval_text(c)),
+        Some(c) => format!("{base} → {head}<br>{icon}\u{a0}{}", point_text(c)),
         None => format!("{base} → {head}"),
     }
 }
 
 /// `base → head`, or head alone when there is no base (a release gate).
 fn pair_cell(m: &MetricComparison, fmt: fn(f64) -> String) -> String {
-    let head = m.head.map_or("—".into(), fmt);
+    let head = m.head.map_or("—".into(), |v| nbsp(&fmt(v)));
     match m.base {
-        Some(base) => format!("{} → {head}", fmt(base)),
+        Some(base) => format!("{} → {head}", nbsp(&fmt(base))),
         None => head,
+    }
+}
+
+/// Throughput `base → head`, marked when it moved: 🔻 fell, 🔼 rose (with the
+/// change and its interval), so a collapse of req/s is seen even though no budget
+/// gates it.
+fn rate_cell(m: &MetricComparison) -> String {
+    let pair = pair_cell(m, format::rate);
+    match (&m.change, m.state) {
+        (Some(c), ChangeState::Improved | ChangeState::Regressed) => {
+            let fell = match c.kind {
+                ChangeKind::Ratio => c.point < 1.0,
+                ChangeKind::Difference => c.point < 0.0,
+            };
+            let icon = if fell { "🔻" } else { "🔼" };
+            format!("{pair}<br>{icon}\u{a0}{}", point_text(c))
+        }
+        _ => pair,
     }
 }
 
@@ -385,7 +510,10 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 .find(|e| e.name == check.endpoint)
                 .and_then(biggest_timing_move)
             {
-                line.push_str(&format!(". {}", escape::inline(&hint)));
+                line.push('.');
+                findings.push(line);
+                findings.push(format!("↳ Why: {}.", escape::inline(&hint)));
+                continue;
             }
         }
         line.push('.');
@@ -407,6 +535,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         .map(|c| c.currency)
         .or_else(|| results.limits.first().map(|l| l.currency))
         .unwrap_or(crate::cost::Currency::USD);
+    let common_slos = common_slos(results);
     let mut endpoints = Vec::new();
     for cmp in &results.comparisons {
         let checks: Vec<&Check> = verdict
@@ -414,21 +543,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             .iter()
             .filter(|c| c.endpoint == cmp.endpoint)
             .collect();
-        let slo_checks: Vec<&&Check> = checks.iter().filter(|c| c.kind == CheckKind::Slo).collect();
-        let slo = if slo_checks.is_empty() {
-            "—".into()
-        } else {
-            let worst = slo_checks
-                .iter()
-                .map(|c| c.level)
-                .max()
-                .unwrap_or(Level::Pass);
-            let limits: Vec<String> = slo_checks
-                .iter()
-                .map(|c| escape::inline(&c.limit))
-                .collect();
-            format!("{} {}", level_icon(worst), limits.join(", "))
-        };
+        let gate = gate_cell(&checks, common_slos.is_none());
         let budget_checks: Vec<&Check> = checks
             .iter()
             .copied()
@@ -437,44 +552,44 @@ pub fn build_view(results: &RunResults) -> ReportView {
         let errors = cmp
             .get(Metric::ErrorRate)
             .map_or("—".into(), |m| pair_cell(m, format::percent));
-        let rps = cmp
-            .get(Metric::Throughput)
-            .map_or("—".into(), |m| pair_cell(m, format::rate));
-        let cost = change_cell(cmp.get(Metric::Cost), &budget_checks, &|v| {
-            format::money(v, currency)
-        });
+        let rps = cmp.get(Metric::Throughput).map_or("—".into(), rate_cell);
+        let cost = change_cell(
+            cmp.get(Metric::Cost),
+            &budget_checks,
+            &|v| format::money(v, currency),
+            false,
+        );
         endpoints.push(EndpointRow {
             name: escape::cell_code(&cmp.endpoint),
-            p50: latency_cell(cmp.get(Metric::P50), &budget_checks),
-            p95: latency_cell(cmp.get(Metric::P95), &budget_checks),
-            p99: latency_cell(cmp.get(Metric::P99), &budget_checks),
+            p50: latency_cell(cmp.get(Metric::P50), &budget_checks, false),
+            p95: latency_cell(cmp.get(Metric::P95), &budget_checks, false),
+            p99: latency_cell(cmp.get(Metric::P99), &budget_checks, true),
             errors,
             rps,
             cost,
-            slo,
+            gate,
             attention: checks.iter().any(|c| c.level >= Level::Warn),
         });
     }
 
     let chart = {
-        let points: Vec<(String, f64, f64)> = results
+        let points: Vec<(String, f64)> = results
             .comparisons
             .iter()
             .filter_map(|c| {
                 let m = c.get(Metric::P99)?;
-                Some((escape::mermaid_label(&c.endpoint), m.base?, m.head?))
+                let (base, head) = (m.base?, m.head?);
+                (base > 0.0 && head.is_finite())
+                    .then(|| (escape::mermaid_label(&c.endpoint), head / base))
             })
             .collect();
         (!points.is_empty()).then(|| {
-            let max = points
-                .iter()
-                .map(|(_, b, h)| b.max(*h))
-                .fold(0.0_f64, f64::max);
+            let max = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
             ChartView {
                 labels: points.iter().map(|p| p.0.clone()).collect(),
-                base: points.iter().map(|p| format::ms_bare(p.1)).collect(),
-                head: points.iter().map(|p| format::ms_bare(p.2)).collect(),
-                max: format!("{}", (max * 1.1).ceil().max(1.0)),
+                ratios: points.iter().map(|p| chart_ratio(p.1)).collect(),
+                unchanged: points.iter().map(|_| "1".to_string()).collect(),
+                max: format!("{}", (max * 1.1).ceil().max(2.0)),
             }
         })
     };
@@ -483,6 +598,8 @@ pub fn build_view(results: &RunResults) -> ReportView {
     for run in &results.endpoints {
         let base = timing_means(run, Side::Base);
         let head = timing_means(run, Side::Head);
+        let total = |list: &[(String, f64)]| list.iter().find(|(n, _)| n == "total").map(|p| p.1);
+        let (base_total, head_total) = (total(&base), total(&head));
         let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
         names.sort();
         names.dedup();
@@ -492,18 +609,40 @@ pub fn build_view(results: &RunResults) -> ReportView {
                     .find(|(n, _)| n == name)
                     .map_or("—".to_string(), |(_, v)| format::ms(*v))
             };
+            let over = |list: &[(String, f64)], total: Option<f64>| {
+                let part = list.iter().find(|(n, _)| n == name).map(|p| p.1);
+                name.as_str() != "total"
+                    && matches!((part, total), (Some(p), Some(t)) if p > t * 1.05 + 0.005)
+            };
+            let note = match (over(&base, base_total), over(&head, head_total)) {
+                (false, false) => String::new(),
+                (true, false) => {
+                    "⚠️ more than `total` on base: the server's numbers disagree".into()
+                }
+                (false, true) => {
+                    "⚠️ more than `total` on head: the server's numbers disagree".into()
+                }
+                (true, true) => "⚠️ more than `total`: the server's numbers disagree".into(),
+            };
             timings.push(TimingRow {
                 endpoint: escape::cell_code(&run.name),
                 metric: escape::cell_code(name),
                 base: cell(&base),
                 head: cell(&head),
+                note,
             });
         }
     }
 
+    let checks_passed = verdict
+        .checks
+        .iter()
+        .filter(|c| c.level == Level::Pass)
+        .count();
     let checks = verdict
         .checks
         .iter()
+        .filter(|c| c.level != Level::Pass)
         .map(|c| CheckRow {
             icon: level_icon(c.level).into(),
             kind: match c.kind {
@@ -539,7 +678,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             )
         }
         (None, Some(cost)) => (
-            Some(crate::aws::view::cost_markdown(cost)),
+            Some(crate::aws::view::cost_table(cost)),
             format!("Cost ({})", escape::inline(&cost.source)),
         ),
         (None, None) => (None, String::new()),
@@ -565,6 +704,9 @@ pub fn build_view(results: &RunResults) -> ReportView {
         server_side,
         server_summary,
         checks,
+        checks_passed,
+        common_slos,
+        confidence: format::percent(results.settings.confidence),
         method: details.method,
         config: details.config,
         links: details.links,
@@ -596,6 +738,7 @@ impl ReportView {
         short.trend = None;
         short.timings = Vec::new();
         short.checks = Vec::new();
+        short.checks_passed = 0;
         if let Some(config) = &mut short.config {
             config.diff = None;
         }
