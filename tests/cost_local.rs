@@ -143,7 +143,7 @@ fn a_costlier_head_fails_the_cost_budget() {
     assert!(total.point_change().unwrap() > 0.8);
     assert!(report.contains("| cost / 1M |"), "{report}");
     assert!(
-        report.contains("Monthly projection at 10,000,000 requests"),
+        report.contains("| per month (10,000,000 requests) |"),
         "{report}"
     );
 }
