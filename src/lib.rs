@@ -1,8 +1,8 @@
 //! tailgate: a performance regression gate for pull requests.
 //!
-//! The pipeline (see `DESIGN.md`): context -> config -> deploy -> bench -> compare ->
-//! verdict -> report -> publish, with teardown on every exit path. Each stage is a
-//! module; `main.rs` is a thin shell over [`cli`].
+//! The pipeline (see `docs/architecture.md`): context -> config -> deploy -> bench ->
+//! server side -> compare -> verdict -> report -> publish, with teardown on every exit
+//! path. Each stage is a module; `main.rs` is a thin shell over [`cli`].
 
 pub mod aws;
 pub mod bench;
@@ -21,7 +21,7 @@ pub mod progress;
 pub mod report;
 pub mod results;
 pub mod rightsize;
-pub mod server_stage;
+pub mod server_side;
 pub mod shard;
 pub mod side;
 pub mod stats;

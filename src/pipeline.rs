@@ -13,7 +13,7 @@ use crate::deploy::{Cleanup, Deployer, Target};
 use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
 use crate::results::{RunContext, RunResults, Settings, TargetInfo, SCHEMA};
-use crate::server_stage::ServerStage;
+use crate::server_side::ServerStage;
 use crate::side::Side;
 use crate::stats;
 use crate::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
@@ -204,7 +204,7 @@ async fn server_stage(
     if deployer.aws_clients().is_some() {
         progress.log("reading the functions' REPORT lines");
     }
-    let stage = crate::server_stage::run(
+    let stage = crate::server_side::run(
         config,
         targets,
         runs,

@@ -450,7 +450,7 @@ pub async fn measure(
                     Side::Base => base.pid,
                     Side::Head => head.pid,
                 };
-                let cpu_before = pid.and_then(|p| crate::cost::cpu::read_process(p).ok());
+                let cpu_before = pid.and_then(|p| crate::server_side::cpu::read_process(p).ok());
                 let start_ms = unix_ms();
                 let outcome = load_phase(
                     &engine,
@@ -463,7 +463,7 @@ pub async fn measure(
                 .await;
                 let end_ms = unix_ms();
                 let cpu = match (cpu_before, pid) {
-                    (Some(before), Some(p)) => crate::cost::cpu::read_process(p)
+                    (Some(before), Some(p)) => crate::server_side::cpu::read_process(p)
                         .ok()
                         .map(|after| after.since(&before)),
                     _ => None,

@@ -260,7 +260,7 @@ impl CostComparison {
 
 /// Price local targets by CPU time. `base` and `head` are, per round, `(round,
 /// requests, response bytes, CPU time of the server's process tree in that round)`;
-/// the CPU time is [`super::cpu::CpuReading::since`] of readings taken before and
+/// the CPU time is [`crate::server_side::cpu::CpuReading::since`] of readings taken before and
 /// after the round.
 pub fn cpu_comparison(
     base: &[(u32, u64, u64, Duration)],

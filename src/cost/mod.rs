@@ -4,14 +4,14 @@
 //! - [`pricing`]: the price book ([`CostModel`], [`Prices`]) with AWS's list prices as
 //!   defaults and per-region overrides.
 //! - [`compute`]: usage -> money, per round and per side ([`side_cost`]), pure.
-//! - [`cpu`]: CPU time of a local server's process tree from `/proc` (the usage of
-//!   `local` targets, priced by the vCPU-hour).
+//!
+//! The CPU time of `local` targets (priced by the vCPU-hour) is read from `/proc` by
+//! [`crate::server_side::cpu`]; this module only prices it, and does no I/O.
 //!
 //! Lambda usage comes from the `REPORT` log lines (`crate::aws::report`): their
 //! `Billed Duration` is the billing truth.
 
 pub mod compute;
-pub mod cpu;
 pub mod money;
 pub mod pricing;
 

@@ -1,9 +1,9 @@
 //! Report: one serialisable view model, rendered by minijinja templates from
 //! `templates/` (compiled into the binary) to the PR comment / job summary markdown.
 //!
-//! The order of information follows `COMMENT.md`: the decision first, then the
-//! evidence a reviewer needs to trust it (a table with every number and its
-//! interval), then the details for whoever digs. User-supplied strings are escaped
+//! The order of information: the decision first, the failing endpoints and why,
+//! then the evidence a reviewer needs to trust it (a table with every number and
+//! its interval), then the details for whoever digs (docs/architecture.md). User-supplied strings are escaped
 //! ([`escape`]); over GitHub's comment limit a shorter view is rendered
 //! ([`comment_body`]).
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use super::CostError;
+use crate::cost::CostError;
 
 /// The fields of one `/proc/<pid>/stat` line that matter here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

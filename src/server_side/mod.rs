@@ -10,6 +10,8 @@
 //! Every priced phase gets its cost in [`crate::bench::RoundRecord::cost`], which the
 //! comparison resamples over rounds like latency.
 
+pub mod cpu;
+
 use crate::aws::lambda::RoundWindow;
 use crate::aws::{self, AwsClients, ServerSide, ServerSideOptions};
 use crate::bench::EndpointRun;
