@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use crate::bench::{EndpointRun, RoundRecord};
-use crate::config::{Budget, CompareConfig, Fraction};
+use crate::config::{CompareConfig, Fraction};
 use crate::side::Side;
 use crate::stats::{
     self, CompareOptions, Decision, PairedRounds, RoundCounters, RoundObs, Scale, StatsError,
@@ -57,18 +57,6 @@ fn metrics_of(run: &EndpointRun) -> Vec<Metric> {
 /// round number).
 pub fn paired_rounds(run: &EndpointRun) -> Result<PairedRounds, StatsError> {
     PairedRounds::new(side_obs(run, Side::Base)?, side_obs(run, Side::Head)?)
-}
-
-fn budget_of(budget: &Budget, metric: Metric) -> Option<Fraction> {
-    match metric {
-        Metric::P50 => budget.p50,
-        Metric::P95 => budget.p95,
-        Metric::P99 => budget.p99,
-        Metric::P999 => budget.p999,
-        Metric::ErrorRate => budget.error_rate,
-        Metric::Throughput => budget.throughput,
-        Metric::Cost => budget.cost,
-    }
 }
 
 fn thresholds(
@@ -140,7 +128,7 @@ pub fn compare_all(
             .map(|e| e.budget.clone())
             .unwrap_or_default();
         for (j, m) in compared[i].metrics.iter().enumerate() {
-            let b = budget_of(&budget, m.metric);
+            let b = crate::verdict::budget_for(&budget, m.metric);
             let check = stats::Check {
                 comparison: m,
                 thresholds: thresholds(cfg, &run.name, m.metric, b),

@@ -396,10 +396,10 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         .limits
         .iter()
         .map(|l| {
-            let b = &l.budget;
-            [b.p50, b.p95, b.p99, b.p999, b.error_rate, b.throughput]
-                .iter()
-                .filter(|x| x.is_some())
+            // Every gating check of the run, cost included (the one budget lookup).
+            crate::verdict::Metric::WITH_COST
+                .into_iter()
+                .filter(|&m| verdict::budget_for(&l.budget, m).is_some())
                 .count() as u32
         })
         .sum::<u32>()

@@ -355,6 +355,20 @@ fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec
     }
 }
 
+/// The budget `budget` sets for `metric`, if any: the one lookup of a metric's
+/// budget (the comparison, the verdict and `tailgate calibrate` use it).
+pub fn budget_for(budget: &Budget, metric: Metric) -> Option<Fraction> {
+    match metric {
+        Metric::P50 => budget.p50,
+        Metric::P95 => budget.p95,
+        Metric::P99 => budget.p99,
+        Metric::P999 => budget.p999,
+        Metric::ErrorRate => budget.error_rate,
+        Metric::Throughput => budget.throughput,
+        Metric::Cost => budget.cost,
+    }
+}
+
 fn budget_checks(
     endpoint: &str,
     budget: &Budget,
@@ -362,16 +376,8 @@ fn budget_checks(
     cmp: &EndpointComparison,
     out: &mut Vec<Check>,
 ) {
-    let budgets = [
-        (Metric::P50, budget.p50),
-        (Metric::P95, budget.p95),
-        (Metric::P99, budget.p99),
-        (Metric::P999, budget.p999),
-        (Metric::ErrorRate, budget.error_rate),
-        (Metric::Throughput, budget.throughput),
-        (Metric::Cost, budget.cost),
-    ];
-    for (metric, limit) in budgets {
+    for metric in Metric::WITH_COST {
+        let limit = budget_for(budget, metric);
         let Some(Fraction(limit)) = limit else {
             continue;
         };
