@@ -259,5 +259,7 @@ pub fn recompute(results: &mut crate::results::RunResults) -> Result<(), Compare
     }
     results.comparisons = comparisons;
     results.verdict = verdict;
+    // A label's acceptance was a decision about the verdict then, not this one.
+    results.acceptance = None;
     Ok(())
 }

@@ -424,8 +424,9 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
             }
         }
     }
-    // A known regression accepted by the PR's label, for this head commit only.
-    if let (Some(label), Some(pr)) = (&config.accept_label, pr) {
+    // A known regression accepted by the PR's label, for this head commit only
+    // (not by a shard: its verdict is not the run's).
+    if let (Some(label), Some(pr), None) = (&config.accept_label, pr, &shard_info) {
         changed |= accept(&ctx, label, pr, history.as_ref(), &mut outcome.results).await;
     }
     // Runs of the history branch are recorded for the runs after them.
