@@ -12,6 +12,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+#[path = "fuzz_support/json.rs"]
+mod json;
+
+use json::pointers;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
@@ -67,27 +71,6 @@ fn any_json() -> impl Strategy<Value = Value> {
                 .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
-}
-
-/// Every JSON pointer to a value inside `v`.
-fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, item) in m {
-                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                out.push(p.clone());
-                pointers(item, p, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let p = format!("{at}/{i}");
-                out.push(p.clone());
-                pointers(item, p, out);
-            }
-        }
-        _ => {}
-    }
 }
 
 #[derive(Debug, Clone)]
