@@ -601,10 +601,18 @@ endpoints:
     for (row, (value, cost, level)) in rows.iter().zip(expected) {
         assert_eq!(row["value"], value);
         let got = row["cost_per_1m"].as_f64().expect("priced");
-        // The 1024 MB stack answers 30 ms late, so a request in flight at a
-        // round's end may fall outside its window: its cost is checked loosely.
-        let tolerance = if value == "1024" { 0.05 * cost } else { 1e-6 };
-        assert!((got - cost).abs() < tolerance, "{value}: {got} vs {cost}");
+        // Cost per request divides by the requests sent. A request still in
+        // flight when a round ends (one per connection per round, 2 here) is
+        // sent but may never reach the function, so it has no REPORT line: the
+        // Lambda part (all but the gateway's $3.50 per request) may fall short
+        // by that share of the requests, never exceed. 1024 MB answers 30 ms
+        // late, so about 20 requests: 2 of them is 10 %; the others send hundreds.
+        let lambda_share = (got - 3.50) / (cost - 3.50);
+        let least = if value == "1024" { 0.89 } else { 0.99 };
+        assert!(
+            (least..=1.0 + 1e-9).contains(&lambda_share),
+            "{value}: {got} vs {cost}"
+        );
         assert_eq!(row["level"], level, "{row}");
         assert_eq!(row["cold_starts"], 0, "the cold start is measured apart");
     }
