@@ -129,7 +129,7 @@ pub fn compare_all(
             .unwrap_or_default();
         for (j, m) in compared[i].metrics.iter().enumerate() {
             let b = crate::verdict::budget_for(&budget, m.metric);
-            let check = stats::Check {
+            let check = stats::Hypothesis {
                 comparison: m,
                 thresholds: thresholds(cfg, &run.name, m.metric, b),
             };
@@ -142,7 +142,7 @@ pub fn compare_all(
     }
     let mut decisions: BTreeMap<(usize, usize), Decision> = BTreeMap::new();
     for family in [gating, display] {
-        let checks: Vec<stats::Check<'_>> = family.iter().map(|(_, c)| *c).collect();
+        let checks: Vec<stats::Hypothesis<'_>> = family.iter().map(|(_, c)| *c).collect();
         let decided = stats::decide(&checks, cfg.confidence).map_err(|source| CompareError {
             endpoint: "all endpoints".into(),
             source,
@@ -180,11 +180,11 @@ pub fn compare_all(
                         })
                     });
                     let state = match decision.map(|d| d.state) {
-                        Some(stats::ChangeState::Regressed) => ChangeState::Regressed,
-                        Some(stats::ChangeState::Improved) => ChangeState::Improved,
-                        Some(stats::ChangeState::Unchanged) => ChangeState::Unchanged,
-                        Some(stats::ChangeState::Inconclusive) => ChangeState::Inconclusive,
-                        Some(stats::ChangeState::NotEnoughData) | None => ChangeState::NoData,
+                        Some(stats::Finding::Regressed) => ChangeState::Regressed,
+                        Some(stats::Finding::Improved) => ChangeState::Improved,
+                        Some(stats::Finding::Unchanged) => ChangeState::Unchanged,
+                        Some(stats::Finding::Inconclusive) => ChangeState::Inconclusive,
+                        Some(stats::Finding::NotEnoughData) | None => ChangeState::NoData,
                     };
                     MetricComparison {
                         metric: m.metric,

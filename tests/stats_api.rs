@@ -6,7 +6,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tailgate::side::Side;
 use tailgate::stats::{
-    compare, decide, per_look_confidence, ChangeState, Check, CompareOptions, Estimate, Method,
+    compare, decide, per_look_confidence, CompareOptions, Estimate, Finding, Hypothesis, Method,
     Metric, NotEnoughData, PairedRounds, RoundCounters, RoundObs, StatsError, Thresholds,
 };
 
@@ -45,10 +45,10 @@ fn run(rounds: usize, scale: f64, head_errors: u64) -> PairedRounds {
     run_shifted(rounds, scale, head_errors, 1)
 }
 
-fn checks(cmp: &tailgate::stats::EndpointComparison) -> Vec<Check<'_>> {
+fn checks(cmp: &tailgate::stats::EndpointStats) -> Vec<Hypothesis<'_>> {
     cmp.metrics
         .iter()
-        .map(|m| Check {
+        .map(|m| Hypothesis {
             comparison: m,
             thresholds: Thresholds::default_for(m.metric),
         })
@@ -65,11 +65,11 @@ fn a_slower_head_regresses_end_to_end() {
     let cmp = compare(&data, &Metric::ALL, &opts).unwrap();
     let decisions = decide(&checks(&cmp), 0.95).unwrap();
     let state = |m: Metric| decisions.iter().find(|d| d.metric == m).unwrap().state;
-    assert_eq!(state(Metric::P50), ChangeState::Regressed);
-    assert_eq!(state(Metric::P99), ChangeState::Regressed);
-    assert_eq!(state(Metric::Throughput), ChangeState::Regressed);
+    assert_eq!(state(Metric::P50), Finding::Regressed);
+    assert_eq!(state(Metric::P99), Finding::Regressed);
+    assert_eq!(state(Metric::Throughput), Finding::Regressed);
     // 20 of 1,020 requests fail on head, none on base: +1.96 points, every round.
-    assert_eq!(state(Metric::ErrorRate), ChangeState::Regressed);
+    assert_eq!(state(Metric::ErrorRate), Finding::Regressed);
 
     let p99 = cmp.metric(Metric::P99).unwrap().estimate.change().unwrap();
     assert_eq!(p99.method, Method::PairedBootstrap);
@@ -113,7 +113,7 @@ fn identical_sides_are_unchanged() {
     let data = run_shifted(10, 1.0, 0, 0);
     let cmp = compare(&data, &Metric::ALL, &CompareOptions::default()).unwrap();
     for d in decide(&checks(&cmp), 0.95).unwrap() {
-        assert_eq!(d.state, ChangeState::Unchanged, "{d:?}");
+        assert_eq!(d.state, Finding::Unchanged, "{d:?}");
     }
 }
 
@@ -133,7 +133,7 @@ fn few_rounds_use_the_t_interval() {
         assert!(change.degrees_of_freedom <= 4.0);
     }
     let d = decide(&checks(&cmp), 0.95).unwrap();
-    assert_eq!(d[0].state, ChangeState::Regressed);
+    assert_eq!(d[0].state, Finding::Regressed);
 }
 
 #[test]
@@ -160,13 +160,9 @@ fn missing_data_is_a_state_not_a_guess() {
     ));
     assert!(cmp.head.latency.is_none());
     let d = decide(&checks(&cmp), 0.95).unwrap();
-    assert_eq!(d[2].state, ChangeState::NotEnoughData);
-    assert_eq!(
-        d[4].state,
-        ChangeState::Regressed,
-        "every head request failed"
-    );
-    assert_eq!(d[5].state, ChangeState::Regressed, "head served nothing");
+    assert_eq!(d[2].state, Finding::NotEnoughData);
+    assert_eq!(d[4].state, Finding::Regressed, "every head request failed");
+    assert_eq!(d[5].state, Finding::Regressed, "head served nothing");
     let json = serde_json::to_value(&cmp.metrics[2]).unwrap();
     assert_eq!(json["estimate"]["not_enough_data"]["reason"], "no_samples");
     assert_eq!(json["estimate"]["not_enough_data"]["side"], "head");

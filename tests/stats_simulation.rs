@@ -30,7 +30,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tailgate::side::Side;
 use tailgate::stats::{
-    calibrate, compare, decide, CalibrateOptions, ChangeState, Check, CompareOptions, Decision,
+    calibrate, compare, decide, CalibrateOptions, CompareOptions, Decision, Finding, Hypothesis,
     Metric, PairedRounds, RoundCounters, RoundObs, Thresholds, RECOMMENDED_ROUNDS,
 };
 
@@ -318,10 +318,10 @@ fn gate(rounds: &PairedRounds, metrics: &[Metric], seed: u64) -> Vec<Decision> {
     };
     assert_eq!(opts.resamples, 2_000);
     let cmp = compare(rounds, metrics, &opts).unwrap();
-    let checks: Vec<Check> = cmp
+    let checks: Vec<Hypothesis> = cmp
         .metrics
         .iter()
-        .map(|m| Check {
+        .map(|m| Hypothesis {
             comparison: m,
             thresholds: match m.metric {
                 Metric::P99 => Thresholds::new(0.02, Some(0.10)).unwrap(),
@@ -336,7 +336,7 @@ fn gate(rounds: &PairedRounds, metrics: &[Metric], seed: u64) -> Vec<Decision> {
 const GATED: [Metric; 3] = [Metric::P99, Metric::ErrorRate, Metric::Throughput];
 
 fn regressed(decisions: &[Decision]) -> bool {
-    decisions.iter().any(|d| d.state == ChangeState::Regressed)
+    decisions.iter().any(|d| d.state == Finding::Regressed)
 }
 
 /// Runs `trials` gates of `model` and counts those with any regression.
@@ -384,7 +384,7 @@ fn power_at_recommended_rounds() {
     let mut caught = 0;
     for g in 0..trials {
         let d = gate(&simulate(&model, &mut u), &GATED, g);
-        if d[0].state == ChangeState::Regressed {
+        if d[0].state == Finding::Regressed {
             caught += 1;
         }
     }

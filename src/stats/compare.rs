@@ -100,7 +100,7 @@ pub(crate) fn check_confidence(confidence: f64) -> Result<(), StatsError> {
 
 /// Head vs base for one endpoint: both sides' summaries and one comparison per metric.
 #[derive(Debug, Clone, Serialize)]
-pub struct EndpointComparison {
+pub struct EndpointStats {
     /// Rounds per side.
     pub rounds: usize,
     /// Confidence level of the intervals in `metrics`.
@@ -114,19 +114,19 @@ pub struct EndpointComparison {
     /// What head measured.
     pub head: SideSummary,
     /// One entry per requested metric, in request order.
-    pub metrics: Vec<MetricComparison>,
+    pub metrics: Vec<MetricStats>,
 }
 
-impl EndpointComparison {
+impl EndpointStats {
     /// The comparison of one metric, if it was requested.
-    pub fn metric(&self, metric: Metric) -> Option<&MetricComparison> {
+    pub fn metric(&self, metric: Metric) -> Option<&MetricStats> {
         self.metrics.iter().find(|m| m.metric == metric)
     }
 }
 
 /// Head vs base for one metric.
 #[derive(Debug, Clone, Serialize)]
-pub struct MetricComparison {
+pub struct MetricStats {
     /// The metric.
     pub metric: Metric,
     /// The estimated change, or why there is none.
@@ -138,14 +138,14 @@ pub struct MetricComparison {
 #[serde(rename_all = "snake_case")]
 pub enum Estimate {
     /// The change with its interval.
-    Change(Change),
+    Change(ChangeEstimate),
     /// Nothing can be said; never replaced by a guess.
     NotEnoughData(NotEnoughData),
 }
 
 impl Estimate {
     /// The change, when there is one.
-    pub fn change(&self) -> Option<&Change> {
+    pub fn change(&self) -> Option<&ChangeEstimate> {
         match self {
             Estimate::Change(c) => Some(c),
             Estimate::NotEnoughData(_) => None,
@@ -197,7 +197,7 @@ pub struct Interval {
 
 /// The change of one metric from base to head.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub struct ChangeEstimate {
     /// Ratio or difference.
     pub scale: Scale,
     /// Point estimate from all usable rounds: ratio of the merged values, or
@@ -221,17 +221,17 @@ pub struct Change {
     sampling: Sampling,
 }
 
-impl Change {
+impl ChangeEstimate {
     fn new(
         metric: Metric,
         method: Method,
         confidence: f64,
         rounds: usize,
         sampling: Sampling,
-    ) -> Change {
+    ) -> ChangeEstimate {
         let scale = metric.scale();
         let point = sampling.center;
-        let mut change = Change {
+        let mut change = ChangeEstimate {
             scale,
             estimate: match scale {
                 Scale::Ratio => point.exp(),
@@ -284,14 +284,14 @@ impl Change {
 }
 
 #[cfg(test)]
-impl MetricComparison {
+impl MetricStats {
     /// A comparison with a given centre, standard error and degrees of freedom on the
     /// analysis scale, for tests of the decisions.
-    pub(crate) fn synthetic(metric: Metric, center: f64, se: f64, df: f64) -> MetricComparison {
+    pub(crate) fn synthetic(metric: Metric, center: f64, se: f64, df: f64) -> MetricStats {
         let sampling = Sampling { center, se, df };
-        MetricComparison {
+        MetricStats {
             metric,
-            estimate: Estimate::Change(Change::new(
+            estimate: Estimate::Change(ChangeEstimate::new(
                 metric,
                 Method::PairedBootstrap,
                 0.95,
@@ -312,7 +312,7 @@ pub fn compare(
     rounds: &PairedRounds,
     metrics: &[Metric],
     opts: &CompareOptions,
-) -> Result<EndpointComparison, StatsError> {
+) -> Result<EndpointStats, StatsError> {
     opts.validate()?;
     let n = rounds.rounds();
     let base = SideData::new(rounds.side(Side::Base));
@@ -426,14 +426,15 @@ pub fn compare(
                     }
                 };
                 let sampling = Sampling { center, se, df };
-                let change = Change::new(metric, method, opts.confidence, set.len(), sampling);
+                let change =
+                    ChangeEstimate::new(metric, method, opts.confidence, set.len(), sampling);
                 Estimate::Change(change)
             }
         };
-        out.push(MetricComparison { metric, estimate });
+        out.push(MetricStats { metric, estimate });
     }
 
-    Ok(EndpointComparison {
+    Ok(EndpointStats {
         rounds: n,
         confidence: opts.confidence,
         resamples: opts.resamples,

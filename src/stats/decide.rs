@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::compare::{check_confidence, Estimate, Interval, MetricComparison};
+use super::compare::{check_confidence, Estimate, Interval, MetricStats};
 use super::input::{Metric, Scale, StatsError};
 
 /// Default noise floor for ratios (latency percentiles, throughput): changes within
@@ -73,9 +73,9 @@ impl Thresholds {
 
 /// One check of a run: a compared metric with its thresholds.
 #[derive(Debug, Clone, Copy)]
-pub struct Check<'a> {
+pub struct Hypothesis<'a> {
     /// The comparison (of any endpoint).
-    pub comparison: &'a MetricComparison,
+    pub comparison: &'a MetricStats,
     /// Its thresholds.
     pub thresholds: Thresholds,
 }
@@ -83,7 +83,7 @@ pub struct Check<'a> {
 /// The state of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ChangeState {
+pub enum Finding {
     /// The whole (adjusted) interval is worse than the noise floor, and Holm's
     /// procedure rejects "not worse than the noise floor".
     Regressed,
@@ -103,7 +103,7 @@ pub struct Decision {
     /// The metric.
     pub metric: Metric,
     /// The state.
-    pub state: ChangeState,
+    pub state: Finding,
     /// The Holm-adjusted confidence level the state was decided at; `None` without
     /// data.
     pub confidence: Option<f64>,
@@ -154,24 +154,24 @@ impl Oriented {
         self.orient(bounds).0 > threshold
     }
 
-    fn state(&self, bounds: (f64, f64), rejected: bool) -> ChangeState {
+    fn state(&self, bounds: (f64, f64), rejected: bool) -> Finding {
         let (lo, hi) = self.orient(bounds);
         if lo > self.floor {
             // Only Holm's rejection may call a regression; an interval that says so
             // without it is a rounding edge and stays undecided.
             return if rejected {
-                ChangeState::Regressed
+                Finding::Regressed
             } else {
-                ChangeState::Inconclusive
+                Finding::Inconclusive
             };
         }
         if hi < -self.floor {
-            return ChangeState::Improved;
+            return Finding::Improved;
         }
         if lo >= -self.band && hi <= self.band {
-            ChangeState::Unchanged
+            Finding::Unchanged
         } else {
-            ChangeState::Inconclusive
+            Finding::Inconclusive
         }
     }
 }
@@ -192,7 +192,7 @@ impl Oriented {
 /// `1 - a` excludes the floor exactly when `p <= a`), this is Holm's procedure on the
 /// p-values, and the family-wise probability of any false "regressed" is at most `α/2`
 /// (one-sided tests at two-sided levels).
-pub fn decide(checks: &[Check<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
+pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
     check_confidence(confidence)?;
     let alpha = 1.0 - confidence;
     let oriented: Vec<Oriented> = checks
@@ -247,7 +247,7 @@ pub fn decide(checks: &[Check<'_>], confidence: f64) -> Result<Vec<Decision>, St
         let decision = match check.comparison.estimate.change() {
             None => Decision {
                 metric: check.comparison.metric,
-                state: ChangeState::NotEnoughData,
+                state: Finding::NotEnoughData,
                 confidence: None,
                 interval: None,
                 p_value: None,
@@ -303,15 +303,15 @@ mod tests {
     use crate::stats::compare::NotEnoughData;
 
     /// A latency check whose 95 % interval (df 60) is `[lo, hi]` on the ratio scale.
-    fn ratio(metric: Metric, lo: f64, hi: f64) -> MetricComparison {
+    fn ratio(metric: Metric, lo: f64, hi: f64) -> MetricStats {
         let (l, h) = (lo.ln(), hi.ln());
         let z = crate::stats::numeric::t_quantile(0.975, 60.0);
-        MetricComparison::synthetic(metric, (l + h) / 2.0, (h - l) / 2.0 / z, 60.0)
+        MetricStats::synthetic(metric, (l + h) / 2.0, (h - l) / 2.0 / z, 60.0)
     }
 
-    fn one(comparison: &MetricComparison, thresholds: Thresholds) -> Decision {
+    fn one(comparison: &MetricStats, thresholds: Thresholds) -> Decision {
         decide(
-            &[Check {
+            &[Hypothesis {
                 comparison,
                 thresholds,
             }],
@@ -325,12 +325,12 @@ mod tests {
     fn states_for_higher_is_worse() {
         let t = Thresholds::new(0.02, Some(0.10)).unwrap();
         let cases = [
-            (1.03, 1.08, ChangeState::Regressed, false),
-            (1.12, 1.30, ChangeState::Regressed, true),
-            (0.90, 0.97, ChangeState::Improved, false),
-            (0.99, 1.04, ChangeState::Unchanged, false),
-            (0.95, 1.15, ChangeState::Inconclusive, false),
-            (1.01, 1.12, ChangeState::Inconclusive, false),
+            (1.03, 1.08, Finding::Regressed, false),
+            (1.12, 1.30, Finding::Regressed, true),
+            (0.90, 0.97, Finding::Improved, false),
+            (0.99, 1.04, Finding::Unchanged, false),
+            (0.95, 1.15, Finding::Inconclusive, false),
+            (1.01, 1.12, Finding::Inconclusive, false),
         ];
         for (lo, hi, state, beyond) in cases {
             let d = one(&ratio(Metric::P99, lo, hi), t);
@@ -343,11 +343,11 @@ mod tests {
         let floor = Thresholds::new(0.02, None).unwrap();
         assert_eq!(
             one(&ratio(Metric::P50, 0.99, 1.04), floor).state,
-            ChangeState::Inconclusive
+            Finding::Inconclusive
         );
         assert_eq!(
             one(&ratio(Metric::P50, 0.99, 1.015), floor).state,
-            ChangeState::Unchanged
+            Finding::Unchanged
         );
     }
 
@@ -356,15 +356,15 @@ mod tests {
         let t = Thresholds::new(0.02, Some(0.10)).unwrap();
         assert_eq!(
             one(&ratio(Metric::Throughput, 0.85, 0.95), t).state,
-            ChangeState::Regressed
+            Finding::Regressed
         );
         assert_eq!(
             one(&ratio(Metric::Throughput, 1.03, 1.10), t).state,
-            ChangeState::Improved
+            Finding::Improved
         );
         assert_eq!(
             one(&ratio(Metric::Throughput, 0.97, 1.01), t).state,
-            ChangeState::Unchanged
+            Finding::Unchanged
         );
         assert!(one(&ratio(Metric::Throughput, 0.70, 0.85), t).exceeds_tolerance);
     }
@@ -373,7 +373,7 @@ mod tests {
     fn error_rate_uses_differences() {
         let z = crate::stats::numeric::t_quantile(0.975, 60.0);
         let diff = |lo: f64, hi: f64| {
-            MetricComparison::synthetic(
+            MetricStats::synthetic(
                 Metric::ErrorRate,
                 (lo + hi) / 2.0,
                 (hi - lo) / 2.0 / z,
@@ -381,14 +381,11 @@ mod tests {
             )
         };
         let t = Thresholds::default_for(Metric::ErrorRate);
-        assert_eq!(one(&diff(0.002, 0.004), t).state, ChangeState::Regressed);
-        assert_eq!(one(&diff(-0.004, -0.002), t).state, ChangeState::Improved);
-        assert_eq!(one(&diff(-0.0005, 0.0008), t).state, ChangeState::Unchanged);
-        assert_eq!(one(&diff(0.0, 0.0), t).state, ChangeState::Unchanged);
-        assert_eq!(
-            one(&diff(0.0005, 0.003), t).state,
-            ChangeState::Inconclusive
-        );
+        assert_eq!(one(&diff(0.002, 0.004), t).state, Finding::Regressed);
+        assert_eq!(one(&diff(-0.004, -0.002), t).state, Finding::Improved);
+        assert_eq!(one(&diff(-0.0005, 0.0008), t).state, Finding::Unchanged);
+        assert_eq!(one(&diff(0.0, 0.0), t).state, Finding::Unchanged);
+        assert_eq!(one(&diff(0.0005, 0.003), t).state, Finding::Inconclusive);
     }
 
     #[test]
@@ -398,31 +395,31 @@ mod tests {
         // three at α/4, α/3 and α/2 and rejects them, then stops at the fourth, whose
         // level is α.
         let floor = 0.02_f64.ln_1p();
-        let strong = MetricComparison::synthetic(Metric::P50, floor + 0.031, 0.01, 1e6);
-        let weak = MetricComparison::synthetic(Metric::P99, floor + 0.01, 0.01, 1e6);
+        let strong = MetricStats::synthetic(Metric::P50, floor + 0.031, 0.01, 1e6);
+        let weak = MetricStats::synthetic(Metric::P99, floor + 0.01, 0.01, 1e6);
         let t = Thresholds::new(0.02, None).unwrap();
         let checks = [
-            Check {
+            Hypothesis {
                 comparison: &weak,
                 thresholds: t,
             },
-            Check {
+            Hypothesis {
                 comparison: &strong,
                 thresholds: t,
             },
-            Check {
+            Hypothesis {
                 comparison: &strong,
                 thresholds: t,
             },
-            Check {
+            Hypothesis {
                 comparison: &strong,
                 thresholds: t,
             },
         ];
         let d = decide(&checks, 0.95).unwrap();
-        let states: Vec<ChangeState> = d.iter().map(|d| d.state).collect();
-        assert_eq!(states[1..], [ChangeState::Regressed; 3]);
-        assert_eq!(states[0], ChangeState::Inconclusive);
+        let states: Vec<Finding> = d.iter().map(|d| d.state).collect();
+        assert_eq!(states[1..], [Finding::Regressed; 3]);
+        assert_eq!(states[0], Finding::Inconclusive);
         let mut levels: Vec<f64> = d[1..].iter().map(|d| 1.0 - d.confidence.unwrap()).collect();
         levels.sort_by(f64::total_cmp);
         for (got, want) in levels.iter().zip([0.05 / 4.0, 0.05 / 3.0, 0.05 / 2.0]) {
@@ -438,34 +435,34 @@ mod tests {
         // check Holm's first step needs p <= 0.05/3, so nothing is.
         let floor = 0.02_f64.ln_1p();
         let z = crate::stats::numeric::normal_quantile(0.99);
-        let borderline = MetricComparison::synthetic(Metric::P95, floor + z * 0.01, 0.01, 1e6);
-        let null = MetricComparison::synthetic(Metric::P50, 0.0, 0.01, 1e6);
+        let borderline = MetricStats::synthetic(Metric::P95, floor + z * 0.01, 0.01, 1e6);
+        let null = MetricStats::synthetic(Metric::P50, 0.0, 0.01, 1e6);
         let t = Thresholds::new(0.02, None).unwrap();
         let alone = decide(
-            &[Check {
+            &[Hypothesis {
                 comparison: &borderline,
                 thresholds: t,
             }],
             0.95,
         )
         .unwrap();
-        assert_eq!(alone[0].state, ChangeState::Regressed);
+        assert_eq!(alone[0].state, Finding::Regressed);
         let family = [
-            Check {
+            Hypothesis {
                 comparison: &borderline,
                 thresholds: t,
             },
-            Check {
+            Hypothesis {
                 comparison: &borderline,
                 thresholds: t,
             },
-            Check {
+            Hypothesis {
                 comparison: &null,
                 thresholds: t,
             },
         ];
         let d = decide(&family, 0.95).unwrap();
-        assert!(d.iter().all(|d| d.state != ChangeState::Regressed), "{d:?}");
+        assert!(d.iter().all(|d| d.state != Finding::Regressed), "{d:?}");
         assert!(d
             .iter()
             .all(|d| (1.0 - d.confidence.unwrap() - 0.05 / 3.0).abs() < 1e-12));
@@ -473,7 +470,7 @@ mod tests {
 
     #[test]
     fn checks_without_data_stay_out_of_the_family() {
-        let none = MetricComparison {
+        let none = MetricStats {
             metric: Metric::P999,
             estimate: Estimate::NotEnoughData(NotEnoughData::NoSamples { side: Side::Head }),
         };
@@ -481,11 +478,11 @@ mod tests {
         let t = Thresholds::new(0.02, None).unwrap();
         let d = decide(
             &[
-                Check {
+                Hypothesis {
                     comparison: &none,
                     thresholds: t,
                 },
-                Check {
+                Hypothesis {
                     comparison: &some,
                     thresholds: t,
                 },
@@ -493,10 +490,10 @@ mod tests {
             0.95,
         )
         .unwrap();
-        assert_eq!(d[0].state, ChangeState::NotEnoughData);
+        assert_eq!(d[0].state, Finding::NotEnoughData);
         assert_eq!(d[0].interval, None);
         // A family of one: the nominal level.
-        assert_eq!(d[1].state, ChangeState::Regressed);
+        assert_eq!(d[1].state, Finding::Regressed);
         assert!((d[1].confidence.unwrap() - 0.95).abs() < 1e-12);
     }
 

@@ -133,12 +133,12 @@ pub use calibrate::{
     calibrate, rounds_needed, CalibrateOptions, Calibration, MetricNoise, RoundsNeeded, MAX_ROUNDS,
 };
 pub use compare::{
-    compare, Change, CompareOptions, EndpointComparison, Estimate, Interval, Method,
-    MetricComparison, NotEnoughData, DEFAULT_MIN_BOOTSTRAP_ROUNDS, DEFAULT_RESAMPLES,
-    MAX_RESAMPLES, RECOMMENDED_ROUNDS,
+    compare, ChangeEstimate, CompareOptions, EndpointStats, Estimate, Interval, Method,
+    MetricStats, NotEnoughData, DEFAULT_MIN_BOOTSTRAP_ROUNDS, DEFAULT_RESAMPLES, MAX_RESAMPLES,
+    RECOMMENDED_ROUNDS,
 };
 pub use decide::{
-    decide, per_look_confidence, ChangeState, Check, Decision, Thresholds,
+    decide, per_look_confidence, Decision, Finding, Hypothesis, Thresholds,
     DEFAULT_ERROR_RATE_NOISE_FLOOR, DEFAULT_NOISE_FLOOR, MAX_LOOKS,
 };
 pub use input::{Metric, PairedRounds, Percentile, RoundCounters, RoundObs, Scale, StatsError};
