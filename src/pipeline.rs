@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use crate::bench::{self, EndpointRun};
 use crate::compare::compare_all;
 use crate::config::Config;
+use crate::context::RunContext;
 use crate::deploy::{Cleanup, Deployer, Target};
 use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
-use crate::results::{RunContext, RunResults, Settings, TargetInfo, SCHEMA};
+use crate::results::{RunResults, Settings, TargetInfo, SCHEMA};
 use crate::server_side::ServerStage;
 use crate::side::Side;
 use crate::stats;
@@ -374,7 +375,7 @@ pub async fn run(
     options: &RunOptions,
     progress: &Progress,
 ) -> Result<RunOutcome, PipelineError> {
-    let started_at = now_rfc3339();
+    let started_at = crate::results::now_rfc3339();
     let seed = config.compare.seed.unwrap_or_else(rand::random);
     let order = bench::draw_order(config.compare.rounds, seed);
     // Ladder endpoints are gated step by step.
@@ -517,19 +518,8 @@ pub fn write_outputs(
     let md = dir.join("report.md");
     std::fs::write(&md, markdown).map_err(write_err(&md))?;
     let json = dir.join("tailgate-results.json");
-    let text = serde_json::to_string_pretty(results).map_err(|e| PipelineError::Write {
-        path: json.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    std::fs::write(&json, text).map_err(write_err(&json))?;
+    crate::results::write(&json, results).map_err(write_err(&json))?;
     Ok((md, json))
-}
-
-/// Now, as RFC 3339 in UTC.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsClients;
 use crate::config::{CloudFormationDeploy, Config, Sweep};
+use crate::context::RunContext;
 use crate::deploy::{CloudFormationDeployer, StackContext};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::Progress;
-use crate::results::RunContext;
 use crate::verdict::{Level, Metric};
 
 /// One value of the swept parameter, measured.

@@ -13,7 +13,7 @@
 mod common;
 
 use std::time::Duration;
-use tailgate::history::{
+use tailgate::results::{
     Acceptance, BaselineNote, FloorNote, HistoryNote, Trend, TrendChange, TrendPoint,
 };
 

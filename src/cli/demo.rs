@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::config::DeployConfig;
+use crate::context::RunContext;
 use crate::demo::service::{SampleService, Variant};
 use crate::deploy::LocalDeployer;
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
-use crate::results::RunContext;
 use crate::side::Side;
 use crate::verdict::{exit, Level};
 

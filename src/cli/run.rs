@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::{load_config, load_config_with};
 use crate::config::{self, Config, DeployConfig};
+use crate::context::RunContext;
 use crate::context::{Context, Trigger};
 use crate::deploy::{
     CloudFormationDeployer, CommandContext, CommandDeployer, Deployer, LocalDeployer, StackContext,
@@ -13,7 +14,6 @@ use crate::github::{self, PublishOptions};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};
-use crate::results::RunContext;
 use crate::verdict::{exit, Level};
 
 /// `tailgate run`.
@@ -550,7 +550,7 @@ async fn record(
     });
     let note = results
         .history
-        .get_or_insert_with(|| crate::history::HistoryNote {
+        .get_or_insert_with(|| crate::results::HistoryNote {
             store: history.describe(),
             branch: history.branch().to_string(),
             ..Default::default()
@@ -616,11 +616,11 @@ async fn accept(
                 .at(Level::Fail)
                 .map(|c| format!("{} {}", c.endpoint, c.reason))
                 .collect();
-            let a = crate::history::Acceptance {
+            let a = crate::results::Acceptance {
                 label: label.to_string(),
                 pull_request: pr.number,
                 head_sha: pr.head_sha.clone(),
-                accepted_at: pipeline::now_rfc3339(),
+                accepted_at: crate::results::now_rfc3339(),
                 failing,
             };
             if let Some(h) = history {

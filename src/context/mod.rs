@@ -15,13 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::github::Token;
-use crate::results::RunContext;
 
 mod config_note;
 mod inputs;
+mod run;
 
 pub use config_note::{ConfigChange, ConfigNote, ConfigOrigin};
 pub use inputs::{action_args, ActionInputs, ACTION_INPUTS};
+pub use run::RunContext;
 
 /// Environment variables by name.
 pub type Env = HashMap<String, String>;

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::escape;
 use crate::format;
-use crate::history::{short, HistoryNote};
+use crate::history::short;
+use crate::results::HistoryNote;
 use crate::results::RunResults;
 
 /// The trend section: one small line chart per endpoint.

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tailgate::config::{Fraction, Mode};
+use tailgate::context::RunContext;
 use tailgate::context::{Context, Env};
 use tailgate::github::RetryPolicy;
-use tailgate::results::{RunContext, RunResults, Settings, SCHEMA};
+use tailgate::results::{RunResults, Settings, SCHEMA};
 use tailgate::verdict::{
     self, Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison,
 };
