@@ -1,13 +1,12 @@
 //! tailgate: a performance regression gate for pull requests.
 //!
 //! The pipeline (see `docs/architecture.md`): context -> config -> deploy -> bench ->
-//! server side -> compare -> verdict -> report -> publish, with teardown on every exit
+//! server side -> judge (compare, verdict) -> report -> publish, with teardown on every exit
 //! path. Each stage is a module; `main.rs` is a thin shell over [`cli`].
 
 pub mod aws;
 pub mod bench;
 pub mod cli;
-pub mod compare;
 pub mod config;
 pub mod context;
 pub mod cost;
@@ -16,6 +15,7 @@ pub mod deploy;
 pub mod format;
 pub mod github;
 pub mod history;
+pub mod judge;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
@@ -25,4 +25,3 @@ pub mod server_side;
 pub mod shard;
 pub mod side;
 pub mod stats;
-pub mod verdict;

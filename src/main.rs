@@ -16,7 +16,7 @@ fn main() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("tailgate: could not start the async runtime: {err}");
-            std::process::exit(tailgate::verdict::exit::ERROR);
+            std::process::exit(tailgate::judge::verdict::exit::ERROR);
         }
     };
     let code = runtime.block_on(tailgate::cli::execute(cli));

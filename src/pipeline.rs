@@ -7,17 +7,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::bench::{self, EndpointRun};
-use crate::compare::compare_all;
 use crate::config::Config;
 use crate::context::RunContext;
 use crate::deploy::{Cleanup, Deployer, Target};
+use crate::judge::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
 use crate::results::{RunResults, Settings, TargetInfo, SCHEMA};
 use crate::server_side::ServerStage;
 use crate::side::Side;
 use crate::stats;
-use crate::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 
 /// What a run needs besides the config and the deployer.
 #[derive(Debug, Clone, Default)]
@@ -122,39 +121,8 @@ fn judge(
             Err(e) => return (Vec::new(), Verdict::error(config.mode, e.to_string())),
         }
     }
-    let result = if release {
-        Ok(crate::compare::head_only(runs))
-    } else if runs.iter().all(|r| r.side(Side::Base).next().is_some()) {
-        compare_all(runs, &limits, &compare, seed)
-    } else {
-        // A stored baseline without some endpoint: those are shown with head's
-        // values and judged by their SLOs alone.
-        let (with_base, alone): (Vec<EndpointRun>, Vec<EndpointRun>) = runs
-            .iter()
-            .cloned()
-            .partition(|r| r.side(Side::Base).next().is_some());
-        compare_all(&with_base, &limits, &compare, seed).map(|mut compared| {
-            compared.extend(crate::compare::head_only(&alone));
-            runs.iter()
-                .filter_map(|r| {
-                    compared
-                        .iter()
-                        .position(|c| c.endpoint == r.name)
-                        .map(|i| compared[i].clone())
-                })
-                .collect()
-        })
-    };
-    match result {
-        Ok(comparisons) => {
-            let mut verdict = verdict::decide_limits(config.mode, &limits, &comparisons);
-            let load_warnings = verdict::load_checks(runs);
-            if !load_warnings.is_empty() {
-                verdict.level = verdict.level.max(verdict::Level::Warn);
-                verdict.checks.extend(load_warnings);
-            }
-            (comparisons, verdict)
-        }
+    match crate::judge::judge(runs, &limits, config.mode, &compare, seed) {
+        Ok(judged) => judged,
         Err(err) => (Vec::new(), Verdict::error(config.mode, err.to_string())),
     }
 }
@@ -525,7 +493,7 @@ pub fn write_outputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{Check, CheckKind, Level, Metric};
+    use crate::judge::verdict::{Check, CheckKind, Level, Metric};
 
     fn verdict(level: Level, kind: CheckKind) -> Verdict {
         Verdict {

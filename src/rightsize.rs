@@ -17,9 +17,9 @@ use crate::aws::AwsClients;
 use crate::config::{CloudFormationDeploy, Config, Sweep};
 use crate::context::RunContext;
 use crate::deploy::{CloudFormationDeployer, StackContext};
+use crate::judge::verdict::{Level, Metric};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::Progress;
-use crate::verdict::{Level, Metric};
 
 /// One value of the swept parameter, measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,10 +1,10 @@
 //! The dependency rules of docs/architecture.md: the pure stages (`stats/`,
-//! `verdict/`, `cost/`, `report/`) import no I/O: no async runtime, no files,
+//! `judge/`, `cost/`, `report/`) import no I/O: no async runtime, no files,
 //! sockets or processes, no HTTP or AWS clients, no clocks.
 
 use std::path::{Path, PathBuf};
 
-const PURE: &[&str] = &["src/stats", "src/verdict", "src/cost", "src/report"];
+const PURE: &[&str] = &["src/stats", "src/judge", "src/cost", "src/report"];
 
 /// What I/O looks like in Rust source.
 const IO: &[&str] = &[

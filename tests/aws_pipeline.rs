@@ -20,9 +20,9 @@ use tailgate::aws::{AwsClients, ServerSideOptions};
 use tailgate::config;
 use tailgate::context::RunContext;
 use tailgate::deploy::{CloudFormationDeployer, StackContext};
+use tailgate::judge::verdict::{CheckKind, Level, Metric};
 use tailgate::pipeline::{self, RunOptions};
 use tailgate::progress::Progress;
-use tailgate::verdict::{CheckKind, Level, Metric};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -356,7 +356,7 @@ endpoints:
     assert_eq!(outcome.results.verdict.level, Level::Error);
     let error = outcome.results.verdict.error.as_deref().unwrap_or_default();
     assert!(error.contains("NoSuchOutput"), "{error}");
-    assert_eq!(outcome.exit_code(), tailgate::verdict::exit::ERROR);
+    assert_eq!(outcome.exit_code(), tailgate::judge::verdict::exit::ERROR);
     assert!(
         outcome.markdown.contains("the run failed"),
         "{}",

@@ -609,7 +609,7 @@ fn a_client_out_of_file_descriptors_is_not_a_refused_connection() {
 /// rate SLO on head fails, and so does a blocking verdict and its exit code.
 #[tokio::test]
 async fn bursts_of_5xx_on_head_fail_the_gate() {
-    use tailgate::verdict::{CheckKind, Level, Metric};
+    use tailgate::judge::verdict::{CheckKind, Level, Metric};
     let base = Server::start(Behavior::Ok);
     let head = Server::start(Behavior::Bursts {
         every: 10,
@@ -648,7 +648,7 @@ endpoints:
     let verdict = &outcome.results.verdict;
     eprintln!("{:#?}", verdict.checks);
     assert_eq!(verdict.level, Level::Fail, "{verdict:?}");
-    assert_eq!(outcome.exit_code(), tailgate::verdict::exit::FAIL);
+    assert_eq!(outcome.exit_code(), tailgate::judge::verdict::exit::FAIL);
     let slo = verdict
         .checks
         .iter()

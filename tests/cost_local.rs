@@ -99,7 +99,7 @@ fn a_costlier_head_fails_the_cost_budget() {
     };
     let cmp = &results.comparisons[0];
     let cost = cmp
-        .get(tailgate::verdict::Metric::Cost)
+        .get(tailgate::judge::verdict::Metric::Cost)
         .expect("a cost comparison");
     let (head, base) = (cost.head.unwrap(), cost.base.unwrap());
     let expected = side_value(tailgate::side::Side::Head);
@@ -110,19 +110,19 @@ fn a_costlier_head_fails_the_cost_budget() {
     assert!((base - side_value(tailgate::side::Side::Base)).abs() <= base * 1e-9);
     // 4 ms against 1 ms of burn (plus the same HTTP overhead on both).
     assert!(head > base * 1.8, "head {head} base {base}");
-    assert_eq!(cost.state, tailgate::verdict::ChangeState::Regressed);
+    assert_eq!(cost.state, tailgate::judge::verdict::ChangeState::Regressed);
 
     let checks = &results.verdict.checks;
     let budget = checks
         .iter()
         .find(|c| {
-            c.metric == tailgate::verdict::Metric::Cost
-                && c.kind == tailgate::verdict::CheckKind::Budget
+            c.metric == tailgate::judge::verdict::Metric::Cost
+                && c.kind == tailgate::judge::verdict::CheckKind::Budget
         })
         .expect("a cost budget check");
     assert_eq!(
         budget.level,
-        tailgate::verdict::Level::Fail,
+        tailgate::judge::verdict::Level::Fail,
         "{}",
         budget.reason
     );
@@ -130,11 +130,16 @@ fn a_costlier_head_fails_the_cost_budget() {
     let slo = checks
         .iter()
         .find(|c| {
-            c.metric == tailgate::verdict::Metric::Cost
-                && c.kind == tailgate::verdict::CheckKind::Slo
+            c.metric == tailgate::judge::verdict::Metric::Cost
+                && c.kind == tailgate::judge::verdict::CheckKind::Slo
         })
         .expect("a cost SLO check");
-    assert_eq!(slo.level, tailgate::verdict::Level::Pass, "{}", slo.reason);
+    assert_eq!(
+        slo.level,
+        tailgate::judge::verdict::Level::Pass,
+        "{}",
+        slo.reason
+    );
 
     // The whole run's cost, with the monthly projection, is in the results and the report.
     let total = results.cost.as_ref().expect("a cost comparison of the run");
@@ -161,9 +166,14 @@ fn a_release_gate_checks_heads_cost_against_the_slo() {
         .verdict
         .checks
         .iter()
-        .find(|c| c.metric == tailgate::verdict::Metric::Cost)
+        .find(|c| c.metric == tailgate::judge::verdict::Metric::Cost)
         .expect("a cost SLO check");
-    assert_eq!(slo.level, tailgate::verdict::Level::Fail, "{}", slo.reason);
+    assert_eq!(
+        slo.level,
+        tailgate::judge::verdict::Level::Fail,
+        "{}",
+        slo.reason
+    );
     assert!(
         slo.reason.contains("breaks the SLO cost / 1M ≤ $0.01"),
         "{}",

@@ -11,8 +11,8 @@ use common::{
 use serde_json::json;
 use tailgate::bench::ErrorKind;
 use tailgate::config::Mode;
+use tailgate::judge::verdict::{Level, Verdict};
 use tailgate::results::RunResults;
-use tailgate::verdict::{Level, Verdict};
 
 fn write_results(
     dir: &std::path::Path,

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tailgate::bench::{EndpointRun, Recorder, RoundRecord};
 use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
+use tailgate::judge::verdict::{Level, Verdict};
 use tailgate::report::{build_view, comment_body, render_markdown, Marker, COMMENT_LIMIT};
 use tailgate::results::RunResults;
 use tailgate::side::Side;
-use tailgate::verdict::{Level, Verdict};
 
 use common::standin::HEAD_SHA;
 
@@ -143,7 +143,7 @@ fn over_the_limit_a_short_view_fits() {
         head: "http://127.0.0.1:2".into(),
         ready: tailgate::config::RemoteReady::default(),
     });
-    results.verdict = tailgate::verdict::decide(&config, &results.comparisons);
+    results.verdict = tailgate::judge::verdict::decide(&config, &results.comparisons);
     let markdown = render_markdown(&build_view(&results)).expect("render");
     assert!(
         markdown.chars().count() > COMMENT_LIMIT,
@@ -189,7 +189,7 @@ fn a_ladder_shows_the_step_each_side_holds_its_slo_up_to() {
     };
     results.limits = steps
         .iter()
-        .map(|(c, _)| tailgate::verdict::EndpointLimits {
+        .map(|(c, _)| tailgate::judge::verdict::EndpointLimits {
             name: format!("orders @ {c} connections"),
             ..limit.clone()
         })

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use super::{load_config, parse_duration_arg};
+use crate::judge::verdict::exit;
 use crate::progress::{Progress, ProgressMode};
-use crate::verdict::exit;
 
 /// `tailgate bench`.
 #[derive(Debug, clap::Args)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::verdict::exit;
+use crate::judge::verdict::exit;
 
 /// `tailgate cleanup`.
 #[derive(Debug, clap::Args)]

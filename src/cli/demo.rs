@@ -9,10 +9,10 @@ use crate::config::DeployConfig;
 use crate::context::RunContext;
 use crate::demo::service::{SampleService, Variant};
 use crate::deploy::LocalDeployer;
+use crate::judge::verdict::{exit, Level};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::side::Side;
-use crate::verdict::{exit, Level};
 
 /// `tailgate demo`.
 #[derive(Debug, clap::Args)]
@@ -109,12 +109,12 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
     println!("---");
     let results = &outcome.results;
     for cmp in &results.comparisons {
-        if let Some(p99) = cmp.get(crate::verdict::Metric::P99) {
+        if let Some(p99) = cmp.get(crate::judge::verdict::Metric::P99) {
             println!(
                 "{:<16} {:<12} {}",
                 cmp.endpoint,
                 p99.state.label().to_uppercase(),
-                crate::verdict::describe_change(p99)
+                crate::judge::verdict::describe_change(p99)
             );
         }
     }

@@ -11,7 +11,7 @@ mod run;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
-use crate::verdict::exit;
+use crate::judge::verdict::exit;
 
 pub use bench::BenchArgs;
 pub use cleanup::{closed_pr_of_event, CleanupArgs};

@@ -9,17 +9,17 @@ use serde::Serialize;
 use super::load_config;
 use super::run::{deployer_for, RunSite};
 use crate::bench::EndpointRun;
-use crate::compare::{paired_rounds, recompute};
 use crate::config::{units, DeployConfig};
 use crate::context::RunContext;
 use crate::deploy::{Deployer, UrlDeployer};
+use crate::judge::compare::{paired_rounds, recompute};
+use crate::judge::verdict::{self, exit};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};
 use crate::results::RunResults;
 use crate::side::Side;
 use crate::stats::{self, CalibrateOptions};
-use crate::verdict::{self, exit};
 
 /// `tailgate compare`.
 #[derive(Debug, clap::Args)]
@@ -398,7 +398,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         .iter()
         .map(|l| {
             // Every gating check of the run, cost included (the one budget lookup).
-            crate::verdict::Metric::WITH_COST
+            crate::judge::verdict::Metric::WITH_COST
                 .into_iter()
                 .filter(|&m| verdict::budget_for(&l.budget, m).is_some())
                 .count() as u32

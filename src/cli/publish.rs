@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::context::{Context, Trigger};
 use crate::github::{self, CommentPolicy, PublishOptions};
+use crate::judge::verdict::exit;
 use crate::report::{build_view, render_markdown};
-use crate::verdict::exit;
 
 /// `tailgate publish`.
 #[derive(Debug, clap::Args)]

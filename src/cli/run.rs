@@ -11,10 +11,10 @@ use crate::deploy::{
     UrlDeployer,
 };
 use crate::github::{self, PublishOptions};
+use crate::judge::verdict::{exit, Level};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};
-use crate::verdict::{exit, Level};
 
 /// `tailgate run`.
 #[derive(Debug, clap::Args)]
@@ -416,7 +416,8 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     if let Some((gate, base_dir)) = &gate {
         if let (Some(head), false) = (&gate.head, outcome.results.verdict.level == Level::Error) {
             if let Ok(head_cfg) = config::parse_with(&head.text, &head.source, base_dir, &read) {
-                let level = crate::verdict::decide(&head_cfg, &outcome.results.comparisons).level;
+                let level =
+                    crate::judge::verdict::decide(&head_cfg, &outcome.results.comparisons).level;
                 if let Some(note) = outcome.results.context.config.as_mut() {
                     note.head_verdict = Some(level);
                 }

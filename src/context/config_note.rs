@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::verdict::Level;
+use crate::judge::verdict::Level;
 
 /// Where the config that gated the run came from, and whether the PR changes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

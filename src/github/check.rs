@@ -13,7 +13,7 @@ use super::api::{Call, GitHub};
 use super::GithubError;
 use crate::config::Mode;
 use crate::context::Repo;
-use crate::verdict::{Level, Verdict};
+use crate::judge::verdict::{Level, Verdict};
 
 /// GitHub's limit on `output.summary` and `output.text`.
 pub const OUTPUT_LIMIT: usize = 65_535;

@@ -12,9 +12,9 @@ use super::comment::{self, CommentAction, Upsert};
 use super::workflow;
 use super::{CommentPolicy, GithubError, Token};
 use crate::context::{Context, Repo, Trigger};
+use crate::judge::verdict::{ChangeState, Metric};
 use crate::report::{self, Marker};
 use crate::results::RunResults;
-use crate::verdict::{ChangeState, Metric};
 
 const GET_PR: Call = Call {
     what: "reading the pull request",
@@ -526,7 +526,7 @@ pub async fn publish_refusal(ctx: &Context, why: &str, options: &PublishOptions)
             ("verdict".to_string(), "error".to_string()),
             (
                 "exit_code".to_string(),
-                crate::verdict::exit::USAGE.to_string(),
+                crate::judge::verdict::exit::USAGE.to_string(),
             ),
         ];
         report.outputs = match workflow::write_outputs(path, &pairs) {

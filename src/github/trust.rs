@@ -18,7 +18,7 @@
 //!   the privileged workflow runs on (`GITHUB_SHA`: the default branch), read with
 //!   git or the contents API, never from the file's recorded settings;
 //! - the comparison, the verdict and the report, recomputed from the rounds with
-//!   the same code as `tailgate compare` ([`crate::compare::recompute`]).
+//!   the same code as `tailgate compare` ([`crate::judge::compare::recompute`]).
 //!
 //! A fork can still make up rounds that are consistent with each other: a green check
 //! from this mode says that the numbers the fork's runner reported pass the base
@@ -95,7 +95,7 @@ pub enum Refusal {
     Config(String),
     /// The rounds could not be compared.
     #[error("the measured rounds could not be compared: {0}")]
-    Compare(#[from] crate::compare::CompareError),
+    Compare(#[from] crate::judge::compare::CompareError),
 }
 
 /// An outside string as shown in a message: quoted with its control characters
@@ -261,7 +261,7 @@ pub fn check_measurements(results: &RunResults) -> Result<(), Refusal> {
 /// the config was read.
 pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> Result<(), Refusal> {
     check_measurements(results)?;
-    let limits = crate::verdict::limits_of(config);
+    let limits = crate::judge::verdict::limits_of(config);
     let mut endpoints = Vec::with_capacity(limits.len());
     for limit in &limits {
         let Some(run) = results.endpoints.iter().find(|e| e.name == limit.name) else {
@@ -336,7 +336,7 @@ pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> R
     // floors, a stored baseline) or a label's acceptance.
     results.history = None;
     results.acceptance = None;
-    crate::compare::recompute(results)?;
+    crate::judge::compare::recompute(results)?;
     Ok(())
 }
 

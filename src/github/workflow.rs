@@ -11,8 +11,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::config::Mode;
+use crate::judge::verdict::{Level, Metric};
 use crate::results::RunResults;
-use crate::verdict::{Level, Metric};
 
 /// Every step output tailgate writes; `action.yml` declares exactly these.
 pub const OUTPUTS: [&str; 6] = [

@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::EndpointRun;
 use crate::config::{Config, Fraction, HistoryConfig, StoreLocation};
+use crate::judge::verdict::Metric;
 use crate::results::{
     Acceptance, BaselineNote, FloorNote, HistoryNote, RunResults, Trend, TrendChange, TrendPoint,
 };
 use crate::side::Side;
-use crate::verdict::Metric;
 
 pub use store::{DirStore, S3Store, Store, StoreError};
 
@@ -198,7 +198,7 @@ fn p99_of(run: &EndpointRun, side: Side) -> Option<f64> {
     for r in &mut one.rounds {
         r.side = Side::Head;
     }
-    crate::compare::head_only(std::slice::from_ref(&one))
+    crate::judge::compare::head_only(std::slice::from_ref(&one))
         .first()
         .and_then(|c| c.get(Metric::P99))
         .and_then(|m| m.head)

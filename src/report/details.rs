@@ -6,8 +6,8 @@ use super::escape;
 use super::view::ConfigView;
 use crate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use crate::format;
+use crate::judge::verdict::Level;
 use crate::results::RunResults;
-use crate::verdict::Level;
 
 /// The detail texts of a report.
 pub struct Details {

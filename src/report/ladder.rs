@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::escape;
+use crate::judge::verdict::{slo_holds, EndpointComparison};
 use crate::results::RunResults;
 use crate::side::Side;
-use crate::verdict::{slo_holds, EndpointComparison};
 
 /// One ladder's row.
 #[derive(Debug, Clone, Serialize)]

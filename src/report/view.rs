@@ -6,12 +6,12 @@ use serde::Serialize;
 use super::escape;
 use crate::bench::EndpointRun;
 use crate::format;
-use crate::results::RunResults;
-use crate::side::Side;
-use crate::verdict::{
+use crate::judge::verdict::{
     describe_change, Change, ChangeKind, ChangeState, Check, CheckKind, EndpointComparison, Level,
     Metric, MetricComparison,
 };
+use crate::results::RunResults;
+use crate::side::Side;
 
 /// Everything a report shows.
 #[derive(Debug, Clone, Serialize)]

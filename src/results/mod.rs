@@ -15,8 +15,8 @@ use crate::bench::EndpointRun;
 use crate::config::{Config, Fraction, Mode};
 use crate::context::RunContext;
 use crate::deploy::Target;
+use crate::judge::verdict::{EndpointComparison, EndpointLimits, Verdict};
 use crate::side::Side;
-use crate::verdict::{EndpointComparison, EndpointLimits, Verdict};
 
 mod file;
 mod notes;

@@ -15,10 +15,10 @@ use tailgate::config::{Fraction, Mode};
 use tailgate::context::RunContext;
 use tailgate::context::{Context, Env};
 use tailgate::github::RetryPolicy;
-use tailgate::results::{RunResults, Settings, SCHEMA};
-use tailgate::verdict::{
+use tailgate::judge::verdict::{
     self, Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison,
 };
+use tailgate::results::{RunResults, Settings, SCHEMA};
 
 use standin::{StandIn, BASE_SHA, HEAD_SHA, OWNER, PR, REPO};
 
@@ -377,6 +377,6 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
     res.limits = verdict::limits_of(&config);
     res.settings = Settings::new(&config, "url", 7);
     res.settings.config_source = "tailgate.yml".into();
-    tailgate::compare::recompute(&mut res).expect("recompute");
+    tailgate::judge::compare::recompute(&mut res).expect("recompute");
     res
 }

@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 
 use crate::bench::{EndpointRun, RoundRecord};
 use crate::config::{CompareConfig, Fraction};
+use crate::judge::verdict::{
+    Change, ChangeKind, ChangeState, EndpointComparison, EndpointLimits, Metric, MetricComparison,
+};
 use crate::side::Side;
 use crate::stats::{
     self, CompareOptions, Decision, PairedRounds, RoundCounters, RoundObs, Scale, StatsError,
     Thresholds, DEFAULT_ERROR_RATE_NOISE_FLOOR,
-};
-use crate::verdict::{
-    Change, ChangeKind, ChangeState, EndpointComparison, EndpointLimits, Metric, MetricComparison,
 };
 
 /// One side's rounds of one endpoint as the statistics take them, in round order.
@@ -128,7 +128,7 @@ pub fn compare_all(
             .map(|e| e.budget.clone())
             .unwrap_or_default();
         for (j, m) in compared[i].metrics.iter().enumerate() {
-            let b = crate::verdict::budget_for(&budget, m.metric);
+            let b = crate::judge::verdict::budget_for(&budget, m.metric);
             let check = stats::Hypothesis {
                 comparison: m,
                 thresholds: thresholds(cfg, &run.name, m.metric, b),
@@ -250,13 +250,8 @@ pub fn recompute(results: &mut crate::results::RunResults) -> Result<(), Compare
             .map(|f| (f.endpoint.clone(), f.floor))
             .collect(),
     };
-    let comparisons = compare_all(&results.endpoints, &results.limits, &cfg, s.seed)?;
-    let mut verdict = crate::verdict::decide_limits(s.mode, &results.limits, &comparisons);
-    let warnings = crate::verdict::load_checks(&results.endpoints);
-    if !warnings.is_empty() {
-        verdict.level = verdict.level.max(crate::verdict::Level::Warn);
-        verdict.checks.extend(warnings);
-    }
+    let (comparisons, verdict) =
+        super::judge(&results.endpoints, &results.limits, s.mode, &cfg, s.seed)?;
     results.comparisons = comparisons;
     results.verdict = verdict;
     // A label's acceptance was a decision about the verdict then, not this one.
