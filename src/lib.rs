@@ -18,6 +18,7 @@ pub mod history;
 pub mod judge;
 pub mod pipeline;
 pub mod progress;
+pub mod publish;
 pub mod report;
 pub mod results;
 pub mod rightsize;

@@ -108,10 +108,10 @@ fn never_panics(cases: u32) {
             let Ok(mut results) = serde_json::from_str::<RunResults>(&text) else {
                 return Ok(());
             };
-            if tailgate::github::trust::check_measurements(&results).is_err() {
+            if tailgate::publish::trust::check_measurements(&results).is_err() {
                 return Ok(());
             }
-            match tailgate::judge::compare::recompute(&mut results) {
+            match tailgate::results::recompute(&mut results) {
                 Ok(()) => {
                     let md = render_markdown(&build_view(&results));
                     prop_assert!(md.is_ok(), "{:?}", md.err());
@@ -139,6 +139,6 @@ fn fuzz_one_million() {
 fn a_file_asking_for_endless_work_is_refused() {
     let mut results = common::measured_results(common::head_sha(), 4242, 2.1);
     results.settings.resamples = u32::MAX;
-    let err = tailgate::judge::compare::recompute(&mut results).expect_err("refused");
+    let err = tailgate::results::recompute(&mut results).expect_err("refused");
     assert!(err.to_string().contains("at most 1,000,000"), "{err}");
 }

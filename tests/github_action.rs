@@ -5,7 +5,7 @@
 
 use serde_yaml::Value;
 use tailgate::context::ACTION_INPUTS;
-use tailgate::github::workflow::OUTPUTS;
+use tailgate::publish::workflow::OUTPUTS;
 
 /// Inputs only the install steps read (scripts/action/install.sh), not the binary.
 const INSTALL_INPUTS: [&str; 1] = ["INPUT_BUILD_FROM_SOURCE"];

@@ -6,7 +6,8 @@ mod common;
 use common::standin::{Fault, StandIn, BOT, HEAD_SHA, MERGE_SHA};
 use common::{actions_env, context, fast_retry, pr_event, results, CANARY, NEWER_SHA};
 use http::Method;
-use tailgate::github::{self, PublishOptions, StepOutcome};
+use tailgate::context;
+use tailgate::publish::{self, PublishOptions, StepOutcome};
 use tailgate::report::{build_view, render_markdown, Marker};
 
 fn options() -> PublishOptions {
@@ -22,13 +23,13 @@ async fn publish_once(
     head: &str,
     run_id: u64,
     factor: f64,
-) -> github::PublishReport {
+) -> publish::PublishReport {
     let event = pr_event(dir, head);
     let env = actions_env(standin, dir, "pull_request", &event, run_id);
     let ctx = context(&env);
     let res = results(head, run_id, factor);
     let markdown = render_markdown(&build_view(&res)).expect("render");
-    github::publish(&ctx, &res, &markdown, &options()).await
+    publish::publish(&ctx, &res, &markdown, &options()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +191,7 @@ async fn errors_name_what_to_fix() {
     env.insert("GITHUB_REPOSITORY".into(), "Codertocat/Private".into());
     let ctx = context(&env);
     let res = results(HEAD_SHA, 10, 1.0);
-    let report = github::publish(&ctx, &res, "body", &options()).await;
+    let report = publish::publish(&ctx, &res, "body", &options()).await;
     assert!(
         matches!(&report.comment, StepOutcome::Failed(m) if m.contains("404")),
         "{report:?}"
@@ -202,7 +203,7 @@ async fn errors_name_what_to_fix() {
     let env = actions_env(&standin, dir.path(), "pull_request", &event, 11);
     let ctx = context(&env);
     let res = results("1111111111111111111111111111111111111111", 11, 1.0);
-    let report = github::publish(&ctx, &res, "body", &options()).await;
+    let report = publish::publish(&ctx, &res, "body", &options()).await;
     assert!(
         matches!(&report.check_run, StepOutcome::Failed(m) if m.contains("422") && m.contains("No commit found")),
         "{report:?}"
@@ -218,10 +219,10 @@ async fn policies_decide_whether_to_comment() {
     let ctx = context(&env);
     let passing = results(HEAD_SHA, 20, 1.0);
     let opts = PublishOptions {
-        comment: github::CommentPolicy::OnFailure,
+        comment: context::CommentPolicy::OnFailure,
         ..options()
     };
-    let report = github::publish(&ctx, &passing, "body", &opts).await;
+    let report = publish::publish(&ctx, &passing, "body", &opts).await;
     assert!(
         matches!(report.comment, StepOutcome::Skipped(_)),
         "{report:?}"
@@ -230,13 +231,13 @@ async fn policies_decide_whether_to_comment() {
 
     let failing = results(HEAD_SHA, 21, 2.1);
     let markdown = render_markdown(&build_view(&failing)).expect("render");
-    let report = github::publish(&ctx, &failing, &markdown, &opts).await;
+    let report = publish::publish(&ctx, &failing, &markdown, &opts).await;
     assert!(matches!(report.comment, StepOutcome::Done(_)), "{report:?}");
 
     // Fixed: an existing failure comment is kept current even under on-failure.
     let fixed = results(HEAD_SHA, 22, 1.0);
     let markdown = render_markdown(&build_view(&fixed)).expect("render");
-    let report = github::publish(&ctx, &fixed, &markdown, &opts).await;
+    let report = publish::publish(&ctx, &fixed, &markdown, &opts).await;
     assert!(
         matches!(&report.comment, StepOutcome::Done(s) if s.starts_with("updated")),
         "{report:?}"

@@ -10,8 +10,9 @@ use std::process::Command;
 use common::standin::StandIn;
 use common::{comparisons, fast_retry, CANARY};
 use tailgate::config::{Config, Fraction};
+use tailgate::context::Token;
 use tailgate::context::{ConfigChange, ConfigOrigin, Context, Env};
-use tailgate::github::{gate_config, GitHub, Token};
+use tailgate::github::{gate_config, GitHub};
 use tailgate::judge::verdict::{self, Level};
 use tailgate::report::{build_view, render_markdown};
 

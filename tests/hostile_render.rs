@@ -25,7 +25,7 @@ use tailgate::aws::xray::DownstreamCall;
 use tailgate::aws::ServerSide;
 use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::cost::{side_cost, Architecture, CostComparison, Prices, Usage};
-use tailgate::github::workflow;
+use tailgate::publish::workflow;
 use tailgate::report::{build_view, comment_body, headline_text, render_markdown, COMMENT_LIMIT};
 use tailgate::results::RunResults;
 use tailgate::side::Side;

@@ -12,11 +12,12 @@ use crate::bench::EndpointRun;
 use crate::config::{units, DeployConfig};
 use crate::context::RunContext;
 use crate::deploy::{Deployer, UrlDeployer};
-use crate::judge::compare::{paired_rounds, recompute};
+use crate::judge::compare::paired_rounds;
 use crate::judge::verdict::{self, exit};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};
+use crate::results::recompute;
 use crate::results::RunResults;
 use crate::side::Side;
 use crate::stats::{self, CalibrateOptions};
@@ -162,7 +163,7 @@ fn judge_and_write(mut results: RunResults, opts: &Judge) -> i32 {
         return exit::USAGE;
     }
     // Hostile or damaged rounds are an error here, not an overflow in a sum.
-    if let Err(e) = crate::github::trust::check_measurements(&results) {
+    if let Err(e) = crate::publish::trust::check_measurements(&results) {
         eprintln!("tailgate {cmd}: {}: {e}", opts.source);
         return exit::USAGE;
     }

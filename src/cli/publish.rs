@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
+use crate::context::CommentPolicy;
 use crate::context::{Context, Trigger};
-use crate::github::{self, CommentPolicy, PublishOptions};
 use crate::judge::verdict::exit;
+use crate::publish::{self, PublishOptions};
 use crate::report::{build_view, render_markdown};
 
 /// `tailgate publish`.
@@ -45,24 +46,24 @@ pub(crate) async fn publish(args: PublishArgs) -> i32 {
     if args.no_check_run {
         options.check_run = false;
     }
-    let mut results = match github::read_results(&path) {
+    let mut results = match publish::read_results(&path) {
         Ok(results) => results,
         Err(err) => {
             eprintln!("tailgate: {err}");
             // A file that does not even decode (a histogram edited by hand, say) is
             // refused like any other tampered one.
             if matches!(ctx.trigger, Trigger::WorkflowRun { .. }) {
-                github::publish_refusal(&ctx, &err.to_string(), &options).await;
+                publish::publish_refusal(&ctx, &err.to_string(), &options).await;
             }
             return exit::USAGE;
         }
     };
-    github::adopt_context(&ctx, &mut results);
+    publish::adopt_context(&ctx, &mut results);
     // From a `workflow_run` the file is untrusted (a fork's workflow may have written
     // it): post what its measured rounds say under the gate of this workflow's
     // commit, for the commit and PR the event and the API name.
-    let gh = github::client(&ctx, options.retry);
-    results = match github::trust::verify(&ctx, gh.as_ref(), results).await {
+    let gh = publish::client(&ctx, options.retry);
+    results = match publish::trust::verify(&ctx, gh.as_ref(), results).await {
         Ok(verified) => {
             for notice in &verified.notices {
                 eprintln!("{notice}");
@@ -72,7 +73,7 @@ pub(crate) async fn publish(args: PublishArgs) -> i32 {
         Err(refusal) => {
             let why = refusal.to_string();
             eprintln!("tailgate: {why}");
-            github::publish_refusal(&ctx, &why, &options).await;
+            publish::publish_refusal(&ctx, &why, &options).await;
             return exit::USAGE;
         }
     };
@@ -84,6 +85,6 @@ pub(crate) async fn publish(args: PublishArgs) -> i32 {
         }
     };
     options.results_path = Some(path);
-    github::publish(&ctx, &results, &markdown, &options).await;
+    publish::publish(&ctx, &results, &markdown, &options).await;
     results.verdict.exit_code()
 }

@@ -10,10 +10,11 @@ use crate::deploy::{
     CloudFormationDeployer, CommandContext, CommandDeployer, Deployer, LocalDeployer, StackContext,
     UrlDeployer,
 };
-use crate::github::{self, PublishOptions};
+use crate::github;
 use crate::judge::verdict::{exit, Level};
 use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
+use crate::publish::{self, PublishOptions};
 use crate::report::{build_view, render_markdown};
 
 /// `tailgate run`.
@@ -230,7 +231,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
     // A shard's verdict judges only its share of the load: `tailgate merge` publishes.
     let publish = ctx.actions && !args.no_publish && args.shard.is_none();
     let gh = if publish {
-        github::client(&ctx, github::RetryPolicy::default())
+        publish::client(&ctx, github::RetryPolicy::default())
     } else {
         None
     };
@@ -502,7 +503,7 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
         // A cancelled job stops publishing at once: the summary is written first
         // and the results and report are on disk already.
         tokio::select! {
-            _ = github::publish(&ctx, &outcome.results, &outcome.markdown, &opts) => {}
+            _ = publish::publish(&ctx, &outcome.results, &outcome.markdown, &opts) => {}
             _ = pipeline::shutdown_signal() => {
                 eprintln!(
                     "tailgate: interrupted while publishing; the results and report are in {}",

@@ -1,10 +1,11 @@
 //! The action's inputs: the `INPUT_*` variables the runner sets for a Docker
 //! action (`INPUT_` + the input's id in upper case), parsed and validated once.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use super::{ContextError, Env};
-use crate::github::CommentPolicy;
 
 /// Every action input the binary reads, as the runner passes it (`INPUT_` + the
 /// input's id in upper case). `action.yml` declares exactly these;
@@ -115,6 +116,50 @@ pub fn action_args(
             vec![args[0].clone(), command.into()]
         }
         _ => args,
+    }
+}
+
+/// When to post (or update) the PR comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CommentPolicy {
+    /// On every run: create it, or update it in place.
+    #[default]
+    Always,
+    /// Only when performance changed (a regression, an improvement, a warning or a
+    /// failure) or the verdict differs from the existing comment's; an existing
+    /// comment is always kept current.
+    OnChange,
+    /// Only when the verdict is `fail` or `error`; an existing comment is always
+    /// kept current (so a fixed PR does not keep showing a failure).
+    OnFailure,
+    /// Never.
+    Never,
+}
+
+impl FromStr for CommentPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "always" | "true" => Ok(CommentPolicy::Always),
+            "on-change" => Ok(CommentPolicy::OnChange),
+            "on-failure" => Ok(CommentPolicy::OnFailure),
+            "never" | "false" => Ok(CommentPolicy::Never),
+            other => Err(format!(
+                "unknown comment policy `{other}`: use always, on-change, on-failure or never"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for CommentPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CommentPolicy::Always => "always",
+            CommentPolicy::OnChange => "on-change",
+            CommentPolicy::OnFailure => "on-failure",
+            CommentPolicy::Never => "never",
+        })
     }
 }
 

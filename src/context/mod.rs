@@ -14,15 +14,15 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::github::Token;
-
 mod config_note;
 mod inputs;
 mod run;
+mod token;
 
 pub use config_note::{ConfigChange, ConfigNote, ConfigOrigin};
-pub use inputs::{action_args, ActionInputs, ACTION_INPUTS};
+pub use inputs::{action_args, ActionInputs, CommentPolicy, ACTION_INPUTS};
 pub use run::RunContext;
+pub use token::Token;
 
 /// Environment variables by name.
 pub type Env = HashMap<String, String>;

@@ -18,7 +18,8 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{GithubError, Token};
+use super::GithubError;
+use crate::context::Token;
 
 /// How hard to try before giving up.
 #[derive(Debug, Clone, Copy, PartialEq)]

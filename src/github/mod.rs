@@ -1,39 +1,17 @@
-//! GitHub: the edge that publishes a verdict where maintainers see it.
-//!
-//! - one sticky PR comment, found again by a hidden marker and its author, updated in
-//!   place ([`comment`]);
-//! - a check run on the PR's head commit ([`check`]);
-//! - the job summary, step outputs and `::error::`/`::warning::` annotations
-//!   ([`workflow`]);
-//! - the gate's config read at the base commit ([`gate_config`]);
-//! - what `tailgate publish` trusts in a results file from a fork ([`trust`]).
+//! GitHub: the API client [`crate::publish`] posts through, and the gate's config
+//! read at the base commit ([`gate_config`]).
 //!
 //! Every call goes through [`api::GitHub`] (octocrab pointed at `GITHUB_API_URL`),
 //! which retries 5xx and transport errors with backoff and honours `retry-after` on
 //! secondary rate limits
 //! (<https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api>).
-//! Publishing is best-effort: [`publish`] never changes the exit code, and a 403
-//! names the `permissions:` entry the workflow is missing.
+//! A 403 names the `permissions:` entry the workflow is missing.
 
 pub mod api;
-pub mod check;
-pub mod comment;
 pub mod gate_config;
-mod publish;
-mod token;
-pub mod trust;
-pub mod workflow;
-
-use std::fmt;
-use std::str::FromStr;
 
 pub use api::{GitHub, RetryPolicy};
 pub use gate_config::{gate_config, note_for, ConfigCopy, GateConfig};
-pub use publish::{
-    adopt_context, client, marker_for, publish, publish_refusal, read_results, PublishOptions,
-    PublishReport, StepOutcome,
-};
-pub use token::Token;
 
 /// What went wrong talking to GitHub. The messages say what to do.
 #[derive(Debug, thiserror::Error)]
@@ -155,49 +133,5 @@ impl GithubError {
             GithubError::Status { status, .. } => Some(*status),
             _ => None,
         }
-    }
-}
-
-/// When to post (or update) the PR comment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CommentPolicy {
-    /// On every run: create it, or update it in place.
-    #[default]
-    Always,
-    /// Only when performance changed (a regression, an improvement, a warning or a
-    /// failure) or the verdict differs from the existing comment's; an existing
-    /// comment is always kept current.
-    OnChange,
-    /// Only when the verdict is `fail` or `error`; an existing comment is always
-    /// kept current (so a fixed PR does not keep showing a failure).
-    OnFailure,
-    /// Never.
-    Never,
-}
-
-impl FromStr for CommentPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "always" | "true" => Ok(CommentPolicy::Always),
-            "on-change" => Ok(CommentPolicy::OnChange),
-            "on-failure" => Ok(CommentPolicy::OnFailure),
-            "never" | "false" => Ok(CommentPolicy::Never),
-            other => Err(format!(
-                "unknown comment policy `{other}`: use always, on-change, on-failure or never"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for CommentPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CommentPolicy::Always => "always",
-            CommentPolicy::OnChange => "on-change",
-            CommentPolicy::OnFailure => "on-failure",
-            CommentPolicy::Never => "never",
-        })
     }
 }

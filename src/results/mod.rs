@@ -20,9 +20,11 @@ use crate::side::Side;
 
 mod file;
 mod notes;
+mod recompute;
 
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
 pub use notes::{Acceptance, BaselineNote, FloorNote, HistoryNote, Trend, TrendChange, TrendPoint};
+pub use recompute::recompute;
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.
 pub fn now_rfc3339() -> String {

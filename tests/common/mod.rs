@@ -377,6 +377,6 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
     res.limits = verdict::limits_of(&config);
     res.settings = Settings::new(&config, "url", 7);
     res.settings.config_source = "tailgate.yml".into();
-    tailgate::judge::compare::recompute(&mut res).expect("recompute");
+    tailgate::results::recompute(&mut res).expect("recompute");
     res
 }

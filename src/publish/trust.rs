@@ -29,11 +29,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::api::{Call, GitHub};
-use super::gate_config;
 use crate::bench::{EndpointRun, Recorder};
 use crate::config::{self, Config, Environment, ReadOptions};
 use crate::context::{ConfigNote, Context, Trigger};
+use crate::github::api::{Call, GitHub};
+use crate::github::gate_config;
 use crate::results::RunResults;
 use crate::side::Side;
 
@@ -336,7 +336,7 @@ pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> R
     // floors, a stored baseline) or a label's acceptance.
     results.history = None;
     results.acceptance = None;
-    crate::judge::compare::recompute(results)?;
+    crate::results::recompute(results)?;
     Ok(())
 }
 
@@ -434,7 +434,7 @@ async fn pulls_with_head(
     sha: &str,
     head_repo: Option<&str>,
     head_branch: Option<&str>,
-) -> Result<Vec<u64>, super::GithubError> {
+) -> Result<Vec<u64>, crate::github::GithubError> {
     let matching = |prs: Vec<PullRef>| -> Vec<u64> {
         let mut numbers: Vec<u64> = prs
             .into_iter()

@@ -9,10 +9,10 @@ use http::Method;
 use octocrab::models::checks::CheckRun;
 use serde_json::json;
 
-use super::api::{Call, GitHub};
-use super::GithubError;
 use crate::config::Mode;
 use crate::context::Repo;
+use crate::github::api::{Call, GitHub};
+use crate::github::GithubError;
 use crate::judge::verdict::{Level, Verdict};
 
 /// GitHub's limit on `output.summary` and `output.text`.

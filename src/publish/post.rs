@@ -6,12 +6,13 @@ use std::path::PathBuf;
 
 use octocrab::models::pulls::PullRequest as ApiPullRequest;
 
-use super::api::{Call, GitHub, RetryPolicy};
 use super::check::{self, CheckRequest};
 use super::comment::{self, CommentAction, Upsert};
 use super::workflow;
-use super::{CommentPolicy, GithubError, Token};
+use crate::context::{CommentPolicy, Token};
 use crate::context::{Context, Repo, Trigger};
+use crate::github::api::{Call, GitHub, RetryPolicy};
+use crate::github::GithubError;
 use crate::judge::verdict::{ChangeState, Metric};
 use crate::report::{self, Marker};
 use crate::results::RunResults;

@@ -13,9 +13,10 @@ use http::Method;
 use octocrab::models::issues::Comment;
 use serde_json::json;
 
-use super::api::{Call, GitHub};
-use super::{CommentPolicy, GithubError};
+use crate::context::CommentPolicy;
 use crate::context::Repo;
+use crate::github::api::{Call, GitHub};
+use crate::github::GithubError;
 use crate::report::Marker;
 
 /// The login comments are written by with the workflow's `GITHUB_TOKEN`.

@@ -1,0 +1,44 @@
+//! A results file judged again from its measured rounds: what `tailgate compare`,
+//! `merge` and `publish` post instead of any conclusion a file carries.
+
+use super::RunResults;
+use crate::config::CompareConfig;
+use crate::judge::compare::CompareError;
+use crate::stats;
+
+/// Recompute the comparisons and the verdict of `results` from its measured
+/// rounds, under its `limits` and `settings` (mode, noise floor, confidence,
+/// resamples, seed, looks): what `tailgate compare` and `tailgate publish` post
+/// instead of any comparison or verdict a file carries.
+pub fn recompute(results: &mut RunResults) -> Result<(), CompareError> {
+    let s = &results.settings;
+    // A run that bought its extension was decided at the second look's level.
+    let confidence = if s.looks > 1 {
+        stats::per_look_confidence(s.confidence, s.looks).unwrap_or(s.confidence)
+    } else {
+        s.confidence
+    };
+    let cfg = CompareConfig {
+        rounds: s.rounds,
+        noise_floor: s.noise_floor,
+        confidence,
+        resamples: s.resamples,
+        seed: Some(s.seed),
+        extend: s.extend,
+        // The floors the run learned from its history reproduce its verdict.
+        endpoint_floors: results
+            .history
+            .iter()
+            .flat_map(|h| &h.floors)
+            .filter(|f| f.learned_from.is_some())
+            .map(|f| (f.endpoint.clone(), f.floor))
+            .collect(),
+    };
+    let (comparisons, verdict) =
+        crate::judge::judge(&results.endpoints, &results.limits, s.mode, &cfg, s.seed)?;
+    results.comparisons = comparisons;
+    results.verdict = verdict;
+    // A label's acceptance was a decision about the verdict then, not this one.
+    results.acceptance = None;
+    Ok(())
+}
