@@ -22,7 +22,7 @@ use crate::stats;
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// How long to wait for Lambda logs, and whether to read X-Ray (stacks only).
-    pub server_side: crate::aws::ServerSideOptions,
+    pub server_side: crate::server_side::ServerSideOptions,
     /// Folder the markdown and the JSON results are written to (created if needed).
     pub out_dir: PathBuf,
     /// Where the run happens.

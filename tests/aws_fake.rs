@@ -16,13 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake::{describe_stacks_xml, no_such_stack, ok_xml, stack_event, stack_events_xml, Reply};
-use tailgate::aws::stack::Polling;
-use tailgate::aws::sweep::{self, SweepAction, SweepRequest};
-use tailgate::aws::{logs, xray, AwsError};
+use tailgate::aws::AwsError;
 use tailgate::config::CloudFormationDeploy;
 use tailgate::cost::{ApiGatewayKind, Architecture};
+use tailgate::deploy::cloudformation::stack::Polling;
+use tailgate::deploy::cloudformation::sweep::{self, SweepAction, SweepRequest};
 use tailgate::deploy::cloudformation::{functions_of, gateway_of, meta};
 use tailgate::deploy::{Cleanup, CloudFormationDeployer, DeployError, Deployer, StackContext};
+use tailgate::server_side::{logs, xray};
 use tailgate::side::Side;
 
 const HEAD: &str = "tailgate-acme-orders-pr42-head";
@@ -229,9 +230,10 @@ async fn a_stack_that_never_settles_times_out() {
         timeout: Duration::from_millis(50),
         interval: Duration::from_millis(5),
     };
-    let err = tailgate::aws::stack::settle(&clients.cloudformation, HEAD, polling)
-        .await
-        .unwrap_err();
+    let err =
+        tailgate::deploy::cloudformation::stack::settle(&clients.cloudformation, HEAD, polling)
+            .await
+            .unwrap_err();
     assert!(matches!(err, AwsError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("UPDATE_IN_PROGRESS"));
 }
@@ -504,7 +506,7 @@ async fn a_rolled_back_stack_is_replaced_and_a_raw_create_error_still_deletes() 
 
 #[tokio::test]
 async fn logs_insights_is_asked_per_minute_and_polled_until_complete() {
-    use tailgate::aws::insights;
+    use tailgate::server_side::insights;
     // GetQueryResults as CloudWatch Logs answers it: `Running` with partial results,
     // then `Complete`; each row a list of {field, value}, values as text.
     let polls = Arc::new(AtomicUsize::new(0));
@@ -587,7 +589,7 @@ async fn logs_insights_is_asked_per_minute_and_polled_until_complete() {
 
 #[tokio::test]
 async fn a_logs_insights_query_that_never_completes_is_stopped() {
-    use tailgate::aws::insights;
+    use tailgate::server_side::insights;
     let aws = fake::start(|req| match req.operation.as_str() {
         "StartQuery" => Reply::json(r#"{"queryId":"q-1"}"#),
         "GetQueryResults" => Reply::json(r#"{"results":[],"statistics":{},"status":"Running"}"#),

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tailgate::aws::stack::{self, Polling, StackSpec};
-use tailgate::aws::sweep::{self, SweepAction, SweepReason, SweepRequest};
-use tailgate::aws::tags::{keys, StackIdentity};
 use tailgate::aws::AwsClients;
 use tailgate::config::CloudFormationDeploy;
 use tailgate::cost::{ApiGatewayKind, Architecture};
+use tailgate::deploy::cloudformation::stack::{self, Polling, StackSpec};
+use tailgate::deploy::cloudformation::sweep::{self, SweepAction, SweepReason, SweepRequest};
+use tailgate::deploy::cloudformation::tags::{keys, StackIdentity};
 use tailgate::deploy::cloudformation::{functions_of, gateway_of, meta};
 use tailgate::deploy::{Cleanup, CloudFormationDeployer, Deployer, StackContext};
 use tailgate::side::Side;

@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use tailgate::aws::lambda::{self, RoundWindow};
-use tailgate::aws::{logs, AwsClients};
+use tailgate::aws::AwsClients;
 use tailgate::cost::{self, ApiGatewayKind, Architecture, Prices};
 use tailgate::deploy::cloudformation::meta;
+use tailgate::server_side::lambda::{self, RoundWindow};
+use tailgate::server_side::logs;
 use tailgate::side::Side;
 
 /// After a test: nothing of tailgate's is left running.
@@ -145,7 +146,7 @@ async fn report_lines_give_cold_starts_and_the_cost_per_request() {
     assert_eq!(summary.memory_size_mb, Some(256));
     assert_eq!(summary.max_memory_used_mb, Some(71));
 
-    let fns = [lambda::FunctionInfo {
+    let fns = [tailgate::deploy::cloudformation::FunctionInfo {
         name: function.into(),
         logical_id: "Fn".into(),
         architecture: Architecture::X86_64,
@@ -190,9 +191,9 @@ async fn report_lines_give_cold_starts_and_the_cost_per_request() {
 
 #[tokio::test]
 async fn the_server_side_stage_prices_both_sides() {
-    use tailgate::aws::{server_side, ServerSideOptions};
     use tailgate::cost::CostModel;
     use tailgate::deploy::Target;
+    use tailgate::server_side::{stacks, ServerSideOptions};
 
     let Some(session) = moto_support::moto() else {
         return;
@@ -274,7 +275,7 @@ async fn the_server_side_stage_prices_both_sides() {
         xray: true,
         ..Default::default()
     };
-    let view = server_side(
+    let view = stacks::read(
         &clients,
         &targets[0],
         &targets[1],
@@ -294,7 +295,7 @@ async fn the_server_side_stage_prices_both_sides() {
         cost.point_change().unwrap() > 0.0,
         "head bills more time per request"
     );
-    let md = tailgate::aws::view::markdown(&view);
+    let md = tailgate::report::server_side::markdown(&view);
     assert!(md.contains("| head | 4 | 4 | 1 (25"), "{md}");
     assert!(md.contains("per 1M requests"), "{md}");
     assert_nothing_left(&clients).await;

@@ -16,13 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use tailgate::aws::{AwsClients, ServerSideOptions};
+use tailgate::aws::AwsClients;
 use tailgate::config;
 use tailgate::context::RunContext;
 use tailgate::deploy::{CloudFormationDeployer, StackContext};
 use tailgate::judge::verdict::{CheckKind, Level, Metric};
 use tailgate::pipeline::{self, RunOptions};
 use tailgate::progress::Progress;
+use tailgate::server_side::ServerSideOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -25,12 +25,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use servers::{Behavior, Server};
-use tailgate::aws::{AwsClients, ServerSideOptions};
+use tailgate::aws::AwsClients;
 use tailgate::config;
 use tailgate::context::RunContext;
 use tailgate::deploy::{CloudFormationDeployer, StackContext};
 use tailgate::pipeline::{self, RunOptions};
 use tailgate::progress::Progress;
+use tailgate::server_side::ServerSideOptions;
 
 const BUCKET: &str = "tailgate-artifacts";
 

@@ -19,15 +19,15 @@ use tailgate::results::{
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tailgate::aws::lambda::{LambdaSide, Spread};
-use tailgate::aws::view::{Hint, HintKind};
-use tailgate::aws::xray::DownstreamCall;
-use tailgate::aws::ServerSide;
 use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::cost::{side_cost, Architecture, CostComparison, Prices, Usage};
 use tailgate::publish::workflow;
 use tailgate::report::{build_view, comment_body, headline_text, render_markdown, COMMENT_LIMIT};
 use tailgate::results::RunResults;
+use tailgate::server_side::lambda::{LambdaSide, Spread};
+use tailgate::server_side::view::{Hint, HintKind};
+use tailgate::server_side::xray::DownstreamCall;
+use tailgate::server_side::ServerSide;
 use tailgate::side::Side;
 
 use common::standin::HEAD_SHA;

@@ -1,40 +1,21 @@
-//! AWS: clients, CloudFormation stacks, Lambda REPORT lines, X-Ray summaries and the
-//! sweep of stacks left behind.
+//! AWS: the SDK clients and the errors of calls on them. What is done with the
+//! clients lives with its stage: CloudFormation stacks, packaging, tags and the
+//! sweep in [`crate::deploy::cloudformation`]; Lambda REPORT lines, Logs Insights
+//! and X-Ray in [`crate::server_side`].
 //!
 //! - [`client`]: SDK clients from the standard chain (environment, profile, OIDC web
 //!   identity, container/instance roles), honouring `AWS_ENDPOINT_URL`, over one
 //!   HTTP stack: hyper + rustls with *ring*.
-//! - [`stack`]: create/update/wait/describe/delete of one stack, with the failure
-//!   reasons quoted from the stack events.
-//! - [`report`]: the `REPORT` line parser; [`logs`]: fetch them for a window;
-//!   [`lambda`]: cold starts, durations, memory and billed usage per side.
-//! - [`xray`]: the slowest downstream calls from X-Ray traces.
-//! - [`sweep`]: `tailgate cleanup`, stacks found by tag through the tagging API.
-//! - [`view`]: serialisable rows and a markdown fragment for the report.
-//! - [`server`]: the whole server-side stage in one call for the pipeline.
 //!
 //! Error messages carry what AWS said (code and message) and never credentials.
 
 pub mod client;
-pub mod insights;
-pub mod lambda;
-pub mod logs;
-pub mod package;
-pub mod report;
-pub mod server;
-pub mod stack;
-pub mod sweep;
-pub mod tags;
-pub mod view;
-pub mod xray;
 
 use std::time::Duration;
 
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use client::{AwsClients, ClientOptions};
-pub use server::{server_side, ServerSideOptions};
-pub use view::ServerSide;
 
 /// Why an AWS call or a stack operation failed. The message says what to do.
 #[derive(Debug, thiserror::Error)]

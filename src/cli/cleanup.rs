@@ -38,8 +38,8 @@ pub fn closed_pr_of_event(payload: &str) -> Option<u64> {
 }
 
 pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
-    use crate::aws::stack::Polling;
-    use crate::aws::sweep::SweepRequest;
+    use crate::deploy::cloudformation::stack::Polling;
+    use crate::deploy::cloudformation::sweep::SweepRequest;
 
     let mut closed_prs = args.prs.clone();
     if let Some(path) = &args.event {
@@ -73,10 +73,10 @@ pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
 /// closed pull request.
 pub(crate) async fn sweep_and_report(
     clients: &crate::aws::AwsClients,
-    request: &crate::aws::sweep::SweepRequest,
-    polling: crate::aws::stack::Polling,
+    request: &crate::deploy::cloudformation::sweep::SweepRequest,
+    polling: crate::deploy::cloudformation::stack::Polling,
 ) -> i32 {
-    use crate::aws::sweep::{self, SweepAction};
+    use crate::deploy::cloudformation::sweep::{self, SweepAction};
 
     let swept = match sweep::sweep(clients, request, polling).await {
         Ok(swept) => swept,
@@ -102,10 +102,10 @@ pub(crate) async fn sweep_and_report(
         println!(
             "{action}: {} (repo {}, pr {}, side {}, expires {}, reason {:?})",
             s.name,
-            tag(crate::aws::tags::keys::REPO),
-            tag(crate::aws::tags::keys::PR),
-            tag(crate::aws::tags::keys::SIDE),
-            tag(crate::aws::tags::keys::EXPIRES),
+            tag(crate::deploy::cloudformation::tags::keys::REPO),
+            tag(crate::deploy::cloudformation::tags::keys::PR),
+            tag(crate::deploy::cloudformation::tags::keys::SIDE),
+            tag(crate::deploy::cloudformation::tags::keys::EXPIRES),
             s.reason
         );
     }

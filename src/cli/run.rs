@@ -694,13 +694,13 @@ async fn closed(config: &config::Config, ctx: &Context, number: u64) -> i32 {
         ..Default::default()
     })
     .await;
-    let request = crate::aws::sweep::SweepRequest {
+    let request = crate::deploy::cloudformation::sweep::SweepRequest {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),
         closed_prs: vec![number],
         now: time::OffsetDateTime::now_utc(),
         dry_run: false,
     };
-    let polling = crate::aws::stack::Polling {
+    let polling = crate::deploy::cloudformation::stack::Polling {
         timeout: stack.timeout,
         interval: stack.poll_interval,
     };

@@ -22,8 +22,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use super::url::normalise_url;
 use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
-use crate::aws::tags::StackIdentity;
 use crate::config::CommandDeploy;
+use crate::deploy::cloudformation::tags::StackIdentity;
 use crate::side::Side;
 
 /// Lines of output kept for error messages.

@@ -13,6 +13,7 @@ mod history;
 mod ladder;
 mod marker;
 mod render;
+pub mod server_side;
 mod view;
 
 pub use marker::Marker;

@@ -670,7 +670,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         (Some(server), _) => {
             let cold: u64 = server.lambda.iter().map(|l| l.cold_starts).sum();
             (
-                Some(crate::aws::view::markdown(server)),
+                Some(crate::report::server_side::markdown(server)),
                 format!(
                     "Server side (AWS Lambda): {}, cost, hints",
                     plural(cold as usize, "cold start", "cold starts")
@@ -678,7 +678,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             )
         }
         (None, Some(cost)) => (
-            Some(crate::aws::view::cost_table(cost)),
+            Some(crate::report::server_side::cost_table(cost)),
             format!("Cost ({})", escape::inline(&cost.source)),
         ),
         (None, None) => (None, String::new()),

@@ -71,7 +71,7 @@ pub struct RunResults {
     pub cost: Option<crate::cost::CostComparison>,
     /// What the functions of stacks said about the rounds (REPORT lines, X-Ray).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<crate::aws::ServerSide>,
+    pub server: Option<crate::server_side::ServerSide>,
     /// What the run could not read or do, without failing (e.g. logs unavailable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

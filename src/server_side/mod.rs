@@ -7,19 +7,35 @@
 //!   window (cold starts, billed duration, memory), priced by the Lambda model, and
 //!   X-Ray's slowest downstream calls.
 //!
+//! The readers: [`report`] (the REPORT line parser), [`logs`] (fetch them for a
+//! window), [`insights`] (Logs Insights when lines are missing), [`lambda`] (cold
+//! starts, durations, memory and billed usage per side), [`xray`] (the slowest
+//! downstream calls), [`stacks`] (all of it for a run's stacks), [`view`] (the
+//! rows the report shows), [`cpu`] (a local process tree's CPU time).
+//!
 //! Every priced phase gets its cost in [`crate::bench::RoundRecord::cost`], which the
 //! comparison resamples over rounds like latency.
 
 pub mod cpu;
+pub mod insights;
+pub mod lambda;
+pub mod logs;
+pub mod report;
+pub mod stacks;
+pub mod view;
+pub mod xray;
 
-use crate::aws::lambda::RoundWindow;
-use crate::aws::{self, AwsClients, ServerSide, ServerSideOptions};
+pub use stacks::ServerSideOptions;
+pub use view::ServerSide;
+
+use crate::aws::AwsClients;
 use crate::bench::EndpointRun;
 use crate::config::Config;
 use crate::cost::{self, CostComparison, Usage};
 use crate::deploy::cloudformation::functions_of;
 use crate::deploy::Target;
 use crate::side::Side;
+use lambda::RoundWindow;
 
 /// What the stage found.
 #[derive(Debug, Default)]
@@ -146,7 +162,7 @@ async fn lambda_stage(
                 .then(|| merged.latency.value_at_quantile(0.99) as f64 / 1000.0)
         })
         .reduce(f64::max);
-    match aws::server_side(
+    match stacks::read(
         clients,
         base,
         head,

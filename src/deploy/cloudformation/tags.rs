@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::AwsError;
+use crate::aws::AwsError;
 use crate::side::Side;
 
 /// Tag keys on every stack tailgate creates.

@@ -8,21 +8,37 @@
 //! its resources and processed template and put in [`Target::meta`] for the
 //! server-side metrics and the cost model ([`functions_of`], [`gateway_of`]).
 
+pub mod package;
+pub mod stack;
+pub mod sweep;
+pub mod tags;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 use time::OffsetDateTime;
 
-use super::url::normalise_url;
-use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
-use crate::aws::lambda::FunctionInfo;
-use crate::aws::stack::{self, Polling, StackSpec};
-use crate::aws::tags::StackIdentity;
 use crate::aws::{AwsClients, AwsError};
 use crate::config::CloudFormationDeploy;
 use crate::cost::{ApiGatewayKind, Architecture};
+use crate::deploy::url::normalise_url;
+use crate::deploy::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
 use crate::side::Side;
+use stack::{Polling, StackSpec};
+use tags::StackIdentity;
+
+/// A function of a side's stack, as the cost model needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    /// Physical name (the log group is `/aws/lambda/<name>`).
+    pub name: String,
+    /// The template's logical id.
+    pub logical_id: String,
+    /// Its architecture.
+    pub architecture: Architecture,
+}
 
 /// `Target::meta` keys set by this deployer.
 pub mod meta {
@@ -148,14 +164,14 @@ impl CloudFormationDeployer {
     async fn deploy_side(
         &self,
         side: Side,
-        side_dir: &super::checkout::SideDir,
+        side_dir: &crate::deploy::checkout::SideDir,
         cleanup: &Cleanup,
     ) -> Result<Target, AwsError> {
         let template = side_dir.map(&self.dir, &self.settings.template);
         let mut spec = self.spec_at(side, &template, OffsetDateTime::now_utc())?;
         let upload = self.settings.bucket.as_ref().map(|bucket| {
             let expires = OffsetDateTime::now_utc() + self.settings.ttl;
-            crate::aws::package::Upload {
+            crate::deploy::cloudformation::package::Upload {
                 client: self.clients.s3.clone(),
                 bucket: bucket.clone(),
                 prefix: format!("tailgate/{}", spec.name),
@@ -164,9 +180,13 @@ impl CloudFormationDeployer {
                 region: self.clients.region.clone(),
             }
         });
-        let packaged =
-            crate::aws::package::package(&template, &spec.template_body, upload.as_ref(), cleanup)
-                .await?;
+        let packaged = crate::deploy::cloudformation::package::package(
+            &template,
+            &spec.template_body,
+            upload.as_ref(),
+            cleanup,
+        )
+        .await?;
         spec.template_body = packaged.body;
         spec.template_url = packaged.url;
         let cf = &self.clients.cloudformation;
@@ -374,7 +394,7 @@ impl Deployer for CloudFormationDeployer {
                 ("TAILGATE_SIDE".to_string(), side.as_str().to_string()),
                 ("TAILGATE_REF".to_string(), git_ref.clone()),
             ];
-            let side_dir = super::checkout::prepare(
+            let side_dir = crate::deploy::checkout::prepare(
                 &self.dir,
                 &self.settings.sides,
                 side,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::report::{parse_message, Report};
-use super::{error_code, AwsError};
+use crate::aws::{error_code, AwsError};
 
 /// The CloudWatch filter pattern that selects REPORT lines of both log formats.
 pub const REPORT_FILTER: &str = r#"?"REPORT RequestId" ?"platform.report""#;

@@ -1,13 +1,14 @@
 //! The server-side stage in one call: after the benchmark, read both sides' REPORT
 //! lines (and X-Ray traces when asked), summarise them, price them per round and
-//! derive the hints. The pipeline calls [`server_side`] with the deployed targets and
+//! derive the hints. The stage calls [`read`] with the deployed targets and
 //! the rounds' wall-clock windows.
 
 use std::time::Duration;
 
 use super::lambda::{self, RoundWindow, WINDOW_GRACE_MS};
 use super::view::{self, ServerSide, SideInsights};
-use super::{insights, logs, xray, AwsClients, AwsError};
+use super::{insights, logs, xray};
+use crate::aws::{AwsClients, AwsError};
 use crate::cost::{self, ApiGatewayKind, Architecture, CostComparison, CostModel};
 use crate::deploy::cloudformation::{functions_of, gateway_of, meta};
 use crate::deploy::Target;
@@ -61,7 +62,7 @@ fn span(windows: &[RoundWindow], side: Side) -> Option<(i64, i64)> {
 /// Read, summarise and price both sides. Targets without Lambda functions (not
 /// deployed by the `cloudformation` deployer) give no Lambda rows and no cost.
 /// X-Ray errors (no permission, tracing off) are not fatal: the calls stay empty.
-pub async fn server_side(
+pub async fn read(
     clients: &AwsClients,
     base: &Target,
     head: &Target,

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::stack::{self, Polling};
 use super::tags::keys;
-use super::{AwsClients, AwsError};
+use crate::aws::{AwsClients, AwsError};
 
 /// Which stacks to delete.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag, TemplateStage};
 use aws_sdk_cloudformation::Client;
 
-use super::{error_code, error_message, AwsError};
+use crate::aws::{error_code, error_message, AwsError};
 
 /// Largest template accepted inline (`TemplateBody`), in bytes.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::stack::MAX_TEMPLATE_BODY;
-use super::AwsError;
+use crate::aws::AwsError;
 use crate::deploy::{BoxFuture, Cleanup, DeployError, Resource};
 
 /// One property that names local files.

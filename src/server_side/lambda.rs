@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::logs::ReportEvent;
 use crate::bench::record::new_histogram;
 use crate::cost::{ApiGatewayKind, Architecture, Usage};
+use crate::deploy::cloudformation::FunctionInfo;
 use crate::side::Side;
 
 /// The wall-clock window of one measured round of one side.
@@ -36,17 +37,6 @@ pub struct RoundWindow {
 
 /// Slack after a round's end for REPORT timestamps (clock skew, log latency).
 pub const WINDOW_GRACE_MS: i64 = 1_000;
-
-/// A function of a side's stack, as the cost model needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FunctionInfo {
-    /// Physical name (the log group is `/aws/lambda/<name>`).
-    pub name: String,
-    /// The template's logical id.
-    pub logical_id: String,
-    /// Its architecture.
-    pub architecture: Architecture,
-}
 
 /// A latency summary in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -265,7 +255,7 @@ pub fn window_usage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::report::parse_message;
+    use crate::server_side::report::parse_message;
 
     fn event(ts: i64, init: bool) -> ReportEvent {
         let init = if init {

@@ -13,7 +13,7 @@ use aws_sdk_xray::primitives::DateTime;
 use aws_sdk_xray::Client;
 use serde::{Deserialize, Serialize};
 
-use super::AwsError;
+use crate::aws::AwsError;
 
 /// Slowest traces fetched per endpoint.
 pub const TRACES_PER_ENDPOINT: usize = 5;

@@ -25,7 +25,7 @@ use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
 
-use super::AwsError;
+use crate::aws::AwsError;
 
 /// The query tailgate runs.
 pub const QUERY: &str = "filter @type = \"REPORT\" \
