@@ -17,6 +17,7 @@ use crate::bench::record::new_histogram;
 use crate::cost::{ApiGatewayKind, Architecture, Usage};
 use crate::deploy::cloudformation::FunctionInfo;
 use crate::side::Side;
+use crate::stats::quantile_ms;
 
 /// The wall-clock window of one measured round of one side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,12 +61,11 @@ fn spread(values: impl Iterator<Item = Duration>) -> Option<Spread> {
     if h.is_empty() {
         return None;
     }
-    let ms = |us: u64| us as f64 / 1000.0;
     Some(Spread {
         count: h.len(),
-        p50_ms: ms(h.value_at_quantile(0.50)),
-        p99_ms: ms(h.value_at_quantile(0.99)),
-        max_ms: ms(h.max()),
+        p50_ms: quantile_ms(&h, 500)?,
+        p99_ms: quantile_ms(&h, 990)?,
+        max_ms: quantile_ms(&h, 1000)?,
     })
 }
 

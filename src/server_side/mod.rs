@@ -158,8 +158,7 @@ async fn lambda_stage(
         .iter()
         .filter_map(|run| {
             let merged = run.merged(Side::Head);
-            (!merged.latency.is_empty())
-                .then(|| merged.latency.value_at_quantile(0.99) as f64 / 1000.0)
+            crate::stats::quantile_ms(&merged.latency, 990)
         })
         .reduce(f64::max);
     match stacks::read(

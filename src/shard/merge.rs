@@ -324,13 +324,7 @@ fn add_pacing(
     b: PacingReport,
     lag: &hdrhistogram::Histogram<u64>,
 ) -> PacingReport {
-    let lag_ms = |q: f64| {
-        if lag.is_empty() {
-            0.0
-        } else {
-            lag.value_at_quantile(q) as f64 / 1000.0
-        }
-    };
+    let lag_ms = |per_mille| crate::stats::quantile_ms(lag, per_mille).unwrap_or(0.0);
     let target_rate = a.target_rate + b.target_rate;
     let achieved_rate = a.achieved_rate + b.achieved_rate;
     let unsent = a.unsent + b.unsent;
@@ -338,8 +332,8 @@ fn add_pacing(
         target_rate,
         planned: a.planned + b.planned,
         achieved_rate,
-        lag_p99_ms: lag_ms(0.99),
-        lag_max_ms: lag_ms(1.0),
+        lag_p99_ms: lag_ms(990),
+        lag_max_ms: lag_ms(1000),
         queued: a.queued + b.queued,
         unsent,
         valid: a.valid && b.valid,

@@ -93,12 +93,7 @@ impl Percentile {
 
     /// Nearest rank `⌈q·n⌉` (at least 1) of this percentile among `n` samples.
     pub fn rank(self, n: u64) -> u64 {
-        let rank = match n.checked_mul(self.per_mille()) {
-            Some(scaled) => scaled.div_ceil(1000),
-            // n · q <= n, so the rank fits in a u64.
-            None => (u128::from(n) * u128::from(self.per_mille())).div_ceil(1000) as u64,
-        };
-        rank.max(1)
+        nearest_rank(n, self.per_mille())
     }
 
     /// `"p50"`, `"p95"`, `"p99"` or `"p999"`.
@@ -252,6 +247,47 @@ pub struct RoundCounters {
     pub errors: u64,
     /// Measured wall time of the round.
     pub elapsed: Duration,
+}
+
+/// Nearest rank `⌈n · per_mille / 1000⌉` (at least 1) among `n` samples, in
+/// integers: p99 of 100 samples is the 99th, where a float `0.99 * 100.0` rounds
+/// up to the 100th.
+pub fn nearest_rank(n: u64, per_mille: u64) -> u64 {
+    let per_mille = per_mille.min(1000);
+    let rank = match n.checked_mul(per_mille) {
+        Some(scaled) => scaled.div_ceil(1000),
+        // n · q <= n, so the rank fits in a u64.
+        None => (u128::from(n) * u128::from(per_mille)).div_ceil(1000) as u64,
+    };
+    rank.max(1)
+}
+
+/// The one percentile rule of every number tailgate shows (the comparison, the
+/// report, `tailgate bench`, REPORT-line spreads, pacing lag, hints): the value
+/// at the [`nearest_rank`] of `per_mille` (`990` for p99, `1000` for the
+/// maximum), valued at its bucket's highest equivalent value, as
+/// [`RoundObs::from_histogram`] values runs. `None` for an empty histogram.
+pub fn quantile_us(hist: &Histogram<u64>, per_mille: u64) -> Option<u64> {
+    let n = hist.len();
+    if n == 0 {
+        return None;
+    }
+    let target = nearest_rank(n, per_mille);
+    let mut seen = 0u64;
+    let mut last = None;
+    for v in hist.iter_recorded() {
+        seen += v.count_at_value();
+        last = Some(v.value_iterated_to());
+        if seen >= target {
+            return last;
+        }
+    }
+    last
+}
+
+/// [`quantile_us`] of a histogram in microseconds, in milliseconds.
+pub fn quantile_ms(hist: &Histogram<u64>, per_mille: u64) -> Option<f64> {
+    quantile_us(hist, per_mille).map(|us| us as f64 / 1000.0)
 }
 
 /// One (round, side): the latencies of its successful requests as sorted
@@ -423,6 +459,29 @@ impl PairedRounds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_percentile_rule_for_histograms_and_rounds() {
+        // 1..=100 ms: p99 is the 99th value (a float 0.99 * 100 would pick the 100th).
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+        for ms in 1..=100u64 {
+            h.record(ms * 1000).unwrap();
+        }
+        assert_eq!(quantile_us(&h, 990), Some(h.highest_equivalent(99_000)));
+        assert_eq!(quantile_us(&h, 500), Some(h.highest_equivalent(50_000)));
+        assert_eq!(quantile_us(&h, 1000), Some(h.highest_equivalent(100_000)));
+        assert_eq!(quantile_us(&h, 0), Some(h.highest_equivalent(1_000)));
+        assert_eq!(
+            quantile_ms(&h, 990),
+            Some(h.highest_equivalent(99_000) as f64 / 1000.0)
+        );
+        assert_eq!(quantile_us(&Histogram::<u64>::new(3).unwrap(), 990), None);
+        // The same rule as a round's percentiles (what the comparison and report use).
+        let round = RoundObs::from_histogram(&h, counters(100, 0)).unwrap();
+        for p in Percentile::ALL {
+            assert_eq!(round.percentile(p), quantile_us(&h, p.per_mille()), "{p:?}");
+        }
+    }
 
     fn counters(requests: u64, errors: u64) -> RoundCounters {
         RoundCounters {

@@ -141,5 +141,8 @@ pub use decide::{
     decide, per_look_confidence, Decision, Finding, Hypothesis, Thresholds,
     DEFAULT_ERROR_RATE_NOISE_FLOOR, DEFAULT_NOISE_FLOOR, MAX_LOOKS,
 };
-pub use input::{Metric, PairedRounds, Percentile, RoundCounters, RoundObs, Scale, StatsError};
+pub use input::{
+    nearest_rank, quantile_ms, quantile_us, Metric, PairedRounds, Percentile, RoundCounters,
+    RoundObs, Scale, StatsError,
+};
 pub use summary::{summarize, LatencySummary, SideSummary};
