@@ -372,15 +372,21 @@ pub async fn publish(
         },
     }
 
+    let mut pairs = workflow::outputs(results, options.results_path.as_deref());
+    if let Some(url) = comment_url {
+        pairs.push(("comment_url".into(), url));
+    }
+    if let Some(url) = check_url {
+        pairs.push(("check_run_url".into(), url));
+    }
+    finish(ctx, report, &pairs)
+}
+
+/// The last steps of every publish: the step outputs `pairs` (when `GITHUB_OUTPUT`
+/// is set), then each step's outcome on stderr, the token redacted.
+fn finish(ctx: &Context, mut report: PublishReport, pairs: &[(String, String)]) -> PublishReport {
     if let Some(path) = &ctx.output {
-        let mut pairs = workflow::outputs(results, options.results_path.as_deref());
-        if let Some(url) = comment_url {
-            pairs.push(("comment_url".into(), url));
-        }
-        if let Some(url) = check_url {
-            pairs.push(("check_run_url".into(), url));
-        }
-        report.outputs = match workflow::write_outputs(path, &pairs) {
+        report.outputs = match workflow::write_outputs(path, pairs) {
             Ok(()) => StepOutcome::Done(format!("{} outputs", pairs.len())),
             Err(e) => StepOutcome::Failed(format!("could not write {}: {e}", path.display())),
         };
@@ -522,27 +528,14 @@ pub async fn publish_refusal(ctx: &Context, why: &str, options: &PublishOptions)
             }
         };
     }
-    if let Some(path) = &ctx.output {
-        let pairs = vec![
-            ("verdict".to_string(), "error".to_string()),
-            (
-                "exit_code".to_string(),
-                crate::judge::verdict::exit::USAGE.to_string(),
-            ),
-        ];
-        report.outputs = match workflow::write_outputs(path, &pairs) {
-            Ok(()) => StepOutcome::Done(format!("{} outputs", pairs.len())),
-            Err(e) => StepOutcome::Failed(format!("could not write {}: {e}", path.display())),
-        };
-    }
-    for line in report.lines() {
-        let line = match &ctx.token {
-            Some(token) => token.redact(&line),
-            None => line,
-        };
-        eprintln!("{line}");
-    }
-    report
+    let pairs = [
+        ("verdict".to_string(), "error".to_string()),
+        (
+            "exit_code".to_string(),
+            crate::judge::verdict::exit::USAGE.to_string(),
+        ),
+    ];
+    finish(ctx, report, &pairs)
 }
 
 async fn publish_check(
