@@ -71,26 +71,30 @@ fn servers() -> Sides {
     }
 }
 
-fn shard_command(sides: &Sides, config: &Path, shard: &str, seed: &str, out: &Path) -> Command {
+/// `tailgate run` of shard `shard` with `seed`: as flags, or (`inputs`) as the
+/// action's `shard` and `seed` inputs.
+fn shard_command(
+    sides: &Sides,
+    config: &Path,
+    (shard, seed, inputs): (&str, &str, bool),
+    out: &Path,
+) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args([
-        "run",
-        "--quiet",
-        "--no-publish",
-        "--shard",
-        shard,
-        "--seed",
-        seed,
-    ])
-    .arg("--config")
-    .arg(config)
-    .arg("--out")
-    .arg(out)
-    .arg("--base-url")
-    .arg(sides.base.base_url())
-    .arg("--head-url")
-    .arg(sides.head.base_url())
-    .env_remove("GITHUB_ACTIONS");
+    cmd.args(["run", "--quiet", "--no-publish"]);
+    if inputs {
+        cmd.env("INPUT_SHARD", shard).env("INPUT_SEED", seed);
+    } else {
+        cmd.args(["--shard", shard, "--seed", seed]);
+    }
+    cmd.arg("--config")
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .arg("--base-url")
+        .arg(sides.base.base_url())
+        .arg("--head-url")
+        .arg(sides.head.base_url())
+        .env_remove("GITHUB_ACTIONS");
     cmd
 }
 
@@ -152,10 +156,12 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
     let config = write_config(dir.path(), 6);
     let shard_dir = |i: u32| dir.path().join(format!("shard-{i}"));
 
-    // Four shards at once, like the jobs of a matrix.
+    // Four shards at once, like the jobs of a matrix; 3 and 4 are told their
+    // shard and seed by the action's inputs.
     let children: Vec<_> = (1..=4)
         .map(|i| {
-            shard_command(&sides, &config, &format!("{i}/4"), SEED, &shard_dir(i))
+            let shard = format!("{i}/4");
+            shard_command(&sides, &config, (&shard, SEED, i > 2), &shard_dir(i))
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -213,6 +219,32 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
     check_ok(&o, "merge");
     let merged = read(&merged_dir);
     assert!(merged_dir.join("report.md").exists());
+    // The action's way: no arguments, the `results` input names a folder of
+    // shard folders (as `actions/download-artifact` fills it), `out_dir` the output.
+    let downloaded = dir.path().join("shards");
+    for i in 1..=4 {
+        let to = downloaded.join(format!("tailgate-shard-{i}"));
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(
+            shard_dir(i).join("tailgate-results.json"),
+            to.join("tailgate-results.json"),
+        )
+        .unwrap();
+    }
+    let by_inputs = dir.path().join("merged-by-inputs");
+    let o = Command::new(BIN)
+        .args(["merge", "--quiet"])
+        .env("INPUT_RESULTS", &downloaded)
+        .env("INPUT_OUT_DIR", &by_inputs)
+        .output()
+        .unwrap();
+    check_ok(&o, "merge by the action's inputs");
+    let again = read(&by_inputs);
+    assert_eq!(
+        serde_json::to_value(&again.endpoints).unwrap(),
+        serde_json::to_value(&merged.endpoints).unwrap()
+    );
+    assert_eq!(again.verdict.level, merged.verdict.level);
 
     assert_eq!(merged.order, shards[0].order, "the shards' round order");
     assert_eq!(merged.settings.seed, 7);
@@ -282,7 +314,7 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
     // Strangers. A shard of another seed (its side order is drawn from it):
     let other_seed = dir.path().join("seed-8");
     check_ok(
-        &shard_command(&sides, &config, "4/4", "8", &other_seed)
+        &shard_command(&sides, &config, ("4/4", "8", false), &other_seed)
             .output()
             .unwrap(),
         "shard of seed 8",
@@ -299,8 +331,7 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
         &shard_command(
             &sides,
             &write_config(dir.path(), 7),
-            "4/4",
-            SEED,
+            ("4/4", SEED, false),
             &other_config,
         )
         .output()
@@ -417,6 +448,23 @@ fn bad_shard_arguments_are_usage_errors_before_any_load() {
             "--shard {shard}: wanted `{needle}` in {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // The same through the action's inputs.
+    for (input, value, needle) in [
+        ("INPUT_SHARD", "5/4", "input `shard` is `5/4`"),
+        ("INPUT_SEED", "-3", "input `seed` is `-3`"),
+    ] {
+        let o = Command::new(BIN)
+            .args(["run", "--quiet", "--no-publish", "--config"])
+            .arg(&config)
+            .args(["--base-url", &url, "--head-url", &url])
+            .env_remove("GITHUB_ACTIONS")
+            .env(input, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{input}={value}: {stderr}");
+        assert!(stderr.contains(needle), "{input}={value}: {stderr}");
     }
     assert!(!dir.path().join("out/tailgate-results.json").exists());
 }

@@ -10,7 +10,7 @@ use super::load_config;
 use super::run::{deployer_for, RunSite};
 use crate::bench::EndpointRun;
 use crate::config::{units, DeployConfig};
-use crate::context::RunContext;
+use crate::context::{Context, RunContext};
 use crate::deploy::{Deployer, UrlDeployer};
 use crate::judge::compare::paired_rounds;
 use crate::judge::verdict::{self, exit};
@@ -236,30 +236,82 @@ Examples:\n\
   tailgate merge shards/*/tailgate-results.json --out tailgate-out"
 )]
 pub struct MergeArgs {
-    /// The shards' results files (`tailgate run --shard I/N`), or folders each
-    /// holding a `tailgate-results.json`.
-    #[arg(required = true, value_name = "FILES")]
+    /// The shards' results files (`tailgate run --shard I/N`), folders each
+    /// holding a `tailgate-results.json`, or a folder of such folders (artifacts
+    /// downloaded by pattern). In the action: the `results` input.
+    #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
     /// Apply this config's SLOs, budgets and mode (default: those recorded in the
     /// shards).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Folder for the merged report and results.
-    #[arg(long, default_value = "tailgate-out/merge")]
-    pub out: PathBuf,
+    /// Folder for the merged report and results (default: the action's `out_dir`
+    /// input, else `tailgate-out/merge`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Print only the verdict line.
     #[arg(long)]
     pub quiet: bool,
 }
 
-pub(crate) fn merge(args: MergeArgs) -> i32 {
-    let mut files = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        let path = if path.is_dir() {
-            path.join("tailgate-results.json")
+/// The results files `paths` name: a file as is, a folder's
+/// `tailgate-results.json`, or, for a folder without one, that file of each of
+/// its folders (in name order).
+fn shard_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        let own = path.join("tailgate-results.json");
+        if !path.is_dir() {
+            out.push(path.clone());
+        } else if own.is_file() {
+            out.push(own);
         } else {
-            path.clone()
-        };
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path().join("tailgate-results.json"))
+                .filter(|f| f.is_file())
+                .collect();
+            inner.sort();
+            if inner.is_empty() {
+                // Named in the error of reading it.
+                out.push(own);
+            }
+            out.extend(inner);
+        }
+    }
+    out
+}
+
+pub(crate) fn merge(args: MergeArgs) -> i32 {
+    let ctx = match Context::from_process() {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            eprintln!("tailgate merge: {err}");
+            return exit::USAGE;
+        }
+    };
+    let mut paths = args.files.clone();
+    if paths.is_empty() {
+        // The action's `results` input names the shards' folder.
+        paths.extend(ctx.inputs.results.clone());
+    }
+    let out = args
+        .out
+        .clone()
+        .or_else(|| ctx.inputs.out_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("tailgate-out/merge"));
+    if paths.is_empty() {
+        eprintln!(
+            "tailgate merge: name the shards' results: `tailgate merge shard-1 shard-2 ...`, a \
+             folder of shard folders, or the action's `results` input"
+        );
+        return exit::USAGE;
+    }
+    let paths = shard_files(&paths);
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
         match read_results(&path) {
             Ok(results) => files.push((path.display().to_string(), results)),
             Err(e) => {
@@ -281,7 +333,7 @@ pub(crate) fn merge(args: MergeArgs) -> i32 {
         source: format!("the {count} shards"),
         config: args.config,
         seed: None,
-        out: args.out,
+        out,
         quiet: args.quiet,
     };
     judge_and_write(merged, &opts)

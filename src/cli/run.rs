@@ -210,7 +210,7 @@ pub(crate) async fn deployer_for(
     }
 }
 
-pub(crate) async fn run(args: RunArgs) -> i32 {
+pub(crate) async fn run(mut args: RunArgs) -> i32 {
     let ctx = match Context::from_process() {
         Ok(ctx) => ctx,
         Err(err) => {
@@ -218,6 +218,19 @@ pub(crate) async fn run(args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    // The action's `shard` and `seed` inputs, when the flags are not given.
+    if args.shard.is_none() {
+        if let Some(text) = &ctx.inputs.shard {
+            match text.parse::<crate::shard::Shard>() {
+                Ok(shard) => args.shard = Some(shard),
+                Err(err) => {
+                    eprintln!("tailgate: input `shard` is `{text}`: {err}");
+                    return exit::USAGE;
+                }
+            }
+        }
+    }
+    args.seed = args.seed.or(ctx.inputs.seed);
     let path = args
         .config
         .clone()

@@ -10,7 +10,7 @@ use super::{ContextError, Env};
 /// Every action input the binary reads, as the runner passes it (`INPUT_` + the
 /// input's id in upper case). `action.yml` declares exactly these;
 /// `scripts/check-action-inputs.sh` checks both directions.
-pub const ACTION_INPUTS: [&str; 9] = [
+pub const ACTION_INPUTS: [&str; 11] = [
     "INPUT_COMMAND",
     "INPUT_CONFIG",
     "INPUT_GITHUB_TOKEN",
@@ -20,13 +20,15 @@ pub const ACTION_INPUTS: [&str; 9] = [
     "INPUT_OUT_DIR",
     "INPUT_BASE_URL",
     "INPUT_HEAD_URL",
+    "INPUT_SHARD",
+    "INPUT_SEED",
 ];
 
 /// The action's inputs (`INPUT_*`), parsed. An empty input is absent (the runner
 /// passes every declared input, empty when unset and without default).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActionInputs {
-    /// `command`: `run`, `publish` or `cleanup`.
+    /// `command`: `run`, `merge`, `publish` or `cleanup`.
     pub command: Option<String>,
     /// `config`: path of `tailgate.yml`.
     pub config: Option<String>,
@@ -34,7 +36,8 @@ pub struct ActionInputs {
     pub comment: Option<CommentPolicy>,
     /// `check_run`: whether to create a check run.
     pub check_run: Option<bool>,
-    /// `results`: the results file `publish` reads.
+    /// `results`: the results file `publish` reads; for `merge`, the shards'
+    /// files or a folder of them (one folder per shard, as artifacts download).
     pub results: Option<PathBuf>,
     /// `out_dir`: where `run` writes its report and results.
     pub out_dir: Option<PathBuf>,
@@ -42,6 +45,10 @@ pub struct ActionInputs {
     pub base_url: Option<String>,
     /// `head_url`: head's URL for the `url` deployer.
     pub head_url: Option<String>,
+    /// `shard`: `I/N`, this job's shard of the run (checked by `run`).
+    pub shard: Option<String>,
+    /// `seed`: the seed of the side order and the bootstrap, shared by shards.
+    pub seed: Option<u64>,
 }
 
 impl ActionInputs {
@@ -54,14 +61,23 @@ impl ActionInputs {
                 .filter(|v| !v.is_empty())
         };
         let command = match get("INPUT_COMMAND") {
-            Some(c) if c == "run" || c == "publish" || c == "cleanup" => Some(c),
+            Some(c) if ["run", "merge", "publish", "cleanup"].contains(&c.as_str()) => Some(c),
             Some(other) => {
                 return Err(ContextError::Input {
                     input: "command",
                     value: other,
-                    expected: "`run`, `publish` or `cleanup`",
+                    expected: "`run`, `merge`, `publish` or `cleanup`",
                 })
             }
+            None => None,
+        };
+        let seed = match get("INPUT_SEED") {
+            Some(v) => Some(v.parse::<u64>().map_err(|_| ContextError::Input {
+                input: "seed",
+                value: v,
+                expected:
+                    "a whole number from 0 to 18446744073709551615, e.g. the run's `github.run_id`",
+            })?),
             None => None,
         };
         let comment = match get("INPUT_COMMENT") {
@@ -98,6 +114,8 @@ impl ActionInputs {
             out_dir: get("INPUT_OUT_DIR").map(PathBuf::from),
             base_url: get("INPUT_BASE_URL"),
             head_url: get("INPUT_HEAD_URL"),
+            shard: get("INPUT_SHARD"),
+            seed,
         })
     }
 }
