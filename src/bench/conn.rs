@@ -14,7 +14,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::http1::{Coding, H1Conn, KeptBody, ResponseMeta};
+use super::h1reader::{Coding, KeptBody};
+use super::http1::{H1Conn, ResponseMeta};
 use super::record::ErrorKind;
 
 /// Which HTTP version to speak.

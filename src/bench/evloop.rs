@@ -27,8 +27,8 @@ use mio::{Events, Interest, Poll, Token};
 use tokio::time::Instant;
 
 use super::conn::{connect_backoff, connect_error, is_connect_failure, TargetSpec};
+use super::h1reader::ResponseMeta;
 use super::h1reader::ResponseReader;
-use super::http1::ResponseMeta;
 use super::record::{ErrorKind, Recorder};
 use super::request::RequestPlan;
 use super::schedule::Schedule;

@@ -1,8 +1,8 @@
 //! Entry points for the fuzz targets in `tests/fuzz_*.rs`: the response reader as
 //! the event loop drives it, over bytes from anywhere. Not part of the API.
 
+use super::h1reader::ResponseMeta;
 use super::h1reader::ResponseReader;
-use super::http1::ResponseMeta;
 use super::record::ErrorKind;
 
 /// Read responses from `input` as a connection delivers it, `piece` bytes per read

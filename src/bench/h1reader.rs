@@ -1,17 +1,72 @@
-//! An incremental HTTP/1.1 response reader for the event loop (`evloop.rs`).
+//! The HTTP/1.1 response reader, the one both drivers use: the async client
+//! (`http1.rs`, for TLS and the tokio engine) and the epoll event loop
+//! (`evloop.rs`).
 //!
 //! Bytes are fed as they arrive, in pieces of any size; the reader consumes what
 //! it can and says when a response is complete. Only an incomplete head or
 //! chunk-size line is left unconsumed (for the caller to keep and feed again with
 //! more bytes); body bytes are counted and dropped as they come, so memory does
-//! not grow with the body. The head is parsed by the same function as the async
-//! client's (`http1::parse_head`), so both paths read responses alike.
+//! not grow with the body. The head is parsed in place with `httparse`; nothing is
+//! allocated per response unless it carries `Server-Timing` or its body must be
+//! decoded to measure its decoded size.
 
-use super::http1::{
-    find_crlf, parse_chunk_size, parse_head, BodyKind, Coding, KeptBody, ResponseMeta,
-    MAX_HEAD_BYTES,
-};
+use std::io::Read as _;
+use std::mem::MaybeUninit;
+
 use super::record::ErrorKind;
+
+const MAX_HEADERS: usize = 96;
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// What the engine keeps of one response.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ResponseMeta {
+    /// Status code.
+    pub status: u16,
+    /// Bytes of the response on the wire (head and body as sent).
+    pub wire_bytes: u64,
+    /// Body bytes after transfer decoding (chunked) and before content decoding.
+    pub body_bytes: u64,
+    /// Body bytes after content decoding (gzip/deflate), when it was measured.
+    pub decoded_bytes: Option<u64>,
+    /// The `Server-Timing` header values joined with `,`, if any.
+    pub server_timing: Option<String>,
+    /// Whether the connection can carry another request.
+    pub keep_alive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// A response's `Content-Encoding`, as far as sizes are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Identity,
+    Gzip,
+    Deflate,
+    Other,
+}
+
+impl Coding {
+    /// The coding named by a `Content-Encoding` value.
+    pub(crate) fn of(value: &[u8]) -> Coding {
+        let v = value.trim_ascii();
+        if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") {
+            Coding::Gzip
+        } else if v.eq_ignore_ascii_case(b"deflate") {
+            Coding::Deflate
+        } else if v.is_empty() || v.eq_ignore_ascii_case(b"identity") {
+            Coding::Identity
+        } else {
+            Coding::Other
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -194,6 +249,193 @@ impl ResponseReader {
     }
 }
 
+/// Parse a response head at the start of `buf`: `None` while it is incomplete.
+///
+/// A plain function, so that its header slots live on the stack for the parse
+/// only, not in the future of the async client's `send` (moved on every request).
+/// The slots are left uninitialised: initialising 96 of them per response was the
+/// costliest instructions of the client's own hot path.
+pub(crate) fn parse_head(
+    buf: &[u8],
+    head: bool,
+) -> Result<Option<(ResponseMeta, usize, BodyKind, Coding)>, ErrorKind> {
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut headers,
+    ) {
+        Ok(httparse::Status::Complete(head_len)) => {
+            let status = response.code.unwrap_or(0);
+            let (meta, body, coding) = read_head(&response, status, head);
+            Ok(Some((meta, head_len, body, coding)))
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(_) => Err(ErrorKind::Protocol),
+    }
+}
+
+fn read_head(
+    response: &httparse::Response<'_, '_>,
+    status: u16,
+    head: bool,
+) -> (ResponseMeta, BodyKind, Coding) {
+    let mut length = None;
+    let mut chunked = false;
+    let mut close = response.version == Some(0);
+    let mut timing: Option<String> = None;
+    let mut coding = Coding::Identity;
+    for h in response.headers.iter() {
+        let name = h.name;
+        // Most headers (Date, Server, Content-Type...) matter to no one here: the
+        // length of the name rules them out before any comparison.
+        if !matches!(name.len(), 10 | 13 | 14 | 16 | 17) {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            length = parse_length(h.value);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = h
+                .value
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case("connection") {
+            if h.value.eq_ignore_ascii_case(b"close") {
+                close = true;
+            } else if h.value.eq_ignore_ascii_case(b"keep-alive") {
+                close = false;
+            }
+        } else if name.eq_ignore_ascii_case("server-timing") {
+            if let Ok(v) = std::str::from_utf8(h.value) {
+                match &mut timing {
+                    Some(t) => {
+                        t.push(',');
+                        t.push_str(v);
+                    }
+                    None => timing = Some(v.to_string()),
+                }
+            }
+        } else if name.eq_ignore_ascii_case("content-encoding") {
+            coding = Coding::of(h.value);
+        }
+    }
+    let body = if head || (100..200).contains(&status) || status == 204 || status == 304 {
+        BodyKind::None
+    } else if chunked {
+        BodyKind::Chunked
+    } else if let Some(len) = length {
+        BodyKind::Length(len)
+    } else {
+        BodyKind::UntilClose
+    };
+    (
+        ResponseMeta {
+            status,
+            server_timing: timing,
+            keep_alive: !close,
+            ..ResponseMeta::default()
+        },
+        body,
+        coding,
+    )
+}
+
+/// A `Content-Length` value: decimal digits, optionally padded with spaces.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+pub(crate) fn find_crlf(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\r\n")
+}
+
+pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+    let hex = line.split(|b| *b == b';').next()?.trim_ascii();
+    let text = std::str::from_utf8(hex).ok()?;
+    u64::from_str_radix(text, 16).ok()
+}
+
+/// Most compressed body bytes kept (1 MB) to measure a body's decoded size: a bigger
+/// (or endless) compressed body is counted but not kept, and its decoded size is
+/// then unknown, so memory stays bounded whatever the peer sends.
+pub(crate) const MAX_KEPT_BODY: usize = 1024 * 1024;
+
+/// A compressed body kept (up to [`MAX_KEPT_BODY`]) to measure its decoded size.
+#[derive(Debug, Default)]
+pub(crate) struct KeptBody {
+    bytes: Vec<u8>,
+    overflow: bool,
+}
+
+impl KeptBody {
+    /// Keep `data`, unless the body has grown past the bound.
+    pub(crate) fn extend_from_slice(&mut self, data: &[u8]) {
+        if self.overflow {
+            return;
+        }
+        if self.bytes.len() + data.len() > MAX_KEPT_BODY {
+            self.overflow = true;
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.extend_from_slice(data);
+        }
+    }
+
+    /// Forget the body, for the next one (a large buffer is given back).
+    pub(crate) fn clear(&mut self) {
+        self.overflow = false;
+        if self.bytes.capacity() > 256 * 1024 {
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.clear();
+        }
+    }
+
+    /// The decoded size: `None` when the body was too large to keep, an error
+    /// when it does not decode.
+    pub(crate) fn decoded_len(&self, coding: Coding) -> Result<Option<u64>, ErrorKind> {
+        if self.overflow {
+            return Ok(None);
+        }
+        decoded_len(&self.bytes, coding)
+            .map(Some)
+            .ok_or(ErrorKind::Body)
+    }
+}
+
+/// The size of `raw` once decoded from `coding`; `None` when it does not decode.
+pub(crate) fn decoded_len(raw: &[u8], coding: Coding) -> Option<u64> {
+    let mut sink = std::io::sink();
+    let n = match coding {
+        Coding::Gzip => {
+            std::io::copy(&mut flate2::read::MultiGzDecoder::new(raw), &mut sink).ok()?
+        }
+        Coding::Deflate => {
+            // "deflate" is zlib-wrapped per RFC 9110, but some servers send raw deflate.
+            match std::io::copy(&mut flate2::read::ZlibDecoder::new(raw), &mut sink) {
+                Ok(n) => n,
+                Err(_) => {
+                    let mut out = Vec::new();
+                    flate2::read::DeflateDecoder::new(raw)
+                        .read_to_end(&mut out)
+                        .ok()? as u64
+                }
+            }
+        }
+        Coding::Identity => raw.len() as u64,
+        Coding::Other => return None,
+    };
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +536,7 @@ mod tests {
 
     #[test]
     fn a_compressed_body_too_large_to_keep_is_counted_not_kept() {
-        let big = super::super::http1::MAX_KEPT_BODY * 3 + 1000;
+        let big = MAX_KEPT_BODY * 3 + 1000;
         let mut resp =
             format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {big}\r\n\r\n")
                 .into_bytes();
@@ -321,5 +563,20 @@ mod tests {
         let meta = got[0].clone().unwrap();
         assert_eq!(meta.body_bytes, gz.len() as u64);
         assert_eq!(meta.decoded_bytes, Some(1000));
+    }
+
+    #[test]
+    fn content_length_values() {
+        assert_eq!(parse_length(b"0"), Some(0));
+        assert_eq!(parse_length(b" 1234 "), Some(1234));
+        assert_eq!(
+            parse_length(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(parse_length(b""), None);
+        assert_eq!(parse_length(b"12a"), None);
+        assert_eq!(parse_length(b"-1"), None);
+        assert_eq!(parse_length(b"+1"), None);
+        assert_eq!(parse_length(b"99999999999999999999"), None);
     }
 }
