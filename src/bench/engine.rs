@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use super::conn::{connect_backoff, is_connect_failure, Conn, HttpVersion, TargetSpec};
 use super::evloop::EventLoop;
-use super::record::{ErrorKind, Recorder};
+use super::record::{ErrorKind, Recorder, Sent};
 use super::request::RequestPlan;
 use super::schedule::{Pacing, Schedule, Slot};
 
@@ -324,10 +324,6 @@ async fn worker(
             _ => false,
         };
         let sent_at = Instant::now();
-        let origin = match due {
-            Some(due) if !waited => due,
-            _ => sent_at,
-        };
         let (rendered, counter, random) = plan.next(&mut scratch);
         let body_len = rendered.body_len as u64;
         let h1 = rendered.h1;
@@ -357,54 +353,23 @@ async fn worker(
             tokio::select! {
                 biased;
                 () = &mut timer => Err(ErrorKind::Timeout),
-                result = exchange => Ok(result),
+                result = exchange => result,
             }
         };
         let end = Instant::now();
         now = end;
-        let second = end.saturating_duration_since(start).as_secs() as u32;
-        let connect_failed = matches!(&result, Ok(Err(kind)) if is_connect_failure(*kind));
-        {
-            let mut rec = recorder.borrow_mut();
-            if let Some(due) = due {
-                if waited {
-                    rec.lag(sent_at.saturating_duration_since(due));
-                } else {
-                    rec.queued += 1;
-                }
-            }
-            // Every slot of a bounded open loop is due within its window; one sent
-            // after the window end was queued behind busy connections (a stall of
-            // the server), which its latency shows. It was delivered, not dropped.
-            rec.sent_in_window += 1;
-            match result {
-                Ok(Ok(meta)) => {
-                    rec.status(meta.status);
-                    rec.bytes_out += body_len;
-                    rec.bytes_in += meta.wire_bytes;
-                    rec.bytes_body += meta.body_bytes;
-                    rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
-                    if let Some(timing) = &meta.server_timing {
-                        rec.server_timing(timing);
-                    }
-                    if plan.is_expected(meta.status) {
-                        rec.success(end.saturating_duration_since(origin), second);
-                    } else {
-                        rec.failure(ErrorKind::for_status(meta.status), second);
-                    }
-                    if !meta.keep_alive {
-                        conn = None;
-                    }
-                }
-                Ok(Err(kind)) => {
-                    rec.failure(kind, second);
-                    conn = None;
-                }
-                Err(timeout) => {
-                    rec.failure(timeout, second);
-                    conn = None;
-                }
-            }
+        let sent = Sent {
+            due,
+            waited,
+            at: sent_at,
+            body_len,
+        };
+        recorder
+            .borrow_mut()
+            .request(sent, &result, end, start, &plan);
+        let connect_failed = matches!(&result, Err(kind) if is_connect_failure(*kind));
+        if !result.is_ok_and(|meta| meta.keep_alive) {
+            conn = None;
         }
         if connect_failed {
             // A dead target (or a client out of sockets): wait before the next

@@ -27,9 +27,8 @@ use mio::{Events, Interest, Poll, Token};
 use tokio::time::Instant;
 
 use super::conn::{connect_backoff, connect_error, is_connect_failure, TargetSpec};
-use super::h1reader::ResponseMeta;
-use super::h1reader::ResponseReader;
-use super::record::{ErrorKind, Recorder};
+use super::h1reader::{ResponseMeta, ResponseReader};
+use super::record::{ErrorKind, Recorder, Sent};
 use super::request::RequestPlan;
 use super::schedule::Schedule;
 
@@ -62,12 +61,8 @@ enum State {
 /// The request in flight on a connection.
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
-    due: Option<Instant>,
-    /// It waited for its due time (its lateness is lag, not latency).
-    waited: bool,
-    sent_at: Instant,
+    sent: Sent,
     deadline: Instant,
-    body_len: u64,
 }
 
 struct Conn {
@@ -145,11 +140,13 @@ impl EventLoop {
                 sock,
                 state: State::Idle,
                 req: InFlight {
-                    due: None,
-                    waited: false,
-                    sent_at: schedule.start(),
+                    sent: Sent {
+                        due: None,
+                        waited: false,
+                        at: schedule.start(),
+                        body_len: 0,
+                    },
                     deadline: schedule.start(),
-                    body_len: 0,
                 },
                 out: Vec::new(),
                 out_pos: 0,
@@ -276,11 +273,13 @@ impl Phase<'_> {
     ) -> bool {
         let (rendered, _, _) = self.plan.next(&mut self.scratch);
         conn.req = InFlight {
-            due,
-            waited,
-            sent_at,
+            sent: Sent {
+                due,
+                waited,
+                at: sent_at,
+                body_len: rendered.body_len as u64,
+            },
             deadline: sent_at + self.timeout,
-            body_len: rendered.body_len as u64,
         };
         conn.reader.expect(self.plan.head, self.plan.decode);
         let request = rendered.h1;
@@ -486,41 +485,8 @@ impl Phase<'_> {
     }
 
     fn record(&mut self, req: InFlight, result: Result<ResponseMeta, ErrorKind>, end: Instant) {
-        let rec = &mut self.rec;
-        let second = end.saturating_duration_since(self.start).as_secs() as u32;
-        // As in the async worker: a request that waited for its due time counts
-        // from its send (its lateness is lag); one already due when a connection
-        // took it queued behind busy connections and counts from its due time.
-        let origin = match req.due {
-            Some(due) if req.waited => {
-                rec.lag(req.sent_at.saturating_duration_since(due));
-                req.sent_at
-            }
-            Some(due) => {
-                rec.queued += 1;
-                due
-            }
-            None => req.sent_at,
-        };
-        rec.sent_in_window += 1;
-        match result {
-            Ok(meta) => {
-                rec.status(meta.status);
-                rec.bytes_out += req.body_len;
-                rec.bytes_in += meta.wire_bytes;
-                rec.bytes_body += meta.body_bytes;
-                rec.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
-                if let Some(timing) = &meta.server_timing {
-                    rec.server_timing(timing);
-                }
-                if self.plan.is_expected(meta.status) {
-                    rec.success(end.saturating_duration_since(origin), second);
-                } else {
-                    rec.failure(ErrorKind::for_status(meta.status), second);
-                }
-            }
-            Err(kind) => rec.failure(kind, second),
-        }
+        self.rec
+            .request(req.sent, &result, end, self.start, self.plan);
     }
 }
 

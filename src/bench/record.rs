@@ -15,6 +15,10 @@ use hdrhistogram::serialization::{
 };
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tokio::time::Instant;
+
+use super::http1::ResponseMeta;
+use super::request::RequestPlan;
 
 /// Highest latency the histograms can hold (values above are clamped to it).
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -166,7 +170,70 @@ impl Default for Recorder {
     }
 }
 
+/// How one request was sent, for [`Recorder::request`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sent {
+    /// Its due time (open loop).
+    pub(crate) due: Option<Instant>,
+    /// It waited for its due time with a connection free (its lateness is lag).
+    pub(crate) waited: bool,
+    /// When it was sent.
+    pub(crate) at: Instant,
+    /// Request body bytes.
+    pub(crate) body_len: u64,
+}
+
 impl Recorder {
+    /// Record one request that ended at `end` (`start`: the phase's start), the
+    /// one recording both drivers use. A request that waited for its due time
+    /// counts from its send (its lateness is lag); one already due when a
+    /// connection took it queued behind busy connections and counts from its due
+    /// time, so a stalled server shows in the percentiles. A status the plan does
+    /// not expect is a failure of its kind; every request counts as sent.
+    pub(crate) fn request(
+        &mut self,
+        sent: Sent,
+        result: &Result<ResponseMeta, ErrorKind>,
+        end: Instant,
+        start: Instant,
+        plan: &RequestPlan,
+    ) {
+        let second = end.saturating_duration_since(start).as_secs() as u32;
+        let origin = match sent.due {
+            Some(due) if sent.waited => {
+                self.lag(sent.at.saturating_duration_since(due));
+                sent.at
+            }
+            Some(due) => {
+                self.queued += 1;
+                due
+            }
+            None => sent.at,
+        };
+        // Every slot of a bounded open loop is due within its window; one sent
+        // after the window end was queued behind busy connections (a stall of the
+        // server), which its latency shows. It was delivered, not dropped.
+        self.sent_in_window += 1;
+        match result {
+            Ok(meta) => {
+                self.status(meta.status);
+                self.bytes_out += sent.body_len;
+                self.bytes_in += meta.wire_bytes;
+                self.bytes_body += meta.body_bytes;
+                self.bytes_decoded += meta.decoded_bytes.unwrap_or(meta.body_bytes);
+                if let Some(timing) = &meta.server_timing {
+                    self.server_timing(timing);
+                }
+                if plan.is_expected(meta.status) {
+                    self.success(end.saturating_duration_since(origin), second);
+                } else {
+                    self.failure(ErrorKind::for_status(meta.status), second);
+                }
+            }
+            Err(kind) => self.failure(*kind, second),
+        }
+    }
+
     /// Record a successful request that completed `second` whole seconds into the phase.
     pub fn success(&mut self, latency: Duration, second: u32) {
         let us = micros(latency);
