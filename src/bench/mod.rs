@@ -200,6 +200,28 @@ pub fn describe_load(load: &Load) -> String {
     format!("{shape}, {http}, {}; {warmup}", bound.join(", "))
 }
 
+/// One step of a ladder: the profile it is measured with and its label
+/// (`10 connections`, `50 req/s`). The one mapping of the gate's expanded
+/// endpoints and `tailgate bench`'s ladder.
+pub fn ladder_step(kind: LadderKind, step: f64, connections: u32) -> (Profile, String) {
+    match kind {
+        LadderKind::Concurrency => {
+            let c = step.max(1.0) as u32;
+            (
+                Profile::Closed { connections: c },
+                format!("{c} connection{}", if c == 1 { "" } else { "s" }),
+            )
+        }
+        LadderKind::Rate => (
+            Profile::Open {
+                rate: step,
+                connections,
+            },
+            format!("{} req/s", crate::format::rate(step)),
+        ),
+    }
+}
+
 /// In the gate, a ladder endpoint becomes one endpoint per step (`orders @ 100
 /// connections`), each measured in the interleaved rounds and compared like any
 /// other, so every step gets its own interval, SLO and budget checks.
@@ -213,23 +235,8 @@ pub fn expand_ladders(endpoints: &[Endpoint]) -> Vec<Endpoint> {
                 connections,
             } => {
                 for &step in steps {
+                    let (profile, label) = ladder_step(*kind, step, *connections);
                     let mut one = e.clone();
-                    let (profile, label) = match kind {
-                        LadderKind::Concurrency => {
-                            let c = step.max(1.0) as u32;
-                            (
-                                Profile::Closed { connections: c },
-                                format!("{c} connection{}", if c == 1 { "" } else { "s" }),
-                            )
-                        }
-                        LadderKind::Rate => (
-                            Profile::Open {
-                                rate: step,
-                                connections: *connections,
-                            },
-                            format!("{} req/s", crate::format::rate(step)),
-                        ),
-                    };
                     one.load.profile = profile;
                     one.name = format!("{} @ {label}", e.name);
                     out.push(one);
@@ -242,7 +249,8 @@ pub fn expand_ladders(endpoints: &[Endpoint]) -> Vec<Endpoint> {
 }
 
 /// The schedule and connection count of one phase of `load`; a ladder is
-/// measured at its highest step here (see [`ladder`] for the step by step run).
+/// measured at its highest step here (each step is its own phase in the gate's
+/// expanded endpoints and in `tailgate bench`).
 pub fn phase_schedule(
     load: &Load,
     duration: Option<Duration>,
@@ -252,23 +260,18 @@ pub fn phase_schedule(
         Profile::Closed { connections } => (Pacing::Closed, *connections),
         Profile::Open { rate, connections } => (Pacing::Open { rate: *rate }, *connections),
         Profile::Ladder {
-            kind: LadderKind::Concurrency,
-            steps,
-            ..
-        } => (
-            Pacing::Closed,
-            steps.last().copied().unwrap_or(1.0).max(1.0) as u32,
-        ),
-        Profile::Ladder {
-            kind: LadderKind::Rate,
+            kind,
             steps,
             connections,
-        } => (
-            Pacing::Open {
-                rate: steps.last().copied().unwrap_or(1.0).max(0.001),
-            },
-            *connections,
-        ),
+        } => {
+            let top = steps.last().copied().unwrap_or(1.0).max(0.001);
+            let (profile, _) = ladder_step(*kind, top, *connections);
+            let step = Load {
+                profile,
+                ..load.clone()
+            };
+            return phase_schedule(&step, duration, limit);
+        }
     };
     (
         Schedule::new(pacing, duration, limit, load.timeout),
@@ -310,6 +313,28 @@ pub(crate) async fn first_request(
         status: rec.statuses.keys().next().copied(),
         error: rec.errors.keys().next().copied(),
     }
+}
+
+/// Before a side's measured phases of an endpoint: its first request when
+/// `first` (a cold start as a client sees it), then the unrecorded warm-up. The
+/// one preparation of the gate and `tailgate bench`.
+pub(crate) async fn warm_up(
+    engine: &Engine,
+    target: &TargetSpec,
+    plan: &Arc<RequestPlan>,
+    side: Side,
+    load: &Load,
+    first: bool,
+) -> Option<FirstRequest> {
+    let fr = if first {
+        Some(first_request(engine, target, plan, side, load.timeout).await)
+    } else {
+        None
+    };
+    if !load.warmup.is_zero() {
+        load_phase(engine, target, plan, load, Some(load.warmup), None).await;
+    }
+    fr
 }
 
 fn base_deployed(targets: &[Target]) -> bool {
@@ -404,29 +429,13 @@ pub async fn measure(
         (sides_of(base_deployed(targets)) * endpoints.len()) as u64,
     );
     for side in Side::BOTH.into_iter().filter(|s| has(*s)) {
-        if let Some(first) = endpoints.first().filter(|_| first_round == 0) {
-            let fr = first_request(
-                &engine,
-                spec(0, side),
-                plan(0, side),
-                side,
-                first.load.timeout,
-            )
-            .await;
-            runs[0].first_requests.push(fr);
-        }
         for (i, endpoint) in endpoints.iter().enumerate() {
+            let first = i == 0 && first_round == 0;
             let load = &endpoint.load;
-            if !load.warmup.is_zero() {
-                load_phase(
-                    &engine,
-                    spec(i, side),
-                    plan(i, side),
-                    load,
-                    Some(load.warmup),
-                    None,
-                )
-                .await;
+            if let Some(fr) =
+                warm_up(&engine, spec(i, side), plan(i, side), side, load, first).await
+            {
+                runs[0].first_requests.push(fr);
             }
             progress.step(&format!("{side} {}", endpoint.name));
         }

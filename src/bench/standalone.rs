@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::conn::{TargetError, TargetSpec, TlsOptions};
 use super::engine::Engine;
 use super::request::RequestPlan;
-use super::schedule::{Pacing, Schedule};
 use super::summary::PhaseSummary;
-use super::{describe_load, first_request, load_phase, FirstRequest};
+use super::{describe_load, ladder_step, load_phase, warm_up, FirstRequest};
 use crate::config::{Endpoint, LadderKind, Load, Profile};
 use crate::progress::Progress;
 use crate::side::Side;
@@ -180,10 +179,7 @@ pub async fn run_bench(spec: &BenchSpec, progress: &Progress) -> Result<BenchRep
         let target = TargetSpec::resolve(&spec.base_url, load.http, &spec.tls).await?;
         let plan = RequestPlan::new(endpoint, &target, endpoint.items.clone())?;
         progress.log(&format!("{}: {}", endpoint.name, describe_load(load)));
-        let first = first_request(&engine, &target, &plan, Side::Head, load.timeout).await;
-        if !load.warmup.is_zero() {
-            load_phase(&engine, &target, &plan, load, Some(load.warmup), None).await;
-        }
+        let first = warm_up(&engine, &target, &plan, Side::Head, load, true).await;
         let (phases, ladder) = match &load.profile {
             Profile::Ladder {
                 kind,
@@ -214,7 +210,7 @@ pub async fn run_bench(spec: &BenchSpec, progress: &Progress) -> Result<BenchRep
             name: endpoint.name.clone(),
             profile: describe_load(load),
             latency_from: latency_origin(load).to_string(),
-            first_request: Some(first),
+            first_request: first,
             phases,
             ladder,
         });
@@ -247,23 +243,21 @@ async fn run_ladder(
     let mut results = Vec::new();
     progress.phase("ladder", steps.len() as u64);
     for &step in steps {
-        let (pacing, conns, label) = match kind {
-            LadderKind::Concurrency => {
-                let c = step.max(1.0) as u32;
-                let plural = if c == 1 { "" } else { "s" };
-                (Pacing::Closed, c, format!("step: {c} connection{plural}"))
-            }
-            LadderKind::Rate => (
-                Pacing::Open { rate: step },
-                connections,
-                format!("step: {} req/s", crate::format::rate(step)),
-            ),
+        let (profile, label) = ladder_step(kind, step, connections);
+        let step_load = Load {
+            profile,
+            ..load.clone()
         };
-        let schedule = Schedule::new(pacing, load.duration, load.requests, load.timeout);
-        let outcome = engine
-            .run_phase(target, plan, Arc::new(schedule), conns, load.timeout)
-            .await;
-        let summary = PhaseSummary::new(label, &outcome);
+        let outcome = load_phase(
+            engine,
+            target,
+            plan,
+            &step_load,
+            load.duration,
+            load.requests,
+        )
+        .await;
+        let summary = PhaseSummary::new(format!("step: {label}"), &outcome);
         let total = summary.ok + summary.error_count();
         let error_rate = if total > 0 {
             summary.error_count() as f64 / total as f64
