@@ -182,19 +182,14 @@ impl Engine {
                     .map_or(elapsed.as_secs_f64(), |d| d.as_secs_f64())
                     .max(1e-9);
                 let achieved = recorder.sent_in_window as f64 / window;
-                let lag_ms = |q: f64| {
-                    if recorder.lag.is_empty() {
-                        0.0
-                    } else {
-                        recorder.lag.value_at_quantile(q) as f64 / 1000.0
-                    }
-                };
+                let lag_ms =
+                    |per_mille| crate::stats::quantile_ms(&recorder.lag, per_mille).unwrap_or(0.0);
                 Some(PacingReport {
                     target_rate: rate,
                     planned: schedule.planned().unwrap_or_else(|| schedule.issued()),
                     achieved_rate: achieved,
-                    lag_p99_ms: lag_ms(0.99),
-                    lag_max_ms: lag_ms(1.0),
+                    lag_p99_ms: lag_ms(990),
+                    lag_max_ms: lag_ms(1000),
                     queued: recorder.queued,
                     unsent: recorder.unsent,
                     valid: achieved >= rate * 0.99 && recorder.unsent == 0,

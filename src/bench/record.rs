@@ -352,12 +352,12 @@ impl Default for Second {
 impl Second {
     /// Median latency in milliseconds, if anything succeeded.
     pub fn p50_ms(&self) -> Option<f64> {
-        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(0.50) as f64 / 1000.0)
+        crate::stats::quantile_ms(&self.latency, 500)
     }
 
     /// p99 latency in milliseconds, if anything succeeded.
     pub fn p99_ms(&self) -> Option<f64> {
-        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(0.99) as f64 / 1000.0)
+        crate::stats::quantile_ms(&self.latency, 990)
     }
 }
 

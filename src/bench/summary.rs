@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::{PacingReport, PhaseOutcome};
 use super::record::ErrorKind;
 use crate::format;
+use crate::stats::quantile_ms;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -85,12 +86,13 @@ impl PhaseSummary {
     pub fn new(label: impl Into<String>, outcome: &PhaseOutcome) -> PhaseSummary {
         let r = &outcome.recorder;
         let ms = |us: u64| us as f64 / 1000.0;
+        let at = |per_mille| quantile_ms(&r.latency, per_mille).unwrap_or(0.0);
         let latency = (!r.latency.is_empty()).then(|| Percentiles {
-            p50: ms(r.latency.value_at_quantile(0.50)),
-            p90: ms(r.latency.value_at_quantile(0.90)),
-            p95: ms(r.latency.value_at_quantile(0.95)),
-            p99: ms(r.latency.value_at_quantile(0.99)),
-            p999: ms(r.latency.value_at_quantile(0.999)),
+            p50: at(500),
+            p90: at(900),
+            p95: at(950),
+            p99: at(990),
+            p999: at(999),
             max: ms(r.latency.max()),
             mean: r.latency.mean() / 1000.0,
             stdev: r.latency.stdev() / 1000.0,
@@ -255,5 +257,31 @@ fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.2} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::Recorder;
+
+    /// `tailgate bench` and the comparison read percentiles by one rule: p99 of
+    /// 100 requests is the 99th, not the 100th a float rank would pick.
+    #[test]
+    fn phase_percentiles_follow_the_one_rule() {
+        let mut recorder = Recorder::default();
+        for ms in 1..=100u64 {
+            recorder.success(Duration::from_millis(ms), 0);
+        }
+        let outcome = PhaseOutcome {
+            recorder,
+            elapsed: Duration::from_secs(1),
+            pacing: None,
+        };
+        let latency = PhaseSummary::new("phase", &outcome).latency.unwrap();
+        let near = |got: f64, want: f64| (got - want).abs() <= want * 0.001;
+        assert!(near(latency.p50, 50.0), "{}", latency.p50);
+        assert!(near(latency.p99, 99.0), "{}", latency.p99);
+        assert!(near(latency.max, 100.0), "{}", latency.max);
     }
 }

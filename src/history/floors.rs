@@ -15,8 +15,9 @@ pub fn learned(diffs: &[f64], min_runs: usize) -> Option<f64> {
         return None;
     }
     sizes.sort_by(f64::total_cmp);
-    let rank = ((0.95 * sizes.len() as f64).ceil() as usize).clamp(1, sizes.len());
-    Some(sizes[rank - 1].max(MIN_FLOOR))
+    // The one percentile rule's rank (integer, no float rounding up a rank).
+    let rank = crate::stats::nearest_rank(sizes.len() as u64, 950) as usize;
+    Some(sizes[rank.min(sizes.len()) - 1].max(MIN_FLOOR))
 }
 
 /// The smallest floor learned: below it a comparison would call timer jitter a change.
