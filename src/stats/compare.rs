@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::engine::{Resampler, Weights};
+use super::bootstrap::{Resampler, Weights};
 use super::evaluate::{jackknife_df, per_round_se, round_statistic, Evaluator, SideData, Sums};
 use super::input::{Metric, PairedRounds, Scale, StatsError};
 use super::sampling::{satterthwaite_df, Moments, Sampling};

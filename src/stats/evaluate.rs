@@ -1,7 +1,7 @@
 //! Evaluating the compared statistics on both sides under one set of round weights:
 //! the pooled estimate, each bootstrap replicate, and the leave-one-round-out values.
 
-use super::engine::{LatencyIndex, Merged, Weights};
+use super::bootstrap::{LatencyIndex, Merged, Weights};
 use super::input::{Metric, Percentile, RoundObs};
 use super::sampling::{satterthwaite_df, Moments};
 

@@ -114,15 +114,15 @@
 //! Resamples do not merge histograms: each side's rounds are merged once into
 //! value-sorted events with per-round cumulative counts at checkpoints, and a weighted
 //! percentile is a short interpolation search over checkpoints plus a walk of a few
-//! events (see `engine.rs`). Measured in a release build at 24 rounds of 2,000
+//! events (see `bootstrap.rs`). Measured in a release build at 24 rounds of 2,000
 //! requests: about 0.25 µs per percentile and side per resample, and about 9 ms for a
 //! whole comparison (six metrics, 2,000 resamples); merging one side's 24 histograms
 //! with `Histogram::add` and reading four quantiles takes about 1 ms *per resample*.
 
+mod bootstrap;
 mod calibrate;
 mod compare;
 mod decide;
-mod engine;
 mod evaluate;
 mod input;
 mod numeric;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use super::engine::{tick_count, LatencyIndex, Merged, Tick, Weights};
+use super::bootstrap::{tick_count, LatencyIndex, Merged, Tick, Weights};
 use super::input::{Percentile, RoundObs};
 
 /// What one side measured over all its rounds.
