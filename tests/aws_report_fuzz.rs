@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use tailgate::server_side::report::parse_message;
+use tailgate::server_side::report_line::parse_message;
 
 /// A well-formed REPORT line and the values written into it.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@
 //! The CPU time of `local` targets (priced by the vCPU-hour) is read from `/proc` by
 //! [`crate::server_side::cpu`]; this module only prices it, and does no I/O.
 //!
-//! Lambda usage comes from the `REPORT` log lines (`crate::server_side::report`): their
+//! Lambda usage comes from the `REPORT` log lines (`crate::server_side::report_line`): their
 //! `Billed Duration` is the billing truth.
 
 pub mod compute;

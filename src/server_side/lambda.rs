@@ -255,7 +255,7 @@ pub fn window_usage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server_side::report::parse_message;
+    use crate::server_side::report_line::parse_message;
 
     fn event(ts: i64, init: bool) -> ReportEvent {
         let init = if init {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 
-use super::report::{parse_message, Report};
+use super::report_line::{parse_message, Report};
 use crate::aws::{error_code, AwsError};
 
 /// The CloudWatch filter pattern that selects REPORT lines of both log formats.

@@ -7,7 +7,7 @@
 //!   window (cold starts, billed duration, memory), priced by the Lambda model, and
 //!   X-Ray's slowest downstream calls.
 //!
-//! The readers: [`report`] (the REPORT line parser), [`logs`] (fetch them for a
+//! The readers: [`report_line`] (the REPORT line parser), [`logs`] (fetch them for a
 //! window), [`insights`] (Logs Insights when lines are missing), [`lambda`] (cold
 //! starts, durations, memory and billed usage per side), [`xray`] (the slowest
 //! downstream calls), [`stacks`] (all of it for a run's stacks), [`view`] (the
@@ -20,7 +20,7 @@ pub mod cpu;
 pub mod insights;
 pub mod lambda;
 pub mod logs;
-pub mod report;
+pub mod report_line;
 pub mod stacks;
 pub mod view;
 pub mod xray;
