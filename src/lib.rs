@@ -26,3 +26,4 @@ pub mod server_side;
 pub mod shard;
 pub mod side;
 pub mod stats;
+pub mod tls;

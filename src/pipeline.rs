@@ -253,7 +253,10 @@ async fn deploy_and_measure(
     // Base first, whatever order the sides came up in.
     targets.lock().await.sort_by_key(|t| t.side != Side::Base);
     let deployed = targets.lock().await.clone();
-    let client = bench::ClientOptions::from_config(config);
+    let client = bench::ClientOptions {
+        cpu_time: Some(crate::server_side::cpu::process_time),
+        ..bench::ClientOptions::from_config(config)
+    };
     let mut runs = bench::measure(&deployed, &config.endpoints, order, 0, &client, progress)
         .await
         .map_err(|e| format!("benchmarking failed: {e}"))?;

@@ -1,7 +1,9 @@
 //! The dependency rules of docs/architecture.md: the pure stages (`stats/`,
 //! `judge/`, `cost/`, `report/`) import no I/O: no async runtime, no files,
-//! sockets or processes, no HTTP or AWS clients, no clocks.
+//! sockets or processes, no HTTP or AWS clients, no clocks; and no module of the
+//! crate depends on itself through others (no circle).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const PURE: &[&str] = &["src/stats", "src/judge", "src/cost", "src/report"];
@@ -106,4 +108,138 @@ fn the_check_sees_io_where_there_is_some() {
             .count();
         assert!(hits > 0, "{dir}: the scan found no I/O");
     }
+}
+
+/// The crate's top-level modules and, for each, the others its code names
+/// (`crate::x`, `crate::{x, y}`), with the first place it does.
+type Graph = BTreeMap<String, BTreeMap<String, String>>;
+
+fn module_graph(root: &Path) -> Graph {
+    let src = root.join("src");
+    let mut modules = BTreeSet::new();
+    for entry in std::fs::read_dir(&src).unwrap().flatten() {
+        let path = entry.path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if path.is_dir()
+            || (path.extension().is_some_and(|e| e == "rs") && name != "lib" && name != "main")
+        {
+            modules.insert(name);
+        }
+    }
+    let mut graph = Graph::new();
+    for module in &modules {
+        let mut all = Vec::new();
+        let dir = src.join(module);
+        if dir.is_dir() {
+            files(&dir, &mut all);
+        } else {
+            all.push(src.join(format!("{module}.rs")));
+        }
+        let edges = graph.entry(module.clone()).or_default();
+        for file in all {
+            // A `tests.rs` is a `#[cfg(test)] mod tests;` of its parent.
+            if file.file_stem().is_some_and(|s| s == "tests") {
+                continue;
+            }
+            let text = code(&std::fs::read_to_string(&file).unwrap());
+            for (n, line) in text.lines().enumerate() {
+                for (at, _) in line.match_indices("crate::") {
+                    let rest = &line[at + "crate::".len()..];
+                    let named: Vec<&str> = match rest.strip_prefix('{') {
+                        Some(group) => group
+                            .split('}')
+                            .next()
+                            .unwrap_or("")
+                            .split(',')
+                            .map(|item| item.trim().split("::").next().unwrap_or("").trim())
+                            .collect(),
+                        None => vec![rest
+                            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                            .next()
+                            .unwrap_or("")],
+                    };
+                    for other in named {
+                        if other != module && modules.contains(other) {
+                            edges.entry(other.to_string()).or_insert_with(|| {
+                                format!("{}:{}", file.strip_prefix(root).unwrap().display(), n + 1)
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A circle in `graph` (`a -> b -> a`, each step with where it is), if any.
+fn find_circle(graph: &Graph) -> Option<Vec<String>> {
+    fn visit(
+        graph: &Graph,
+        node: &str,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut circle: Vec<String> = path[start..].to_vec();
+            circle.push(node.to_string());
+            return Some(
+                circle
+                    .windows(2)
+                    .map(|w| format!("{} -> {} ({})", w[0], w[1], graph[&w[0]][&w[1]]))
+                    .collect(),
+            );
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flat_map(|e| e.keys()) {
+            if let Some(circle) = visit(graph, next, path, done) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(graph, node, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_module_depends_on_itself_through_others() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = module_graph(root);
+    for module in [
+        "config", "bench", "context", "results", "github", "aws", "deploy", "judge",
+    ] {
+        assert!(graph.contains_key(module), "{module} is a module");
+    }
+    assert!(
+        graph["bench"].contains_key("config") && graph["server_side"].contains_key("bench"),
+        "the scan sees the crate's dependencies: {graph:?}"
+    );
+    if let Some(circle) = find_circle(&graph) {
+        panic!(
+            "a module circle (docs/architecture.md):\n{}",
+            circle.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_circle_check_finds_a_circle() {
+    let edge = |to: &str| (to.to_string(), "here".to_string());
+    let mut graph = Graph::new();
+    graph.insert("a".into(), [edge("b")].into());
+    graph.insert("b".into(), [edge("c")].into());
+    graph.insert("c".into(), [edge("a")].into());
+    graph.insert("d".into(), [edge("a")].into());
+    let circle = find_circle(&graph).expect("a -> b -> c -> a");
+    assert_eq!(circle.len(), 3, "{circle:?}");
+    graph.get_mut("c").unwrap().clear();
+    assert_eq!(find_circle(&graph), None);
 }

@@ -8,8 +8,7 @@ use http::header::HeaderValue;
 use http::Uri;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -18,17 +17,8 @@ use super::h1reader::{Coding, KeptBody};
 use super::http1::{H1Conn, ResponseMeta};
 use super::record::ErrorKind;
 
-/// Which HTTP version to speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum HttpVersion {
-    /// HTTP/1.1 with keep-alive.
-    #[default]
-    #[serde(rename = "1.1")]
-    Http1,
-    /// HTTP/2 (ALPN `h2` over TLS, prior knowledge over plain TCP).
-    #[serde(rename = "2")]
-    Http2,
-}
+/// Which HTTP version to speak (the config's word for it).
+pub use crate::config::HttpVersion;
 
 /// Why a target cannot be benchmarked at all (as opposed to a failed request).
 #[derive(Debug, thiserror::Error)]
@@ -55,14 +45,7 @@ pub enum TargetError {
     Tls(String),
 }
 
-/// TLS options for https targets.
-#[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
-    /// Extra trusted root certificates (PEM file), e.g. for a test CA.
-    pub ca_file: Option<std::path::PathBuf>,
-    /// Accept any certificate (never for production targets).
-    pub insecure: bool,
-}
+pub use crate::tls::TlsOptions;
 
 /// Where requests go, resolved once: address, `Host`, TLS and HTTP version.
 #[derive(Clone)]
@@ -154,86 +137,9 @@ fn tls_connector(version: HttpVersion, opts: &TlsOptions) -> Result<TlsConnector
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-/// The rustls client settings for `opts` (ring, the system's roots plus `ca_file`,
-/// or no verification when `insecure`), without ALPN: the one TLS setup of the
-/// engine and of the product's other HTTP (readiness polls).
+/// The rustls client settings for `opts` ([`crate::tls::client_config`]).
 pub fn rustls_client_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, TargetError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TargetError::Tls(e.to_string()))?;
-    let config = if opts.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny))
-            .with_no_client_auth()
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for cert in native.certs {
-            let _ = roots.add(cert);
-        }
-        if let Some(path) = &opts.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| TargetError::Tls(format!("cannot read {}: {e}", path.display())))?;
-            for cert in CertificateDer::pem_slice_iter(&pem) {
-                let cert = cert
-                    .map_err(|e| TargetError::Tls(format!("bad PEM in {}: {e}", path.display())))?;
-                roots.add(cert).map_err(|e| {
-                    TargetError::Tls(format!("bad certificate in {}: {e}", path.display()))
-                })?;
-            }
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    Ok(config)
-}
-
-mod insecure {
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{DigitallySignedStruct, SignatureScheme};
-
-    /// Accepts every certificate: only for `--insecure`.
-    #[derive(Debug)]
-    pub struct AcceptAny;
-
-    impl ServerCertVerifier for AcceptAny {
-        fn verify_server_cert(
-            &self,
-            _: &CertificateDer<'_>,
-            _: &[CertificateDer<'_>],
-            _: &ServerName<'_>,
-            _: &[u8],
-            _: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            _: &[u8],
-            _: &CertificateDer<'_>,
-            _: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            Ok(HandshakeSignatureValid::assertion())
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            _: &[u8],
-            _: &CertificateDer<'_>,
-            _: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            Ok(HandshakeSignatureValid::assertion())
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            rustls::crypto::ring::default_provider()
-                .signature_verification_algorithms
-                .supported_schemes()
-        }
-    }
+    crate::tls::client_config(opts).map_err(TargetError::Tls)
 }
 
 /// The kind of a failed `connect`: out of file descriptors on this machine

@@ -349,11 +349,16 @@ fn sides_of(with_base: bool) -> usize {
     }
 }
 
-/// How requests are sent, beyond each endpoint's own settings.
+/// How requests are sent, beyond each endpoint's own settings, and what is read
+/// around each measured phase.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     /// TLS settings for https targets.
     pub tls: TlsOptions,
+    /// The CPU time a local target's process tree (by pid) has used so far, read
+    /// before and after each measured phase; the later stage that owns such
+    /// readers supplies it ([`crate::server_side::cpu::process_time`]).
+    pub cpu_time: Option<fn(u32) -> Option<Duration>>,
 }
 
 impl ClientOptions {
@@ -364,6 +369,7 @@ impl ClientOptions {
                 ca_file: config.tls.ca_file.clone(),
                 insecure: config.tls.insecure,
             },
+            cpu_time: None,
         }
     }
 }
@@ -459,7 +465,8 @@ pub async fn measure(
                     Side::Base => base.pid,
                     Side::Head => head.pid,
                 };
-                let cpu_before = pid.and_then(|p| crate::server_side::cpu::read_process(p).ok());
+                let cpu_time = |pid: Option<u32>| pid.zip(client.cpu_time).and_then(|(p, f)| f(p));
+                let cpu_before = cpu_time(pid);
                 let start_ms = unix_ms();
                 let outcome = load_phase(
                     &engine,
@@ -471,12 +478,8 @@ pub async fn measure(
                 )
                 .await;
                 let end_ms = unix_ms();
-                let cpu = match (cpu_before, pid) {
-                    (Some(before), Some(p)) => crate::server_side::cpu::read_process(p)
-                        .ok()
-                        .map(|after| after.since(&before)),
-                    _ => None,
-                };
+                let cpu = cpu_before
+                    .and_then(|before| cpu_time(pid).map(|after| after.saturating_sub(before)));
                 runs[i].rounds.push(RoundRecord {
                     round: first_round + round as u32,
                     side,

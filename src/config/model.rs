@@ -227,8 +227,17 @@ pub enum LadderKind {
     Rate,
 }
 
-/// Which HTTP version requests use.
-pub use crate::bench::HttpVersion;
+/// Which HTTP version to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum HttpVersion {
+    /// HTTP/1.1 with keep-alive.
+    #[default]
+    #[serde(rename = "1.1")]
+    Http1,
+    /// HTTP/2 (ALPN `h2` over TLS, prior knowledge over plain TCP).
+    #[serde(rename = "2")]
+    Http2,
+}
 
 /// A load profile: how much load, for how long, per round and side.
 #[derive(Debug, Clone, PartialEq)]

@@ -32,11 +32,11 @@ pub struct ReadinessPoller {
 impl ReadinessPoller {
     /// A poller that trusts what the engine trusts.
     pub fn new(tls: &TlsSettings) -> Result<Self, String> {
-        let tls = crate::bench::rustls_client_config(&crate::bench::TlsOptions {
+        let tls = crate::tls::client_config(&crate::tls::TlsOptions {
             ca_file: tls.ca_file.clone(),
             insecure: tls.insecure,
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .user_agent(concat!(

@@ -137,6 +137,17 @@ pub fn read_process(pid: u32) -> Result<CpuReading, CostError> {
     read_tree(Path::new("/proc"), pid)
 }
 
+/// The CPU time `pid` and its descendants have used so far (`None` when it is
+/// not running): the bench stage reads it around each measured phase of a local
+/// target, and the difference of two readings is [`CpuReading::since`].
+pub fn process_time(pid: u32) -> Option<Duration> {
+    let reading = read_process(pid).ok()?;
+    Some(reading.since(&CpuReading {
+        ticks: 0,
+        ..reading
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
