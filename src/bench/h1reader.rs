@@ -437,7 +437,7 @@ pub(crate) fn decoded_len(raw: &[u8], coding: Coding) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Feed `bytes` in pieces cut at `cuts`, as reads would return them, keeping
@@ -547,8 +547,9 @@ mod tests {
         assert_eq!(meta.decoded_bytes, None, "its decoded size is unknown");
     }
 
-    #[test]
-    fn gzip_bodies_are_measured_decoded_across_reads() {
+    /// A gzip response of 1,000 decoded bytes (for both drivers' tests), and
+    /// the size of its body on the wire.
+    pub(crate) fn gzip_response() -> (Vec<u8>, u64) {
         use std::io::Write as _;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(&[b'a'; 1000]).unwrap();
@@ -559,9 +560,15 @@ mod tests {
         )
         .into_bytes();
         resp.extend_from_slice(&gz);
+        (resp, gz.len() as u64)
+    }
+
+    #[test]
+    fn gzip_bodies_are_measured_decoded_across_reads() {
+        let (resp, body) = gzip_response();
         let got = read_all(&resp, &[50, 70], false);
         let meta = got[0].clone().unwrap();
-        assert_eq!(meta.body_bytes, gz.len() as u64);
+        assert_eq!(meta.body_bytes, body);
         assert_eq!(meta.decoded_bytes, Some(1000));
     }
 

@@ -213,19 +213,10 @@ mod tests {
 
     #[tokio::test]
     async fn gzip_body_is_measured_decoded() {
-        use std::io::Write as _;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&[b'a'; 1000]).unwrap();
-        let gz = enc.finish().unwrap();
-        let mut resp = format!(
-            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
-            gz.len()
-        )
-        .into_bytes();
-        resp.extend_from_slice(&gz);
+        let (resp, body) = crate::bench::h1reader::tests::gzip_response();
         let leaked: &'static [u8] = Box::leak(resp.into_boxed_slice());
         let m = exchange(leaked, false, true).await.unwrap();
-        assert_eq!(m.body_bytes, gz.len() as u64);
+        assert_eq!(m.body_bytes, body);
         assert_eq!(m.decoded_bytes, Some(1000));
     }
 }

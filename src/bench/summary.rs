@@ -1,5 +1,6 @@
-//! Summaries of one phase for `tailgate bench`: the numbers a wrk user expects,
-//! and the JSON they are written as.
+//! What `tailgate bench` reports: per phase the numbers a wrk user expects, per
+//! endpoint its phases and ladder finding, the text and the JSON they are
+//! written as.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::engine::{PacingReport, PhaseOutcome};
 use super::record::ErrorKind;
+use super::FirstRequest;
+use crate::config::LadderKind;
 use crate::format;
 use crate::stats::quantile_ms;
 
@@ -257,6 +260,130 @@ fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.2} {}", UNITS[unit])
+    }
+}
+
+/// The schema identifier of `tailgate bench` JSON results.
+pub const BENCH_SCHEMA: &str = "tailgate.bench/v1";
+
+/// One ladder step's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LadderStep {
+    /// Connections or rate of the step.
+    pub step: f64,
+    /// p99 latency, ms (when anything succeeded).
+    pub p99_ms: Option<f64>,
+    /// Failed / all requests.
+    pub error_rate: f64,
+    /// Completed requests per second.
+    pub requests_per_sec: f64,
+    /// Whether the step met the p99 limit (and had no errors).
+    pub meets_slo: Option<bool>,
+}
+
+/// What a ladder found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LadderResult {
+    /// Connections or rate.
+    pub kind: LadderKind,
+    /// Every step in order.
+    pub steps: Vec<LadderStep>,
+    /// The p99 limit applied, ms.
+    pub slo_p99_ms: Option<f64>,
+    /// The highest step that met the limit, when one did.
+    pub best_step: Option<f64>,
+}
+
+/// The results of one endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointBench {
+    /// The endpoint's name.
+    pub name: String,
+    /// The load profile in words.
+    pub profile: String,
+    /// Whether latency counts from the send (closed loop) or from the due time.
+    pub latency_from: String,
+    /// The first request to the target (cold start as a client sees it).
+    pub first_request: Option<FirstRequest>,
+    /// One phase, or one per ladder step.
+    pub phases: Vec<PhaseSummary>,
+    /// The ladder's finding, for a ladder profile.
+    pub ladder: Option<LadderResult>,
+}
+
+/// Everything `tailgate bench` measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// Always [`BENCH_SCHEMA`].
+    pub schema: String,
+    /// The target.
+    pub url: String,
+    /// Generator threads used.
+    pub threads: usize,
+    /// Per endpoint.
+    pub endpoints: Vec<EndpointBench>,
+}
+
+impl BenchReport {
+    /// A wrk-style text report.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        for e in &self.endpoints {
+            out.push_str(&format!(
+                "{} @ {}\n  {}, {} generator thread{}\n  latency measured from {}\n",
+                e.name,
+                self.url,
+                e.profile,
+                self.threads,
+                if self.threads == 1 { "" } else { "s" },
+                e.latency_from
+            ));
+            if let Some(first) = &e.first_request {
+                match (first.latency, first.status, first.error) {
+                    (Some(l), Some(s), _) => out.push_str(&format!(
+                        "  First request: {} (status {s})\n",
+                        crate::format::duration(l)
+                    )),
+                    (_, _, Some(err)) => out.push_str(&format!("  First request failed: {err}\n")),
+                    _ => {}
+                }
+            }
+            for p in &e.phases {
+                out.push_str(&p.render_text());
+            }
+            if let Some(l) = &e.ladder {
+                out.push_str("  Ladder (step: p99, errors, req/s)\n");
+                for s in &l.steps {
+                    out.push_str(&format!(
+                        "    {:>8}: {:>10}  {:>7}  {:>10.1}{}\n",
+                        crate::format::rate(s.step),
+                        s.p99_ms.map_or("n/a".into(), crate::format::ms),
+                        crate::format::percent(s.error_rate),
+                        s.requests_per_sec,
+                        match s.meets_slo {
+                            Some(true) => "  meets the SLO",
+                            Some(false) => "  breaks the SLO",
+                            None => "",
+                        }
+                    ));
+                }
+                if let Some(limit) = l.slo_p99_ms {
+                    match l.best_step {
+                        Some(best) => out.push_str(&format!(
+                            "  Highest step meeting p99 < {}: {}\n",
+                            crate::format::ms(limit),
+                            crate::format::rate(best)
+                        )),
+                        None => out.push_str(&format!(
+                            "  No step met p99 < {}\n",
+                            crate::format::ms(limit)
+                        )),
+                    }
+                }
+            }
+            out.push('\n');
+        }
+        out
     }
 }
 
