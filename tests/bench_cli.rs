@@ -121,6 +121,8 @@ fn bench_binary_rejects_bad_flags_with_exit_2() {
         vec!["bench"],
         vec!["bench", "http://127.0.0.1:1/", "-d", "banana"],
         vec!["bench", "http://127.0.0.1:1/", "-r", "-5"],
+        vec!["bench", "http://127.0.0.1:1/", "--rate-ladder", "10,0"],
+        vec!["bench", "http://127.0.0.1:1/", "--rate-ladder", "NaN"],
         vec!["bench", "http://127.0.0.1:1/", "-H", "no colon"],
         vec!["bench", "http://127.0.0.1:1/", "-m", "GE T"],
         vec!["bench", "http://127.0.0.1:1/", "--no-such-flag"],

@@ -94,6 +94,15 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
             connections: args.connections,
         }
     } else if !args.rate_ladder.is_empty() {
+        if let Some(bad) = args
+            .rate_ladder
+            .iter()
+            .find(|r| !(r.is_finite() && **r > 0.0))
+        {
+            return Err(format!(
+                "--rate-ladder steps must be positive numbers of requests per second, not {bad}"
+            ));
+        }
         Profile::Ladder {
             kind: LadderKind::Rate,
             steps: args.rate_ladder.clone(),
