@@ -496,7 +496,7 @@ pub fn write_outputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::verdict::{Check, CheckKind, Level, Metric};
+    use crate::judge::verdict::{Check, CheckKind, Level, Metric, Observation};
 
     fn verdict(level: Level, kind: CheckKind) -> Verdict {
         Verdict {
@@ -507,8 +507,10 @@ mod tests {
                 metric: Metric::P99,
                 kind,
                 level,
-                limit: String::new(),
-                reason: String::new(),
+                observed: Observation::Words {
+                    limit: String::new(),
+                    reason: String::new(),
+                },
             }],
             error: None,
         }

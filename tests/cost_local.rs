@@ -124,9 +124,13 @@ fn a_costlier_head_fails_the_cost_budget() {
         budget.level,
         tailgate::judge::verdict::Level::Fail,
         "{}",
-        budget.reason
+        tailgate::report::checks::reason(budget)
     );
-    assert!(budget.reason.contains("cost / 1M $"), "{}", budget.reason);
+    assert!(
+        tailgate::report::checks::reason(budget).contains("cost / 1M $"),
+        "{}",
+        tailgate::report::checks::reason(budget)
+    );
     let slo = checks
         .iter()
         .find(|c| {
@@ -138,7 +142,7 @@ fn a_costlier_head_fails_the_cost_budget() {
         slo.level,
         tailgate::judge::verdict::Level::Pass,
         "{}",
-        slo.reason
+        tailgate::report::checks::reason(slo)
     );
 
     // The whole run's cost, with the monthly projection, is in the results and the report.
@@ -172,12 +176,12 @@ fn a_release_gate_checks_heads_cost_against_the_slo() {
         slo.level,
         tailgate::judge::verdict::Level::Fail,
         "{}",
-        slo.reason
+        tailgate::report::checks::reason(slo)
     );
     assert!(
-        slo.reason.contains("breaks the SLO cost / 1M ≤ $0.01"),
+        tailgate::report::checks::reason(slo).contains("breaks the SLO cost / 1M ≤ $0.01"),
         "{}",
-        slo.reason
+        tailgate::report::checks::reason(slo)
     );
     assert!(results.cost.is_none(), "no base to compare with");
 }

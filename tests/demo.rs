@@ -42,7 +42,7 @@ fn demo_catches_the_regression_and_the_improvement() {
         &std::fs::read_to_string(out_dir.path().join("tailgate-results.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(results["schema"], "tailgate.results/v1");
+    assert_eq!(results["schema"], "tailgate.results/v1.1");
     assert_eq!(results["verdict"]["level"], "fail");
     let report = std::fs::read_to_string(out_dir.path().join("report.md")).unwrap();
     assert!(

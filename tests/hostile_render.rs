@@ -21,6 +21,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::cost::{side_cost, Architecture, CostComparison, Prices, Usage};
+use tailgate::judge::verdict::{Check, CheckKind, Level, Metric, Observation};
 use tailgate::publish::workflow;
 use tailgate::report::{build_view, comment_body, headline_text, render_markdown, COMMENT_LIMIT};
 use tailgate::results::RunResults;
@@ -121,6 +122,17 @@ fn rich() -> RunResults {
     });
     res.cost = Some(cost);
     res.warnings = vec!["logs unavailable".into()];
+    // A check as a v1 file holds it: its limit and reason in words only.
+    res.verdict.checks.push(Check {
+        endpoint: res.endpoints[0].name.clone(),
+        metric: Metric::P99,
+        kind: CheckKind::Slo,
+        level: Level::Warn,
+        observed: Observation::Words {
+            limit: "p99 < 1 s".into(),
+            reason: "p99 2 s on head breaks the SLO p99 < 1 s".into(),
+        },
+    });
     // What a history brings: a stored baseline, a trend with a change point,
     // learned floors, a warning; and an accepted regression.
     let point = |commit: &str, p99_ms: f64| TrendPoint {

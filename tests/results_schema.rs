@@ -92,7 +92,7 @@ endpoints:
     );
     let v = validator();
     let results = json(&out.join("tailgate-results.json"));
-    assert_eq!(results["schema"], "tailgate.results/v1");
+    assert_eq!(results["schema"], "tailgate.results/v1.1");
     // Real data: both endpoints, every round, an open loop's pacing.
     assert_eq!(results["endpoints"].as_array().unwrap().len(), 2);
     assert!(results["endpoints"][1]["rounds"][0]["pacing"].is_object());

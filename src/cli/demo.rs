@@ -114,7 +114,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
                 "{:<16} {:<12} {}",
                 cmp.endpoint,
                 p99.state.label().to_uppercase(),
-                crate::judge::verdict::describe_change(p99)
+                crate::report::checks::describe_change(p99)
             );
         }
     }

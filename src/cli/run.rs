@@ -629,7 +629,7 @@ async fn accept(
             let failing = results
                 .verdict
                 .at(Level::Fail)
-                .map(|c| format!("{} {}", c.endpoint, c.reason))
+                .map(|c| format!("{} {}", c.endpoint, crate::report::checks::reason(c)))
                 .collect();
             let a = crate::results::Acceptance {
                 label: label.to_string(),

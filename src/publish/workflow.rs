@@ -82,8 +82,12 @@ pub fn annotations(results: &RunResults) -> Vec<String> {
         };
         lines.push(annotation(
             severity,
-            &format!("tailgate: {} ({})", check.endpoint, check.limit),
-            &check.reason,
+            &format!(
+                "tailgate: {} ({})",
+                check.endpoint,
+                crate::report::checks::limit(check)
+            ),
+            &crate::report::checks::reason(check),
         ));
     }
     lines

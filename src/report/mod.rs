@@ -7,6 +7,7 @@
 //! ([`escape`]); over GitHub's comment limit a shorter view is rendered
 //! ([`comment_body`]).
 
+pub mod checks;
 mod details;
 pub mod escape;
 mod history;

@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
+use super::checks::describe_change;
 use super::escape;
 use crate::bench::EndpointRun;
 use crate::format;
 use crate::judge::verdict::{
-    describe_change, Change, ChangeKind, ChangeState, Check, CheckKind, EndpointComparison, Level,
-    Metric, MetricComparison,
+    Change, ChangeKind, ChangeState, Check, CheckKind, EndpointComparison, Level, Metric,
+    MetricComparison,
 };
 use crate::results::RunResults;
 use crate::side::Side;
@@ -270,7 +271,7 @@ fn chart_ratio(r: f64) -> String {
 /// The SLO limits every endpoint shares (`p99 < 250 ms, error rate ≤ 0.1 %`), if
 /// they all have the same ones, so the table names them once in its header.
 fn common_slos(results: &RunResults) -> Option<String> {
-    let per_endpoint: Vec<Vec<&str>> = results
+    let per_endpoint: Vec<Vec<String>> = results
         .comparisons
         .iter()
         .map(|cmp| {
@@ -279,7 +280,7 @@ fn common_slos(results: &RunResults) -> Option<String> {
                 .checks
                 .iter()
                 .filter(|c| c.endpoint == cmp.endpoint && c.kind == CheckKind::Slo)
-                .map(|c| c.limit.as_str())
+                .map(super::checks::limit)
                 .collect()
         })
         .collect();
@@ -308,7 +309,7 @@ fn gate_cell(checks: &[&Check], with_slos: bool) -> String {
                 CheckKind::Budget => "budget",
                 CheckKind::Load => "load",
             };
-            format!("{kind} {}", escape::inline(&c.limit))
+            format!("{kind} {}", escape::inline(&super::checks::limit(c)))
         })
         .collect();
     if with_slos && worst < Level::Warn {
@@ -316,7 +317,7 @@ fn gate_cell(checks: &[&Check], with_slos: bool) -> String {
             checks
                 .iter()
                 .filter(|c| c.kind == CheckKind::Slo)
-                .map(|c| format!("SLO {}", escape::inline(&c.limit))),
+                .map(|c| format!("SLO {}", escape::inline(&super::checks::limit(c)))),
         );
     }
     if parts.is_empty() {
@@ -501,7 +502,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
             "{} **`{}`** {}",
             level_icon(check.level),
             escape::code(&check.endpoint),
-            escape::inline(&check.reason)
+            escape::inline(&super::checks::reason(check))
         );
         if check.kind == CheckKind::Budget {
             if let Some(hint) = results
@@ -651,7 +652,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
                 CheckKind::Load => "load".into(),
             },
             endpoint: escape::code(&c.endpoint),
-            reason: escape::inline(&c.reason),
+            reason: escape::inline(&super::checks::reason(c)),
         })
         .collect();
 

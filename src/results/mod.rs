@@ -34,7 +34,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// The schema identifier written to every results file.
-pub const SCHEMA: &str = "tailgate.results/v1";
+pub const SCHEMA: &str = "tailgate.results/v1.1";
 
 /// The major version this tailgate reads (and every minor of it).
 pub const SCHEMA_MAJOR: u32 = 1;

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Budget, Config, Fraction, Mode, Slo};
 use crate::cost::Currency;
-use crate::format;
 pub use model::{Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison};
 
 /// The outcome of a check or of the whole run, worst last.
@@ -61,6 +60,7 @@ pub enum CheckKind {
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CheckOnDisk")]
 pub struct Check {
     /// The endpoint's name.
     pub endpoint: String,
@@ -70,10 +70,97 @@ pub struct Check {
     pub kind: CheckKind,
     /// The outcome.
     pub level: Level,
-    /// The limit in words (`p99 < 500 ms`, `p99 +10 %`).
-    pub limit: String,
-    /// The numbers behind the outcome, in one line.
-    pub reason: String,
+    /// What the check saw: the numbers behind the outcome (the report words
+    /// them, `report::checks`).
+    pub observed: Observation,
+}
+
+/// What a check saw, as numbers: the verdict decides on them, the report words
+/// them (`p99 287 ms on head breaks the SLO p99 < 250 ms`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Observation {
+    /// An SLO: head's value of the metric (`None` when nothing measured it)
+    /// against the limit, in the metric's unit (costs in `currency`).
+    Slo {
+        /// The limit.
+        limit: f64,
+        /// Head's value.
+        head: Option<f64>,
+        /// The currency of a cost.
+        currency: Currency,
+    },
+    /// A budget: the change from base to head against the budget (a fraction:
+    /// `0.1` for +10 %, points for the error rate, −10 % for throughput).
+    Budget {
+        /// The budget.
+        limit: f64,
+        /// Base, head and the change with its interval and state.
+        comparison: MetricComparison,
+        /// Whether the change's point estimate is past the budget.
+        past_budget: bool,
+        /// The currency of a cost.
+        currency: Currency,
+    },
+    /// An open loop that fell short of its rate (or left planned requests
+    /// unsent) in some rounds.
+    ShortLoad {
+        /// The rate asked for, requests per second.
+        target_rate: f64,
+        /// Rounds that fell short.
+        short_rounds: usize,
+        /// Open-loop rounds in all.
+        paced_rounds: usize,
+        /// The lowest achieved share of the rate.
+        worst: f64,
+        /// Planned requests never sent, over the short rounds.
+        unsent: u64,
+    },
+    /// A check of a results file written before checks carried numbers
+    /// (schema `tailgate.results/v1`): its limit and reason in words only.
+    Words {
+        /// The limit in words.
+        limit: String,
+        /// The reason in words.
+        reason: String,
+    },
+}
+
+/// A check as a results file holds it: `observed` since schema v1.1, `limit`
+/// and `reason` in words before.
+#[derive(Deserialize)]
+struct CheckOnDisk {
+    endpoint: String,
+    metric: Metric,
+    kind: CheckKind,
+    level: Level,
+    #[serde(default)]
+    observed: Option<Observation>,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl TryFrom<CheckOnDisk> for Check {
+    type Error = String;
+
+    fn try_from(c: CheckOnDisk) -> Result<Check, String> {
+        let observed = match (c.observed, c.limit, c.reason) {
+            (Some(observed), _, _) => observed,
+            (None, Some(limit), Some(reason)) => Observation::Words { limit, reason },
+            (None, _, _) => {
+                return Err("a check has no `observed` (nor `limit` and `reason`)".into());
+            }
+        };
+        Ok(Check {
+            endpoint: c.endpoint,
+            metric: c.metric,
+            kind: c.kind,
+            level: c.level,
+            observed,
+        })
+    }
 }
 
 /// The verdict of a run.
@@ -149,26 +236,18 @@ pub fn load_checks(runs: &[crate::bench::EndpointRun]) -> Vec<Check> {
             .map(|(_, p)| p.achieved_rate / p.target_rate)
             .fold(f64::INFINITY, f64::min);
         let unsent: u64 = short.iter().map(|(_, p)| p.unsent).sum();
-        let target = short[0].1.target_rate;
         out.push(Check {
             endpoint: run.name.clone(),
             metric: Metric::Throughput,
             kind: CheckKind::Load,
             level: Level::Warn,
-            limit: format!("open loop at {} req/s", format::rate(target)),
-            reason: format!(
-                "the open loop fell short of {} req/s in {} of {} rounds (as low as {} of the rate{}): \
-                 latencies may be understated; raise `connections` or lower `rate`",
-                format::rate(target),
-                short.len(),
-                paced.len(),
-                format::percent(worst),
-                if unsent > 0 {
-                    format!(", {unsent} planned requests unsent")
-                } else {
-                    String::new()
-                }
-            ),
+            observed: Observation::ShortLoad {
+                target_rate: short[0].1.target_rate,
+                short_rounds: short.len(),
+                paced_rounds: paced.len(),
+                worst,
+                unsent,
+            },
         });
     }
     out
@@ -252,16 +331,6 @@ pub fn decide_limits(
     }
 }
 
-/// `value` of `metric` as people read it (costs in `currency`).
-pub fn value_text(metric: Metric, value: f64, currency: Currency) -> String {
-    match metric {
-        Metric::ErrorRate => format::percent(value),
-        Metric::Throughput => format!("{} req/s", format::rate(value)),
-        Metric::Cost => format::money(value, currency),
-        _ => format::ms(value),
-    }
-}
-
 /// Whether every SLO of `slo` holds on `side` of `cmp` (for base: as if base were
 /// head). `None` when `slo` sets no limit.
 pub fn slo_holds(slo: &Slo, cmp: &EndpointComparison, side: crate::side::Side) -> Option<bool> {
@@ -309,48 +378,22 @@ fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec
         limits.push((Metric::Cost, max.to_f64()));
     }
     for (metric, limit) in limits {
-        let op = match metric {
-            Metric::ErrorRate | Metric::Cost => "≤",
-            Metric::Throughput => "≥",
-            _ => "<",
-        };
-        let limit_text = format!("{metric} {op} {}", value_text(metric, limit, currency));
         let head = cmp.get(metric).and_then(|m| m.head);
-        let (level, reason) = match head {
-            None if metric == Metric::Cost => (
-                Level::Fail,
-                format!(
-                    "{metric}: head's cost could not be measured (SLO {limit_text}); cost is measured for \
-                     `local` targets (CPU time) and `cloudformation` stacks (Lambda REPORT lines)"
-                ),
-            ),
-            None => (
-                Level::Fail,
-                format!("{metric}: head has no successful requests to measure (SLO {limit_text})"),
-            ),
-            Some(value) => {
-                let ok = match metric {
-                    Metric::ErrorRate | Metric::Cost => value <= limit,
-                    Metric::Throughput => value >= limit,
-                    _ => value < limit,
-                };
-                let verb = if ok { "within" } else { "breaks" };
-                (
-                    if ok { Level::Pass } else { Level::Fail },
-                    format!(
-                        "{metric} {} on head {verb} the SLO {limit_text}",
-                        value_text(metric, value, currency)
-                    ),
-                )
-            }
-        };
+        let holds = head.is_some_and(|value| match metric {
+            Metric::ErrorRate | Metric::Cost => value <= limit,
+            Metric::Throughput => value >= limit,
+            _ => value < limit,
+        });
         out.push(Check {
             endpoint: endpoint.to_string(),
             metric,
             kind: CheckKind::Slo,
-            level,
-            limit: limit_text,
-            reason,
+            level: if holds { Level::Pass } else { Level::Fail },
+            observed: Observation::Slo {
+                limit,
+                head,
+                currency,
+            },
         });
     }
 }
@@ -384,62 +427,28 @@ fn budget_checks(
         let Some(m) = cmp.get(metric) else {
             continue;
         };
-        let limit_text = match metric {
-            Metric::Throughput => format!("{metric} −{}", format::percent(limit)),
-            Metric::ErrorRate => format!("{metric} +{} points", format::percent(limit)),
-            _ => format!("{metric} +{}", format::percent(limit)),
-        };
-        let (level, reason) = judge_budget(metric, m, limit, &limit_text, currency);
+        let (level, past_budget) = judge_budget(metric, m, limit);
         out.push(Check {
             endpoint: endpoint.to_string(),
             metric,
             kind: CheckKind::Budget,
             level,
-            limit: limit_text,
-            reason,
+            observed: Observation::Budget {
+                limit,
+                comparison: m.clone(),
+                past_budget,
+                currency,
+            },
         });
     }
 }
 
-/// The numbers of a change in one line: `p99 212 ms → 287 ms, +35 % [+28 %, +41 %]`.
-pub fn describe_change(m: &MetricComparison) -> String {
-    describe_change_in(m, Currency::USD)
-}
-
-/// [`describe_change`] with costs in `currency`.
-pub fn describe_change_in(m: &MetricComparison, currency: Currency) -> String {
-    let base = m
-        .base
-        .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
-    let head = m
-        .head
-        .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
-    match m.change {
-        Some(c) => {
-            let [point, low, high] = match c.kind {
-                ChangeKind::Ratio => format::ratio_change(c.point, c.low, c.high),
-                ChangeKind::Difference => [c.point, c.low, c.high]
-                    .map(|v| format!("{} points", format::signed_percent(v))),
-            };
-            format!("{} {base} → {head}, {point} [{low}, {high}]", m.metric)
-        }
-        None => format!("{} {base} → {head}", m.metric),
-    }
-}
-
-fn judge_budget(
-    metric: Metric,
-    m: &MetricComparison,
-    limit: f64,
-    limit_text: &str,
-    currency: Currency,
-) -> (Level, String) {
-    let numbers = describe_change_in(m, currency);
+/// A budget's level, and whether the change's point estimate is past it. Only a
+/// regression the statistics confirm past the budget fails; one the data cannot
+/// confirm (inconclusive) warns, as does a change without data.
+fn judge_budget(metric: Metric, m: &MetricComparison, limit: f64) -> (Level, bool) {
     let Some(change) = m.change else {
-        return (
-            Level::Warn,
-            format!("{numbers}: not enough data to check the budget {limit_text}"),
-        );
+        return (Level::Warn, false);
     };
     // How far past the budget the point estimate is, in the metric's bad direction.
     let past_budget = match (metric, change.kind) {
@@ -447,24 +456,12 @@ fn judge_budget(
         (_, ChangeKind::Ratio) => change.point > 1.0 + limit,
         (_, ChangeKind::Difference) => change.point > limit,
     };
-    match (m.state, past_budget) {
-        (ChangeState::Regressed, true) => (
-            Level::Fail,
-            format!("{numbers}, regressed past the budget {limit_text}"),
-        ),
-        (ChangeState::Inconclusive, true) => (
-            Level::Warn,
-            format!("{numbers}: may be past the budget {limit_text}, but the rounds disagree (inconclusive)"),
-        ),
-        (ChangeState::Regressed, false) => (
-            Level::Pass,
-            format!("{numbers}: regressed, within the budget {limit_text}"),
-        ),
-        (state, _) => (
-            Level::Pass,
-            format!("{numbers}: {}, budget {limit_text}", state.label()),
-        ),
-    }
+    let level = match (m.state, past_budget) {
+        (ChangeState::Regressed, true) => Level::Fail,
+        (ChangeState::Inconclusive, true) => Level::Warn,
+        _ => Level::Pass,
+    };
+    (level, past_budget)
 }
 
 #[cfg(test)]
