@@ -227,4 +227,95 @@ mod tests {
         }
         assert!(!md.contains("(base, X-Ray)"));
     }
+
+    /// Every branch of the fragment, pinned: two sides (one with a count
+    /// mismatch and unreadable lines), the slowest minute with and without a
+    /// FilterLogEvents shortfall, an Insights error, the cost with a monthly
+    /// projection, calls on both sides, hints; and the cost table alone without
+    /// a projection.
+    #[test]
+    fn the_fragment_word_for_word() {
+        use crate::server_side::insights::{InsightsSummary, Minute};
+        use crate::server_side::view::SideInsights;
+        let cost = x86_cost();
+        let mut base = side(1024, 90, 0, 100);
+        base.side = Side::Base;
+        base.count_mismatch = Some("98 REPORT lines for 100 requests <sent>".into());
+        base.rejected_lines = 2;
+        base.memory_size_mb = None;
+        let head = side(512, 300, 5, 100);
+        let minute = |m: &str, p99: f64, n: u64| Minute {
+            minute: m.into(),
+            invocations: n,
+            billed_ms: 1000.0,
+            avg_ms: Some(20.0),
+            p99_ms: Some(p99),
+            max_memory_mb: Some(90.0),
+            cold_starts: 0,
+        };
+        let call = |endpoint: &str, sql: Option<&str>, op: Option<&str>| DownstreamCall {
+            endpoint: endpoint.into(),
+            service: "orders-db".into(),
+            operation: op.map(Into::into),
+            sql: sql.map(Into::into),
+            count: 3,
+            mean_ms: 12.0,
+            max_ms: 30.5,
+        };
+        let comparison = CostComparison {
+            currency: crate::cost::Currency::USD,
+            monthly_requests: Some(10_000_000),
+            source: "Lambda REPORT lines".into(),
+            base: SideCost {
+                side: Side::Base,
+                ..cost.clone()
+            },
+            head: cost,
+        };
+        let view = ServerSide {
+            insights: vec![
+                SideInsights {
+                    side: Side::Base,
+                    summary: InsightsSummary {
+                        minutes: vec![
+                            minute("2026-12-03 08:41:00.000", 70.0, 60),
+                            minute("2026-12-03 08:42:00.000", 90.0, 60),
+                        ],
+                    },
+                },
+                SideInsights {
+                    side: Side::Head,
+                    summary: InsightsSummary {
+                        minutes: vec![minute("2026-12-03 08:43:00.000", 95.0, 100)],
+                    },
+                },
+            ],
+            insights_error: Some("AccessDenied for <logs:StartQuery>".into()),
+            lambda: vec![base, head],
+            cost: Some(comparison.clone()),
+            head_calls: vec![
+                call("GET /orders", Some("SELECT * FROM t WHERE a | b"), None),
+                call("GET /orders", None, Some("GetItem")),
+                call("GET /users", None, None),
+            ],
+            base_calls: vec![call("GET /orders", None, Some("Query"))],
+            hints: vec![
+                Hint {
+                    kind: HintKind::Arm64Saving,
+                    message: "try arm64".into(),
+                },
+                Hint {
+                    kind: HintKind::MemoryOverProvisioned,
+                    message: "Memory looks over-provisioned: 90 of 1024 MB".into(),
+                },
+            ],
+            window_costs: Vec::new(),
+        };
+        insta::assert_snapshot!("server_side_fragment", markdown(&view));
+        let alone = CostComparison {
+            monthly_requests: None,
+            ..comparison
+        };
+        insta::assert_snapshot!("cost_table_alone", cost_table(&alone));
+    }
 }
