@@ -438,6 +438,15 @@ fn rendered(res: &RunResults) -> Vec<(&'static str, String)> {
 #[test]
 fn the_rich_file_renders_every_part_cleanly() {
     let res = rich();
+    // Its whole comment (server side, cost, history, acceptance) pinned word for
+    // word (insta ignores trailing newlines: their count is pinned apart).
+    let markdown = render_markdown(&build_view(&res)).expect("render");
+    insta::assert_snapshot!("rich_comment", markdown);
+    assert_eq!(
+        markdown.len(),
+        markdown.trim_end().len(),
+        "no trailing newline"
+    );
     for (what, md) in rendered(&res) {
         assert_eq!(
             hostile_constructs(&md),
