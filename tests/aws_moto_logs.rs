@@ -295,7 +295,7 @@ async fn the_server_side_stage_prices_both_sides() {
         cost.point_change().unwrap() > 0.0,
         "head bills more time per request"
     );
-    let md = tailgate::report::server_side::markdown(&view);
+    let md = tailgate::report::server_side::markdown(&view).expect("render");
     assert!(md.contains("| head | 4 | 4 | 1 (25"), "{md}");
     assert!(md.contains("per 1M requests"), "{md}");
     assert_nothing_left(&clients).await;

@@ -1,12 +1,81 @@
-//! The server-side section of the comment: a markdown fragment from the rows of
-//! [`crate::server_side::view`] (REPORT lines, cost, X-Ray, hints), every outside
-//! string through the one escape.
+//! The server-side section of the comment: the rows of
+//! [`crate::server_side::view`] (REPORT lines, cost, X-Ray, hints) as a view of
+//! escaped, formatted strings, which `templates/server_side.md.j2` lays out (in
+//! the comment through an include, alone through [`markdown`]).
+
+use serde::Serialize;
 
 use super::escape;
+use super::render::{render_template, RenderError};
 use crate::cost::{CostComparison, Money};
 use crate::format;
 use crate::server_side::lambda::Spread;
 use crate::server_side::ServerSide;
+
+/// What the server-side section shows, every string ready to print.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerSideView {
+    /// One row per side of the Lambda table (empty: no table).
+    pub lambda: Vec<LambdaRow>,
+    /// Sentences under the Lambda table (slowest minutes, what could not be read).
+    pub notes: Vec<String>,
+    /// The cost of both sides.
+    pub cost: Option<CostView>,
+    /// The slowest downstream calls, head then base.
+    pub calls: Vec<CallGroup>,
+    /// Hints, one line each.
+    pub hints: Vec<String>,
+}
+
+/// One side of the Lambda table.
+#[derive(Debug, Clone, Serialize)]
+pub struct LambdaRow {
+    side: String,
+    invocations: u64,
+    requests: u64,
+    cold: String,
+    init: String,
+    warm: String,
+    billed: String,
+    memory: String,
+}
+
+/// The cost table.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostView {
+    /// Where the cost came from, for its heading (`None`: no heading, the
+    /// section's summary names it).
+    heading: Option<String>,
+    /// The projection's column header, when `monthly_requests` is set.
+    monthly_header: Option<String>,
+    rows: Vec<CostRow>,
+    /// Head's change per request (`+3.5 %`).
+    change: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CostRow {
+    side: String,
+    per_1m: String,
+    monthly: String,
+}
+
+/// One side's slowest downstream calls.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallGroup {
+    label: &'static str,
+    rows: Vec<CallRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CallRow {
+    endpoint: String,
+    service: String,
+    operation: String,
+    count: u64,
+    mean: String,
+    max: String,
+}
 
 fn opt_money(m: Option<Money>) -> String {
     m.map_or_else(|| "n/a".to_string(), |m| m.to_string())
@@ -25,78 +94,56 @@ fn cell(text: &str) -> String {
     escape::text(text)
 }
 
-/// The cost of both sides under a heading (for the server-side section).
-pub fn cost_markdown(cost: &CostComparison) -> String {
-    format!(
-        "#### Cost ({})\n\n{}",
-        escape::inline(&cost.source),
-        cost_table(cost)
-    )
-}
-
-/// The cost of both sides as a markdown table, in units people read: per million
-/// requests, and the monthly projection only when `cost.monthly_requests` is set.
-pub fn cost_table(cost: &CostComparison) -> String {
+/// The cost of both sides, in units people read: per million requests, and the
+/// monthly projection only when `cost.monthly_requests` is set; under a heading
+/// naming its source when `heading`.
+pub fn cost_view(cost: &CostComparison, heading: bool) -> CostView {
     let monthly = cost.monthly_requests;
-    let mut md = String::from("| side | per 1M requests |");
-    if let Some(n) = monthly {
-        md.push_str(&format!(" per month ({} requests) |", format::thousands(n)));
+    CostView {
+        heading: heading.then(|| escape::inline(&cost.source)),
+        monthly_header: monthly.map(|n| format!("per month ({} requests)", format::thousands(n))),
+        rows: [&cost.base, &cost.head]
+            .into_iter()
+            .map(|side| CostRow {
+                side: side.side.to_string(),
+                per_1m: opt_money(side.per_1m),
+                monthly: opt_money(side.monthly),
+            })
+            .collect(),
+        change: cost.point_change().map(format::signed_percent),
     }
-    md.push_str(if monthly.is_some() {
-        "\n|---|---:|---:|\n"
-    } else {
-        "\n|---|---:|\n"
-    });
-    for side in [&cost.base, &cost.head] {
-        md.push_str(&format!("| {} | {} |", side.side, opt_money(side.per_1m)));
-        if monthly.is_some() {
-            md.push_str(&format!(" {} |", opt_money(side.monthly)));
-        }
-        md.push('\n');
-    }
-    if let Some(change) = cost.point_change() {
-        md.push_str(&format!(
-            "\nHead costs {} per request vs base (point estimate over the whole run; the \
-             per-endpoint changes above carry their intervals).\n",
-            format::signed_percent(change)
-        ));
-    }
-    md.push('\n');
-    md
 }
 
-/// A markdown fragment: cold starts and memory per side, cost base vs head, the
-/// slowest downstream calls, hints. Every number is in a table.
-pub fn markdown(view: &ServerSide) -> String {
-    let mut md = String::new();
-    if !view.lambda.is_empty() {
-        md.push_str("#### Lambda (from REPORT lines)\n\n");
-        md.push_str("| side | invocations | requests | cold starts | init p50 / p99 | warm p50 / p99 | billed p50 / p99 | memory used / size |\n");
-        md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        for s in &view.lambda {
-            let cold = match s.cold_start_rate {
+/// The view of the whole section: cold starts and memory per side, cost base vs
+/// head, the slowest downstream calls, hints. Every number is in a table.
+pub fn view(server: &ServerSide) -> ServerSideView {
+    let lambda = server
+        .lambda
+        .iter()
+        .map(|s| LambdaRow {
+            side: s.side.to_string(),
+            invocations: s.invocations,
+            requests: s.requests_sent,
+            cold: match s.cold_start_rate {
                 Some(r) => format!("{} ({})", s.cold_starts, format::percent(r)),
                 None => "–".into(),
-            };
-            let mem = match (s.max_memory_used_mb, s.memory_size_mb) {
+            },
+            init: spread_text(s.init),
+            warm: spread_text(s.warm_duration),
+            billed: spread_text(s.billed),
+            memory: match (s.max_memory_used_mb, s.memory_size_mb) {
                 (Some(u), Some(m)) => format!("{u} / {m} MB"),
                 _ => "–".into(),
-            };
-            md.push_str(&format!(
-                "| {} | {} | {} | {cold} | {} | {} | {} | {mem} |\n",
-                s.side,
-                s.invocations,
-                s.requests_sent,
-                spread_text(s.init),
-                spread_text(s.warm_duration),
-                spread_text(s.billed),
-            ));
-        }
-        for i in &view.insights {
-            let lambda = view.lambda.iter().find(|l| l.side == i.side);
+            },
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if !server.lambda.is_empty() {
+        for i in &server.insights {
+            let lambda = server.lambda.iter().find(|l| l.side == i.side);
             if let Some(slow) = i.summary.slowest_minute() {
-                md.push_str(&format!(
-                    "\n> {}: slowest minute {} UTC, p99 {} over {} invocations (Logs Insights: {} invocations in the window{}).\n",
+                notes.push(format!(
+                    "{}: slowest minute {} UTC, p99 {} over {} invocations (Logs Insights: {} invocations in the window{})",
                     i.side,
                     escape::text(slow.minute.get(..16).unwrap_or(&slow.minute)),
                     slow.p99_ms.map_or("–".to_string(), |p| format!("{p:.1} ms")),
@@ -112,61 +159,75 @@ pub fn markdown(view: &ServerSide) -> String {
                 ));
             }
         }
-        if let Some(e) = &view.insights_error {
-            md.push_str(&format!(
-                "\n> Logs Insights could not be read: {}.\n",
+        if let Some(e) = &server.insights_error {
+            notes.push(format!(
+                "Logs Insights could not be read: {}",
                 escape::text(e)
             ));
         }
-        for s in &view.lambda {
+        for s in &server.lambda {
             if let Some(m) = &s.count_mismatch {
-                md.push_str(&format!("\n> {}: {}.\n", s.side, escape::inline(m)));
+                notes.push(format!("{}: {}", s.side, escape::inline(m)));
             }
             if s.rejected_lines > 0 {
-                md.push_str(&format!(
-                    "\n> {}: {} REPORT lines could not be read.\n",
+                notes.push(format!(
+                    "{}: {} REPORT lines could not be read",
                     s.side, s.rejected_lines
                 ));
             }
         }
-        md.push('\n');
     }
-    if let Some(cost) = &view.cost {
-        md.push_str(&cost_markdown(cost));
+    let calls = [("head", &server.head_calls), ("base", &server.base_calls)]
+        .into_iter()
+        .filter(|(_, calls)| !calls.is_empty())
+        .map(|(label, calls)| CallGroup {
+            label,
+            rows: calls
+                .iter()
+                .map(|c| CallRow {
+                    endpoint: cell(&c.endpoint),
+                    service: cell(&c.service),
+                    operation: c
+                        .sql
+                        .as_deref()
+                        .map(|q| format!("`{}`", escape::cell_code(q)))
+                        .or_else(|| c.operation.as_deref().map(cell))
+                        .unwrap_or_else(|| "–".into()),
+                    count: c.count,
+                    mean: format::ms(c.mean_ms),
+                    max: format::ms(c.max_ms),
+                })
+                .collect(),
+        })
+        .collect();
+    ServerSideView {
+        lambda,
+        notes,
+        cost: server.cost.as_ref().map(|c| cost_view(c, true)),
+        calls,
+        hints: server
+            .hints
+            .iter()
+            .map(|h| escape::inline(&h.message))
+            .collect(),
     }
-    for (label, calls) in [("head", &view.head_calls), ("base", &view.base_calls)] {
-        if calls.is_empty() {
-            continue;
-        }
-        md.push_str(&format!(
-            "#### Slowest downstream calls ({label}, X-Ray)\n\n"
-        ));
-        md.push_str("| endpoint | service | operation | calls | mean | max |\n|---|---|---|---:|---:|---:|\n");
-        for c in calls {
-            let op = c
-                .sql
-                .as_deref()
-                .map(|q| format!("`{}`", escape::cell_code(q)))
-                .or_else(|| c.operation.as_deref().map(cell))
-                .unwrap_or_else(|| "–".into());
-            md.push_str(&format!(
-                "| {} | {} | {op} | {} | {} | {} |\n",
-                cell(&c.endpoint),
-                cell(&c.service),
-                c.count,
-                format::ms(c.mean_ms),
-                format::ms(c.max_ms)
-            ));
-        }
-        md.push('\n');
-    }
-    if !view.hints.is_empty() {
-        md.push_str("#### Hints\n\n");
-        for h in &view.hints {
-            md.push_str(&format!("- {}\n", escape::inline(&h.message)));
-        }
-    }
-    md
+}
+
+/// The section alone as markdown (as the comment includes it).
+pub fn markdown(server: &ServerSide) -> Result<String, RenderError> {
+    render_template("server_side.md", &view(server))
+}
+
+/// The cost table alone as markdown (as the comment shows a cost without a
+/// server side).
+pub fn cost_table(cost: &CostComparison) -> Result<String, RenderError> {
+    render_template(
+        "server_side.md",
+        &ServerSideView {
+            cost: Some(cost_view(cost, false)),
+            ..ServerSideView::default()
+        },
+    )
 }
 
 #[cfg(test)]
@@ -211,7 +272,7 @@ mod tests {
             }],
             window_costs: Vec::new(),
         };
-        let md = markdown(&view);
+        let md = markdown(&view).unwrap();
         for part in [
             "#### Lambda (from REPORT lines)",
             "| head | 100 | 100 | 5 (5",
@@ -311,11 +372,11 @@ mod tests {
             ],
             window_costs: Vec::new(),
         };
-        insta::assert_snapshot!("server_side_fragment", markdown(&view));
+        insta::assert_snapshot!("server_side_fragment", markdown(&view).unwrap());
         let alone = CostComparison {
             monthly_requests: None,
             ..comparison
         };
-        insta::assert_snapshot!("cost_table_alone", cost_table(&alone));
+        insta::assert_snapshot!("cost_table_alone", cost_table(&alone).unwrap());
     }
 }

@@ -34,8 +34,9 @@ pub struct ReportView {
     /// Whether any endpoint was priced (the table gets a cost column).
     pub has_cost: bool,
     /// The server's side of the run (Lambda REPORT lines, cost, X-Ray, hints) as a
-    /// markdown fragment built from numbers, when there is one.
-    pub server_side: Option<String>,
+    /// view of formatted, escaped strings (`templates/server_side.md.j2`), when
+    /// there is one.
+    pub server_side: Option<super::server_side::ServerSideView>,
     /// The summary line of the server-side details.
     pub server_summary: String,
     /// The failing and warning checks (passes are only counted).
@@ -671,7 +672,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         (Some(server), _) => {
             let cold: u64 = server.lambda.iter().map(|l| l.cold_starts).sum();
             (
-                Some(crate::report::server_side::markdown(server)),
+                Some(super::server_side::view(server)),
                 format!(
                     "Server side (AWS Lambda): {}, cost, hints",
                     plural(cold as usize, "cold start", "cold starts")
@@ -679,7 +680,10 @@ pub fn build_view(results: &RunResults) -> ReportView {
             )
         }
         (None, Some(cost)) => (
-            Some(crate::report::server_side::cost_table(cost)),
+            Some(super::server_side::ServerSideView {
+                cost: Some(super::server_side::cost_view(cost, false)),
+                ..Default::default()
+            }),
             format!("Cost ({})", escape::inline(&cost.source)),
         ),
         (None, None) => (None, String::new()),
