@@ -253,9 +253,9 @@ async fn deploy_and_measure(
     // Base first, whatever order the sides came up in.
     targets.lock().await.sort_by_key(|t| t.side != Side::Base);
     let deployed = targets.lock().await.clone();
-    let client = bench::ClientOptions {
+    let client = bench::MeasureOptions {
         cpu_time: Some(crate::server_side::cpu::process_time),
-        ..bench::ClientOptions::from_config(config)
+        ..bench::MeasureOptions::from_config(config)
     };
     let mut runs = bench::measure(&deployed, &config.endpoints, order, 0, &client, progress)
         .await

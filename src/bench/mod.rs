@@ -352,7 +352,7 @@ fn sides_of(with_base: bool) -> usize {
 /// How requests are sent, beyond each endpoint's own settings, and what is read
 /// around each measured phase.
 #[derive(Debug, Clone, Default)]
-pub struct ClientOptions {
+pub struct MeasureOptions {
     /// TLS settings for https targets.
     pub tls: TlsOptions,
     /// The CPU time a local target's process tree (by pid) has used so far, read
@@ -361,10 +361,10 @@ pub struct ClientOptions {
     pub cpu_time: Option<fn(u32) -> Option<Duration>>,
 }
 
-impl ClientOptions {
-    /// The client options of a config.
-    pub fn from_config(config: &crate::config::Config) -> ClientOptions {
-        ClientOptions {
+impl MeasureOptions {
+    /// The options of a config (TLS; no CPU reader).
+    pub fn from_config(config: &crate::config::Config) -> MeasureOptions {
+        MeasureOptions {
             tls: TlsOptions {
                 ca_file: config.tls.ca_file.clone(),
                 insecure: config.tls.insecure,
@@ -383,7 +383,7 @@ pub async fn measure(
     endpoints: &[Endpoint],
     order: &[[Side; 2]],
     first_round: u32,
-    client: &ClientOptions,
+    options: &MeasureOptions,
     progress: &Progress,
 ) -> Result<Vec<EndpointRun>, TargetError> {
     let engine = Engine::auto()
@@ -402,8 +402,8 @@ pub async fn measure(
     let mut plans = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {
         let version = endpoint.load.http;
-        let base_spec = TargetSpec::resolve(&base.base_url, version, &client.tls).await?;
-        let head_spec = TargetSpec::resolve(&head.base_url, version, &client.tls).await?;
+        let base_spec = TargetSpec::resolve(&base.base_url, version, &options.tls).await?;
+        let head_spec = TargetSpec::resolve(&head.base_url, version, &options.tls).await?;
         plans.push([
             RequestPlan::new(endpoint, &base_spec, endpoint.items.clone())?,
             RequestPlan::new(endpoint, &head_spec, endpoint.items.clone())?,
@@ -465,7 +465,7 @@ pub async fn measure(
                     Side::Base => base.pid,
                     Side::Head => head.pid,
                 };
-                let cpu_time = |pid: Option<u32>| pid.zip(client.cpu_time).and_then(|(p, f)| f(p));
+                let cpu_time = |pid: Option<u32>| pid.zip(options.cpu_time).and_then(|(p, f)| f(p));
                 let cpu_before = cpu_time(pid);
                 let start_ms = unix_ms();
                 let outcome = load_phase(
