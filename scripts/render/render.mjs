@@ -42,8 +42,10 @@ const mermaidJs = pathToFileURL(join(here, "node_modules/mermaid/dist/mermaid.mi
 const css = `
 body { margin: 0; background: #fff; }
 .markdown-body { box-sizing: border-box; width: 900px; padding: 16px;
-  font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif,
-    "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji";
+  /* GitHub's stack, then DejaVu Sans (Debian's): without a text font named,
+     Chromium here took digits and spaces from the emoji font (wide, spaced). */
+  font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans", Helvetica, Arial,
+    "DejaVu Sans", sans-serif, "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji";
   font-size: 14px; line-height: 1.5; color: #1f2328; word-wrap: break-word; }
 .markdown-body h3 { font-size: 1.25em; font-weight: 600; line-height: 1.25; margin: 0 0 16px; }
 .markdown-body h4 { font-size: 1em; font-weight: 600; margin: 24px 0 16px; }
@@ -221,6 +223,24 @@ try {
   if (/\|[^\n]*\[[^\n]*\]/.test(markdown) && cells.length === 0)
     failures.push("the tables hold [..] intervals but none was found in the rendered cells");
 
+  // 4. The verdict of each endpoint is in view: the first table's `gate`
+  // column lies within the 900 px, whatever the table holds to its right.
+  measured.gate = await tab.evaluate(() => {
+    const table = document.querySelector(".markdown-body table");
+    if (!table) return null;
+    const heads = [...table.querySelectorAll("th")];
+    const gate = heads.find((th) => th.textContent.trim() === "gate");
+    if (!gate) return { found: false };
+    const right = gate.getBoundingClientRect().right;
+    const visible = table.getBoundingClientRect().left + table.clientWidth;
+    return { found: true, right: Math.round(right), visible: Math.round(visible) };
+  });
+  if (measured.gate && !measured.gate.found) failures.push("the endpoint table has no gate column");
+  else if (measured.gate && measured.gate.right > measured.gate.visible)
+    failures.push(
+      `the gate column ends at ${measured.gate.right} px, past the table's visible ${measured.gate.visible} px at 900 px`,
+    );
+
   await tab.screenshot({ path: join(outDir, "comment.png"), fullPage: true });
 } finally {
   await ctx.close();
@@ -234,4 +254,4 @@ if (failures.length) {
   for (const f of failures) console.error(`render-comment: FAIL ${f}`);
   process.exit(1);
 }
-console.log("render-comment: verdict in the first 200 px, chart legend and series apart, intervals unbroken");
+console.log("render-comment: verdict in the first 200 px, gate column in view, chart legend and series apart, intervals unbroken");
