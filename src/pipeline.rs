@@ -489,7 +489,10 @@ pub fn write_outputs(
     let md = dir.join("report.md");
     std::fs::write(&md, markdown).map_err(write_err(&md))?;
     let json = dir.join("tailgate-results.json");
-    crate::results::write(&json, results).map_err(write_err(&json))?;
+    // Each check in words beside its numbers, for the file's readers.
+    let mut worded = results.clone();
+    crate::report::checks::word(&mut worded.verdict);
+    crate::results::write(&json, &worded).map_err(write_err(&json))?;
     Ok((md, json))
 }
 
@@ -511,6 +514,7 @@ mod tests {
                     limit: String::new(),
                     reason: String::new(),
                 },
+                words: None,
             }],
             error: None,
         }

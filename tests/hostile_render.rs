@@ -132,6 +132,7 @@ fn rich() -> RunResults {
             limit: "p99 < 1 s".into(),
             reason: "p99 2 s on head breaks the SLO p99 < 1 s".into(),
         },
+        words: None,
     });
     // What a history brings: a stored baseline, a trend with a change point,
     // learned floors, a warning; and an accepted regression.

@@ -10,7 +10,12 @@ use common::standin::HEAD_SHA;
 #[test]
 fn an_honest_results_file() {
     let results = common::measured_results(HEAD_SHA, 4242, 2.1);
-    let json = serde_json::to_string_pretty(&results).expect("serialise");
+    // Written as `run`, `compare` and `merge` write it (each check worded
+    // beside its numbers).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, path) =
+        tailgate::pipeline::write_outputs(dir.path(), &results, "report").expect("write");
+    let json = std::fs::read_to_string(path).expect("read");
     insta::assert_snapshot!("results_file", json);
     // What was written reads back to the same file.
     let again = tailgate::results::parse(&json, "tailgate-results.json").expect("parse");

@@ -6,7 +6,7 @@
 use crate::cost::Currency;
 use crate::format;
 use crate::judge::verdict::{
-    ChangeKind, ChangeState, Check, Metric, MetricComparison, Observation,
+    ChangeKind, ChangeState, Check, CheckWords, Metric, MetricComparison, Observation, Verdict,
 };
 
 /// `value` of `metric` as people read it (costs in `currency`).
@@ -152,6 +152,17 @@ pub fn reason(check: &Check) -> String {
     }
 }
 
+/// Put every check's words beside its observation, for the readers of a results
+/// file (done where the file is written).
+pub fn word(verdict: &mut Verdict) {
+    for check in &mut verdict.checks {
+        check.words = Some(CheckWords {
+            limit: limit(check),
+            reason: reason(check),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +175,7 @@ mod tests {
             kind,
             level,
             observed,
+            words: None,
         }
     }
 
@@ -257,6 +269,33 @@ mod tests {
         // Written again, it is a v1.1 check that reads back the same.
         let again: Check = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(again, c);
+        // A v1.1 check carries its words beside its observation, and keeps them
+        // when read back.
+        let mut verdict = Verdict {
+            level: Level::Fail,
+            mode: crate::config::Mode::Blocking,
+            checks: vec![check(
+                Metric::P99,
+                CheckKind::Slo,
+                Level::Fail,
+                Observation::Slo {
+                    limit: 250.0,
+                    head: Some(287.0),
+                    currency: Currency::USD,
+                },
+            )],
+            error: None,
+        };
+        word(&mut verdict);
+        let json = serde_json::to_value(&verdict.checks[0]).unwrap();
+        assert_eq!(json["observed"]["type"], "slo");
+        assert_eq!(json["limit"], "p99 < 250 ms");
+        assert_eq!(
+            json["reason"],
+            "p99 287 ms on head breaks the SLO p99 < 250 ms"
+        );
+        let back: Check = serde_json::from_value(json).unwrap();
+        assert_eq!(back, verdict.checks[0]);
         let neither = r#"{"endpoint":"a","metric":"p99","kind":"slo","level":"pass"}"#;
         let err = serde_json::from_str::<Check>(neither)
             .unwrap_err()

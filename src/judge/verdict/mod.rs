@@ -73,6 +73,21 @@ pub struct Check {
     /// What the check saw: the numbers behind the outcome (the report words
     /// them, `report::checks`).
     pub observed: Observation,
+    /// The check in words (`limit`, `reason`), as the report says it, written
+    /// beside `observed` for the results file's readers when the file is written
+    /// (`report::checks::word`). tailgate itself never reads them: it words
+    /// `observed`.
+    #[serde(flatten)]
+    pub words: Option<CheckWords>,
+}
+
+/// A check's limit and reason in words, as the report says them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckWords {
+    /// The limit (`p99 < 500 ms`, `p99 +10 %`).
+    pub limit: String,
+    /// The numbers behind the outcome, in one line.
+    pub reason: String,
 }
 
 /// What a check saw, as numbers: the verdict decides on them, the report words
@@ -126,8 +141,8 @@ pub enum Observation {
     },
 }
 
-/// A check as a results file holds it: `observed` since schema v1.1, `limit`
-/// and `reason` in words before.
+/// A check as a results file holds it: `observed` (and its words) since schema
+/// v1.1, `limit` and `reason` in words alone before.
 #[derive(Deserialize)]
 struct CheckOnDisk {
     endpoint: String,
@@ -146,9 +161,14 @@ impl TryFrom<CheckOnDisk> for Check {
     type Error = String;
 
     fn try_from(c: CheckOnDisk) -> Result<Check, String> {
-        let observed = match (c.observed, c.limit, c.reason) {
-            (Some(observed), _, _) => observed,
-            (None, Some(limit), Some(reason)) => Observation::Words { limit, reason },
+        let (observed, words) = match (c.observed, c.limit, c.reason) {
+            (Some(observed), limit, reason) => (
+                observed,
+                limit
+                    .zip(reason)
+                    .map(|(limit, reason)| CheckWords { limit, reason }),
+            ),
+            (None, Some(limit), Some(reason)) => (Observation::Words { limit, reason }, None),
             (None, _, _) => {
                 return Err("a check has no `observed` (nor `limit` and `reason`)".into());
             }
@@ -159,6 +179,7 @@ impl TryFrom<CheckOnDisk> for Check {
             kind: c.kind,
             level: c.level,
             observed,
+            words,
         })
     }
 }
@@ -248,6 +269,7 @@ pub fn load_checks(runs: &[crate::bench::EndpointRun]) -> Vec<Check> {
                 worst,
                 unsent,
             },
+            words: None,
         });
     }
     out
@@ -394,6 +416,7 @@ fn slo_checks(endpoint: &str, slo: &Slo, cmp: &EndpointComparison, out: &mut Vec
                 head,
                 currency,
             },
+            words: None,
         });
     }
 }
@@ -439,6 +462,7 @@ fn budget_checks(
                 past_budget,
                 currency,
             },
+            words: None,
         });
     }
 }
