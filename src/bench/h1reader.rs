@@ -181,8 +181,14 @@ impl ResponseReader {
                 }
                 State::ChunkData(left) => {
                     let take = (rest.len() as u64).min(left) as usize;
-                    // The last two bytes of a chunk are its CRLF, not data.
+                    // The last two bytes of a chunk are its CRLF, not data; a chunk
+                    // longer than its size line said is a framing error.
                     let data = take.min(left.saturating_sub(2) as usize);
+                    let crlf_from = 2 - left.min(2) as usize;
+                    let crlf = &rest[data..take];
+                    if crlf != &b"\r\n"[crlf_from..crlf_from + crlf.len()] {
+                        return Err(ErrorKind::Body);
+                    }
                     self.data(&rest[..data], take);
                     pos += take;
                     if left == take as u64 {
@@ -532,6 +538,16 @@ pub(crate) mod tests {
         assert_eq!(got, vec![Err(ErrorKind::Protocol)]);
         let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
         assert_eq!(read_all(bad, &[], false), vec![Err(ErrorKind::Body)]);
+        // A chunk longer than its size: the bytes after the data are not its CRLF,
+        // however the reads cut them.
+        let long = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n";
+        for cut in 0..long.len() {
+            assert_eq!(
+                read_all(long, &[cut], false),
+                vec![Err(ErrorKind::Body)],
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]
