@@ -179,9 +179,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_observation_in_words() {
-        let slo = check(
+    /// p99 287 ms on head against an SLO of 250 ms.
+    fn slo_breached() -> Check {
+        check(
             Metric::P99,
             CheckKind::Slo,
             Level::Fail,
@@ -190,7 +190,12 @@ mod tests {
                 head: Some(287.0),
                 currency: Currency::USD,
             },
-        );
+        )
+    }
+
+    #[test]
+    fn each_observation_in_words() {
+        let slo = slo_breached();
         assert_eq!(limit(&slo), "p99 < 250 ms");
         assert_eq!(
             reason(&slo),
@@ -274,16 +279,7 @@ mod tests {
         let mut verdict = Verdict {
             level: Level::Fail,
             mode: crate::config::Mode::Blocking,
-            checks: vec![check(
-                Metric::P99,
-                CheckKind::Slo,
-                Level::Fail,
-                Observation::Slo {
-                    limit: 250.0,
-                    head: Some(287.0),
-                    currency: Currency::USD,
-                },
-            )],
+            checks: vec![slo_breached()],
             error: None,
         };
         word(&mut verdict);
