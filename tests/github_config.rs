@@ -64,6 +64,7 @@ fn config_with_budget(budget: f64) -> Config {
         ready: tailgate::config::RemoteReady::default(),
     });
     for e in &mut config.endpoints {
+        e.budget.p50 = Some(Fraction(budget));
         e.budget.p99 = Some(Fraction(budget));
     }
     config

@@ -30,8 +30,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tailgate::side::Side;
 use tailgate::stats::{
-    calibrate, compare, decide, CalibrateOptions, CompareOptions, Decision, Finding, Hypothesis,
-    Metric, PairedRounds, RoundCounters, RoundObs, Thresholds, RECOMMENDED_ROUNDS,
+    calibrate, compare, decide, CalibrateOptions, CompareOptions, Decision, EndpointStats,
+    Estimate, Finding, Hypothesis, Metric, NotEnoughData, PairedRounds, RoundCounters, RoundObs,
+    Thresholds, RECOMMENDED_ROUNDS,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -312,6 +313,15 @@ fn simulate(m: &Model, u: &mut Uniforms) -> PairedRounds {
 /// Decides a gate on `metrics` of one endpoint: Holm over all of them, a +10 %
 /// budget on p99, the default noise floors (2 %; 0.1 percentage points for errors).
 fn gate(rounds: &PairedRounds, metrics: &[Metric], seed: u64) -> Vec<Decision> {
+    gate_full(rounds, metrics, seed).1
+}
+
+/// [`gate`] with the comparison it decided on.
+fn gate_full(
+    rounds: &PairedRounds,
+    metrics: &[Metric],
+    seed: u64,
+) -> (EndpointStats, Vec<Decision>) {
     let opts = CompareOptions {
         seed,
         ..CompareOptions::default()
@@ -329,7 +339,8 @@ fn gate(rounds: &PairedRounds, metrics: &[Metric], seed: u64) -> Vec<Decision> {
             },
         })
         .collect();
-    decide(&checks, 0.95).unwrap()
+    let decisions = decide(&checks, 0.95).unwrap();
+    (cmp, decisions)
 }
 
 /// The checks a gate fails on by default: tail latency, errors, throughput.
@@ -367,6 +378,112 @@ fn aa_gates_on_every_metric_rarely_regress() {
         false_alarms <= 3,
         "{false_alarms} of 300 A/A gates regressed"
     );
+}
+
+/// Whether a decided check would warn under the verdict's rule for a budget: an
+/// inconclusive change whose point is past the budget, by a run that could have
+/// detected a change of the budget's size (its MDE is within the budget).
+fn warns(d: &Decision, point: f64) -> bool {
+    d.state == Finding::Inconclusive
+        && point > 1.0 + d.tolerance
+        && d.mde.is_some_and(|mde| mde <= d.tolerance)
+}
+
+/// Gates on p99 (+10 % budget), errors and throughput; the count of gates with a
+/// regression, with an improvement, with a warning, and where p99 was not
+/// estimable.
+fn aa_outcomes(model: &Model, metrics: &[Metric], trials: u64, seed: u64) -> [usize; 4] {
+    let mut u = Uniforms::new(seed);
+    let mut out = [0; 4];
+    for g in 0..trials {
+        let (cmp, d) = gate_full(&simulate(model, &mut u), metrics, seed ^ g);
+        out[0] += usize::from(d.iter().any(|d| d.state == Finding::Regressed));
+        out[1] += usize::from(d.iter().any(|d| d.state == Finding::Improved));
+        let p99_warns = cmp.metrics.iter().zip(&d).any(|(m, d)| {
+            m.metric == Metric::P99 && m.estimate.change().is_some_and(|c| warns(d, c.estimate))
+        });
+        out[2] += usize::from(p99_warns);
+        out[3] += usize::from(cmp.metrics.iter().any(|m| {
+            m.metric == Metric::P99
+                && matches!(
+                    m.estimate,
+                    Estimate::NotEnoughData(NotEnoughData::NotEstimable { .. })
+                )
+        }));
+    }
+    out
+}
+
+#[test]
+fn rounds_too_small_for_p99_give_no_call_and_no_warning() {
+    // A real service at 60 requests per 1 s round, ten rounds a side: 600
+    // requests in all cannot estimate p99 (1,000 needed), so it is neither called
+    // nor warned about, in any of 1,000 A/A gates.
+    let model = Model {
+        rounds: 10,
+        samples: 60,
+        ..SMALL
+    };
+    let [regressed, improved, warned, not_estimable] = aa_outcomes(&model, &GATED, 1_000, 11);
+    eprintln!(
+        "A/A at 60 requests a round: regressed {regressed}, improved {improved}, warned {warned}, \
+         p99 not estimable {not_estimable} of 1000"
+    );
+    assert_eq!(not_estimable, 1_000);
+    assert_eq!(warned, 0);
+    assert!(regressed <= 10, "{regressed} of 1000 regressed");
+    assert!(improved <= 10, "{improved} of 1000 improved");
+}
+
+#[test]
+fn rounds_each_too_small_for_p99_merged_give_no_warning() {
+    // 150 requests a round, ten rounds: no round estimates p99, blocks would be
+    // too few, the bootstrap of the merged rounds does. Its interval is wide, so
+    // the run's minimum detectable effect is far above a +10 % budget: an A/A run
+    // that lands past the budget is inconclusive, never a warning.
+    let model = Model {
+        rounds: 10,
+        samples: 150,
+        ..SMALL
+    };
+    let [regressed, improved, warned, not_estimable] = aa_outcomes(&model, &GATED, 1_000, 14);
+    eprintln!(
+        "A/A at 150 requests a round: regressed {regressed}, improved {improved}, warned {warned}, \
+         p99 not estimable {not_estimable} of 1000"
+    );
+    assert_eq!(not_estimable, 0);
+    assert!(warned <= 10, "{warned} of 1000 warned");
+    assert!(regressed <= 10, "{regressed} of 1000 regressed");
+    assert!(improved <= 10, "{improved} of 1000 improved");
+}
+
+#[test]
+fn pooled_blocks_keep_false_calls_rare() {
+    // 400 requests a round, 24 rounds: p99 is judged on blocks of 3 rounds.
+    let model = Model {
+        rounds: 24,
+        samples: 400,
+        ..SMALL
+    };
+    let [regressed, improved, warned, not_estimable] = aa_outcomes(&model, &GATED, 300, 12);
+    eprintln!(
+        "A/A on blocks: regressed {regressed}, improved {improved}, warned {warned}, \
+         not estimable {not_estimable} of 300"
+    );
+    assert_eq!(not_estimable, 0);
+    assert!(regressed <= 3, "{regressed} of 300 regressed");
+    assert!(improved <= 3, "{improved} of 300 improved");
+    assert!(warned <= 3, "{warned} of 300 warned");
+}
+
+#[test]
+fn noise_improvements_are_as_rare_as_noise_regressions() {
+    // 1,000 A/A gates over every metric (p50, p95, p99, p99.9, errors,
+    // throughput) in one Holm family: a false "improved" is at most 1 %.
+    let [regressed, improved, _, _] = aa_outcomes(&SMALL, &Metric::ALL, 1_000, 13);
+    eprintln!("A/A, every metric: regressed {regressed}, improved {improved} of 1000");
+    assert!(improved <= 10, "{improved} of 1000 A/A gates improved");
+    assert!(regressed <= 10, "{regressed} of 1000 A/A gates regressed");
 }
 
 #[test]
@@ -536,7 +653,9 @@ fn merged_histogram_percentiles_match_raw_samples() {
             );
         }
         let paired = PairedRounds::new(rounds.clone(), rounds).unwrap();
-        let cmp = compare(&paired, &[Metric::P99], &CompareOptions::default()).unwrap();
+        // p50 is estimable in every round (p99 of 300-request rounds is not: see
+        // `rounds_too_small_for_p99_give_no_call_and_no_warning`).
+        let cmp = compare(&paired, &[Metric::P50], &CompareOptions::default()).unwrap();
         assert_eq!(cmp.base.latency.unwrap().p99, summary.p99);
         assert_eq!(cmp.metrics[0].estimate.change().unwrap().estimate, 1.0);
         assert_eq!(cmp.head.latency, cmp.base.latency);

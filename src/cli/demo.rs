@@ -109,12 +109,18 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
     println!("---");
     let results = &outcome.results;
     for cmp in &results.comparisons {
-        if let Some(p99) = cmp.get(crate::judge::verdict::Metric::P99) {
+        // The endpoint's story in one line: its largest gated regression, else the
+        // gated latency metric it improved on, else its p99.
+        use crate::judge::verdict::{improvement, regression, Metric};
+        let shown = regression(&results.limits, cmp)
+            .or_else(|| improvement(&results.limits, cmp))
+            .or_else(|| cmp.get(Metric::P99));
+        if let Some(m) = shown {
             println!(
                 "{:<16} {:<12} {}",
                 cmp.endpoint,
-                p99.state.label().to_uppercase(),
-                crate::report::checks::describe_change(p99)
+                m.state.label().to_uppercase(),
+                crate::report::checks::describe_change(m)
             );
         }
     }

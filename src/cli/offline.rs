@@ -477,7 +477,14 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         config.compare.confidence * 100.0
     );
     for run in &outcome.results.endpoints {
-        let cal = match paired_rounds(run).and_then(|p| stats::calibrate(&p, &opts)) {
+        let paired = match paired_rounds(run) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("tailgate calibrate: {}: {e}", run.name);
+                return exit::ERROR;
+            }
+        };
+        let cal = match stats::calibrate(&paired, &opts) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("tailgate calibrate: {}: {e}", run.name);
@@ -519,6 +526,27 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
                     )),
                 needed.join("  ")
             );
+        }
+        for p in stats::Percentile::ALL {
+            use stats::estimable::{blocking, Blocking, MIN_BLOCKS};
+            let name = stats::Metric::from_percentile(p).label();
+            match blocking(&paired, p, stats::DEFAULT_MIN_BOOTSTRAP_ROUNDS) {
+                Blocking::Rounds(1) => {}
+                Blocking::Rounds(size) => println!(
+                    "  {}: judged on blocks of {size} rounds ({} needs ≥ {} requests per round or block)",
+                    name,
+                    name,
+                    stats::estimable::samples_needed(p)
+                ),
+                Blocking::NotEstimable(why) => println!(
+                    "  {}: not estimable at this load: {} requests per round, {} needs ≥ {} per round or per \
+                     block of rounds, with at least {MIN_BLOCKS} blocks (raise the rate or the round's duration)",
+                    name,
+                    why.per_round,
+                    name,
+                    why.needed
+                ),
+            }
         }
         all.push(EndpointCalibration {
             endpoint: run.name.clone(),

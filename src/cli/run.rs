@@ -117,8 +117,73 @@ pub(crate) fn check(args: CheckArgs) -> i32 {
             config.secrets.redact(&e.path),
             crate::bench::describe_load(&e.load)
         );
+        for line in estimability_notes(e, config.compare.rounds) {
+            println!("    {line}");
+        }
     }
     exit::PASS
+}
+
+/// What `tailgate check` says of the percentiles an endpoint's budgets gate, before
+/// any run: each needs ten requests beyond it per round (p99: 1,000), or per block
+/// of rounds with at least four blocks ([`crate::stats::estimable`]). An open loop's
+/// requests per round are known; a closed loop's depend on the service, so the
+/// throughput it needs is stated.
+fn estimability_notes(e: &config::Endpoint, rounds: u32) -> Vec<String> {
+    use crate::stats::estimable::{samples_needed, ENOUGH_BLOCKS, MIN_BLOCKS};
+    let per_round = match (&e.load.profile, e.load.requests, e.load.duration) {
+        (_, Some(n), _) => Some(n as f64),
+        (config::Profile::Open { rate, .. }, None, Some(d)) => Some(rate * d.as_secs_f64()),
+        _ => None,
+    };
+    let most_blocked = (rounds as usize / ENOUGH_BLOCKS).max(1) as f64;
+    let fewest_blocks = (rounds as usize / MIN_BLOCKS).max(1) as f64;
+    let mut notes = Vec::new();
+    for metric in crate::stats::Metric::LATENCIES {
+        if crate::judge::verdict::budget_for(&e.budget, metric).is_none() {
+            continue;
+        }
+        let Some(p) = metric.percentile() else {
+            continue;
+        };
+        let needed = samples_needed(p) as f64;
+        let bootstrap = rounds as usize >= crate::stats::DEFAULT_MIN_BOOTSTRAP_ROUNDS;
+        let line = match per_round {
+            Some(n) if n >= needed => continue,
+            Some(n) if n * most_blocked >= needed => format!(
+                "{metric}: {n:.0} requests per round, {metric} needs ≥ {needed:.0}: judged on blocks of {} rounds",
+                (needed / n).ceil()
+            ),
+            Some(n) if bootstrap && n * f64::from(rounds) >= needed => format!(
+                "{metric}: {n:.0} requests per round, {metric} needs ≥ {needed:.0}: judged on all rounds merged, \
+                 with a wide interval (only large changes can be told; raise the rate or the round's duration)"
+            ),
+            Some(n) if n * fewest_blocks >= needed => format!(
+                "{metric}: {n:.0} requests per round, {metric} needs ≥ {needed:.0}: judged on {MIN_BLOCKS} or 3 \
+                 blocks of rounds, with a wide interval (only large changes can be told; raise the rate or the \
+                 round's duration)"
+            ),
+            Some(n) => format!(
+                "{metric}: not estimable at this load: {n:.0} requests per round, {metric} needs ≥ {needed:.0} \
+                 per round (or ≥ {:.0} with {rounds} rounds pooled into {MIN_BLOCKS} blocks); raise the rate or \
+                 the round's duration",
+                needed / fewest_blocks
+            ),
+            None => match e.load.duration {
+                Some(d) => format!(
+                    "{metric}: judged on each round only if the service serves ≥ {:.0} req/s in {} rounds \
+                     ({needed:.0} requests a round); below that on blocks of rounds, or merged rounds with a \
+                     wide interval, and not at all under {:.0} requests in all",
+                    needed / d.as_secs_f64(),
+                    crate::format::duration(d),
+                    needed
+                ),
+                None => continue,
+            },
+        };
+        notes.push(line);
+    }
+    notes
 }
 
 /// Where a run happens, for deployers that name or tag what they create.

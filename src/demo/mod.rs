@@ -31,8 +31,11 @@ pub fn demo_local_deploy(command: String, cwd: PathBuf) -> LocalDeploy {
     }
 }
 
-/// The demo's config: three endpoints of the sample service, a p99 budget of
-/// +10 % and a p99 SLO of 250 ms, 8 interleaved rounds of 0.6 s per side.
+/// The demo's config: three endpoints of the sample service, p50 and p99 budgets
+/// of +10 % and a p99 SLO of 250 ms, 8 interleaved rounds of 0.6 s per side. The
+/// slow base of `GET /orders` serves about 50 requests a round, too few in all to
+/// estimate its p99 (the report says so), so its p50 budget is what sees it
+/// improve.
 pub fn demo_config(deploy: DeployConfig) -> Config {
     let load = Load {
         profile: Profile::Closed { connections: 8 },
@@ -48,6 +51,7 @@ pub fn demo_config(deploy: DeployConfig) -> Config {
         ..Slo::default()
     };
     let budget = Budget {
+        p50: Some(Fraction(0.10)),
         p99: Some(Fraction(0.10)),
         error_rate: Some(Fraction(0.001)),
         ..Budget::default()

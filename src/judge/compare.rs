@@ -179,11 +179,26 @@ pub fn compare_all(
                             confidence: interval.confidence,
                         })
                     });
+                    let not_estimable = match m.estimate {
+                        stats::Estimate::NotEnoughData(stats::NotEnoughData::NotEstimable {
+                            per_round,
+                            needed,
+                            rounds,
+                        }) => Some(stats::estimable::NotEstimable {
+                            per_round,
+                            needed,
+                            rounds,
+                        }),
+                        _ => None,
+                    };
                     let state = match decision.map(|d| d.state) {
                         Some(stats::Finding::Regressed) => ChangeState::Regressed,
                         Some(stats::Finding::Improved) => ChangeState::Improved,
                         Some(stats::Finding::Unchanged) => ChangeState::Unchanged,
                         Some(stats::Finding::Inconclusive) => ChangeState::Inconclusive,
+                        Some(stats::Finding::NotEnoughData) | None if not_estimable.is_some() => {
+                            ChangeState::NotEstimable
+                        }
                         Some(stats::Finding::NotEnoughData) | None => ChangeState::NoData,
                     };
                     MetricComparison {
@@ -192,6 +207,8 @@ pub fn compare_all(
                         head,
                         change,
                         state,
+                        mde: decision.and_then(|d| d.mde),
+                        not_estimable,
                     }
                 })
                 .collect(),
@@ -215,6 +232,8 @@ pub fn head_only(runs: &[EndpointRun]) -> Vec<EndpointComparison> {
                         head: side_value(&summary, metric),
                         change: None,
                         state: ChangeState::NoData,
+                        mde: None,
+                        not_estimable: None,
                     })
                     .collect(),
             }

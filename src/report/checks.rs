@@ -213,6 +213,8 @@ mod tests {
                 confidence: 0.95,
             }),
             state: ChangeState::Regressed,
+            mde: None,
+            not_estimable: None,
         };
         let budget = check(
             Metric::P99,

@@ -6,7 +6,7 @@ use super::escape;
 use super::view::ConfigView;
 use crate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use crate::format;
-use crate::judge::verdict::Level;
+use crate::judge::verdict::{ChangeState, Level, Metric, Observation};
 use crate::results::RunResults;
 
 /// The detail texts of a report.
@@ -110,6 +110,52 @@ fn config_view(note: &ConfigNote, verdict: Level) -> ConfigView {
     }
 }
 
+/// The budget checks this run could not decide and why, one line each: a
+/// percentile its rounds cannot estimate ("needs ≥ 1,000 requests per round"),
+/// or an inconclusive change the run was too noisy or too short to see at the
+/// budget's size (its minimum detectable effect is above the budget). These are
+/// not warnings: the gate passes them, and says so here.
+fn could_not_tell(results: &RunResults) -> Vec<String> {
+    let mut lines = Vec::new();
+    for check in &results.verdict.checks {
+        let Observation::Budget {
+            limit,
+            comparison: m,
+            ..
+        } = &check.observed
+        else {
+            continue;
+        };
+        let name = escape::code(&check.endpoint);
+        if let Some(why) = &m.not_estimable {
+            lines.push(format!(
+                "`{name}` {metric} is not estimable at this load: {have} requests per round over {rounds} \
+                 rounds ({rule}; raise the rate or the round's duration).",
+                metric = m.metric,
+                have = format::thousands(why.per_round),
+                rounds = why.rounds,
+                rule = super::view::estimable_rule(why.needed),
+            ));
+        } else if m.state == ChangeState::Inconclusive {
+            if let Some(mde) = m.mde.filter(|mde| mde > limit) {
+                let size = |v: f64| match m.metric {
+                    Metric::ErrorRate => format!("{} points", format::signed_percent(v)),
+                    Metric::Throughput => format::signed_percent(-v),
+                    _ => format::signed_percent(v),
+                };
+                lines.push(format!(
+                    "`{name}` {metric} is inconclusive: this run could only detect changes beyond {mde} \
+                     (budget {budget}); more rounds or longer rounds would narrow it.",
+                    metric = m.metric,
+                    mde = size(mde),
+                    budget = size(*limit),
+                ));
+            }
+        }
+    }
+    lines
+}
+
 /// Build the details of `results`.
 pub fn build(results: &RunResults) -> Details {
     let s = &results.settings;
@@ -140,6 +186,14 @@ pub fn build(results: &RunResults) -> Details {
             crate::config::Mode::Blocking => "blocking",
         }
     );
+    let untold = could_not_tell(results);
+    if !untold.is_empty() {
+        method.push_str("\n\nWhat this run could not tell:\n");
+        for line in untold {
+            method.push_str(&format!("\n- {line}"));
+        }
+        method.push('\n');
+    }
     let config = ctx
         .config
         .as_ref()

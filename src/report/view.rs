@@ -211,6 +211,57 @@ fn biggest_timing_move(run: &EndpointRun) -> Option<String> {
         })
 }
 
+/// One line per gated percentile the rounds could not estimate, naming its
+/// endpoints: not a warning (the check passes), but a gate that judged nothing on
+/// that percentile must say so where the reviewer looks, not only in the details.
+fn not_judged(verdict: &crate::judge::verdict::Verdict) -> Vec<String> {
+    let mut by_metric: Vec<(Metric, Vec<&str>, u64, u64)> = Vec::new();
+    for check in &verdict.checks {
+        let crate::judge::verdict::Observation::Budget { comparison: m, .. } = &check.observed
+        else {
+            continue;
+        };
+        let Some(why) = m.not_estimable else {
+            continue;
+        };
+        match by_metric
+            .iter_mut()
+            .find(|(metric, ..)| *metric == m.metric)
+        {
+            Some((_, names, per_round, _)) => {
+                names.push(&check.endpoint);
+                *per_round = (*per_round).max(why.per_round);
+            }
+            None => by_metric.push((m.metric, vec![&check.endpoint], why.per_round, why.needed)),
+        }
+    }
+    by_metric
+        .into_iter()
+        .map(|(metric, names, per_round, needed)| {
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| format!("`{}`", escape::code(n)))
+                .collect();
+            format!(
+                "ℹ️ {metric} is not judged on {}: rounds of about {} requests are too few to estimate it \
+                 ({}); raise the rate or the round's duration.",
+                names.join(", "),
+                format::thousands(per_round),
+                estimable_rule(needed)
+            )
+        })
+        .collect()
+}
+
+/// What a percentile needing `needed` samples asks of the rounds, in words.
+pub(super) fn estimable_rule(needed: u64) -> String {
+    format!(
+        "it needs ≥ {} requests per round, or as many in all over at least {} rounds",
+        format::thousands(needed),
+        crate::stats::DEFAULT_MIN_BOOTSTRAP_ROUNDS
+    )
+}
+
 /// A change and its interval as one unbreakable piece (non-breaking spaces), so a
 /// narrow table cell never wraps a bracket away from its number.
 fn interval_text(c: &Change) -> String {
@@ -256,7 +307,7 @@ fn state_icon(m: &MetricComparison, failing: bool, warning: bool) -> &'static st
         ChangeState::Unchanged => "≈",
         ChangeState::Regressed => "🔺",
         ChangeState::Inconclusive => "❔",
-        ChangeState::NoData => "—",
+        ChangeState::NoData | ChangeState::NotEstimable => "—",
     }
 }
 
@@ -403,13 +454,10 @@ pub fn build_view(results: &RunResults) -> ReportView {
         names.dedup();
         names.len()
     };
-    let improved: Vec<&EndpointComparison> = results
+    let improved: Vec<(&EndpointComparison, &MetricComparison)> = results
         .comparisons
         .iter()
-        .filter(|c| {
-            c.get(Metric::P99)
-                .is_some_and(|m| m.state == ChangeState::Improved)
-        })
+        .filter_map(|c| crate::judge::verdict::improvement(&results.limits, c).map(|m| (c, m)))
         .collect();
     let release = results.context.kind == "release";
     let broken_slos = failing.iter().filter(|c| c.kind == CheckKind::Slo).count();
@@ -468,13 +516,25 @@ pub fn build_view(results: &RunResults) -> ReportView {
         },
         Level::Pass => Headline {
             emoji: "✅".into(),
-            text: if improved.is_empty() {
-                "no performance regression".into()
-            } else {
-                format!(
-                    "no performance regression, {} improved",
-                    plural(improved.len(), "endpoint", "endpoints")
-                )
+            text: match improved.as_slice() {
+                [] => "no performance regression".into(),
+                [(cmp, m)] => format!(
+                    "no performance regression, `{}` improved ({} {})",
+                    escape::code(&cmp.endpoint),
+                    m.metric,
+                    m.change.as_ref().map_or(String::new(), point_text)
+                ),
+                many => {
+                    let mut metrics: Vec<&str> =
+                        many.iter().map(|(_, m)| m.metric.label()).collect();
+                    metrics.sort_unstable();
+                    metrics.dedup();
+                    format!(
+                        "no performance regression, {} improved ({})",
+                        plural(many.len(), "endpoint", "endpoints"),
+                        metrics.join(", ")
+                    )
+                }
             },
             level: "pass".into(),
         },
@@ -521,15 +581,14 @@ pub fn build_view(results: &RunResults) -> ReportView {
         line.push('.');
         findings.push(line);
     }
-    for cmp in &improved {
-        if let Some(m) = cmp.get(Metric::P99) {
-            findings.push(format!(
-                "✅ **`{}`** improved: {}.",
-                escape::code(&cmp.endpoint),
-                describe_change(m)
-            ));
-        }
+    for (cmp, m) in &improved {
+        findings.push(format!(
+            "✅ **`{}`** improved: {}.",
+            escape::code(&cmp.endpoint),
+            describe_change(m)
+        ));
     }
+    findings.extend(not_judged(verdict));
 
     let currency = results
         .cost

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::bootstrap::{Resampler, Weights};
+use super::estimable::{self, Blocking};
 use super::evaluate::{jackknife_df, per_round_se, round_statistic, Evaluator, SideData, Sums};
 use super::input::{Metric, PairedRounds, Scale, StatsError};
 use super::sampling::{satterthwaite_df, Moments, Sampling};
@@ -163,6 +164,16 @@ pub enum NotEnoughData {
         /// The side without data.
         side: Side,
     },
+    /// The rounds hold too few requests to estimate this percentile, even pooled
+    /// into blocks ([`crate::stats::estimable`]): judged neither way.
+    NotEstimable {
+        /// Successful requests in a typical round.
+        per_round: u64,
+        /// Samples a round (or block) needs for this percentile.
+        needed: u64,
+        /// Rounds per side measured.
+        rounds: usize,
+    },
     /// Fewer rounds than an interval needs have data on both sides.
     TooFewRounds {
         /// Rounds with data on both sides.
@@ -209,8 +220,12 @@ pub struct ChangeEstimate {
     pub interval: Interval,
     /// How the interval was computed.
     pub method: Method,
-    /// Rounds with data on both sides that went into it.
+    /// Units with data on both sides that went into it: rounds, or blocks of
+    /// `block` rounds.
     pub rounds: usize,
+    /// Rounds per unit: 1, or the block size a percentile needed
+    /// ([`crate::stats::estimable`]).
+    pub block: usize,
     /// Degrees of freedom of the t quantiles: `rounds - 1`, reduced (Satterthwaite)
     /// when a few rounds carry the estimate, e.g. a stall dominating p99.9.
     pub degrees_of_freedom: f64,
@@ -244,6 +259,7 @@ impl ChangeEstimate {
             },
             method,
             rounds,
+            block: 1,
             degrees_of_freedom: sampling.df,
             standard_error: sampling.se,
             sampling,
@@ -307,13 +323,79 @@ impl MetricStats {
 /// Latency metrics use the rounds where both sides recorded samples; error rate and
 /// throughput the rounds where both sides sent requests and measured time. Each
 /// resample draws round indices once and applies them to both sides (paired) and to
-/// every metric on the same set of rounds.
+/// every metric on the same set of rounds. A percentile that a single round cannot
+/// estimate is compared over blocks of consecutive rounds, or reported
+/// [`NotEnoughData::NotEstimable`] ([`crate::stats::estimable`]).
 pub fn compare(
     rounds: &PairedRounds,
     metrics: &[Metric],
     opts: &CompareOptions,
 ) -> Result<EndpointStats, StatsError> {
     opts.validate()?;
+    // Metrics by the units they are compared on: rounds (block 1) or blocks.
+    let mut out: Vec<Option<MetricStats>> = vec![None; metrics.len()];
+    let mut by_block: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, &m) in metrics.iter().enumerate() {
+        let size = match m
+            .percentile()
+            .map(|p| estimable::blocking(rounds, p, opts.min_bootstrap_rounds))
+        {
+            None => 1,
+            Some(Blocking::Rounds(size)) => size,
+            Some(Blocking::NotEstimable(why)) => {
+                out[i] = Some(MetricStats {
+                    metric: m,
+                    estimate: Estimate::NotEnoughData(NotEnoughData::NotEstimable {
+                        per_round: why.per_round,
+                        needed: why.needed,
+                        rounds: why.rounds,
+                    }),
+                });
+                continue;
+            }
+        };
+        match by_block.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, list)) => list.push(i),
+            None => by_block.push((size, vec![i])),
+        }
+    }
+    by_block.sort_by_key(|(size, _)| *size);
+    let mut whole = None;
+    for (size, list) in &by_block {
+        let subset: Vec<Metric> = list.iter().map(|&i| metrics[i]).collect();
+        let compared = if *size == 1 {
+            compare_units(rounds, &subset, opts)
+        } else {
+            let mut c = compare_units(&estimable::into_blocks(rounds, *size), &subset, opts);
+            for m in &mut c.metrics {
+                if let Estimate::Change(change) = &mut m.estimate {
+                    change.block = *size;
+                }
+            }
+            c
+        };
+        for (&i, m) in list.iter().zip(compared.metrics.iter()) {
+            out[i] = Some(m.clone());
+        }
+        if *size == 1 {
+            whole = Some(compared);
+        }
+    }
+    // The sides' summaries always come from the rounds themselves.
+    let mut stats = match whole {
+        Some(w) => w,
+        None => compare_units(rounds, &[], opts),
+    };
+    stats.metrics = out.into_iter().flatten().collect();
+    Ok(stats)
+}
+
+/// [`compare`] on given units (rounds or blocks), every metric estimable.
+fn compare_units(
+    rounds: &PairedRounds,
+    metrics: &[Metric],
+    opts: &CompareOptions,
+) -> EndpointStats {
     let n = rounds.rounds();
     let base = SideData::new(rounds.side(Side::Base));
     let head = SideData::new(rounds.side(Side::Head));
@@ -434,7 +516,7 @@ pub fn compare(
         out.push(MetricStats { metric, estimate });
     }
 
-    Ok(EndpointStats {
+    EndpointStats {
         rounds: n,
         confidence: opts.confidence,
         resamples: opts.resamples,
@@ -442,7 +524,7 @@ pub fn compare(
         base: summarize_indexed(base.rounds, &base.latency),
         head: summarize_indexed(head.rounds, &head.latency),
         metrics: out,
-    })
+    }
 }
 
 /// Whether `metric` can be compared, and how.

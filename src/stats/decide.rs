@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use super::compare::{check_confidence, Estimate, Interval, MetricStats};
+use super::compare::{check_confidence, ChangeEstimate, Estimate, Interval, MetricStats};
 use super::input::{Metric, Scale, StatsError};
+use super::numeric::t_quantile;
 
 /// Default noise floor for ratios (latency percentiles, throughput): changes within
 /// 2 % are never called a regression or an improvement.
@@ -18,6 +19,9 @@ pub const DEFAULT_ERROR_RATE_NOISE_FLOOR: f64 = 0.001;
 /// Looks a run may take at most: the planned rounds and one extension. More would be
 /// "retry until significant".
 pub const MAX_LOOKS: u32 = 2;
+
+/// The power at which a decision's minimum detectable effect is stated.
+pub const MDE_POWER: f64 = 0.80;
 
 /// The thresholds of one check, relative for ratios (`0.02` is 2 %) and absolute for
 /// the error rate (`0.001` is 0.1 percentage points).
@@ -85,9 +89,10 @@ pub struct Hypothesis<'a> {
 #[serde(rename_all = "snake_case")]
 pub enum Finding {
     /// The whole (adjusted) interval is worse than the noise floor, and Holm's
-    /// procedure rejects "not worse than the noise floor".
+    /// procedure rejects "within the noise floor".
     Regressed,
-    /// The whole interval is better than the noise floor.
+    /// The whole (adjusted) interval is better than the noise floor, and Holm's
+    /// procedure rejects "within the noise floor" (the same family as regressions).
     Improved,
     /// The whole interval lies inside the tolerance band.
     Unchanged,
@@ -109,12 +114,20 @@ pub struct Decision {
     pub confidence: Option<f64>,
     /// The interval at that level (ratio or difference); `None` without data.
     pub interval: Option<Interval>,
-    /// p-value of "not worse than the noise floor" (before adjustment); `None`
-    /// without data.
+    /// p-value of "within the noise floor" in the direction of the estimate (before
+    /// adjustment); `None` without data.
     pub p_value: Option<f64>,
     /// Whether the whole adjusted interval is worse than the tolerance (the budget):
     /// the data prove the change exceeds it.
     pub exceeds_tolerance: bool,
+    /// The minimum detectable effect of this check: the smallest change in the worse
+    /// direction the run would call regressed (beyond the noise floor, at the
+    /// check's Holm level) with probability [`MDE_POWER`]. A magnitude on the
+    /// metric's scale: `0.4` is +40 % latency, a 40 % throughput drop, or +0.4
+    /// percentage points of errors. A run whose MDE is above a budget could not have
+    /// seen a change of the budget's size: its "inconclusive" is no warning. `None`
+    /// without data or with an undefined spread.
+    pub mde: Option<f64>,
     /// Noise floor used.
     pub noise_floor: f64,
     /// Tolerance used.
@@ -154,44 +167,73 @@ impl Oriented {
         self.orient(bounds).0 > threshold
     }
 
-    fn state(&self, bounds: (f64, f64), rejected: bool) -> Finding {
+    fn better_than(&self, bounds: (f64, f64), threshold: f64) -> bool {
+        self.orient(bounds).1 < -threshold
+    }
+
+    /// The state of a check Holm did not reject: unchanged when its whole interval
+    /// lies inside the tolerance band, else inconclusive.
+    fn undecided_state(&self, bounds: (f64, f64)) -> Finding {
         let (lo, hi) = self.orient(bounds);
-        if lo > self.floor {
-            // Only Holm's rejection may call a regression; an interval that says so
-            // without it is a rounding edge and stays undecided.
-            return if rejected {
-                Finding::Regressed
-            } else {
-                Finding::Inconclusive
-            };
-        }
-        if hi < -self.floor {
-            return Finding::Improved;
-        }
         if lo >= -self.band && hi <= self.band {
             Finding::Unchanged
         } else {
             Finding::Inconclusive
         }
     }
+
+    /// The smallest change in the worse direction that the check, at its level
+    /// `confidence`, would call regressed with probability [`MDE_POWER`]: on the
+    /// analysis scale `floor + (t(1 − a/2, ν) + t(power, ν)) · se`, with `a = 1 −
+    /// confidence` (the usual power formula for a t test, e.g. Cohen, *Statistical
+    /// Power Analysis*, 1988, §2.3, on the scale the interval is built on). Returned
+    /// as a magnitude on the metric's own scale: a relative increase for latency
+    /// (`0.4` is +40 %), a relative drop for throughput, percentage points for the
+    /// error rate. `None` when the spread is undefined.
+    fn mde(&self, change: &ChangeEstimate, confidence: f64) -> Option<f64> {
+        let se = change.standard_error;
+        let df = change.degrees_of_freedom;
+        if !se.is_finite() || df.is_nan() || df <= 0.0 {
+            return None;
+        }
+        let a = 1.0 - confidence;
+        let x = self.floor + (t_quantile(1.0 - a / 2.0, df) + t_quantile(MDE_POWER, df)) * se;
+        let v = match change.scale {
+            Scale::Ratio if self.higher_is_worse => x.exp() - 1.0,
+            Scale::Ratio => 1.0 - (-x).exp(),
+            Scale::Difference => x,
+        };
+        v.is_finite().then_some(v)
+    }
 }
 
 /// Decides every check of a run at family confidence `confidence`.
 ///
-/// Holm's step-down procedure, carried out on the intervals:
-/// 1. each check with data gets the p-value of H0 "not worse than the noise floor";
+/// Holm's step-down procedure with directional decisions, carried out on the
+/// intervals:
+/// 1. each check with data gets the p-value of H0 "within the noise floor": the
+///    smaller of the (two-sided-level) p-values of "not worse than the floor" and
+///    "not better than the floor", i.e. of whichever direction its estimate points;
 /// 2. checks are ranked by p-value, smallest first; with `m` checks and
 ///    `α = 1 - confidence`, rank `k` (from 0) is tested at level `α / (m - k)`: it is
-///    rejected (regressed) when its interval at confidence `1 - α / (m - k)` lies
-///    wholly beyond the noise floor;
+///    rejected when its interval at confidence `1 - α / (m - k)` lies wholly beyond
+///    the noise floor, as *regressed* on the worse side or *improved* on the better;
 /// 3. at the first rank not rejected the procedure stops; that check and all ranked
-///    after it are decided (improved / unchanged / inconclusive) on their interval at
-///    that same level.
+///    after it are decided (unchanged / inconclusive, never regressed or improved) on
+///    their interval at that same level.
 ///
-/// Because the p-values are the duals of the intervals (a check's interval at level
-/// `1 - a` excludes the floor exactly when `p <= a`), this is Holm's procedure on the
-/// p-values, and the family-wise probability of any false "regressed" is at most `α/2`
-/// (one-sided tests at two-sided levels).
+/// Because the p-values are the duals of the intervals, this is Holm's procedure
+/// (S. Holm, *Scand. J. Statist.* 6, 1979) on the p-values of the composite nulls
+/// "|change| ≤ floor", so the family-wise probability of any false claim — a false
+/// "regressed" or a false "improved" — is at most `α`, about `α/2` in each
+/// direction; claiming the direction of the estimate keeps directional errors
+/// within the same bound (J. P. Shaffer, "Control of directional errors with
+/// stagewise multiple test procedures", *Ann. Statist.* 8, 1980). An improvement
+/// therefore costs the family as much as a regression: a noise "improved" is as
+/// rare as a noise "regressed".
+///
+/// Each decision also carries its minimum detectable effect (see
+/// [`Decision::mde`]).
 pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
     check_confidence(confidence)?;
     let alpha = 1.0 - confidence;
@@ -199,24 +241,27 @@ pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision
         .iter()
         .map(|c| Oriented::new(c.comparison.metric, c.thresholds))
         .collect();
-    // p-values of the checks with data.
+    // p-values of the checks with data: "within the floor", in the direction the
+    // estimate points.
     let mut ranked: Vec<(usize, f64)> = Vec::new();
     for (i, check) in checks.iter().enumerate() {
         if let Estimate::Change(change) = &check.comparison.estimate {
             let o = &oriented[i];
-            let (threshold, upward) = if o.higher_is_worse {
+            let (worse, upward) = if o.higher_is_worse {
                 (o.floor, true)
             } else {
                 (-o.floor, false)
             };
-            ranked.push((i, change.p_value(threshold, upward)));
+            let p_worse = change.p_value(worse, upward);
+            let p_better = change.p_value(-worse, !upward);
+            ranked.push((i, p_worse.min(p_better)));
         }
     }
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     let m = ranked.len();
     // Level (alpha) and rejection per check index.
     let mut level = vec![f64::NAN; checks.len()];
-    let mut rejected = vec![false; checks.len()];
+    let mut rejected: Vec<Option<Finding>> = vec![None; checks.len()];
     let mut stopped = false;
     let mut stop_level = alpha;
     for (k, &(i, _)) in ranked.iter().enumerate() {
@@ -226,8 +271,16 @@ pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision
             let bounds = change.map_or((f64::NEG_INFINITY, f64::INFINITY), |c| {
                 c.analysis_bounds(1.0 - a)
             });
-            if oriented[i].worse_than(bounds, oriented[i].floor) {
-                rejected[i] = true;
+            let o = &oriented[i];
+            let claim = if o.worse_than(bounds, o.floor) {
+                Some(Finding::Regressed)
+            } else if o.better_than(bounds, o.floor) {
+                Some(Finding::Improved)
+            } else {
+                None
+            };
+            if claim.is_some() {
+                rejected[i] = claim;
                 level[i] = a;
                 continue;
             }
@@ -252,6 +305,7 @@ pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision
                 interval: None,
                 p_value: None,
                 exceeds_tolerance: false,
+                mde: None,
                 noise_floor: t.noise_floor,
                 tolerance: t.tolerance,
             },
@@ -261,11 +315,12 @@ pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision
                 let o = &oriented[i];
                 Decision {
                     metric: check.comparison.metric,
-                    state: o.state(bounds, rejected[i]),
+                    state: rejected[i].unwrap_or_else(|| o.undecided_state(bounds)),
                     confidence: Some(conf),
                     interval: Some(change.interval_at(conf)),
                     p_value: p_of[i],
                     exceeds_tolerance: o.worse_than(bounds, o.band),
+                    mde: o.mde(change, conf),
                     noise_floor: t.noise_floor,
                     tolerance: t.tolerance,
                 }
@@ -466,6 +521,57 @@ mod tests {
         assert!(d
             .iter()
             .all(|d| (1.0 - d.confidence.unwrap() - 0.05 / 3.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn improvements_are_in_the_family() {
+        // An improvement with p = 0.02 beyond the floor: alone it is improved; beside
+        // two null checks Holm's first step needs p <= 0.05/3, so it is not (before,
+        // improvements were read off the unadjusted interval and it would have been).
+        let floor = 0.02_f64.ln_1p();
+        let z = crate::stats::numeric::normal_quantile(0.99);
+        let better = MetricStats::synthetic(Metric::P50, -floor - z * 0.01, 0.01, 1e6);
+        let null = MetricStats::synthetic(Metric::P99, 0.0, 0.01, 1e6);
+        let t = Thresholds::new(0.02, Some(0.10)).unwrap();
+        let h = |comparison| Hypothesis {
+            comparison,
+            thresholds: t,
+        };
+        assert_eq!(
+            decide(&[h(&better)], 0.95).unwrap()[0].state,
+            Finding::Improved
+        );
+        let d = decide(&[h(&better), h(&null), h(&null)], 0.95).unwrap();
+        // Inside the 10 % budget band at the Holm level: unchanged, not improved.
+        assert_eq!(d[0].state, Finding::Unchanged, "{d:?}");
+        // A clear improvement is claimed at the first step and relaxes the next.
+        let clear = MetricStats::synthetic(Metric::P50, -0.5, 0.01, 1e6);
+        let worse = MetricStats::synthetic(Metric::P99, floor + z * 0.01, 0.01, 1e6);
+        let d = decide(&[h(&clear), h(&worse)], 0.95).unwrap();
+        assert_eq!(d[0].state, Finding::Improved);
+        assert!((1.0 - d[0].confidence.unwrap() - 0.025).abs() < 1e-12);
+        assert_eq!(d[1].state, Finding::Regressed);
+        assert!((1.0 - d[1].confidence.unwrap() - 0.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mde_grows_with_the_spread_and_includes_the_floor() {
+        let t = Thresholds::new(0.02, Some(0.10)).unwrap();
+        let narrow = one(&MetricStats::synthetic(Metric::P99, 0.0, 0.01, 1e6), t);
+        let wide = one(&MetricStats::synthetic(Metric::P99, 0.0, 0.2, 10.0), t);
+        let z = crate::stats::numeric::normal_quantile(0.975)
+            + crate::stats::numeric::normal_quantile(MDE_POWER);
+        let expect = (0.02_f64.ln_1p() + z * 0.01).exp() - 1.0;
+        assert!((narrow.mde.unwrap() - expect).abs() < 1e-6, "{narrow:?}");
+        assert!(narrow.mde.unwrap() < 0.10);
+        assert!(wide.mde.unwrap() > 0.5, "{wide:?}");
+        // Throughput: a drop, as a positive fraction below 1.
+        let tp = one(
+            &MetricStats::synthetic(Metric::Throughput, 0.0, 0.01, 1e6),
+            Thresholds::new(0.02, Some(0.10)).unwrap(),
+        );
+        let drop = tp.mde.unwrap();
+        assert!(drop > 0.02 && drop < 0.06, "{drop}");
     }
 
     #[test]

@@ -380,6 +380,32 @@ impl RoundObs {
         self.counters.requests - self.counters.errors
     }
 
+    /// Consecutive rounds of one side as one block: their latency runs merged, their
+    /// counters and times added, priced only when every round was.
+    pub(crate) fn merged(rounds: &[RoundObs]) -> RoundObs {
+        let mut runs: Vec<(u64, u64)> =
+            rounds.iter().flat_map(|r| r.runs.iter().copied()).collect();
+        runs.sort_unstable_by_key(|r| r.0);
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(runs.len());
+        for (value, count) in runs {
+            match merged.last_mut() {
+                Some(last) if last.0 == value => last.1 += count,
+                _ => merged.push((value, count)),
+            }
+        }
+        let sum = |f: fn(&RoundCounters) -> u64| rounds.iter().map(|r| f(&r.counters)).sum();
+        RoundObs {
+            runs: merged,
+            samples: rounds.iter().map(|r| r.samples).sum(),
+            counters: RoundCounters {
+                requests: sum(|c| c.requests),
+                errors: sum(|c| c.errors),
+                elapsed: rounds.iter().map(|r| r.counters.elapsed).sum(),
+            },
+            cost: rounds.iter().map(|r| r.cost).sum(),
+        }
+    }
+
     /// The value of `p` in this round alone, in µs; `None` without samples.
     pub fn percentile(&self, p: Percentile) -> Option<u64> {
         if self.samples == 0 {
@@ -416,6 +442,13 @@ impl PairedRounds {
             });
         }
         Ok(PairedRounds { base, head })
+    }
+
+    /// Blocks of rounds paired as rounds are (both sides built from the same round
+    /// ranges, so of equal length).
+    pub(crate) fn from_blocks(base: Vec<RoundObs>, head: Vec<RoundObs>) -> Self {
+        debug_assert_eq!(base.len(), head.len());
+        PairedRounds { base, head }
     }
 
     /// Number of rounds R.

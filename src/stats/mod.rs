@@ -76,22 +76,39 @@
 //! tolerance t (the budget, or f without one), for metrics where higher is worse
 //! (mirrored for throughput; differences instead of ratios for the error rate):
 //!
-//! - **regressed**: the whole interval is above `1 + f`;
-//! - **improved**: the whole interval is below `1 / (1 + f)`;
+//! - **regressed**: the whole (Holm-adjusted) interval is above `1 + f`;
+//! - **improved**: the whole (Holm-adjusted) interval is below `1 / (1 + f)`;
 //! - **unchanged**: the interval lies inside `[1/(1 + t), 1 + t]`;
 //! - **inconclusive**: otherwise.
 //!
-//! A run checks many endpoint × metric pairs, so "regressed" is controlled family-wise
-//! with Holm's step-down procedure (S. Holm, "A simple sequentially rejective multiple
-//! test procedure", *Scandinavian Journal of Statistics* 6, 1979), carried out on the
-//! intervals: the checks are ranked by the p-value of "not worse than the noise
-//! floor"; rank k of m (from 0) is decided on its interval at confidence
-//! `1 − α/(m − k)` and is regressed only if that interval lies wholly beyond the floor;
-//! at the first rank that is not, the procedure stops and that check and all after
-//! it are decided at that rank's level. Every interval a decision rests on is thus
-//! widened to its Holm level, and the family-wise chance of any false "regressed" is
-//! at most α/2 (one-sided tests at two-sided levels). The family is whatever the
-//! caller passes: the checks that can fail the run.
+//! A run checks many endpoint × metric pairs, so both claims — regressed and
+//! improved — are controlled family-wise with Holm's step-down procedure (S. Holm,
+//! "A simple sequentially rejective multiple test procedure", *Scandinavian
+//! Journal of Statistics* 6, 1979), carried out on the intervals: the checks are
+//! ranked by the p-value of "within the noise floor" (in the direction the estimate
+//! points); rank k of m (from 0) is decided on its interval at confidence
+//! `1 − α/(m − k)` and is regressed or improved only if that interval lies wholly
+//! beyond the floor on that side; at the first rank that is not, the procedure
+//! stops and that check and all after it are decided (unchanged or inconclusive) at
+//! that rank's level. Every interval a decision rests on is thus widened to its Holm
+//! level, and the family-wise chance of any false claim is at most α, about α/2 in
+//! each direction (directional decisions after Holm: J. P. Shaffer, *Annals of
+//! Statistics* 8, 1980). The family is whatever the caller passes: the checks that
+//! can fail the run.
+//!
+//! Each decision carries its **minimum detectable effect** ([`Decision::mde`]): the
+//! smallest change in the worse direction the run would have called regressed with
+//! 80 % power at the check's level, `f + (t(1 − a/2, ν) + t(0.8, ν)) · se`. A run
+//! whose MDE exceeds a budget could not have seen a change of the budget's size; its
+//! "inconclusive" is stated as such, never a warning.
+//!
+//! # Which percentiles can be estimated
+//!
+//! A percentile is judged only where what it is estimated from holds at least ten
+//! samples beyond it (p99: 1,000 requests); smaller rounds are pooled into blocks
+//! of consecutive round pairs, or the bootstrap judges the merged rounds, and a run
+//! with too few requests in all reports it *not estimable at this load*
+//! ([`estimable`]).
 //!
 //! An inconclusive run may buy **one** extension (more rounds, then all rounds decided
 //! together). Both looks then run at [`per_look_confidence`]: α split in two
@@ -123,6 +140,7 @@ mod bootstrap;
 mod calibrate;
 mod compare;
 mod decide;
+pub mod estimable;
 mod evaluate;
 mod input;
 mod numeric;
@@ -139,7 +157,7 @@ pub use compare::{
 };
 pub use decide::{
     decide, per_look_confidence, Decision, Finding, Hypothesis, Thresholds,
-    DEFAULT_ERROR_RATE_NOISE_FLOOR, DEFAULT_NOISE_FLOOR, MAX_LOOKS,
+    DEFAULT_ERROR_RATE_NOISE_FLOOR, DEFAULT_NOISE_FLOOR, MAX_LOOKS, MDE_POWER,
 };
 pub use input::{
     nearest_rank, quantile_ms, quantile_us, Metric, PairedRounds, Percentile, RoundCounters,

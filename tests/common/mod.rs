@@ -60,6 +60,8 @@ fn latency(metric: Metric, base: f64, head: f64, spread: f64) -> MetricCompariso
             confidence: 0.95,
         }),
         state,
+        mde: None,
+        not_estimable: None,
     }
 }
 
@@ -84,6 +86,8 @@ pub fn endpoint(name: &str, p99_base: f64, factor: f64) -> EndpointComparison {
                     confidence: 0.95,
                 }),
                 state: ChangeState::Unchanged,
+                mde: None,
+                not_estimable: None,
             },
             MetricComparison {
                 metric: Metric::Throughput,
@@ -91,6 +95,8 @@ pub fn endpoint(name: &str, p99_base: f64, factor: f64) -> EndpointComparison {
                 head: Some(1000.0 / p99_base / factor),
                 change: None,
                 state: ChangeState::NoData,
+                mde: None,
+                not_estimable: None,
             },
         ],
     }
@@ -318,6 +324,7 @@ pub fn serve_gate(standin: &StandIn) {
 }
 
 /// One (round, side) of `n` successes around `ms` (a fixed spread, no randomness).
+/// 1,000 of them let each round estimate p99 (ten samples beyond it).
 fn round_data(ms: f64, n: u32) -> tailgate::bench::Recorder {
     let mut data = tailgate::bench::Recorder::default();
     for i in 0..n {
@@ -356,7 +363,7 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
                         side,
                         position: position as u8,
                         elapsed: Duration::from_secs(2),
-                        data: round_data(ms, 200),
+                        data: round_data(ms, 1_000),
                         pacing: None,
                         window: None,
                         cpu: None,

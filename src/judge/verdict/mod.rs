@@ -467,10 +467,62 @@ fn budget_checks(
     }
 }
 
+/// The gated metrics of `cmp` (those with a budget in `limits`) in the given
+/// state.
+fn gated_in<'a>(
+    limits: &[EndpointLimits],
+    cmp: &'a EndpointComparison,
+    state: ChangeState,
+) -> impl Iterator<Item = &'a MetricComparison> {
+    let budget = limits
+        .iter()
+        .find(|l| l.name == cmp.endpoint)
+        .map(|l| l.budget.clone())
+        .unwrap_or_default();
+    cmp.metrics
+        .iter()
+        .filter(move |m| m.state == state && budget_for(&budget, m.metric).is_some())
+}
+
+/// The gated metric an endpoint regressed on (the largest regression), if any.
+pub fn regression<'a>(
+    limits: &[EndpointLimits],
+    cmp: &'a EndpointComparison,
+) -> Option<&'a MetricComparison> {
+    let size = |m: &MetricComparison| m.change.map_or(0.0, |c| c.relative().abs());
+    gated_in(limits, cmp, ChangeState::Regressed).max_by(|a, b| size(a).total_cmp(&size(b)))
+}
+
+/// The metric an endpoint improved on, if it did: an endpoint improved when any
+/// of its gated latency metrics (those with a budget, decided in the same Holm
+/// family as the regressions) improved and none of its gated metrics regressed.
+/// The one named is the largest improvement, p99 first on ties.
+pub fn improvement<'a>(
+    limits: &[EndpointLimits],
+    cmp: &'a EndpointComparison,
+) -> Option<&'a MetricComparison> {
+    if regression(limits, cmp).is_some() {
+        return None;
+    }
+    let size = |m: &MetricComparison| m.change.map_or(0.0, |c| -c.point.ln());
+    let order = |m: &MetricComparison| u8::from(m.metric != Metric::P99);
+    gated_in(limits, cmp, ChangeState::Improved)
+        .filter(|m| m.metric.percentile().is_some())
+        .max_by(|a, b| size(a).total_cmp(&size(b)).then(order(b).cmp(&order(a))))
+}
+
 /// A budget's level, and whether the change's point estimate is past it. Only a
-/// regression the statistics confirm past the budget fails; one the data cannot
-/// confirm (inconclusive) warns, as does a change without data.
+/// regression the statistics confirm past the budget fails. A change the data
+/// cannot confirm (inconclusive) with its point past the budget warns only when
+/// the run could have seen a change of the budget's size — its minimum detectable
+/// effect is at most the budget; otherwise the run was too noisy or too short to
+/// tell, which the report states under "How this was measured", not as a warning.
+/// A percentile the rounds cannot estimate passes (reported as not estimable); a
+/// metric without data at all warns.
 fn judge_budget(metric: Metric, m: &MetricComparison, limit: f64) -> (Level, bool) {
+    if m.state == ChangeState::NotEstimable {
+        return (Level::Pass, false);
+    }
     let Some(change) = m.change else {
         return (Level::Warn, false);
     };
@@ -480,9 +532,10 @@ fn judge_budget(metric: Metric, m: &MetricComparison, limit: f64) -> (Level, boo
         (_, ChangeKind::Ratio) => change.point > 1.0 + limit,
         (_, ChangeKind::Difference) => change.point > limit,
     };
+    let could_detect = m.mde.is_none_or(|mde| mde <= limit);
     let level = match (m.state, past_budget) {
         (ChangeState::Regressed, true) => Level::Fail,
-        (ChangeState::Inconclusive, true) => Level::Warn,
+        (ChangeState::Inconclusive, true) if could_detect => Level::Warn,
         _ => Level::Pass,
     };
     (level, past_budget)

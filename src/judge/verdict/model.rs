@@ -25,6 +25,9 @@ pub enum ChangeState {
     Inconclusive,
     /// A side has no data for this metric (e.g. no successful request).
     NoData,
+    /// The rounds hold too few requests to estimate this percentile (see
+    /// [`MetricComparison::not_estimable`]): judged neither way, never a warning.
+    NotEstimable,
 }
 
 impl ChangeState {
@@ -36,6 +39,7 @@ impl ChangeState {
             ChangeState::Regressed => "regressed",
             ChangeState::Inconclusive => "inconclusive",
             ChangeState::NoData => "no data",
+            ChangeState::NotEstimable => "not estimable",
         }
     }
 }
@@ -96,6 +100,15 @@ pub struct MetricComparison {
     pub change: Option<Change>,
     /// What the statistics conclude.
     pub state: ChangeState,
+    /// The smallest change in the worse direction this run could have called
+    /// regressed (80 % power, at the check's Holm level), as a magnitude: `0.4` is
+    /// +40 % latency, a 40 % throughput drop, or +0.4 percentage points of errors.
+    /// An inconclusive check whose MDE is above its budget is no warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mde: Option<f64>,
+    /// Why a percentile was not judged: the requests a round had and what it needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_estimable: Option<crate::stats::estimable::NotEstimable>,
 }
 
 /// All metrics of one endpoint.

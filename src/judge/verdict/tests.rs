@@ -59,6 +59,8 @@ fn latency(
             confidence: 0.95,
         }),
         state,
+        mde: None,
+        not_estimable: None,
     }
 }
 
@@ -125,6 +127,53 @@ fn unconfirmed_change_past_budget_only_warns() {
     );
     assert_eq!(v.level, Level::Warn);
     assert_eq!(v.exit_code(), exit::PASS);
+}
+
+#[test]
+fn an_inconclusive_change_warns_only_when_the_run_could_see_the_budget() {
+    let cfg = config(
+        Mode::Blocking,
+        vec![endpoint("a", Slo::default(), p99_budget(0.10))],
+    );
+    let with_mde = |mde: f64| {
+        let mut m = latency(
+            Metric::P99,
+            100.0,
+            115.0,
+            (0.97, 1.33),
+            ChangeState::Inconclusive,
+        );
+        m.mde = Some(mde);
+        decide(&cfg, &[cmp("a", vec![m])])
+    };
+    // The run could detect +8 %: a +15 % it cannot confirm may exceed the budget.
+    assert_eq!(with_mde(0.08).level, Level::Warn);
+    // It could only detect +40 %: nothing to warn about, the report says why.
+    let v = with_mde(0.40);
+    assert_eq!(v.level, Level::Pass);
+    assert_eq!(v.exit_code(), exit::PASS);
+}
+
+#[test]
+fn a_percentile_the_rounds_cannot_estimate_passes() {
+    let cfg = config(
+        Mode::Blocking,
+        vec![endpoint("a", Slo::default(), p99_budget(0.10))],
+    );
+    let m = MetricComparison {
+        metric: Metric::P99,
+        base: Some(10.0),
+        head: Some(30.0),
+        change: None,
+        state: ChangeState::NotEstimable,
+        mde: None,
+        not_estimable: Some(crate::stats::estimable::NotEstimable {
+            per_round: 150,
+            needed: 1_000,
+            rounds: 10,
+        }),
+    };
+    assert_eq!(decide(&cfg, &[cmp("a", vec![m])]).level, Level::Pass);
 }
 
 #[test]
@@ -218,6 +267,8 @@ fn missing_head_data_fails_an_slo() {
                 head: None,
                 change: None,
                 state: ChangeState::NoData,
+                mde: None,
+                not_estimable: None,
             }],
         )],
     );
