@@ -126,6 +126,12 @@
 //! round-to-round noise and the rounds needed to detect a given change with a given
 //! power (see [`calibrate()`]); on the simulated service it asks for 19.
 //!
+//! # Why: `Server-Timing` attribution
+//!
+//! [`attribute`] names the `Server-Timing` entries that explain an endpoint's mean
+//! latency change, from paired per-round differences with t intervals (see
+//! `attribution.rs` for the rule). It explains; it never decides.
+//!
 //! # Performance
 //!
 //! Resamples do not merge histograms: each side's rounds are merged once into
@@ -136,6 +142,7 @@
 //! whole comparison (six metrics, 2,000 resamples); merging one side's 24 histograms
 //! with `Histogram::add` and reading four quantiles takes about 1 ms *per resample*.
 
+mod attribution;
 mod bootstrap;
 mod calibrate;
 mod compare;
@@ -147,6 +154,10 @@ mod numeric;
 mod sampling;
 mod summary;
 
+pub use attribution::{
+    attribute, PairedChange, TimingAttribution, TimingCause, TimingPair, TimingRound, MAX_CAUSES,
+    MIN_CHANGE_MS, MIN_RELATIVE, MIN_SHARE,
+};
 pub use calibrate::{
     calibrate, rounds_needed, CalibrateOptions, Calibration, MetricNoise, RoundsNeeded, MAX_ROUNDS,
 };
