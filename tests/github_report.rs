@@ -15,18 +15,26 @@ use tailgate::side::Side;
 
 use common::standin::HEAD_SHA;
 
-/// Rounds with `Server-Timing` sums: base spends its time in `cache`, head in `db`.
+/// Rounds with `Server-Timing` sums: base spends its time in `cache`, head in `db`
+/// (46 ms more per request, and slower by as much).
 fn run_with_timings(name: &str) -> EndpointRun {
     let mut rounds = Vec::new();
-    for round in 0..2 {
+    for round in 0..4 {
         for (position, side) in Side::BOTH.into_iter().enumerate() {
             let mut data = Recorder::default();
+            let latency = match side {
+                Side::Base => 5_000 + 100 * u64::from(round),
+                Side::Head => 51_000 + 300 * u64::from(3 - round),
+            };
             for _ in 0..100 {
-                data.success(Duration::from_millis(5), 0);
+                data.success(Duration::from_micros(latency), 0);
                 data.status(200);
                 match side {
                     Side::Base => data.server_timing("cache;dur=0.3, db;dur=0.4"),
-                    Side::Head => data.server_timing("db;dur=46, <b>x</b>|y;dur=1"),
+                    Side::Head => data.server_timing(&format!(
+                        "db;dur={}, <b>x</b>|y;dur=1",
+                        45.55 + 0.3 * f64::from(round)
+                    )),
                 }
             }
             rounds.push(RoundRecord {
@@ -75,6 +83,37 @@ fn full_comment() {
     assert_eq!(marker.run, Some(4242));
     assert_eq!(marker.head.as_deref(), Some(HEAD_SHA));
     assert_eq!(marker.verdict.as_deref(), Some("fail"));
+}
+
+#[test]
+fn the_why_is_said_once_per_endpoint_and_explains_improvements_too() {
+    let mut results = failing();
+    // A second failing check of the same endpoint: the Why is not repeated.
+    let mut second = results
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.level == Level::Fail)
+        .expect("a failing check")
+        .clone();
+    second.metric = tailgate::judge::verdict::Metric::P95;
+    results.verdict.checks.push(second);
+    // `GET /orders` improved: its `db` went the other way (46 ms -> 0.4 ms).
+    let mut orders = run_with_timings("GET /orders");
+    for r in &mut orders.rounds {
+        r.side = r.side.other();
+    }
+    results.endpoints.push(orders);
+    let view = build_view(&results);
+    let whys: Vec<_> = view.findings.iter().filter(|f| f.why.is_some()).collect();
+    assert_eq!(whys.len(), 2, "{:#?}", view.findings);
+    assert!(whys[0].text.contains("GET /users/42"), "{:?}", whys[0].text);
+    assert!(whys[1].text.contains("GET /orders") && whys[1].text.contains("improved"));
+    let faster = whys[1].why.as_ref().unwrap();
+    assert_eq!(faster.causes[0].metric, "db");
+    assert!(faster.causes[0].change.starts_with('−'), "{faster:?}");
+    let markdown = render_markdown(&view).expect("render");
+    assert_eq!(markdown.matches("↳ Why").count(), 2, "{markdown}");
 }
 
 #[test]

@@ -16,12 +16,15 @@ mod marker;
 mod render;
 pub mod server_side;
 mod view;
+mod why;
 
 pub use marker::Marker;
 pub use render::{render_markdown, RenderError};
 pub use view::{
-    build_view, ChartView, CheckRow, ConfigView, EndpointRow, Headline, ReportView, TimingRow,
+    build_view, ChartView, CheckRow, ConfigView, EndpointRow, FindingView, Headline, ReportView,
+    TimingRow,
 };
+pub use why::{WhyCause, WhyView};
 
 use crate::results::RunResults;
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::checks::describe_change;
 use super::escape;
+use super::why::{why, Direction, WhyView};
 use crate::bench::EndpointRun;
 use crate::format;
 use crate::judge::verdict::{
@@ -20,7 +21,7 @@ pub struct ReportView {
     /// The one-line decision.
     pub headline: Headline,
     /// Why, in a few sentences: failures first, then improvements.
-    pub findings: Vec<String>,
+    pub findings: Vec<FindingView>,
     /// One row per endpoint.
     pub endpoints: Vec<EndpointRow>,
     /// p99 base vs head, for a Mermaid bar chart.
@@ -60,6 +61,23 @@ pub struct ReportView {
     pub marker: String,
     /// Set on the short view: what was left out to fit GitHub's limit.
     pub shortened: Option<String>,
+}
+
+/// One finding: a line of the report's opening, with the `Server-Timing` entries
+/// that explain it under it (an endpoint's first finding only).
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    /// The line (formatted and escaped).
+    pub text: String,
+    /// Why the endpoint moved, when its `Server-Timing` entries say.
+    pub why: Option<WhyView>,
+}
+
+impl FindingView {
+    /// A line with no Why under it.
+    pub fn line(text: String) -> FindingView {
+        FindingView { text, why: None }
+    }
 }
 
 /// The config note.
@@ -180,35 +198,6 @@ fn timing_means(run: &EndpointRun, side: Side) -> Vec<(String, f64)> {
         .iter()
         .map(|(name, sum)| (name.clone(), sum.total_ms / responses as f64))
         .collect()
-}
-
-/// The `Server-Timing` metric whose mean moved most, in words, if any moved.
-fn biggest_timing_move(run: &EndpointRun) -> Option<String> {
-    let base = timing_means(run, Side::Base);
-    let head = timing_means(run, Side::Head);
-    let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
-    names.sort();
-    names.dedup();
-    let value = |list: &[(String, f64)], name: &str| {
-        list.iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or(0.0)
-    };
-    names
-        .into_iter()
-        .filter(|n| n.as_str() != "total")
-        .map(|n| (n, value(&base, n), value(&head, n)))
-        .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
-        .filter(|(_, b, h)| (h - b).abs() >= 1.0 && (h - b).abs() >= 0.2 * b.max(*h))
-        .map(|(n, b, h)| {
-            format!(
-                "`Server-Timing` `{}` went from {} to {} per request",
-                escape::code(n),
-                format::ms(b),
-                format::ms(h)
-            )
-        })
 }
 
 /// One line per gated percentile the rounds could not estimate, naming its
@@ -553,42 +542,57 @@ pub fn build_view(results: &RunResults) -> ReportView {
         None => headline,
     };
 
-    let mut findings = super::history::findings(results);
+    let mut findings: Vec<FindingView> = super::history::findings(results)
+        .into_iter()
+        .map(FindingView::line)
+        .collect();
     let history_findings = findings.split_off(usize::from(results.acceptance.is_some()));
     if let Some(err) = &verdict.error {
-        findings.push(format!("💥 The run failed: {}", escape::text(err)));
+        findings.push(FindingView::line(format!(
+            "💥 The run failed: {}",
+            escape::text(err)
+        )));
     }
+    // The Why goes once per endpoint, under its first finding it explains.
+    let mut explained: Vec<String> = Vec::new();
+    let mut why_of = |endpoint: &str, direction: Direction| {
+        if explained.iter().any(|e| e == endpoint) {
+            return None;
+        }
+        let found = results
+            .endpoints
+            .iter()
+            .find(|e| e.name == endpoint)
+            .and_then(|run| why(run, direction, results.settings.confidence));
+        if found.is_some() {
+            explained.push(endpoint.to_string());
+        }
+        found
+    };
     for check in failing.iter().chain(warnings.iter()) {
-        let mut line = format!(
-            "{} **`{}`** {}",
+        let text = format!(
+            "{} **`{}`** {}.",
             level_icon(check.level),
             escape::code(&check.endpoint),
             escape::inline(&super::checks::reason(check))
         );
-        if check.kind == CheckKind::Budget {
-            if let Some(hint) = results
-                .endpoints
-                .iter()
-                .find(|e| e.name == check.endpoint)
-                .and_then(biggest_timing_move)
-            {
-                line.push('.');
-                findings.push(line);
-                findings.push(format!("↳ Why: {}.", escape::inline(&hint)));
-                continue;
-            }
-        }
-        line.push('.');
-        findings.push(line);
+        let why = match check.kind {
+            CheckKind::Budget | CheckKind::Slo => why_of(&check.endpoint, Direction::Slower),
+            CheckKind::Load => None,
+        };
+        findings.push(FindingView { text, why });
     }
     for (cmp, m) in &improved {
-        findings.push(format!(
-            "✅ **`{}`** improved: {}.",
-            escape::code(&cmp.endpoint),
-            describe_change(m)
-        ));
+        findings.push(FindingView {
+            text: format!(
+                "✅ **`{}`** improved: {}.",
+                escape::code(&cmp.endpoint),
+                describe_change(m)
+            ),
+            why: why_of(&cmp.endpoint, Direction::Faster),
+        });
     }
-    findings.extend(not_judged(verdict));
+    findings.extend(not_judged(verdict).into_iter().map(FindingView::line));
 
     let currency = results
         .cost
@@ -718,10 +722,14 @@ pub fn build_view(results: &RunResults) -> ReportView {
 
     findings.extend(history_findings);
     for warning in &results.warnings {
-        findings.push(format!("⚠️ {}.", escape::text(warning)));
+        findings.push(FindingView::line(format!("⚠️ {}.", escape::text(warning))));
     }
     if let Some(note) = &results.history {
-        findings.extend(super::history::warnings(note));
+        findings.extend(
+            super::history::warnings(note)
+                .into_iter()
+                .map(FindingView::line),
+        );
     }
     let has_cost = results
         .comparisons
