@@ -177,3 +177,118 @@ fn more_connections_than_a_low_soft_open_files_limit() {
     let p = &v["endpoints"][0]["phases"][0];
     assert_eq!(p["ok"], 4000, "no request may fail to connect: {p}");
 }
+
+/// A config whose own load would run for a minute per endpoint after a warm-up.
+fn slow_config(dir: &std::path::Path, load: &str) -> std::path::PathBuf {
+    let path = dir.join("tailgate.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "deploy:\n  url:\n    base: \"http://127.0.0.1:1\"\n    head: \"http://127.0.0.1:2\"\n\
+             load: {load}\nendpoints:\n  - name: hello\n    path: /hello\n"
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+fn bench_json(args: &[&str], json: &std::path::Path) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["--json", json.to_str().expect("utf-8 path")]);
+    let out = tailgate(&all);
+    assert!(
+        out.status.success(),
+        "{all:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(json).expect("json written")).expect("valid JSON")
+}
+
+#[test]
+fn with_a_config_the_load_flags_override_every_endpoints_load() {
+    let server = Server::start(Behavior::Ok);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = slow_config(
+        dir.path(),
+        "{ connections: 2, duration: 60s, warmup: 5s, timeout: 30s }",
+    );
+    let config = config.to_str().expect("utf-8 path");
+    let json = dir.path().join("out.json");
+    let target = server.base_url();
+
+    // -d, -r, -c and --warmup replace the config's load.
+    let v = bench_json(
+        &[
+            "bench", "--config", config, "--target", &target, "-d", "300ms", "-r", "50", "-c", "3",
+            "--warmup", "0s",
+        ],
+        &json,
+    );
+    let e = &v["endpoints"][0];
+    let profile = e["profile"].as_str().expect("profile");
+    for needle in [
+        "open loop at 50 req/s",
+        "up to 3 connections",
+        "300 ms per round",
+        "no warm-up",
+    ] {
+        assert!(profile.contains(needle), "no `{needle}` in `{profile}`");
+    }
+    let seconds = e["phases"][0]["seconds"].as_f64().expect("seconds");
+    assert!(seconds < 30.0, "the config's 60 s ran: {seconds} s");
+
+    // -n alone: the request count is the stopping rule, not the config's 60 s.
+    let v = bench_json(
+        &[
+            "bench", "--config", config, "--target", &target, "-n", "40", "--warmup", "0s",
+        ],
+        &json,
+    );
+    let e = &v["endpoints"][0];
+    let profile = e["profile"].as_str().expect("profile");
+    assert!(profile.contains("closed loop, 2 connections"), "{profile}");
+    assert!(!profile.contains("60 s"), "{profile}");
+    assert_eq!(e["phases"][0]["ok"], 40);
+}
+
+#[test]
+fn with_a_config_a_flag_that_cannot_apply_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let closed = slow_config(dir.path(), "{ connections: 2 }");
+    let closed = closed.to_str().expect("utf-8 path");
+    let target = "http://127.0.0.1:1";
+    for (args, flag) in [
+        (vec!["-m", "POST"], "--method"),
+        (vec!["-H", "x: 1"], "--header"),
+        (vec!["-b", "{}"], "--body"),
+        (vec!["--expect-status", "204"], "--expect-status"),
+        (vec!["--ladder", "1,2"], "--ladder"),
+    ] {
+        let mut all = vec!["bench", "--config", closed, "--target", target];
+        all.extend(args.iter().copied());
+        let out = tailgate(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {stderr}");
+        assert!(stderr.contains(flag), "{all:?}: no `{flag}` in {stderr}");
+    }
+    let ladder = dir.path().join("ladder.yml");
+    std::fs::write(
+        &ladder,
+        "deploy:\n  url:\n    base: \"http://127.0.0.1:1\"\n    head: \"http://127.0.0.1:2\"\n\
+         load: { ladder: [1, 2] }\nendpoints:\n  - path: /\n",
+    )
+    .expect("write config");
+    let ladder = ladder.to_str().expect("utf-8 path");
+    for (flag, value) in [("-r", "10"), ("-c", "4")] {
+        let out = tailgate(&["bench", "--config", ladder, "--target", target, flag, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        let name = if flag == "-r" {
+            "--rate"
+        } else {
+            "--connections"
+        };
+        assert!(stderr.contains(name), "{flag}: {stderr}");
+    }
+}

@@ -16,14 +16,24 @@ pub struct BenchArgs {
     #[arg(required_unless_present = "config")]
     pub url: Option<String>,
     /// Take the endpoints (and their load) from this config instead of the flags.
-    #[arg(long, requires = "target", conflicts_with = "url")]
+    /// `-c`, `-r`, `-d`, `-n`, `--warmup` and `-t` then override every endpoint's
+    /// load; the request flags (`-m`, `-H`, `-b`, `--body-file`, `--expect-status`)
+    /// and the ladders are the config's and are refused.
+    #[arg(
+        long,
+        requires = "target",
+        conflicts_with_all = [
+            "url", "method", "headers", "body", "body_file", "expect_status", "ladder",
+            "rate_ladder",
+        ]
+    )]
     pub config: Option<PathBuf>,
     /// With --config: the base URL the endpoints' paths are appended to.
     #[arg(long)]
     pub target: Option<String>,
-    /// Connections (closed loop), or the most used at once (open loop).
-    #[arg(short = 'c', long, default_value_t = 10)]
-    pub connections: u32,
+    /// Connections (closed loop), or the most used at once (open loop); default 10.
+    #[arg(short = 'c', long)]
+    pub connections: Option<u32>,
     /// Open loop: constant arrival rate in requests per second.
     #[arg(short = 'r', long)]
     pub rate: Option<f64>,
@@ -33,12 +43,12 @@ pub struct BenchArgs {
     /// Measured request count (with -d too: whichever comes first).
     #[arg(short = 'n', long)]
     pub requests: Option<u64>,
-    /// Unmeasured warm-up before measuring.
-    #[arg(long, value_parser = parse_duration_arg, default_value = "0s")]
-    pub warmup: std::time::Duration,
-    /// HTTP method.
-    #[arg(short = 'm', long, default_value = "GET")]
-    pub method: String,
+    /// Unmeasured warm-up before measuring (default none).
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub warmup: Option<std::time::Duration>,
+    /// HTTP method (default GET).
+    #[arg(short = 'm', long)]
+    pub method: Option<String>,
     /// Request header `Name: value` (repeatable).
     #[arg(short = 'H', long = "header")]
     pub headers: Vec<String>,
@@ -48,9 +58,9 @@ pub struct BenchArgs {
     /// Request body from a file.
     #[arg(long)]
     pub body_file: Option<PathBuf>,
-    /// Per-request timeout.
-    #[arg(short = 't', long, value_parser = parse_duration_arg, default_value = "10s")]
-    pub timeout: std::time::Duration,
+    /// Per-request timeout (default 10s).
+    #[arg(short = 't', long, value_parser = parse_duration_arg)]
+    pub timeout: Option<std::time::Duration>,
     /// Status codes counted as success (comma separated; default any 2xx).
     #[arg(long, value_delimiter = ',')]
     pub expect_status: Vec<u16>,
@@ -80,6 +90,101 @@ pub struct BenchArgs {
     pub json: Option<PathBuf>,
 }
 
+/// Connections when `-c` is not given.
+const DEFAULT_CONNECTIONS: u32 = 10;
+
+/// Per-request timeout when `-t` is not given.
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `-r`, checked.
+fn rate_arg(args: &BenchArgs) -> Result<Option<f64>, String> {
+    match args.rate {
+        Some(rate) if !(rate.is_finite() && rate > 0.0) => Err(format!(
+            "--rate must be a positive number of requests per second, not {rate}"
+        )),
+        rate => Ok(rate),
+    }
+}
+
+/// With `--config`: the load flags given override one endpoint's load, as they
+/// would set it without a config. `-d` and `-n` replace its stopping rule (both
+/// given: whichever comes first); `-r` makes it an open loop; `-c` sets its
+/// connections; `--warmup`, `-t` and `--http2` set theirs. A flag that cannot
+/// apply (`-r` on a ladder) is refused.
+fn override_load(
+    load: &mut crate::config::Load,
+    args: &BenchArgs,
+    rate: Option<f64>,
+) -> Result<(), String> {
+    use crate::config::{HttpVersion, LadderKind, Profile};
+    if args.duration.is_some() || args.requests.is_some() {
+        load.duration = args.duration;
+        load.requests = args.requests;
+    }
+    if let Some(warmup) = args.warmup {
+        load.warmup = warmup;
+    }
+    if let Some(timeout) = args.timeout {
+        load.timeout = timeout;
+    }
+    if args.http2 {
+        load.http = HttpVersion::Http2;
+    }
+    let connections = args.connections.map(|c| c.max(1));
+    load.profile = match (&load.profile, rate) {
+        (Profile::Ladder { .. }, Some(_)) => {
+            return Err(
+                "--rate cannot apply to a ladder (its steps are the load); drop --rate".into(),
+            )
+        }
+        (
+            Profile::Ladder {
+                kind: LadderKind::Concurrency,
+                ..
+            },
+            None,
+        ) if connections.is_some() => {
+            return Err(
+                "--connections cannot apply to a concurrency ladder (its steps are \
+                        the connections); drop -c"
+                    .into(),
+            )
+        }
+        (Profile::Closed { connections: c } | Profile::Open { connections: c, .. }, Some(rate)) => {
+            Profile::Open {
+                rate,
+                connections: connections.unwrap_or(*c),
+            }
+        }
+        (Profile::Closed { connections: c }, None) => Profile::Closed {
+            connections: connections.unwrap_or(*c),
+        },
+        (
+            Profile::Open {
+                rate,
+                connections: c,
+            },
+            None,
+        ) => Profile::Open {
+            rate: *rate,
+            connections: connections.unwrap_or(*c),
+        },
+        (
+            Profile::Ladder {
+                kind,
+                steps,
+                connections: c,
+            },
+            None,
+        ) => Profile::Ladder {
+            kind: *kind,
+            steps: steps.clone(),
+            connections: connections.unwrap_or(*c),
+        },
+    };
+    Ok(())
+}
+
 fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, String> {
     use crate::config::{Endpoint, HttpVersion, LadderKind, Load, Profile};
     let http = if args.http2 {
@@ -87,11 +192,13 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
     } else {
         HttpVersion::Http1
     };
+    let rate = rate_arg(args)?;
+    let connections = args.connections.unwrap_or(DEFAULT_CONNECTIONS);
     let profile = if !args.ladder.is_empty() {
         Profile::Ladder {
             kind: LadderKind::Concurrency,
             steps: args.ladder.iter().map(|&c| f64::from(c.max(1))).collect(),
-            connections: args.connections,
+            connections,
         }
     } else if !args.rate_ladder.is_empty() {
         if let Some(bad) = args
@@ -106,21 +213,16 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
         Profile::Ladder {
             kind: LadderKind::Rate,
             steps: args.rate_ladder.clone(),
-            connections: args.connections,
+            connections,
         }
-    } else if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(format!(
-                "--rate must be a positive number of requests per second, not {rate}"
-            ));
-        }
+    } else if let Some(rate) = rate {
         Profile::Open {
             rate,
-            connections: args.connections.max(1),
+            connections: connections.max(1),
         }
     } else {
         Profile::Closed {
-            connections: args.connections.max(1),
+            connections: connections.max(1),
         }
     };
     let duration = match (args.duration, args.requests) {
@@ -131,8 +233,8 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
         profile,
         duration,
         requests: args.requests,
-        warmup: args.warmup,
-        timeout: args.timeout,
+        warmup: args.warmup.unwrap_or_default(),
+        timeout: args.timeout.unwrap_or(DEFAULT_TIMEOUT),
         http,
     };
     let tls = crate::bench::TlsOptions {
@@ -142,11 +244,8 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
     if let Some(path) = &args.config {
         let mut config = load_config(path).map_err(|_| String::new())?;
         for e in &mut config.endpoints {
-            e.load.http = if args.http2 {
-                HttpVersion::Http2
-            } else {
-                e.load.http
-            };
+            override_load(&mut e.load, args, rate)
+                .map_err(|m| format!("endpoint `{}` of {}: {m}", e.name, path.display()))?;
         }
         return Ok(crate::bench::standalone::BenchSpec {
             base_url: args.target.clone().unwrap_or_default(),
@@ -170,8 +269,9 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
     let path = uri
         .path_and_query()
         .map_or("/".to_string(), |p| p.as_str().to_string());
-    let method = http::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| format!("`{}` is not an HTTP method", args.method))?;
+    let method_arg = args.method.as_deref().unwrap_or("GET");
+    let method = http::Method::from_bytes(method_arg.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("`{method_arg}` is not an HTTP method"))?;
     let mut headers = http::HeaderMap::new();
     for h in &args.headers {
         let (name, value) = h
