@@ -116,28 +116,46 @@ pub fn money(value: f64, currency: crate::cost::Currency) -> String {
     }
 }
 
-/// A ratio change and its interval as `[point, low, high]`: percentages
-/// (`+35 %`), or multiples (`×15.2`) once head is ten times base or more, where
-/// `+1395 %` would be hard to read. An infinite bound reads `unbounded`.
+/// A ratio at or above which a change reads as a multiple (`×2.50`) rather than
+/// a percentage (`+150 %`): the one rule of every relative change in a report.
+pub const MULTIPLE_FROM: f64 = 2.0;
+
+/// A multiple with three significant digits: `×2.50`, `×15.8`, `×168`.
+fn multiple(ratio: f64) -> String {
+    let digits = if ratio < 10.0 {
+        2
+    } else if ratio < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("×{ratio:.digits$}")
+}
+
+/// A ratio change and its interval as `[point, low, high]`, by one rule for the
+/// whole report: a point at or above [`MULTIPLE_FROM`] (head at least twice base)
+/// reads as a multiple (`×2.50`, `×15.8`), anything below as a signed percentage
+/// (`+35 %`, `−65 %`; decreases are always percentages), and both bounds follow
+/// their point's form. An infinite bound reads `unbounded`.
 pub fn ratio_change(point: f64, low: f64, high: f64) -> [String; 3] {
-    let times = point.is_finite() && point >= 10.0;
+    let times = point.is_finite() && point >= MULTIPLE_FROM;
     let one = |ratio: f64| {
         if !ratio.is_finite() {
             "unbounded".to_string()
         } else if times {
-            let digits = if ratio < 10.0 {
-                2
-            } else if ratio < 100.0 {
-                1
-            } else {
-                0
-            };
-            format!("×{ratio:.digits$}")
+            multiple(ratio)
         } else {
             signed_percent(ratio - 1.0)
         }
     };
     [one(point), one(low), one(high)]
+}
+
+/// A relative change without an interval (`0.35` is `+35 %`, `1.5` is `×2.50`),
+/// by the rule of [`ratio_change`].
+pub fn relative_change(fraction: f64) -> String {
+    let [point, _, _] = ratio_change(1.0 + fraction, 1.0 + fraction, 1.0 + fraction);
+    point
 }
 
 #[cfg(test)]
@@ -163,18 +181,45 @@ mod tests {
     }
 
     #[test]
-    fn large_ratios_read_as_multiples() {
+    fn ratios_from_two_read_as_multiples_below_as_percentages() {
         assert_eq!(
             ratio_change(1.35, 1.28, 1.41),
             ["+35 %", "+28 %", "+41 %"].map(String::from)
         );
+        // Just below ×2: still a percentage, bounds too (even one above 2).
         assert_eq!(
-            ratio_change(14.95, 5.24, 42.63),
-            ["×14.9", "×5.24", "×42.6"].map(String::from)
+            ratio_change(1.99, 1.5, 2.6),
+            ["+99 %", "+50 %", "+160 %"].map(String::from)
         );
+        // From ×2: a multiple, and its bounds follow its form (even one below 2).
+        assert_eq!(
+            ratio_change(2.5, 1.8, 3.1),
+            ["×2.50", "×1.80", "×3.10"].map(String::from)
+        );
+        assert_eq!(
+            ratio_change(9.78, 8.9, 10.7),
+            ["×9.78", "×8.90", "×10.7"].map(String::from)
+        );
+        // The report that mixed `×15.8` with `+878 %`: both are multiples now.
+        assert_eq!(ratio_change(15.8, 15.0, 16.6)[0], "×15.8");
+        assert_eq!(ratio_change(9.78, 9.0, 10.5)[0], "×9.78");
         assert_eq!(
             ratio_change(168.5, 106.6, f64::INFINITY),
             ["×168", "×107", "unbounded"].map(String::from)
         );
+        // Decreases are percentages, however large.
+        assert_eq!(
+            ratio_change(0.35, 0.3, 0.4),
+            ["−65 %", "−70 %", "−60 %"].map(String::from)
+        );
+        assert_eq!(ratio_change(0.01, 0.005, 0.02)[0], "−99 %");
+    }
+
+    #[test]
+    fn a_relative_change_follows_the_same_rule() {
+        assert_eq!(relative_change(0.35), "+35 %");
+        assert_eq!(relative_change(-0.65), "−65 %");
+        assert_eq!(relative_change(1.5), "×2.50");
+        assert_eq!(relative_change(8.78), "×9.78");
     }
 }

@@ -83,7 +83,7 @@ pub fn findings(results: &RunResults) -> Vec<String> {
                 if c.change > 0.0 { "📈" } else { "📉" },
                 escape::code(&t.endpoint),
                 escape::code(&note.branch),
-                format::signed_percent(c.change),
+                format::relative_change(c.change),
                 short(&escape::code(&c.commit)),
             ));
         }

@@ -110,7 +110,7 @@ pub fn cost_view(cost: &CostComparison, heading: bool) -> CostView {
                 monthly: opt_money(side.monthly),
             })
             .collect(),
-        change: cost.point_change().map(format::signed_percent),
+        change: cost.point_change().map(format::relative_change),
     }
 }
 
