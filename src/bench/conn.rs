@@ -1,6 +1,10 @@
-//! Targets and connections: plain TCP or TLS (rustls), HTTP/1.1 or HTTP/2.
+//! Targets and connections: plain TCP or TLS (rustls), HTTP/1.1 or HTTP/2, for
+//! the async path of the engine. A [`Conn`] knows what `keepalive.rs` needs of
+//! a kept connection: whether it was reused, how far a failed request got, the
+//! server's `Keep-Alive` limits, and a peek at its socket.
 
 use std::net::SocketAddr;
+use std::os::fd::AsFd as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,11 +14,13 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::h1reader::{Coding, KeptBody};
 use super::http1::{H1Conn, ResponseMeta};
+use super::keepalive::{probe, Kept, Probe, Stale};
 use super::record::ErrorKind;
 
 /// Which HTTP version to speak (the config's word for it).
@@ -168,8 +174,23 @@ pub(crate) fn is_connect_failure(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::Connect | ErrorKind::ClientLimit)
 }
 
-/// One open connection.
-pub enum Conn {
+/// One open connection and what is known of it as a kept connection.
+pub struct Conn {
+    link: Link,
+    kept: Kept,
+    /// The request in flight went out on a reused connection.
+    reused: bool,
+    /// Some of it was written.
+    wrote: bool,
+    /// Some of its response arrived.
+    got: bool,
+}
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per connection, made once; as before, only the TLS one is boxed"
+)]
+enum Link {
     /// HTTP/1.1 over TCP.
     Plain(H1Conn<TcpStream>),
     /// HTTP/1.1 over TLS.
@@ -185,28 +206,60 @@ impl Conn {
             .await
             .map_err(|e| connect_error(&e))?;
         let _ = tcp.set_nodelay(true);
-        match (&target.tls, target.version) {
-            (None, HttpVersion::Http1) => Ok(Conn::Plain(H1Conn::new(tcp))),
+        let link = match (&target.tls, target.version) {
+            (None, HttpVersion::Http1) => Link::Plain(H1Conn::new(tcp)),
             (Some((connector, name)), version) => {
                 let tls = connector
                     .connect(name.clone(), tcp)
                     .await
                     .map_err(|_| ErrorKind::Tls)?;
                 match version {
-                    HttpVersion::Http1 => Ok(Conn::Tls(Box::new(H1Conn::new(tls)))),
-                    HttpVersion::Http2 => h2_handshake(TokioIo::new(tls)).await,
+                    HttpVersion::Http1 => Link::Tls(Box::new(H1Conn::new(tls))),
+                    HttpVersion::Http2 => h2_handshake(TokioIo::new(tls)).await?,
                 }
             }
-            (None, HttpVersion::Http2) => h2_handshake(TokioIo::new(tcp)).await,
-        }
+            (None, HttpVersion::Http2) => h2_handshake(TokioIo::new(tcp)).await?,
+        };
+        Ok(Conn {
+            link,
+            kept: Kept::new(Instant::now()),
+            reused: false,
+            wrote: false,
+            got: false,
+        })
     }
 
-    /// Whether the connection can still be used.
+    /// Whether the connection can take a request now: hyper has not seen the
+    /// HTTP/2 connection end (`GOAWAY`, close) and the server's `Keep-Alive`
+    /// limits allow another request.
     pub fn is_usable(&self) -> bool {
-        match self {
-            Conn::H2(sender) => !sender.is_closed(),
+        let open = match &self.link {
+            Link::H2(sender) => !sender.is_closed(),
             _ => true,
-        }
+        };
+        open && !self.kept.expired(Instant::now())
+    }
+
+    /// [`Conn::is_usable`], and a peek at the socket shows the server has not
+    /// closed it: for a connection taken from the pool after sitting idle.
+    pub fn is_alive(&self) -> bool {
+        self.is_usable()
+            && match &self.link {
+                Link::Plain(c) => probe(c.stream().as_fd()) == Probe::Open,
+                Link::Tls(c) => probe(c.stream().get_ref().0.as_fd()) == Probe::Open,
+                Link::H2(_) => true,
+            }
+    }
+
+    /// After a failed [`Conn::send`]: how far the request got when it failed on
+    /// a reused connection before any byte of its response (a stale kept
+    /// connection), `None` otherwise.
+    pub(crate) fn stale(&self) -> Option<Stale> {
+        (self.reused && !self.got).then_some(if self.wrote {
+            Stale::Written
+        } else {
+            Stale::Unwritten
+        })
     }
 
     /// Send one request and read the whole response.
@@ -217,73 +270,106 @@ impl Conn {
         head: bool,
         decode: bool,
     ) -> Result<ResponseMeta, ErrorKind> {
-        match self {
-            Conn::Plain(c) => c.send(h1, head, decode).await,
-            Conn::Tls(c) => c.send(h1, head, decode).await,
-            Conn::H2(sender) => {
-                sender.ready().await.map_err(|_| ErrorKind::Reset)?;
-                let response = sender.send_request(h2()).await.map_err(|e| {
-                    if e.is_parse() {
-                        ErrorKind::Protocol
-                    } else {
-                        ErrorKind::Reset
-                    }
-                })?;
-                let status = response.status().as_u16();
-                let mut timing: Option<String> = None;
-                for v in response.headers().get_all("server-timing") {
-                    if let Ok(v) = v.to_str() {
-                        match &mut timing {
-                            Some(t) => {
-                                t.push(',');
-                                t.push_str(v);
-                            }
-                            None => timing = Some(v.to_string()),
-                        }
-                    }
-                }
-                let head_bytes: u64 = response
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
-                    .sum();
-                let coding = response
-                    .headers()
-                    .get(http::header::CONTENT_ENCODING)
-                    .map_or(Coding::Identity, |v| Coding::of(v.as_bytes()));
-                // As on HTTP/1.1: a compressed body is kept only to measure its
-                // decoded size, when the endpoint asked for compression.
-                let mut raw = (decode && matches!(coding, Coding::Gzip | Coding::Deflate))
-                    .then(KeptBody::default);
-                let mut body = response.into_body();
-                let mut body_bytes = 0u64;
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|_| ErrorKind::Body)?;
-                    if let Some(data) = frame.data_ref() {
-                        body_bytes += data.len() as u64;
-                        if let Some(raw) = raw.as_mut() {
-                            raw.extend_from_slice(data);
-                        }
-                    }
-                }
-                let decoded_bytes = match raw {
-                    Some(raw) => raw.decoded_len(coding)?,
-                    None => (coding == Coding::Identity).then_some(body_bytes),
-                };
-                Ok(ResponseMeta {
-                    status,
-                    wire_bytes: head_bytes + body_bytes,
-                    body_bytes,
-                    decoded_bytes,
-                    server_timing: timing,
-                    keep_alive: true,
-                })
+        self.reused = self.kept.reused();
+        self.kept.sent();
+        self.wrote = false;
+        self.got = false;
+        let result = match &mut self.link {
+            Link::Plain(c) => {
+                let result = c.send(h1, head, decode).await;
+                (self.wrote, self.got) = c.reached();
+                result
             }
+            Link::Tls(c) => {
+                let result = c.send(h1, head, decode).await;
+                (self.wrote, self.got) = c.reached();
+                result
+            }
+            Link::H2(sender) => h2_send(sender, h2, decode, &mut self.wrote, &mut self.got).await,
+        };
+        if let Ok(meta) = &result {
+            self.kept.answered(meta, Instant::now());
         }
+        result
     }
 }
 
-async fn h2_handshake<T>(io: TokioIo<T>) -> Result<Conn, ErrorKind>
+/// One HTTP/2 exchange; `wrote`: hyper took the request (it did not give it
+/// back unsent), `got`: its response head arrived.
+async fn h2_send(
+    sender: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    h2: impl FnOnce() -> http::Request<Full<Bytes>>,
+    decode: bool,
+    wrote: &mut bool,
+    got: &mut bool,
+) -> Result<ResponseMeta, ErrorKind> {
+    sender.ready().await.map_err(|_| ErrorKind::Reset)?;
+    let response = match sender.try_send_request(h2()).await {
+        Ok(response) => response,
+        Err(mut e) => {
+            *wrote = e.take_message().is_none();
+            return Err(if e.error().is_parse() {
+                ErrorKind::Protocol
+            } else {
+                ErrorKind::Reset
+            });
+        }
+    };
+    *wrote = true;
+    *got = true;
+    let status = response.status().as_u16();
+    let mut timing: Option<String> = None;
+    for v in response.headers().get_all("server-timing") {
+        if let Ok(v) = v.to_str() {
+            match &mut timing {
+                Some(t) => {
+                    t.push(',');
+                    t.push_str(v);
+                }
+                None => timing = Some(v.to_string()),
+            }
+        }
+    }
+    let head_bytes: u64 = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
+        .sum();
+    let coding = response
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .map_or(Coding::Identity, |v| Coding::of(v.as_bytes()));
+    // As on HTTP/1.1: a compressed body is kept only to measure its decoded
+    // size, when the endpoint asked for compression.
+    let mut raw =
+        (decode && matches!(coding, Coding::Gzip | Coding::Deflate)).then(KeptBody::default);
+    let mut body = response.into_body();
+    let mut body_bytes = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ErrorKind::Body)?;
+        if let Some(data) = frame.data_ref() {
+            body_bytes += data.len() as u64;
+            if let Some(raw) = raw.as_mut() {
+                raw.extend_from_slice(data);
+            }
+        }
+    }
+    let decoded_bytes = match raw {
+        Some(raw) => raw.decoded_len(coding)?,
+        None => (coding == Coding::Identity).then_some(body_bytes),
+    };
+    Ok(ResponseMeta {
+        status,
+        wire_bytes: head_bytes + body_bytes,
+        body_bytes,
+        decoded_bytes,
+        server_timing: timing,
+        keep_alive: true,
+        ..ResponseMeta::default()
+    })
+}
+
+async fn h2_handshake<T>(io: TokioIo<T>) -> Result<Link, ErrorKind>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -293,7 +379,7 @@ where
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(Conn::H2(sender))
+    Ok(Link::H2(sender))
 }
 
 #[cfg(test)]

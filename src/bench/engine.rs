@@ -13,6 +13,10 @@
 //! Latency is counted from the slot's due time when it has one (open loop), so
 //! time spent queued behind a stalled server is measured as users would feel it,
 //! and never from a guessed interval after the fact.
+//!
+//! Kept connections follow `keepalive.rs`: probed when a worker takes one from
+//! the pool, dropped when the server's `Keep-Alive` limits or hyper (an HTTP/2
+//! `GOAWAY`) say so, and a request that meets a stale one is replayed once.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,6 +29,7 @@ use tokio::time::Instant;
 
 use super::conn::{connect_backoff, is_connect_failure, Conn, HttpVersion, TargetSpec};
 use super::evloop::EventLoop;
+use super::keepalive::may_replay;
 use super::record::{ErrorKind, Recorder, Sent};
 use super::request::RequestPlan;
 use super::schedule::{Pacing, Schedule, Slot};
@@ -289,10 +294,19 @@ async fn worker(
     recorder: Rc<RefCell<Recorder>>,
     pools: Rc<RefCell<HashMap<u64, Vec<Conn>>>>,
 ) {
+    // A kept connection the server closed while it sat in the pool (its idle
+    // timeout) is dropped here and reopened when a request needs it.
     let mut conn = pools
         .borrow_mut()
         .get_mut(&target.key)
-        .and_then(|pool| pool.pop());
+        .and_then(|pool| pool.pop())
+        .filter(|c| {
+            let alive = c.is_alive();
+            if !alive {
+                recorder.borrow_mut().reconnects += 1;
+            }
+            alive
+        });
     let mut scratch = Vec::new();
     let start = schedule.start();
     // One timer per worker, moved to each request's deadline: moving a registered
@@ -326,20 +340,32 @@ async fn worker(
         let result = {
             // Pinned where it is made: moving a future copies all of its state.
             let exchange = std::pin::pin!(async {
-                if !conn.as_ref().is_some_and(Conn::is_usable) {
+                if conn.as_ref().is_some_and(|c| !c.is_usable()) {
+                    conn = None;
+                    recorder.borrow_mut().reconnects += 1;
+                }
+                if conn.is_none() {
                     conn = Some(Conn::open(&target).await?);
                 }
-                match conn.as_mut() {
-                    Some(c) => {
-                        c.send(
-                            h1,
-                            || plan.h2_request(counter, random),
-                            plan.head,
-                            plan.decode,
-                        )
-                        .await
+                let Some(c) = conn.as_mut() else {
+                    return Err(ErrorKind::Connect);
+                };
+                let h2 = || plan.h2_request(counter, random);
+                let result = c.send(h1, h2, plan.head, plan.decode).await;
+                match (&result, c.stale()) {
+                    // A stale kept connection: the request is sent again, once,
+                    // on a new connection (`keepalive.rs`); it keeps its send time.
+                    (Err(_), Some(stale)) if may_replay(stale, plan.idempotent) => {
+                        {
+                            let mut r = recorder.borrow_mut();
+                            r.replays += 1;
+                            r.reconnects += 1;
+                        }
+                        conn = None;
+                        let c = conn.insert(Conn::open(&target).await?);
+                        c.send(h1, h2, plan.head, plan.decode).await
                     }
-                    None => Err(ErrorKind::Connect),
+                    _ => result,
                 }
             });
             // The timer first: a body that streams faster than it is read keeps

@@ -17,9 +17,16 @@
 //! next. The clock is read once per `read` that completes responses (their end
 //! time, which is also the send time of the requests that follow in a closed
 //! loop) and once per wake-up of the loop.
+//!
+//! Kept connections are handled as `keepalive.rs` says: those in the pool are
+//! taken off the poll between phases and probed when a phase takes them, the
+//! server's `Keep-Alive` limits are honoured before each reuse, and a request
+//! that meets a stale reused connection before any byte of its response is
+//! replayed once on a new connection (its bytes are kept in `Conn::out` for it).
 
 use std::collections::HashMap;
 use std::io::{self, Read as _, Write as _};
+use std::os::fd::AsFd as _;
 use std::time::Duration;
 
 use mio::net::TcpStream;
@@ -28,6 +35,7 @@ use tokio::time::Instant;
 
 use super::conn::{connect_backoff, connect_error, is_connect_failure, TargetSpec};
 use super::h1reader::{ResponseMeta, ResponseReader};
+use super::keepalive::{may_replay, probe, Kept, Probe, Stale};
 use super::record::{ErrorKind, Recorder, Sent};
 use super::request::RequestPlan;
 use super::schedule::Schedule;
@@ -41,6 +49,7 @@ struct Sock {
     buf: Vec<u8>,
     pos: usize,
     end: usize,
+    kept: Kept,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,9 +78,16 @@ struct Conn {
     sock: Option<Sock>,
     state: State,
     req: InFlight,
-    /// What is left to write of the request, when one `write` did not take it all.
+    /// The request in flight (kept whole for a replay) and how much of it was
+    /// written.
     out: Vec<u8>,
     out_pos: usize,
+    /// The request went out on a reused connection.
+    reused: bool,
+    /// A byte of its response arrived.
+    got: bool,
+    /// It is a replay (it is not replayed again).
+    replayed: bool,
     reader: ResponseReader,
     /// The peer closed its side of the connection: the next request opens a new one.
     peer_closed: bool,
@@ -120,13 +136,21 @@ impl EventLoop {
         let n = connections.max(1) as usize;
         let pool = self.pools.entry(target.key).or_default();
         let mut conns: Vec<Conn> = Vec::with_capacity(n);
+        let mut reconnects = 0;
+        let taken = Instant::now();
         for i in 0..n {
-            let mut sock = pool.pop();
+            // A kept connection the server closed while it sat in the pool (its
+            // idle timeout), or is about to: dropped here, reopened when needed.
+            let mut sock = pool.pop().filter(|s| {
+                let open = !s.kept.expired(taken) && probe(s.stream.as_fd()) == Probe::Open;
+                reconnects += u64::from(!open);
+                open
+            });
             if let Some(s) = sock.as_mut() {
                 if self
                     .poll
                     .registry()
-                    .reregister(
+                    .register(
                         &mut s.stream,
                         Token(i),
                         Interest::READABLE | Interest::WRITABLE,
@@ -150,6 +174,9 @@ impl EventLoop {
                 },
                 out: Vec::new(),
                 out_pos: 0,
+                reused: false,
+                got: false,
+                replayed: false,
                 reader: ResponseReader::new(),
                 peer_closed: false,
                 failures: 0,
@@ -161,7 +188,10 @@ impl EventLoop {
             schedule,
             timeout,
             start: schedule.start(),
-            rec: Recorder::default(),
+            rec: Recorder {
+                reconnects,
+                ..Recorder::default()
+            },
             scratch: Vec::new(),
             active: n,
         };
@@ -221,8 +251,20 @@ impl EventLoop {
                 }
             }
         }
+        // Kept connections leave the poll while pooled: an event of theirs (the
+        // server closing them) must not reach a connection of another phase that
+        // has the same token. One with bytes nobody asked for is not kept.
         let pool = self.pools.entry(target.key).or_default();
-        pool.extend(conns.into_iter().filter_map(|c| c.sock));
+        for conn in conns {
+            if let Some(mut sock) = conn.sock {
+                if !conn.peer_closed
+                    && sock.pos == sock.end
+                    && self.poll.registry().deregister(&mut sock.stream).is_ok()
+                {
+                    pool.push(sock);
+                }
+            }
+        }
         ph.rec
     }
 }
@@ -281,54 +323,98 @@ impl Phase<'_> {
             },
             deadline: sent_at + self.timeout,
         };
+        conn.out.clear();
+        conn.out.extend_from_slice(rendered.h1);
+        conn.replayed = false;
+        self.dispatch(poll, i, conn, sent_at)
+    }
+
+    /// Send the request in `conn.out` on the kept connection when the server has
+    /// not closed it (and its `Keep-Alive` limits allow), on a new one otherwise.
+    /// False when writing failed at once and the request was recorded as failed.
+    fn dispatch(&mut self, poll: &Poll, i: usize, conn: &mut Conn, now: Instant) -> bool {
         conn.reader.expect(self.plan.head, self.plan.decode);
-        let request = rendered.h1;
-        if std::mem::take(&mut conn.peer_closed) {
+        conn.out_pos = 0;
+        conn.got = false;
+        let peer_closed = std::mem::take(&mut conn.peer_closed);
+        if conn
+            .sock
+            .as_ref()
+            .is_some_and(|s| peer_closed || s.kept.expired(now))
+        {
             conn.sock = None;
+            self.rec.reconnects += 1;
         }
         let Some(sock) = conn.sock.as_mut() else {
-            match connect(poll, self.target, i) {
+            conn.reused = false;
+            match connect(poll, self.target, i, now) {
                 Ok(sock) => {
                     conn.sock = Some(sock);
-                    conn.out.clear();
-                    conn.out.extend_from_slice(request);
-                    conn.out_pos = 0;
                     conn.state = State::Connecting;
-                    return true;
                 }
                 Err(kind) => {
-                    self.record(conn.req, Err(kind), sent_at);
+                    self.record(conn.req, Err(kind), now);
                     conn.failures = conn.failures.saturating_add(1);
-                    conn.state = State::Backoff(sent_at + connect_backoff(conn.failures));
-                    return true;
+                    conn.state = State::Backoff(now + connect_backoff(conn.failures));
                 }
             }
+            return true;
         };
-        match (&sock.stream).write(request) {
-            Ok(n) if n == request.len() => {
-                conn.state = State::Reading;
-                true
-            }
+        conn.reused = sock.kept.reused();
+        sock.kept.sent();
+        match (&sock.stream).write(&conn.out) {
             Ok(n) => {
-                conn.out.clear();
-                conn.out.extend_from_slice(&request[n..]);
-                conn.out_pos = 0;
-                conn.state = State::Writing;
+                conn.out_pos = n;
+                conn.state = if n == conn.out.len() {
+                    State::Reading
+                } else {
+                    State::Writing
+                };
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                conn.out.clear();
-                conn.out.extend_from_slice(request);
-                conn.out_pos = 0;
                 conn.state = State::Writing;
                 true
             }
+            Err(_) if self.replayable(conn) => self.replay(poll, i, conn, now),
             Err(_) => {
                 conn.sock = None;
                 conn.state = State::Idle;
-                self.record(conn.req, Err(ErrorKind::Reset), sent_at);
+                self.record(conn.req, Err(ErrorKind::Reset), now);
                 false
             }
+        }
+    }
+
+    /// Whether the request in flight met a stale kept connection and may be sent
+    /// again (`keepalive::may_replay`): on a reused connection, no byte of its
+    /// response, not a replay already.
+    fn replayable(&self, conn: &Conn) -> bool {
+        let stale = if conn.out_pos == 0 {
+            Stale::Unwritten
+        } else {
+            Stale::Written
+        };
+        conn.reused && !conn.got && !conn.replayed && may_replay(stale, self.plan.idempotent)
+    }
+
+    /// Send the request in flight again on a new connection; it keeps its send
+    /// time and deadline.
+    fn replay(&mut self, poll: &Poll, i: usize, conn: &mut Conn, now: Instant) -> bool {
+        conn.sock = None;
+        conn.replayed = true;
+        self.rec.replays += 1;
+        self.rec.reconnects += 1;
+        self.dispatch(poll, i, conn, now)
+    }
+
+    /// The request in flight failed with `kind`: replayed when it met a stale
+    /// connection, recorded otherwise.
+    fn fail(&mut self, poll: &Poll, i: usize, conn: &mut Conn, kind: ErrorKind, now: Instant) {
+        if self.replayable(conn) {
+            self.replay(poll, i, conn, now);
+        } else {
+            self.complete(poll, i, conn, Err(kind), now);
         }
     }
 
@@ -367,8 +453,11 @@ impl Phase<'_> {
             State::Idle | State::Waiting(_) | State::Backoff(_) | State::Done => {
                 // A connection without a request in flight that the peer closed
                 // (e.g. its keep-alive timeout): open a new one for the next request.
-                if event.is_read_closed() || event.is_error() {
-                    conn.sock = None;
+                if (event.is_read_closed() || event.is_error())
+                    && conn.sock.take().is_some()
+                    && conn.state != State::Done
+                {
+                    self.rec.reconnects += 1;
                 }
             }
         }
@@ -381,11 +470,11 @@ impl Phase<'_> {
         };
         while conn.out_pos < conn.out.len() {
             match (&sock.stream).write(&conn.out[conn.out_pos..]) {
-                Ok(0) => return self.complete(poll, i, conn, Err(ErrorKind::Reset), now),
+                Ok(0) => return self.fail(poll, i, conn, ErrorKind::Reset, now),
                 Ok(n) => conn.out_pos += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return self.complete(poll, i, conn, Err(ErrorKind::Reset), now),
+                Err(_) => return self.fail(poll, i, conn, ErrorKind::Reset, now),
             }
         }
         conn.state = State::Reading;
@@ -419,15 +508,21 @@ impl Phase<'_> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
-                    return self.complete(poll, i, conn, Err(ErrorKind::Reset), Instant::now());
+                    return self.fail(poll, i, conn, ErrorKind::Reset, Instant::now());
                 }
             };
             let end = Instant::now();
             if n == 0 {
+                if !conn.got {
+                    // Closed before any byte of the response: a stale connection
+                    // when it was a reused one.
+                    return self.fail(poll, i, conn, ErrorKind::Reset, end);
+                }
                 let result = conn.reader.eof();
                 conn.sock = None;
                 return self.complete(poll, i, conn, result, end);
             }
+            conn.got = true;
             sock.end += n;
             // Every response this read completed ends now.
             while conn.state == State::Reading {
@@ -467,9 +562,9 @@ impl Phase<'_> {
         result: Result<ResponseMeta, ErrorKind>,
         end: Instant,
     ) {
-        let keep = matches!(&result, Ok(meta) if meta.keep_alive);
-        if !keep {
-            conn.sock = None;
+        match (&result, conn.sock.as_mut()) {
+            (Ok(meta), Some(sock)) if meta.keep_alive => sock.kept.answered(meta, end),
+            _ => conn.sock = None,
         }
         let connect_failed = matches!(&result, Err(kind) if is_connect_failure(*kind));
         conn.state = State::Idle;
@@ -491,7 +586,7 @@ impl Phase<'_> {
 }
 
 /// Open a connection (non-blocking; the loop sees it complete).
-fn connect(poll: &Poll, target: &TargetSpec, i: usize) -> Result<Sock, ErrorKind> {
+fn connect(poll: &Poll, target: &TargetSpec, i: usize, now: Instant) -> Result<Sock, ErrorKind> {
     let mut stream = TcpStream::connect(target.addr).map_err(|e| connect_error(&e))?;
     poll.registry()
         .register(
@@ -505,5 +600,6 @@ fn connect(poll: &Poll, target: &TargetSpec, i: usize) -> Result<Sock, ErrorKind
         buf: vec![0; READ_BUF],
         pos: 0,
         end: 0,
+        kept: Kept::new(now),
     })
 }

@@ -33,6 +33,12 @@ pub struct ResponseMeta {
     pub server_timing: Option<String>,
     /// Whether the connection can carry another request.
     pub keep_alive: bool,
+    /// The server's `Keep-Alive: timeout=N`: how long it keeps an idle
+    /// connection open.
+    pub keep_alive_timeout: Option<std::time::Duration>,
+    /// The server's `Keep-Alive: max=M`: requests it still allows on the
+    /// connection.
+    pub keep_alive_max: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +298,7 @@ fn read_head(
     let mut close = response.version == Some(0);
     let mut timing: Option<String> = None;
     let mut coding = Coding::Identity;
+    let mut hint = (None, None);
     for h in response.headers.iter() {
         let name = h.name;
         // Most headers (Date, Server, Content-Type...) matter to no one here: the
@@ -308,11 +315,17 @@ fn read_head(
                 .next()
                 .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case("connection") {
-            if h.value.eq_ignore_ascii_case(b"close") {
-                close = true;
-            } else if h.value.eq_ignore_ascii_case(b"keep-alive") {
-                close = false;
+            // A list of tokens (`keep-alive, Upgrade`); `close` wins.
+            for token in h.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                    break;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    close = false;
+                }
             }
+        } else if name.eq_ignore_ascii_case("keep-alive") {
+            hint = parse_keep_alive(h.value);
         } else if name.eq_ignore_ascii_case("server-timing") {
             if let Ok(v) = std::str::from_utf8(h.value) {
                 match &mut timing {
@@ -340,12 +353,41 @@ fn read_head(
         ResponseMeta {
             status,
             server_timing: timing,
-            keep_alive: !close,
+            keep_alive: !close && hint.1 != Some(0),
+            keep_alive_timeout: hint.0,
+            keep_alive_max: hint.1,
             ..ResponseMeta::default()
         },
         body,
         coding,
     )
+}
+
+/// A `Keep-Alive` value (RFC 2068 §19.7.1.1): `timeout=5, max=100`, parameters
+/// in any order and case, others ignored; a value that does not parse is
+/// ignored.
+fn parse_keep_alive(value: &[u8]) -> (Option<std::time::Duration>, Option<u32>) {
+    let mut timeout = None;
+    let mut max = None;
+    for param in value.split(|b| *b == b',' || *b == b';') {
+        let Some(eq) = param.iter().position(|b| *b == b'=') else {
+            continue;
+        };
+        let key = param[..eq].trim_ascii();
+        let number = parse_length(trim_quotes(param[eq + 1..].trim_ascii()));
+        if key.eq_ignore_ascii_case(b"timeout") {
+            timeout = number.map(std::time::Duration::from_secs);
+        } else if key.eq_ignore_ascii_case(b"max") {
+            max = number.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        }
+    }
+    (timeout, max)
+}
+
+fn trim_quotes(v: &[u8]) -> &[u8] {
+    v.strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(v)
 }
 
 /// A `Content-Length` value: decimal digits, optionally padded with spaces.
@@ -586,6 +628,29 @@ pub(crate) mod tests {
         let meta = got[0].clone().unwrap();
         assert_eq!(meta.body_bytes, body);
         assert_eq!(meta.decoded_bytes, Some(1000));
+    }
+
+    #[test]
+    fn keep_alive_and_connection_headers_are_read() {
+        use std::time::Duration;
+        let head = |headers: &str| {
+            let text = format!("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n{headers}\r\n");
+            read_all(text.as_bytes(), &[], false)[0].clone().unwrap()
+        };
+        let m = head("Keep-Alive: timeout=5, max=100\r\n");
+        assert!(m.keep_alive);
+        assert_eq!(m.keep_alive_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(m.keep_alive_max, Some(100));
+        let m = head("keep-alive: MAX=\"3\" ; Timeout=1\r\n");
+        assert_eq!(m.keep_alive_timeout, Some(Duration::from_secs(1)));
+        assert_eq!(m.keep_alive_max, Some(3));
+        let m = head("Keep-Alive: timeout=soon\r\n");
+        assert_eq!((m.keep_alive_timeout, m.keep_alive_max), (None, None));
+        assert!(!head("Keep-Alive: timeout=5, max=0\r\n").keep_alive);
+        assert!(!head("Connection: keep-alive, close\r\n").keep_alive);
+        assert!(!head("Connection: Close\r\n").keep_alive);
+        assert!(head("Connection: Keep-Alive\r\n").keep_alive);
+        assert!(head("").keep_alive);
     }
 
     #[test]

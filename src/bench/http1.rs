@@ -18,6 +18,9 @@ pub struct H1Conn<S> {
     stream: S,
     buf: BytesMut,
     reader: ResponseReader,
+    /// Of the last request: some of it was written, some of its response read.
+    wrote: bool,
+    got: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
@@ -27,7 +30,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             stream,
             buf: BytesMut::with_capacity(16 * 1024),
             reader: ResponseReader::new(),
+            wrote: false,
+            got: false,
         }
+    }
+
+    /// The stream.
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    /// How far the last request got: some of it was written, some of its
+    /// response read (a failure before either may be a stale connection's).
+    pub fn reached(&self) -> (bool, bool) {
+        (self.wrote, self.got)
     }
 
     async fn fill(&mut self) -> Result<usize, ErrorKind> {
@@ -49,10 +65,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         head: bool,
         decode: bool,
     ) -> Result<ResponseMeta, ErrorKind> {
-        self.stream
-            .write_all(request)
-            .await
-            .map_err(|_| ErrorKind::Reset)?;
+        self.wrote = false;
+        self.got = !self.buf.is_empty();
+        let mut written = 0;
+        while written < request.len() {
+            match self.stream.write(&request[written..]).await {
+                Ok(0) | Err(_) => return Err(ErrorKind::Reset),
+                Ok(n) => {
+                    written += n;
+                    self.wrote = true;
+                }
+            }
+        }
         self.reader.expect(head, decode);
         loop {
             if !self.buf.is_empty() {
@@ -65,6 +89,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             if self.fill().await? == 0 {
                 return self.reader.eof();
             }
+            self.got = true;
         }
     }
 }

@@ -14,6 +14,7 @@ mod evloop;
 pub mod fuzz;
 mod h1reader;
 pub mod http1;
+pub(crate) mod keepalive;
 pub mod record;
 pub mod request;
 pub mod schedule;

@@ -144,6 +144,17 @@ pub struct Recorder {
     /// the grace period after the window (for the achieved rate).
     #[serde(default)]
     pub sent_in_window: u64,
+    /// Kept (keep-alive) connections found closed by the server, or past its
+    /// announced `Keep-Alive` limits, when a request wanted them, and replaced
+    /// by a new connection: the client's housekeeping, not errors (see
+    /// `bench::keepalive`).
+    #[serde(default)]
+    pub reconnects: u64,
+    /// Requests sent again, once, on a new connection because the kept one they
+    /// went out on was closed before any byte of their response (each is also a
+    /// reconnect); their latency includes the replay.
+    #[serde(default)]
+    pub replays: u64,
     /// Per-second timeline of the phase.
     #[serde(default)]
     pub timeline: Timeline,
@@ -165,6 +176,8 @@ impl Default for Recorder {
             queued: 0,
             unsent: 0,
             sent_in_window: 0,
+            reconnects: 0,
+            replays: 0,
             timeline: Timeline::default(),
         }
     }
@@ -294,6 +307,8 @@ impl Recorder {
         self.queued += other.queued;
         self.unsent += other.unsent;
         self.sent_in_window += other.sent_in_window;
+        self.reconnects += other.reconnects;
+        self.replays += other.replays;
         self.timeline.merge(&other.timeline);
         for (name, sum) in &other.server_timing {
             add_timing(&mut self.server_timing, name, sum.count, sum.total_ms);
@@ -502,12 +517,19 @@ mod tests {
         a.success(Duration::from_millis(5), 0);
         a.failure(ErrorKind::Timeout, 1);
         a.server_timing("db;dur=2");
-        let mut b = Recorder::default();
+        a.reconnects = 2;
+        a.replays = 1;
+        let mut b = Recorder {
+            reconnects: 3,
+            replays: 1,
+            ..Recorder::default()
+        };
         b.success(Duration::from_millis(7), 0);
         b.failure(ErrorKind::Timeout, 2);
         b.server_timing("db;dur=4");
         a.merge(&b);
         assert_eq!(a.ok, 2);
+        assert_eq!((a.reconnects, a.replays), (5, 2));
         assert_eq!(a.errors[&ErrorKind::Timeout], 2);
         assert_eq!(a.latency.len(), 2);
         assert_eq!(a.server_timing["db"].mean_ms(), Some(3.0));
@@ -581,6 +603,16 @@ mod tests {
         let back: Recorder = serde_json::from_value(json).unwrap();
         assert_eq!(back.latency, r.latency);
         assert_eq!(back.latency.max(), r.latency.max());
+    }
+
+    #[test]
+    fn results_written_before_reconnects_were_counted_still_load() {
+        let mut json = serde_json::to_value(Recorder::default()).unwrap();
+        let map = json.as_object_mut().unwrap();
+        assert!(map.remove("reconnects").is_some());
+        assert!(map.remove("replays").is_some());
+        let back: Recorder = serde_json::from_value(json).unwrap();
+        assert_eq!((back.reconnects, back.replays), (0, 0));
     }
 
     #[test]

@@ -116,6 +116,10 @@ pub struct RequestPlan {
     pub decode: bool,
     /// Whether the method is HEAD (no response body).
     pub head: bool,
+    /// Whether the request may be sent twice with the effect of once (an
+    /// idempotent method or an `Idempotency-Key`): a written request that met a
+    /// stale keep-alive connection is replayed only then (`bench::keepalive`).
+    pub idempotent: bool,
 }
 
 /// One rendered request: HTTP/1.1 bytes and the parts for HTTP/2.
@@ -191,6 +195,7 @@ impl RequestPlan {
             expect: endpoint.expect_status.clone(),
             decode,
             head: endpoint.method == Method::HEAD,
+            idempotent: super::keepalive::is_idempotent(&endpoint.method, &endpoint.headers),
         };
         if plan.path.is_static()
             && plan.body.is_static()

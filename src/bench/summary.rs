@@ -80,6 +80,14 @@ pub struct PhaseSummary {
     pub server_timing: BTreeMap<String, f64>,
     /// Open loop: how well the schedule was kept.
     pub pacing: Option<PacingReport>,
+    /// Kept connections found closed by the server (or past its `Keep-Alive`
+    /// limits) and reopened: not errors.
+    #[serde(default)]
+    pub reconnects: u64,
+    /// Requests replayed once on a new connection after a stale kept one: not
+    /// errors, their latency includes the replay.
+    #[serde(default)]
+    pub replays: u64,
     /// Per-second timeline.
     pub timeline: Vec<SecondSummary>,
 }
@@ -123,6 +131,8 @@ impl PhaseSummary {
                 .filter_map(|(k, v)| Some((k.clone(), v.mean_ms()?)))
                 .collect(),
             pacing: outcome.pacing,
+            reconnects: r.reconnects,
+            replays: r.replays,
             timeline: r
                 .timeline
                 .seconds
@@ -218,6 +228,14 @@ impl PhaseSummary {
                     "  The client ran out of file descriptors (EMFILE): raise `ulimit -n` or use fewer connections; the target did not refuse these."
                 );
             }
+        }
+        if self.reconnects > 0 || self.replays > 0 {
+            let _ = writeln!(
+                out,
+                "  Keep-alive: {} connections found closed by the server and reopened, {} requests replayed on a new connection (not errors)",
+                format::thousands(self.reconnects),
+                format::thousands(self.replays)
+            );
         }
         if let Some(p) = &self.pacing {
             let _ = writeln!(

@@ -77,6 +77,47 @@ pub enum Raw {
         /// Whether the last response on a connection says `Connection: close`.
         announced: bool,
     },
+    /// Keep-alive as uvicorn and Node do it: answers every request (`200`,
+    /// 2-byte body, no `Keep-Alive` header) and closes a connection left idle
+    /// for `idle_ms` (a FIN), counted in [`RawStats::closed`].
+    IdleClose {
+        /// The idle timeout, ms.
+        idle_ms: u64,
+    },
+    /// Closes each connection after its `every`-th response, which says
+    /// `Connection: close` when `announced` and nothing otherwise (a request the
+    /// client sent meanwhile then meets the end of the connection).
+    CloseEvery {
+        /// Responses per connection.
+        every: u32,
+        /// Whether the last one says `Connection: close`.
+        announced: bool,
+    },
+    /// Answers `answered` requests on each connection, then, to the next one,
+    /// part of a response head, and resets the connection (SO_LINGER 0) 100 ms
+    /// later; the resets are counted in [`RawStats::closed`].
+    ResetAfter {
+        /// Requests answered in full on each connection first.
+        answered: u32,
+    },
+}
+
+/// A stream whose connection can be reset (closed with RST, not FIN).
+pub trait Resettable {
+    /// Make dropping the stream send RST (SO_LINGER 0).
+    fn reset_on_drop(&self);
+}
+
+impl Resettable for TcpStream {
+    fn reset_on_drop(&self) {
+        let _ = self.set_zero_linger();
+    }
+}
+
+impl Resettable for tokio_rustls::server::TlsStream<TcpStream> {
+    fn reset_on_drop(&self) {
+        let _ = self.get_ref().0.set_zero_linger();
+    }
 }
 
 /// What a [`RawServer`] counted.
@@ -291,13 +332,20 @@ fn fault_suite(raw: Raw) -> bool {
             | Raw::HugeHead { .. }
             | Raw::ChunkSize(_)
             | Raw::RandomCloses { .. }
+            | Raw::IdleClose { .. }
+            | Raw::CloseEvery { .. }
+            | Raw::ResetAfter { .. }
     )
 }
 
 /// Long enough to outlive any test's timeout; the server's drop ends it sooner.
 const FOREVER: Duration = Duration::from_secs(120);
 
-async fn fault<S: AsyncRead + AsyncWrite + Unpin>(mut io: S, raw: Raw, stats: &RawStats) {
+async fn fault<S: AsyncRead + AsyncWrite + Unpin + Resettable>(
+    mut io: S,
+    raw: Raw,
+    stats: &RawStats,
+) {
     match raw {
         Raw::EndlessLength | Raw::EndlessChunked | Raw::EndlessUntilClose | Raw::EndlessGzip => {
             if !read_head(&mut io).await {
@@ -395,9 +443,76 @@ async fn fault<S: AsyncRead + AsyncWrite + Unpin>(mut io: S, raw: Raw, stats: &R
             let drain = async { while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {} };
             let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
         }
+        Raw::IdleClose { idle_ms } => loop {
+            match tokio::time::timeout(Duration::from_millis(idle_ms), read_head(&mut io)).await {
+                Ok(true) => {
+                    stats.requests.fetch_add(1, Ordering::Relaxed);
+                    if io.write_all(OK_2).await.is_err() || io.flush().await.is_err() {
+                        return;
+                    }
+                    stats.answered.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false) => return,
+                Err(_idle) => {
+                    // As a server's keep-alive timeout does: close, say nothing.
+                    stats.closed.fetch_add(1, Ordering::Relaxed);
+                    let _ = io.shutdown().await;
+                    return;
+                }
+            }
+        },
+        Raw::CloseEvery { every, announced } => {
+            for n in 1..=every {
+                if !read_head(&mut io).await {
+                    return;
+                }
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                let response = if n == every && announced {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                } else {
+                    OK_2
+                };
+                if io.write_all(response).await.is_err() || io.flush().await.is_err() {
+                    return;
+                }
+                stats.answered.fetch_add(1, Ordering::Relaxed);
+            }
+            // A graceful close (FIN, then drain): a request sent meanwhile meets
+            // the end of the connection, not a reset.
+            stats.closed.fetch_add(1, Ordering::Relaxed);
+            let _ = io.shutdown().await;
+            let mut sink = [0u8; 1024];
+            let drain = async { while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        }
+        Raw::ResetAfter { answered } => {
+            for _ in 0..answered {
+                if !read_head(&mut io).await {
+                    return;
+                }
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                if io.write_all(OK_2).await.is_err() || io.flush().await.is_err() {
+                    return;
+                }
+                stats.answered.fetch_add(1, Ordering::Relaxed);
+            }
+            if !read_head(&mut io).await {
+                return;
+            }
+            stats.requests.fetch_add(1, Ordering::Relaxed);
+            let _ = io.write_all(b"HTTP/1.1 200 OK\r\nContent-Le").await;
+            let _ = io.flush().await;
+            // Time for the client to read those bytes before the reset.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stats.closed.fetch_add(1, Ordering::Relaxed);
+            io.reset_on_drop();
+        }
         _ => {}
     }
 }
+
+/// A keep-alive `200` with a 2-byte body.
+const OK_2: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 /// A port on 127.0.0.1 that nothing listens on (bound, then released).
 pub fn refused_port() -> SocketAddr {
