@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of tailgate on a fresh machine: installs what the tests need (the
-# moto server and cfn-lint for the AWS tests, hadolint for the Dockerfile, Chromium,
+# moto server and cfn-lint for the AWS tests, uvicorn and express for the
+# keep-alive tests against real servers, hadolint for the Dockerfile, Chromium,
 # cmark-gfm and mermaid for the rendering check), lints the
 # action and the example template, then runs the whole Rust test suite. Safe to run
 # again: installed tools are reused. Everything runs on loopback.
@@ -12,6 +13,10 @@ cd "$(dirname "$0")/.."
 source .ci/aws-setup.sh
 echo "== cfn-lint examples/aws"
 cfn-lint --non-zero-exit-code error examples/aws/template.yaml
+
+# uvicorn and express for the keep-alive tests against real servers; exports
+# TAILGATE_REQUIRE_SERVERS=1 so those tests fail, not skip, without them.
+source .ci/servers-setup.sh
 
 # hadolint on the Dockerfile; action.yml inputs vs the INPUT_* the binary reads.
 bash .ci/github-checks.sh

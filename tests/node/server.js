@@ -1,0 +1,25 @@
+// A real Node server for tests/real_servers.rs: plain `http` or express, with a
+// 1 s keep-alive timeout (Node's default is 5 s), on 127.0.0.1 and a port the
+// system chooses; prints `listening on PORT` once it listens.
+//   node server.js http|express
+'use strict';
+const http = require('http');
+
+const kind = process.argv[2] || 'http';
+let handler;
+if (kind === 'express') {
+  const express = require('express');
+  const app = express();
+  app.get('/', (req, res) => res.send('ok'));
+  handler = app;
+} else {
+  handler = (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  };
+}
+const server = http.createServer(handler);
+server.keepAliveTimeout = 1000;
+server.listen(0, '127.0.0.1', () => {
+  console.log(`listening on ${server.address().port}`);
+});
