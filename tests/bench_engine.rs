@@ -608,3 +608,32 @@ async fn server_timing_is_aggregated_per_name() {
         assert!(phase(&report).render_text().contains("Server-Timing"));
     }
 }
+
+// ---------------------------------------------------------------------------
+// The generator's own CPU
+
+/// Each phase records the CPU of its busiest generator thread; against a server
+/// that takes 20 ms per request, two connections leave the generator nearly
+/// idle, far from the share that flags a saturated client.
+#[tokio::test]
+async fn the_generators_cpu_is_recorded_and_an_idle_one_is_not_flagged() {
+    let server = Server::start(Behavior::Delays {
+        fast: Duration::from_millis(20),
+        slow_fraction: 0.0,
+        slow: (Duration::ZERO, Duration::ZERO),
+    });
+    let report = bench(&server.base_url(), endpoint("/", closed(2, 40))).await;
+    let p = phase(&report);
+    assert_eq!(p.ok, 40);
+    let cpu = p.generator_cpu.expect("the generator's CPU is measured");
+    assert!(cpu >= 0.0, "{cpu}");
+    assert!(
+        cpu < tailgate::bench::saturation::CPU_SATURATED,
+        "an idle generator used {cpu} of a core"
+    );
+    assert!(
+        !p.render_text().contains("saturated"),
+        "{}",
+        p.render_text()
+    );
+}

@@ -35,6 +35,7 @@ fn phase(n: u64, seconds: u64, errors: u64, pacing: Option<PacingReport>) -> Pha
         recorder,
         elapsed: Duration::from_secs(seconds),
         pacing,
+        generator_cpu: None,
     }
 }
 

@@ -47,6 +47,8 @@ fn run_with_timings(name: &str) -> EndpointRun {
                 window: None,
                 cpu: None,
                 cost: None,
+                generator_cpu: None,
+                generator_saturated: false,
             });
         }
     }
@@ -237,5 +239,24 @@ fn a_ladder_shows_the_step_each_side_holds_its_slo_up_to() {
     assert!(
         md.contains("| `orders` | 100 connections | 50 connections 🔻 |"),
         "{md}"
+    );
+}
+
+/// Rounds measured by a saturated client (issue 21, part 2) are said on their
+/// endpoint in the comment; unmeasured or idle generators say nothing.
+#[test]
+fn a_saturated_generator_is_said_on_its_endpoint() {
+    let mut results = failing();
+    let quiet = render_markdown(&build_view(&results)).expect("render");
+    assert!(!quiet.contains("load generator"), "{quiet}");
+    for (i, round) in results.endpoints[0].rounds.iter_mut().enumerate() {
+        round.generator_cpu = Some(if i % 2 == 0 { 0.99 } else { 0.4 });
+    }
+    let markdown = render_markdown(&build_view(&results)).expect("render");
+    assert!(
+        markdown.contains(
+            "⚠️ `GET /users/42`: the load generator used 99 % of its core in 2 of 4 rounds\\: latencies include its own queueing."
+        ),
+        "{markdown}"
     );
 }

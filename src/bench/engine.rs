@@ -43,6 +43,9 @@ pub struct PhaseOutcome {
     pub elapsed: Duration,
     /// For an open loop: whether it delivered its rate.
     pub pacing: Option<PacingReport>,
+    /// CPU time of the busiest generator thread over the phase, as a fraction
+    /// of one core (`getrusage(RUSAGE_THREAD)`), when it could be read.
+    pub generator_cpu: Option<f64>,
 }
 
 /// How well an open loop kept its schedule.
@@ -83,7 +86,7 @@ struct Job {
     schedule: Arc<Schedule>,
     connections: u32,
     timeout: Duration,
-    reply: oneshot::Sender<Recorder>,
+    reply: oneshot::Sender<(Recorder, Option<Duration>)>,
 }
 
 struct Thread {
@@ -171,12 +174,17 @@ impl Engine {
             }
         }
         let mut recorder = Recorder::default();
+        let mut busiest: Option<Duration> = None;
         for rx in replies {
-            if let Ok(part) = rx.await {
+            if let Ok((part, cpu)) = rx.await {
                 recorder.merge(&part);
+                busiest = busiest.max(cpu);
             }
         }
         let elapsed = schedule.start().elapsed();
+        let generator_cpu = busiest
+            .filter(|_| !elapsed.is_zero())
+            .map(|cpu| cpu.as_secs_f64() / elapsed.as_secs_f64());
         if let Some(planned) = schedule.planned() {
             recorder.unsent = planned.saturating_sub(schedule.issued());
         }
@@ -206,6 +214,7 @@ impl Engine {
             recorder,
             elapsed,
             pacing,
+            generator_cpu,
         }
     }
 }
@@ -244,6 +253,8 @@ fn thread_main(mut jobs: mpsc::UnboundedReceiver<Job>) {
         // and HTTP/2 on the runtime's tasks.
         let mut event_loop: Option<EventLoop> = None;
         while let Some(job) = jobs.recv().await {
+            let cpu_before = thread_cpu();
+            let cpu_used = || Some(thread_cpu()?.saturating_sub(cpu_before?));
             if job.target.tls.is_none() && job.target.version == HttpVersion::Http1 {
                 if event_loop.is_none() {
                     match EventLoop::new() {
@@ -261,7 +272,7 @@ fn thread_main(mut jobs: mpsc::UnboundedReceiver<Job>) {
                         job.connections,
                         job.timeout,
                     );
-                    let _ = job.reply.send(result);
+                    let _ = job.reply.send((result, cpu_used()));
                     continue;
                 }
             }
@@ -281,7 +292,7 @@ fn thread_main(mut jobs: mpsc::UnboundedReceiver<Job>) {
                 let _ = w.await;
             }
             let result = std::mem::take(&mut *recorder.borrow_mut());
-            let _ = job.reply.send(result);
+            let _ = job.reply.send((result, cpu_used()));
         }
     });
 }
@@ -405,6 +416,18 @@ async fn worker(
     if let Some(c) = conn.filter(Conn::is_usable) {
         pools.borrow_mut().entry(target.key).or_default().push(c);
     }
+}
+
+/// CPU time (user + system) the calling thread has used so far
+/// (`getrusage(RUSAGE_THREAD)`), `None` where it cannot be read.
+fn thread_cpu() -> Option<Duration> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).ok()?;
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(u64::try_from(t.tv_sec()).ok()?)
+            .checked_add(Duration::from_micros(u64::try_from(t.tv_usec()).ok()?))
+    };
+    time(usage.user_time())?.checked_add(time(usage.system_time())?)
 }
 
 /// Raise this process's soft limit of open files to its hard limit (at most 2^20),

@@ -17,6 +17,7 @@ pub mod http1;
 pub(crate) mod keepalive;
 pub mod record;
 pub mod request;
+pub mod saturation;
 pub mod schedule;
 pub mod standalone;
 pub mod summary;
@@ -67,6 +68,15 @@ pub struct RoundRecord {
     /// lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::Money>,
+    /// CPU time of the busiest load-generator thread over the phase, as a
+    /// fraction of one core, when it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_cpu: Option<f64>,
+    /// The round was measured by a saturated client (its busiest generator
+    /// thread near a full core, or its send lag large beside the latency: see
+    /// [`saturation`]): its latencies include the client's own queueing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generator_saturated: bool,
 }
 
 /// A wall-clock span in milliseconds since the Unix epoch.
@@ -481,7 +491,7 @@ pub async fn measure(
                 let end_ms = unix_ms();
                 let cpu = cpu_before
                     .and_then(|before| cpu_time(pid).map(|after| after.saturating_sub(before)));
-                runs[i].rounds.push(RoundRecord {
+                let mut record = RoundRecord {
                     round: first_round + round as u32,
                     side,
                     position: position as u8,
@@ -491,7 +501,11 @@ pub async fn measure(
                     window: Some(Window { start_ms, end_ms }),
                     cpu,
                     cost: None,
-                });
+                    generator_cpu: outcome.generator_cpu,
+                    generator_saturated: false,
+                };
+                record.generator_saturated = saturation::round_saturated(&record);
+                runs[i].rounds.push(record);
                 progress.step(&format!(
                     "round {}/{} {side} {}",
                     first_round as usize + round + 1,

@@ -88,6 +88,10 @@ pub struct PhaseSummary {
     /// errors, their latency includes the replay.
     #[serde(default)]
     pub replays: u64,
+    /// CPU of the busiest load-generator thread over the phase, as a fraction
+    /// of one core, when it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_cpu: Option<f64>,
     /// Per-second timeline.
     pub timeline: Vec<SecondSummary>,
 }
@@ -133,6 +137,7 @@ impl PhaseSummary {
             pacing: outcome.pacing,
             reconnects: r.reconnects,
             replays: r.replays,
+            generator_cpu: outcome.generator_cpu,
             timeline: r
                 .timeline
                 .seconds
@@ -235,6 +240,18 @@ impl PhaseSummary {
                 "  Keep-alive: {} connections found closed by the server and reopened, {} requests replayed on a new connection (not errors)",
                 format::thousands(self.reconnects),
                 format::thousands(self.replays)
+            );
+        }
+        if let Some(cpu) = self.generator_cpu {
+            let _ = writeln!(
+                out,
+                "  Generator: busiest thread used {} of a core{}",
+                format::percent(cpu),
+                if cpu >= super::saturation::CPU_SATURATED {
+                    ": the client was saturated, latencies include its own queueing (use more --threads or fewer connections)"
+                } else {
+                    ""
+                }
             );
         }
         if let Some(p) = &self.pacing {
@@ -422,6 +439,7 @@ mod tests {
             recorder,
             elapsed: Duration::from_secs(1),
             pacing: None,
+            generator_cpu: None,
         };
         let latency = PhaseSummary::new("phase", &outcome).latency.unwrap();
         let near = |got: f64, want: f64| (got - want).abs() <= want * 0.001;

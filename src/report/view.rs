@@ -724,6 +724,16 @@ pub fn build_view(results: &RunResults) -> ReportView {
     for warning in &results.warnings {
         findings.push(FindingView::line(format!("⚠️ {}.", escape::text(warning))));
     }
+    // Endpoints measured by a saturated client (`bench::saturation`).
+    for run in &results.endpoints {
+        if let Some(saturation) = crate::bench::saturation::endpoint_saturation(run) {
+            findings.push(FindingView::line(format!(
+                "⚠️ `{}`: {}.",
+                escape::code(&run.name),
+                escape::text(&saturation.sentence())
+            )));
+        }
+    }
     if let Some(note) = &results.history {
         findings.extend(
             super::history::warnings(note)

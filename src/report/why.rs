@@ -175,6 +175,8 @@ mod tests {
                     window: None,
                     cpu: None,
                     cost: None,
+                    generator_cpu: None,
+                    generator_saturated: false,
                 });
             }
         }

@@ -368,6 +368,8 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
                         window: None,
                         cpu: None,
                         cost: None,
+                        generator_cpu: None,
+                        generator_saturated: false,
                     });
                 }
             }
