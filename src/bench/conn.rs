@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::h1reader::{Coding, KeptBody};
+use super::coding::{Coding, KeptBody};
 use super::http1::{H1Conn, ResponseMeta};
 use super::keepalive::{probe, Kept, Probe, Stale};
 use super::record::ErrorKind;

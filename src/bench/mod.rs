@@ -7,6 +7,7 @@
 //! [`Recorder`] (histogram and counters), so the statistics can treat rounds, not
 //! requests, as the independent units.
 
+mod coding;
 pub mod conn;
 pub mod engine;
 mod evloop;
