@@ -255,7 +255,7 @@ fn a_saturated_generator_is_said_on_its_endpoint() {
     let markdown = render_markdown(&build_view(&results)).expect("render");
     assert!(
         markdown.contains(
-            "⚠️ `GET /users/42`: the load generator used 99 % of its core in 2 of 4 rounds\\: latencies include its own queueing."
+            "⚠️ `GET /users/42`: the load generator used 99 % of its core in 4 of 8 rounds\\: latencies include its own queueing."
         ),
         "{markdown}"
     );
