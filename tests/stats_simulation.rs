@@ -30,9 +30,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tailgate::side::Side;
 use tailgate::stats::{
-    calibrate, compare, decide, CalibrateOptions, CompareOptions, Decision, EndpointStats,
-    Estimate, Finding, Hypothesis, Metric, NotEnoughData, PairedRounds, RoundCounters, RoundObs,
-    Thresholds, RECOMMENDED_ROUNDS,
+    calibrate, compare, decide, decide_with, sequential::Looks, CalibrateOptions, CompareOptions,
+    Decision, EndpointStats, Estimate, Finding, Hypothesis, Metric, NotEnoughData, PairedRounds,
+    RoundCounters, RoundObs, Thresholds, RECOMMENDED_ROUNDS,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -661,4 +661,113 @@ fn merged_histogram_percentiles_match_raw_samples() {
         assert_eq!(cmp.head.latency, cmp.base.latency);
         let _ = Side::Base;
     }
+}
+
+/// A group-sequential gate on p99 (+10 % budget, 2 % floor): looks every two
+/// rounds from four to the model's most rounds, each reading Holm's level at the
+/// look's O'Brien–Fleming boundary; it stops at the first look where the check is
+/// decided (regressed, improved or unchanged). Returns the decision at the stop and
+/// the rounds it used.
+fn sequential_gate(
+    data: &PairedRounds,
+    looks: &Looks,
+    levels: &[f64],
+    seed: u64,
+) -> (Decision, u32) {
+    let opts = CompareOptions {
+        seed,
+        resamples: 500,
+        ..CompareOptions::default()
+    };
+    let mut last = None;
+    for (k, &n) in looks.rounds().iter().enumerate() {
+        let n = n as usize;
+        let part = PairedRounds::new(
+            data.side(Side::Base)[..n].to_vec(),
+            data.side(Side::Head)[..n].to_vec(),
+        )
+        .unwrap();
+        let cmp = compare(&part, &[Metric::P99], &opts).unwrap();
+        let check = Hypothesis {
+            comparison: &cmp.metrics[0],
+            thresholds: Thresholds::new(0.02, Some(0.10)).unwrap(),
+        };
+        // One check: Holm's only level is α, read at this look's boundary.
+        let level = levels[k];
+        let d = decide_with(&[check], 0.95, &|_| level).unwrap().remove(0);
+        let decided = matches!(
+            d.state,
+            Finding::Regressed | Finding::Improved | Finding::Unchanged
+        );
+        last = Some((d, n as u32));
+        if decided {
+            break;
+        }
+    }
+    last.unwrap()
+}
+
+/// Runs `trials` sequential gates at `head_scale` (stalls scaled too, so the true
+/// p99 ratio is exactly `head_scale`): the count regressed, the rounds used
+/// (sorted) and how often the interval at the stop covered the true ratio.
+fn sequential_cell(head_scale: f64, trials: u64, seed: u64) -> (usize, Vec<u32>, usize) {
+    let model = Model {
+        rounds: RECOMMENDED_ROUNDS,
+        samples: 2_000,
+        head_scale,
+        scale_stalls: true,
+        order: Order::Random,
+        ..SMALL
+    };
+    let looks = Looks::every(4, RECOMMENDED_ROUNDS as u32, 2).unwrap();
+    let levels = looks.nominal_levels(0.05);
+    let mut u = Uniforms::new(seed);
+    let (mut regressed, mut covered) = (0, 0);
+    let mut used = Vec::new();
+    for g in 0..trials {
+        let (d, n) = sequential_gate(&simulate(&model, &mut u), &looks, &levels, seed ^ g);
+        regressed += usize::from(d.state == Finding::Regressed);
+        let i = d.interval.unwrap();
+        covered += usize::from(i.lower.unwrap() <= head_scale && head_scale <= i.upper.unwrap());
+        used.push(n);
+    }
+    used.sort_unstable();
+    (regressed, used, covered)
+}
+
+#[test]
+fn sequential_looks_keep_the_error_rates_and_stop_early() {
+    // 24 rounds at most, looks every two rounds from four. Per cell: false or true
+    // regressions, mean and 90th percentile of the rounds used, coverage of the
+    // repeated 95 % interval at the stop.
+    let trials = 100;
+    let mut lines = Vec::new();
+    for (scale, seed) in [(1.0, 21), (1.10, 22), (2.0, 23), (10.0, 24)] {
+        let (regressed, used, covered) = sequential_cell(scale, trials, seed);
+        let mean = used.iter().map(|&n| f64::from(n)).sum::<f64>() / used.len() as f64;
+        let p90 = used[(used.len() * 9).div_ceil(10) - 1];
+        lines.push(format!(
+            "×{scale:.2}: regressed {regressed}/{trials}, rounds used mean {mean:.1} p90 {p90}, covered {covered}/{trials}"
+        ));
+        let most = RECOMMENDED_ROUNDS as f64;
+        match scale {
+            1.0 => {
+                assert!(regressed <= 2, "A/A regressed {regressed} of {trials}");
+                assert!(mean <= 0.6 * most, "A/A used {mean} rounds on average");
+            }
+            1.10 => assert!(
+                regressed * 100 >= 90 * trials as usize,
+                "power {regressed}/{trials}"
+            ),
+            _ => {
+                assert_eq!(regressed, trials as usize);
+                assert!(mean <= 0.3 * most, "×{scale}: {mean} rounds on average");
+            }
+        }
+        assert!(
+            covered * 100 >= 92 * trials as usize,
+            "×{scale}: covered {covered}/{trials}"
+        );
+    }
+    eprintln!("sequential:\n{}", lines.join("\n"));
 }

@@ -235,6 +235,19 @@ impl Oriented {
 /// Each decision also carries its minimum detectable effect (see
 /// [`Decision::mde`]).
 pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
+    decide_with(checks, confidence, &|a| a)
+}
+
+/// [`decide`] at one look of a group-sequential run: Holm's level `a` of each step
+/// is read at the nominal level `level_of(a)` — for a look of
+/// [`crate::stats::sequential::Looks`], the level its boundary for `a` gives — so
+/// every interval is the step's repeated confidence interval at that look.
+/// `level_of` must be the identity for the fixed design, and never above `a`.
+pub fn decide_with(
+    checks: &[Hypothesis<'_>],
+    confidence: f64,
+    level_of: &dyn Fn(f64) -> f64,
+) -> Result<Vec<Decision>, StatsError> {
     check_confidence(confidence)?;
     let alpha = 1.0 - confidence;
     let oriented: Vec<Oriented> = checks
@@ -263,10 +276,10 @@ pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision
     let mut level = vec![f64::NAN; checks.len()];
     let mut rejected: Vec<Option<Finding>> = vec![None; checks.len()];
     let mut stopped = false;
-    let mut stop_level = alpha;
+    let mut stop_level = level_of(alpha);
     for (k, &(i, _)) in ranked.iter().enumerate() {
         if !stopped {
-            let a = alpha / (m - k) as f64;
+            let a = level_of(alpha / (m - k) as f64);
             let change = checks[i].comparison.estimate.change();
             let bounds = change.map_or((f64::NEG_INFINITY, f64::INFINITY), |c| {
                 c.analysis_bounds(1.0 - a)

@@ -152,6 +152,7 @@ mod evaluate;
 mod input;
 mod numeric;
 mod sampling;
+pub mod sequential;
 mod summary;
 
 pub use attribution::{
@@ -167,7 +168,7 @@ pub use compare::{
     RECOMMENDED_ROUNDS,
 };
 pub use decide::{
-    decide, per_look_confidence, Decision, Finding, Hypothesis, Thresholds,
+    decide, decide_with, per_look_confidence, Decision, Finding, Hypothesis, Thresholds,
     DEFAULT_ERROR_RATE_NOISE_FLOOR, DEFAULT_NOISE_FLOOR, MAX_LOOKS, MDE_POWER,
 };
 pub use input::{
