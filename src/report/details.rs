@@ -186,14 +186,6 @@ pub fn build(results: &RunResults) -> Details {
             crate::config::Mode::Blocking => "blocking",
         }
     );
-    let untold = could_not_tell(results);
-    if !untold.is_empty() {
-        method.push_str("\n\nWhat this run could not tell:\n");
-        for line in untold {
-            method.push_str(&format!("\n- {line}"));
-        }
-        method.push('\n');
-    }
     let config = ctx
         .config
         .as_ref()
@@ -204,6 +196,15 @@ pub fn build(results: &RunResults) -> Details {
     }
     if let Some(runner) = &ctx.runner {
         method.push_str(&format!(" Runner: {}.", escape::text(runner)));
+    }
+    // Last, so the paragraph's sentences stay out of the list.
+    let untold = could_not_tell(results);
+    if !untold.is_empty() {
+        method.push_str("\n\nWhat this run could not tell:\n");
+        for line in untold {
+            method.push_str(&format!("\n- {line}"));
+        }
+        method.push('\n');
     }
 
     let repo_url = match (&ctx.server_url, &ctx.repository) {
