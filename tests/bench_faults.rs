@@ -22,53 +22,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use servers::{Behavior, Raw, RawServer, Server, TestCa};
+use servers::{serve_raw, Behavior, Driver, Raw, RawServer, Server, Target, TestCa, DRIVERS};
 use tailgate::bench::standalone::{run_bench, BenchReport, BenchSpec};
 use tailgate::bench::summary::PhaseSummary;
 use tailgate::bench::{ErrorKind, TlsOptions};
 use tailgate::config::{Endpoint, HttpVersion, Load, Profile};
 use tailgate::progress::Progress;
-
-/// Which of the engine's two HTTP/1.1 readers serves the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Driver {
-    /// Plain TCP: the epoll event loop (`evloop.rs` + `h1reader.rs`).
-    EventLoop,
-    /// TLS: the async client (`http1.rs`).
-    Async,
-}
-
-const DRIVERS: [Driver; 2] = [Driver::EventLoop, Driver::Async];
-
-/// A raw fault server for `driver`, with the client's TLS options.
-struct Target {
-    server: RawServer,
-    tls: TlsOptions,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn serve(raw: Raw, driver: Driver) -> Target {
-    match driver {
-        Driver::EventLoop => Target {
-            server: RawServer::start(raw),
-            tls: TlsOptions::default(),
-            _dir: None,
-        },
-        Driver::Async => {
-            let ca = TestCa::new();
-            let dir = tempfile::tempdir().expect("temp dir");
-            let ca_file = ca.write_ca(dir.path(), "ca.pem");
-            Target {
-                server: RawServer::start_tls(raw, &ca),
-                tls: TlsOptions {
-                    ca_file: Some(ca_file),
-                    insecure: false,
-                },
-                _dir: Some(dir),
-            }
-        }
-    }
-}
 
 fn load(profile: Profile, duration: Option<Duration>, requests: Option<u64>) -> Load {
     Load {
@@ -136,7 +95,7 @@ async fn an_endless_body_ends_at_the_timeout() {
             Raw::EndlessChunked,
             Raw::EndlessUntilClose,
         ] {
-            let target = serve(framing, driver);
+            let target = serve_raw(framing, driver);
             let p = phase_of(&target, closed(2, 4)).await;
             eprintln!("{driver:?} {framing:?}: {:?}", p.errors);
             assert_eq!(p.ok, 0, "{driver:?} {framing:?}");
@@ -310,7 +269,7 @@ fn memory_stays_bounded_under_an_endless_body() {
 #[tokio::test]
 async fn a_hang_past_the_timeout_is_a_timeout_and_the_phase_ends() {
     for driver in DRIVERS {
-        let target = serve(Raw::Hang, driver);
+        let target = serve_raw(Raw::Hang, driver);
         let l = load(
             Profile::Open {
                 rate: 20.0,
@@ -366,7 +325,7 @@ async fn a_hang_past_the_timeout_is_a_timeout_and_the_phase_ends() {
 async fn a_huge_head_is_a_protocol_error() {
     for driver in DRIVERS {
         for (lines, line_bytes) in [(16 * 1024, 64), (1, 100_000), (90, 1024)] {
-            let target = serve(Raw::HugeHead { lines, line_bytes }, driver);
+            let target = serve_raw(Raw::HugeHead { lines, line_bytes }, driver);
             let mut l = closed(2, 4);
             // Long enough that a reader waiting for the head's end would show.
             l.timeout = Duration::from_secs(3);
@@ -391,7 +350,7 @@ async fn huge_and_garbage_chunk_sizes_are_body_errors() {
     let longer: &'static str = Box::leak("1".repeat(70_000).into_boxed_str());
     for driver in DRIVERS {
         for size in ["10000000000000000", long_f, longer, "-1", "zz", "0x10", ""] {
-            let target = serve(Raw::ChunkSize(size), driver);
+            let target = serve_raw(Raw::ChunkSize(size), driver);
             let p = phase_of(&target, closed(2, 4)).await;
             let shown = &size[..size.len().min(20)];
             assert_eq!(
@@ -418,7 +377,7 @@ async fn chunk_sizes_at_the_top_of_u64_are_body_errors_on_the_async_client() {
 
 async fn chunk_sizes_at_the_top_of_u64(driver: Driver) {
     for size in ["ffffffffffffffff", "fffffffffffffffe"] {
-        let target = serve(Raw::ChunkSize(size), driver);
+        let target = serve_raw(Raw::ChunkSize(size), driver);
         let p = phase_of(&target, closed(2, 4)).await;
         assert_eq!(
             errors(&p, ErrorKind::Body),
@@ -492,7 +451,7 @@ async fn random_keep_alive_closes_lose_no_request_from_the_count() {
     use std::sync::atomic::Ordering::Relaxed;
     for driver in DRIVERS {
         for announced in [true, false] {
-            let target = serve(Raw::RandomCloses { announced }, driver);
+            let target = serve_raw(Raw::RandomCloses { announced }, driver);
             let mut l = closed(4, 200);
             l.timeout = Duration::from_secs(3);
             let p = phase_of(&target, l).await;

@@ -20,52 +20,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use servers::{Raw, RawServer, TestCa};
-use tailgate::bench::{
-    Engine, ErrorKind, Pacing, Recorder, RequestPlan, Schedule, TargetSpec, TlsOptions,
-};
+use servers::{serve_raw, Raw, Target, DRIVERS};
+use tailgate::bench::{Engine, ErrorKind, Pacing, Recorder, RequestPlan, Schedule, TargetSpec};
 use tailgate::config::{Endpoint, HttpVersion, Load, Profile};
-
-/// Which of the engine's drivers serves the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Driver {
-    /// Plain TCP: the epoll event loop.
-    EventLoop,
-    /// TLS: the async client.
-    Async,
-}
-
-const DRIVERS: [Driver; 2] = [Driver::EventLoop, Driver::Async];
-
-/// A raw server for `driver`, with the client's TLS options.
-struct Target {
-    server: RawServer,
-    tls: TlsOptions,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn serve(raw: Raw, driver: Driver) -> Target {
-    match driver {
-        Driver::EventLoop => Target {
-            server: RawServer::start(raw),
-            tls: TlsOptions::default(),
-            _dir: None,
-        },
-        Driver::Async => {
-            let ca = TestCa::new();
-            let dir = tempfile::tempdir().expect("temp dir");
-            let ca_file = ca.write_ca(dir.path(), "ca.pem");
-            Target {
-                server: RawServer::start_tls(raw, &ca),
-                tls: TlsOptions {
-                    ca_file: Some(ca_file),
-                    insecure: false,
-                },
-                _dir: Some(dir),
-            }
-        }
-    }
-}
 
 fn endpoint(method: http::Method) -> Endpoint {
     Endpoint {
@@ -137,8 +94,8 @@ fn errors(r: &Recorder, kind: ErrorKind) -> u64 {
 #[tokio::test]
 async fn connections_the_server_closed_while_idle_are_reopened_not_errors() {
     for driver in DRIVERS {
-        let a = serve(Raw::IdleClose { idle_ms: 200 }, driver);
-        let b = serve(Raw::IdleClose { idle_ms: 200 }, driver);
+        let a = serve_raw(Raw::IdleClose { idle_ms: 200 }, driver);
+        let b = serve_raw(Raw::IdleClose { idle_ms: 200 }, driver);
         let got = rounds(
             &[&a, &b],
             http::Method::GET,
@@ -172,7 +129,7 @@ async fn connections_the_server_closed_while_idle_are_reopened_not_errors() {
 async fn a_close_after_every_100th_response_loses_no_request() {
     for driver in DRIVERS {
         for announced in [true, false] {
-            let t = serve(
+            let t = serve_raw(
                 Raw::CloseEvery {
                     every: 100,
                     announced,
@@ -206,7 +163,7 @@ async fn a_close_after_every_100th_response_loses_no_request() {
 #[tokio::test]
 async fn connection_close_on_some_answers_is_honoured() {
     for driver in DRIVERS {
-        let t = serve(
+        let t = serve_raw(
             Raw::CloseEvery {
                 every: 7,
                 announced: true,
@@ -240,7 +197,7 @@ async fn connection_close_on_some_answers_is_honoured() {
 #[tokio::test]
 async fn a_written_post_that_meets_a_close_is_not_replayed() {
     for driver in DRIVERS {
-        let t = serve(
+        let t = serve_raw(
             Raw::CloseEvery {
                 every: 10,
                 announced: false,
@@ -264,7 +221,7 @@ async fn a_written_post_that_meets_a_close_is_not_replayed() {
 #[tokio::test]
 async fn a_reset_mid_response_stays_an_error() {
     for driver in DRIVERS {
-        let t = serve(Raw::ResetAfter { answered: 3 }, driver);
+        let t = serve_raw(Raw::ResetAfter { answered: 3 }, driver);
         let got = rounds(&[&t], http::Method::GET, 2, 40, 1, Duration::ZERO).await;
         let r = &got[0];
         let stats = &t.server.stats;

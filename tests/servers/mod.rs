@@ -33,9 +33,19 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+#[allow(
+    dead_code,
+    reason = "used by bench_faults.rs and bench_keepalive.rs, not by every includer"
+)]
+mod drivers;
 mod raw;
 mod tls;
 
+#[allow(
+    unused_imports,
+    reason = "used by bench_faults.rs and bench_keepalive.rs, not by every includer"
+)]
+pub use drivers::{serve_raw, Driver, Target, DRIVERS};
 pub use raw::{refused_port, Raw, RawServer, CHUNKED_RESPONSE};
 pub use tls::TestCa;
 
