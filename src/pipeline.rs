@@ -127,16 +127,6 @@ fn judge(
     }
 }
 
-/// Whether a first look is worth an extension: a budget check the rounds could not
-/// settle (a change estimated past its budget, but inconclusive).
-fn needs_extension(verdict: &Verdict) -> bool {
-    verdict.level == verdict::Level::Warn
-        && verdict
-            .checks
-            .iter()
-            .any(|c| c.level == verdict::Level::Warn && c.kind == verdict::CheckKind::Budget)
-}
-
 /// Completes when the process gets SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -257,58 +247,87 @@ async fn deploy_and_measure(
         cpu_time: Some(crate::server_side::cpu::process_time),
         ..bench::MeasureOptions::from_config(config)
     };
-    let mut runs = bench::measure(&deployed, &config.endpoints, order, 0, &client, progress)
+    let started = std::time::Instant::now();
+    let looks = config.compare.looks();
+    let mut runs: Vec<EndpointRun> = Vec::new();
+    let mut active: Vec<usize> = (0..config.endpoints.len()).collect();
+    let mut measured = 0usize;
+    for (k, &upto) in looks.rounds().iter().enumerate() {
+        let upto = (upto as usize).min(order.len());
+        let endpoints: Vec<crate::config::Endpoint> = active
+            .iter()
+            .map(|&i| config.endpoints[i].clone())
+            .collect();
+        let more = bench::measure(
+            &deployed,
+            &endpoints,
+            &order[measured..upto],
+            measured as u32,
+            &client,
+            progress,
+        )
         .await
         .map_err(|e| format!("benchmarking failed: {e}"))?;
+        if runs.is_empty() {
+            runs = more;
+        } else {
+            for (&i, extra) in active.iter().zip(more) {
+                runs[i].rounds.extend(extra.rounds);
+            }
+        }
+        measured = upto;
+        let last = k + 1 == looks.rounds().len() || measured >= order.len();
+        let decided = if last || !config.compare.sequential() {
+            Vec::new()
+        } else {
+            let (comparisons, _) = judge(config, release, &runs, seed, 1);
+            let limits = limits_for(config, release);
+            active
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    comparisons
+                        .iter()
+                        .find(|c| c.endpoint == runs[i].name)
+                        .is_some_and(|c| verdict::decided(c, &limits, config.compare.rounds))
+                })
+                .collect()
+        };
+        for &i in &decided {
+            runs[i].stop = Some(bench::Stop {
+                rounds: measured as u32,
+                reason: bench::StopReason::Decided,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+            progress.log(&format!(
+                "{}: decided after {measured} of {} rounds",
+                runs[i].name,
+                order.len()
+            ));
+        }
+        active.retain(|i| !decided.contains(i));
+        if last || active.is_empty() {
+            break;
+        }
+    }
+    for &i in &active {
+        runs[i].stop = Some(bench::Stop {
+            rounds: measured as u32,
+            reason: bench::StopReason::MostRounds,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+    }
     let server = server_stage(config, deployer, &deployed, &mut runs, options, progress).await;
     if let (Some(stored), false) = (stored, release) {
         with_stored_baseline(&mut runs, stored);
     }
-    // A stored baseline is not measured again, so it buys no extension.
-    let extend = if release || stored.is_some() {
-        0
-    } else {
-        config.compare.extend
-    };
-    let looks = if extend > 0 { 2 } else { 1 };
-    let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
-    if extend == 0 || !needs_extension(&verdict) {
-        return Ok(Measured {
-            runs,
-            server,
-            comparisons,
-            verdict,
-            looks: 1,
-        });
-    }
-    // One extension, never more: the rest of the drawn order, then all rounds
-    // decided together at the second look's level.
-    progress.log(&format!(
-        "inconclusive: extending by {extend} rounds (one extension; both looks at half the error rate)"
-    ));
-    let rounds = order.len();
-    let full = bench::draw_order((rounds as u32) + extend, seed);
-    let more = bench::measure(
-        &deployed,
-        &config.endpoints,
-        &full[rounds..],
-        rounds as u32,
-        &client,
-        progress,
-    )
-    .await
-    .map_err(|e| format!("benchmarking the extension failed: {e}"))?;
-    for (run, extra) in runs.iter_mut().zip(more) {
-        run.rounds.extend(extra.rounds);
-    }
-    let server = server_stage(config, deployer, &deployed, &mut runs, options, progress).await;
-    let (comparisons, verdict) = judge(config, release, &runs, seed, looks);
+    let (comparisons, verdict) = judge(config, release, &runs, seed, 1);
     Ok(Measured {
         runs,
         server,
         comparisons,
         verdict,
-        looks: 2,
+        looks: 1,
     })
 }
 
@@ -361,6 +380,27 @@ pub async fn run(
             ..config.clone()
         };
         &expanded
+    } else {
+        config
+    };
+    // A release gate or a stored baseline is decided once, at the end: nothing to
+    // stop early against.
+    let fixed;
+    let config = if config.compare.sequential()
+        && (options.release
+            || options
+                .history
+                .as_ref()
+                .is_some_and(|p| p.baseline.is_some()))
+    {
+        fixed = Config {
+            compare: crate::config::CompareConfig {
+                min_rounds: config.compare.rounds,
+                ..config.compare.clone()
+            },
+            ..config.clone()
+        };
+        &fixed
     } else {
         config
     };
@@ -499,32 +539,93 @@ pub fn write_outputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::verdict::{Check, CheckKind, Level, Metric, Observation};
+    use crate::judge::verdict::{ChangeState, Metric, MetricComparison};
+    use crate::stats::estimable::NotEstimable as Why;
 
-    fn verdict(level: Level, kind: CheckKind) -> Verdict {
-        Verdict {
-            level,
-            mode: crate::config::Mode::Blocking,
-            checks: vec![Check {
-                endpoint: "a".into(),
-                metric: Metric::P99,
-                kind,
-                level,
-                observed: Observation::Words {
-                    limit: String::new(),
-                    reason: String::new(),
-                },
-                words: None,
-            }],
-            error: None,
+    fn cmp(states: &[(Metric, ChangeState, Option<Why>)]) -> EndpointComparison {
+        EndpointComparison {
+            endpoint: "a".into(),
+            metrics: states
+                .iter()
+                .map(|&(metric, state, not_estimable)| MetricComparison {
+                    metric,
+                    base: None,
+                    head: None,
+                    change: None,
+                    state,
+                    mde: None,
+                    not_estimable,
+                })
+                .collect(),
         }
     }
 
+    fn limits() -> Vec<EndpointLimits> {
+        vec![EndpointLimits {
+            name: "a".into(),
+            slo: Default::default(),
+            budget: crate::config::Budget {
+                p50: Some(crate::config::Fraction(0.1)),
+                p99: Some(crate::config::Fraction(0.1)),
+                ..Default::default()
+            },
+            currency: crate::cost::Currency::USD,
+        }]
+    }
+
     #[test]
-    fn only_an_unsettled_budget_buys_an_extension() {
-        assert!(needs_extension(&verdict(Level::Warn, CheckKind::Budget)));
-        assert!(!needs_extension(&verdict(Level::Warn, CheckKind::Load)));
-        assert!(!needs_extension(&verdict(Level::Fail, CheckKind::Budget)));
-        assert!(!needs_extension(&verdict(Level::Pass, CheckKind::Budget)));
+    fn an_endpoint_stops_when_its_gated_checks_are_decided() {
+        use ChangeState::*;
+        let l = limits();
+        assert!(verdict::decided(
+            &cmp(&[
+                (Metric::P50, Unchanged, None),
+                (Metric::P99, Regressed, None)
+            ]),
+            &l,
+            24
+        ));
+        // An inconclusive gated check keeps it measured; an ungated one does not.
+        assert!(!verdict::decided(
+            &cmp(&[
+                (Metric::P50, Unchanged, None),
+                (Metric::P99, Inconclusive, None)
+            ]),
+            &l,
+            24
+        ));
+        assert!(verdict::decided(
+            &cmp(&[
+                (Metric::P50, Improved, None),
+                (Metric::P95, Inconclusive, None)
+            ]),
+            &l,
+            24
+        ));
+        // Not estimable: more rounds may make it so, unless even the most rounds
+        // are too few.
+        let few = |per_round| {
+            Some(Why {
+                per_round,
+                needed: 1_000,
+                rounds: 4,
+            })
+        };
+        assert!(!verdict::decided(
+            &cmp(&[
+                (Metric::P50, Unchanged, None),
+                (Metric::P99, NotEstimable, few(100))
+            ]),
+            &l,
+            24
+        ));
+        assert!(verdict::decided(
+            &cmp(&[
+                (Metric::P50, Unchanged, None),
+                (Metric::P99, NotEstimable, few(20))
+            ]),
+            &l,
+            24
+        ));
     }
 }

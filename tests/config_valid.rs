@@ -80,11 +80,12 @@ fn the_example_parses_into_the_documented_values() {
         config.compare,
         CompareConfig {
             rounds: 24,
+            min_rounds: 4,
             noise_floor: Fraction(0.02),
             confidence: 0.95,
             resamples: 2000,
             seed: Some(42),
-            extend: 12,
+            extend: 0,
             endpoint_floors: Default::default(),
         }
     );

@@ -44,6 +44,23 @@ fn demo_catches_the_regression_and_the_improvement() {
     .unwrap();
     assert_eq!(results["schema"], "tailgate.results/v1.1");
     assert_eq!(results["verdict"]["level"], "fail");
+    // Sequential looks: the clear improvement of GET /orders (its p50, with a p99
+    // the slow base cannot estimate in 8 rounds) is decided at the first look and
+    // stops being measured; every endpoint says where it stopped.
+    let endpoints = results["endpoints"].as_array().unwrap();
+    for e in endpoints {
+        assert!(e["stop"]["rounds"].as_u64().is_some(), "{e}");
+    }
+    let orders = endpoints
+        .iter()
+        .find(|e| e["name"] == "GET /orders")
+        .unwrap();
+    assert_eq!(orders["stop"]["reason"], "decided", "{}", orders["stop"]);
+    assert!(orders["stop"]["rounds"].as_u64().unwrap() < 8);
+    assert_eq!(
+        orders["rounds"].as_array().unwrap().len() as u64,
+        2 * orders["stop"]["rounds"].as_u64().unwrap()
+    );
     let report = std::fs::read_to_string(out_dir.path().join("report.md")).unwrap();
     assert!(
         report.contains("<!-- tailgate:comment"),

@@ -59,6 +59,7 @@ fn run_with_timings(name: &str) -> EndpointRun {
         profile: "closed loop, 8 connections, 750 ms per round; warm-up 400 ms".into(),
         rounds,
         first_requests: Vec::new(),
+        stop: None,
     }
 }
 

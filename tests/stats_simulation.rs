@@ -694,7 +694,9 @@ fn sequential_gate(
         };
         // One check: Holm's only level is α, read at this look's boundary.
         let level = levels[k];
-        let d = decide_with(&[check], 0.95, &|_| level).unwrap().remove(0);
+        let d = decide_with(&[check], 0.95, &|_, _| level)
+            .unwrap()
+            .remove(0);
         let decided = matches!(
             d.state,
             Finding::Regressed | Finding::Improved | Finding::Unchanged

@@ -127,6 +127,30 @@ pub struct EndpointRun {
     /// The first request to each side (only on the first endpoint measured).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first_requests: Vec<FirstRequest>,
+    /// When and why measuring this endpoint stopped (a sequential run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
+}
+
+/// When and why an endpoint stopped being measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stop {
+    /// Rounds per side it used.
+    pub rounds: u32,
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// Wall time from the first measured round to its stop, milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Why an endpoint stopped being measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Every gated check was decided at a look.
+    Decided,
+    /// The most rounds were measured.
+    MostRounds,
 }
 
 impl EndpointRun {
@@ -389,7 +413,8 @@ impl MeasureOptions {
 /// Measure every endpoint on the targets (both sides, or head alone for a release
 /// gate): the first request to each side (recorded apart), an unrecorded warm-up
 /// per side and endpoint, then `order.len()` rounds in the given side order (sides
-/// without a target are skipped).
+/// without a target are skipped). With `first_round > 0` the call continues a run
+/// (its next sequential look): rounds are numbered from there, without a warm-up.
 pub async fn measure(
     targets: &[Target],
     endpoints: &[Endpoint],
@@ -439,14 +464,20 @@ pub async fn measure(
             profile: describe_load(&e.load),
             rounds: Vec::with_capacity(order.len() * 2),
             first_requests: Vec::new(),
+            stop: None,
         })
         .collect();
 
-    progress.phase(
-        "warm-up",
-        (sides_of(base_deployed(targets)) * endpoints.len()) as u64,
-    );
-    for side in Side::BOTH.into_iter().filter(|s| has(*s)) {
+    // Rounds that continue a run (its next sequential look) need no warm-up: the
+    // sides are warm and their connections kept.
+    let warm = first_round == 0;
+    if warm {
+        progress.phase(
+            "warm-up",
+            (sides_of(base_deployed(targets)) * endpoints.len()) as u64,
+        );
+    }
+    for side in Side::BOTH.into_iter().filter(|s| has(*s) && warm) {
         for (i, endpoint) in endpoints.iter().enumerate() {
             let first = i == 0 && first_round == 0;
             let load = &endpoint.load;

@@ -145,6 +145,7 @@ mod tests {
             profile: String::new(),
             rounds,
             first_requests: Vec::new(),
+            stop: None,
         }
     }
 

@@ -74,11 +74,21 @@ fn combine(base_file: RunResults, head_file: &RunResults) -> Result<RunResults, 
             continue;
         };
         let mut run = base_run.clone();
-        let mut rounds = side_rounds(base_run, Side::Base);
-        rounds.extend(side_rounds(head_run, Side::Head));
+        // Two runs may have stopped after different rounds: pair the rounds both
+        // measured.
+        let mut base = side_rounds(base_run, Side::Base);
+        let mut head = side_rounds(head_run, Side::Head);
+        base.sort_by_key(|r| r.round);
+        head.sort_by_key(|r| r.round);
+        let n = base.len().min(head.len());
+        base.truncate(n);
+        head.truncate(n);
+        let mut rounds = base;
+        rounds.extend(head);
         rounds.sort_by_key(|r| (r.round, r.position));
         run.rounds = rounds;
         run.first_requests.clear();
+        run.stop = None;
         endpoints.push(run);
     }
     if endpoints.is_empty() {
@@ -87,6 +97,8 @@ fn combine(base_file: RunResults, head_file: &RunResults) -> Result<RunResults, 
         );
     }
     out.endpoints = endpoints;
+    // The pair was not looked at sequentially: it is decided once, on what it has.
+    out.settings.min_rounds = out.settings.rounds;
     out.context.head_label = head_file.context.head_label.clone();
     out.targets.retain(|t| t.side == Side::Base);
     out.targets.extend(
@@ -391,6 +403,8 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
     if let Some(r) = args.rounds {
         config.compare.rounds = r.max(2);
     }
+    // An A/A run measures its noise over every round: no early stop.
+    config.compare.min_rounds = config.compare.rounds;
     // A/A: both sides are base.
     let (deployer, label): (Box<dyn Deployer>, String) = match &config.deploy {
         DeployConfig::Url { base, ready, .. } => (

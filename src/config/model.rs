@@ -130,8 +130,13 @@ pub enum Baseline {
 /// How the two sides are compared statistically.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareConfig {
-    /// Rounds per side (B H B H ...). At least 2.
+    /// The most rounds per side (B H B H ...). At least 2. From `min_rounds` on the
+    /// gate looks at the data every [`LOOK_EVERY`] rounds and stops measuring an
+    /// endpoint once its checks are decided (`stats::sequential`).
     pub rounds: u32,
+    /// Rounds per side before the first look (at least 2; `rounds` or more: one
+    /// look at the end, the fixed design).
+    pub min_rounds: u32,
     /// Changes smaller than this are never called a regression or an improvement.
     pub noise_floor: Fraction,
     /// Confidence level of the intervals (0.95 by default).
@@ -140,16 +145,40 @@ pub struct CompareConfig {
     pub resamples: u32,
     /// Seed of the random number generator; `None` picks one and records it.
     pub seed: Option<u64>,
-    /// Rounds of the one extension an inconclusive run may buy (0: none). With an
-    /// extension both looks are decided at half the error rate (Bonferroni), so the
-    /// chance of a false regression over both stays within the confidence level.
+    /// Rounds of the one extension an inconclusive run of an earlier version could
+    /// buy (both looks then decided at half the error rate). A config's `extend`
+    /// now adds to `rounds` and this stays 0; results files that bought one are
+    /// still judged as they were.
     pub extend: u32,
     /// Noise floors learned per endpoint from the history (over `noise_floor`
     /// for their endpoints' ratio metrics). Empty unless a history supplies them.
     pub endpoint_floors: std::collections::BTreeMap<String, Fraction>,
 }
 
+/// Rounds per side before the first look, by default.
+pub const DEFAULT_MIN_ROUNDS: u32 = 4;
+
+/// Rounds between two looks of a sequential run: one look per two round pairs
+/// keeps the boundaries' cost (and the bootstrap's) low while an endpoint stops
+/// within two rounds of its answer.
+pub const LOOK_EVERY: u32 = 2;
+
 impl CompareConfig {
+    /// Whether the run looks at its data before the most rounds.
+    pub fn sequential(&self) -> bool {
+        self.min_rounds < self.rounds
+    }
+
+    /// The planned looks: every [`LOOK_EVERY`] rounds from `min_rounds`, and at
+    /// `rounds`; one look at `rounds` for the fixed design.
+    pub fn looks(&self) -> crate::stats::sequential::Looks {
+        let most = self.rounds.max(2);
+        let first = self.min_rounds.clamp(2, most);
+        crate::stats::sequential::Looks::every(first, most, LOOK_EVERY)
+            .or_else(|_| crate::stats::sequential::Looks::every(most, most, 1))
+            .unwrap_or_else(|_| unreachable!("2 <= most rounds"))
+    }
+
     /// The noise floor of `endpoint`: its learned one, else `noise_floor`.
     pub fn floor_of(&self, endpoint: &str) -> Fraction {
         self.endpoint_floors
@@ -163,6 +192,7 @@ impl Default for CompareConfig {
     fn default() -> Self {
         CompareConfig {
             rounds: 24,
+            min_rounds: DEFAULT_MIN_ROUNDS,
             noise_floor: Fraction(0.02),
             confidence: 0.95,
             resamples: 2000,

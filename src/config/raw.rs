@@ -331,6 +331,7 @@ pub(crate) struct RawTls {
 )]
 pub(crate) struct RawCompare {
     pub rounds: Option<RawWhole>,
+    pub min_rounds: Option<RawWhole>,
     pub noise_floor: Option<RawPercent>,
     pub confidence: Option<RawPercent>,
     pub resamples: Option<RawWhole>,

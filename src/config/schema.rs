@@ -167,6 +167,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("history", "trend", "trend: 20"),
     ("history", "min_runs", "min_runs: 10"),
     ("compare", "rounds", "rounds: 24"),
+    ("compare", "min_rounds", "min_rounds: 4"),
     ("compare", "noise_floor", "noise_floor: 2%"),
     ("compare", "confidence", "confidence: 95%"),
     ("compare", "resamples", "resamples: 2000"),

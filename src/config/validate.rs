@@ -692,17 +692,28 @@ fn compare(
             "write a level above 50% and below 100%, e.g. `95%`",
         );
     }
+    // `extend` (one extension of an inconclusive run) is kept for the configs that
+    // have it: its rounds add to the most rounds, and the sequential looks decide
+    // when to stop.
     let extend = match raw.extend {
         Some(r) => in_range(r.0, 0, 1000, &path.key("extend"), check),
-        None => Some(defaults.extend),
+        None => Some(0),
     };
+    let min_rounds = match raw.min_rounds {
+        Some(r) => in_range(r.0, 2, 1000, &path.key("min_rounds"), check),
+        None => Some(defaults.min_rounds),
+    };
+    let rounds = rounds
+        .zip(extend)
+        .map(|(r, e)| r.saturating_add(e).min(2000));
     Some(CompareConfig {
         rounds: rounds?,
+        min_rounds: min_rounds?,
         noise_floor,
         confidence: confidence.0,
         resamples: resamples?,
         seed: raw.seed.map(|s| s.0),
-        extend: extend?,
+        extend: 0,
         endpoint_floors: Default::default(),
     })
 }

@@ -85,6 +85,41 @@ fn side_value(summary: &stats::SideSummary, metric: Metric) -> Option<f64> {
     }
 }
 
+/// The nominal levels of a run's looks, computed once per Holm level: the identity
+/// for a run decided once at the end.
+struct SequentialLevels {
+    looks: stats::sequential::Looks,
+    sequential: bool,
+    cache: std::cell::RefCell<Vec<(u64, Vec<f64>)>>,
+}
+
+impl SequentialLevels {
+    fn new(looks: stats::sequential::Looks, sequential: bool) -> SequentialLevels {
+        SequentialLevels {
+            looks,
+            sequential,
+            cache: Default::default(),
+        }
+    }
+
+    /// The nominal two-sided level of Holm's level `a` at look `look`.
+    fn level(&self, a: f64, look: usize) -> f64 {
+        if !self.sequential {
+            return a;
+        }
+        let key = a.to_bits();
+        let mut cache = self.cache.borrow_mut();
+        let levels = match cache.iter().position(|(k, _)| *k == key) {
+            Some(i) => &cache[i].1,
+            None => {
+                cache.push((key, self.looks.nominal_levels(a)));
+                &cache[cache.len() - 1].1
+            }
+        };
+        levels.get(look).copied().unwrap_or(a).min(a)
+    }
+}
+
 /// Why a comparison could not be made at all.
 #[derive(Debug, thiserror::Error)]
 #[error("comparing `{endpoint}` failed: {source}")]
@@ -140,12 +175,30 @@ pub fn compare_all(
             }
         }
     }
+    // A sequential run reads each endpoint's checks at the look where it stopped
+    // (the last planned look its rounds reach): the repeated confidence intervals
+    // of `stats::sequential`.
+    let looks = cfg.looks();
+    let look_of: Vec<usize> = runs
+        .iter()
+        .map(|run| {
+            let n = run
+                .side(Side::Base)
+                .count()
+                .min(run.side(Side::Head).count()) as u32;
+            looks.rounds().iter().rposition(|&r| r <= n).unwrap_or(0)
+        })
+        .collect();
+    let levels = SequentialLevels::new(looks, cfg.sequential());
     let mut decisions: BTreeMap<(usize, usize), Decision> = BTreeMap::new();
     for family in [gating, display] {
         let checks: Vec<stats::Hypothesis<'_>> = family.iter().map(|(_, c)| *c).collect();
-        let decided = stats::decide(&checks, cfg.confidence).map_err(|source| CompareError {
-            endpoint: "all endpoints".into(),
-            source,
+        let level_of = |k: usize, a: f64| levels.level(a, look_of[family[k].0 .0]);
+        let decided = stats::decide_with(&checks, cfg.confidence, &level_of).map_err(|source| {
+            CompareError {
+                endpoint: "all endpoints".into(),
+                source,
+            }
         })?;
         for ((key, _), d) in family.iter().zip(decided) {
             decisions.insert(*key, d);

@@ -270,13 +270,15 @@ pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> R
                 shown(&limit.name)
             )));
         };
+        // A sequential run may stop an endpoint at a look, never before the first.
+        let first_look = config.compare.looks().rounds()[0];
         for side in Side::BOTH {
             let rounds = run.side(side).count();
-            if rounds < config.compare.rounds as usize {
+            if rounds < first_look as usize {
                 return Err(bad(format!(
                     "endpoint {} has {rounds} {side} rounds, the gate's config asks for {}",
                     shown(&limit.name),
-                    config.compare.rounds
+                    first_look
                 )));
             }
         }
@@ -299,6 +301,7 @@ pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> R
     s.config_source = config.source.clone();
     s.mode = config.mode;
     s.rounds = config.compare.rounds;
+    s.min_rounds = config.compare.min_rounds.min(config.compare.rounds);
     s.noise_floor = config.compare.noise_floor;
     s.confidence = config.compare.confidence;
     s.resamples = config.compare.resamples;
@@ -337,6 +340,30 @@ pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> R
     results.history = None;
     results.acceptance = None;
     crate::results::recompute(results)?;
+    // An endpoint that stopped before the most rounds must have been decided then:
+    // a file cannot end an undecided endpoint early to escape its verdict.
+    let limits = crate::judge::verdict::limits_of(config);
+    for run in &results.endpoints {
+        let rounds = run
+            .side(Side::Base)
+            .count()
+            .min(run.side(Side::Head).count());
+        if rounds >= config.compare.rounds as usize {
+            continue;
+        }
+        let decided = results
+            .comparisons
+            .iter()
+            .find(|c| c.endpoint == run.name)
+            .is_some_and(|c| crate::judge::verdict::decided(c, &limits, config.compare.rounds));
+        if !decided {
+            return Err(bad(format!(
+                "endpoint {} stopped after {rounds} of {} rounds before its checks were decided",
+                shown(&run.name),
+                config.compare.rounds
+            )));
+        }
+    }
     Ok(())
 }
 

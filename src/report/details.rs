@@ -156,6 +156,40 @@ fn could_not_tell(results: &RunResults) -> Vec<String> {
     lines
 }
 
+/// Where each endpoint of a sequential run stopped: `` `a` decided after 6 rounds
+/// (12 s)``, `` `b` ran the most, 24 rounds (48 s)``, and the measuring wall time.
+fn stops(results: &RunResults) -> String {
+    let mut parts = Vec::new();
+    let mut wall = 0;
+    for run in &results.endpoints {
+        let Some(stop) = run.stop else {
+            continue;
+        };
+        wall = wall.max(stop.elapsed_ms);
+        let took = format::duration(std::time::Duration::from_millis(stop.elapsed_ms));
+        parts.push(match stop.reason {
+            crate::bench::StopReason::Decided => format!(
+                "`{}` decided after {} rounds ({took})",
+                escape::code(&run.name),
+                stop.rounds
+            ),
+            crate::bench::StopReason::MostRounds => format!(
+                "`{}` undecided until the most rounds, {} ({took})",
+                escape::code(&run.name),
+                stop.rounds
+            ),
+        });
+    }
+    if parts.is_empty() {
+        return "no endpoint recorded where it stopped".into();
+    }
+    format!(
+        "{}; measuring took {}",
+        parts.join(", "),
+        format::duration(std::time::Duration::from_millis(wall))
+    )
+}
+
 /// Build the details of `results`.
 pub fn build(results: &RunResults) -> Details {
     let s = &results.settings;
@@ -170,10 +204,12 @@ pub fn build(results: &RunResults) -> Details {
     } else {
         format!("{}; ", escape::inline(&profile))
     };
+    let sequential = s.min_rounds >= 2 && s.min_rounds < s.rounds;
     let mut method = format!(
-        "{} rounds per side, base and head interleaved in random order (seed {}); {}\
+        "{}{} rounds per side, base and head interleaved in random order (seed {}); {}\
          intervals at {:.0} % confidence from the rounds ({} bootstrap resamples); \
          noise floor {}. Deployer `{}`, mode {}.",
+        if sequential { "At most " } else { "" },
         s.rounds,
         s.seed,
         profile,
@@ -186,6 +222,15 @@ pub fn build(results: &RunResults) -> Details {
             crate::config::Mode::Blocking => "blocking",
         }
     );
+    if sequential {
+        method.push_str(&format!(
+            " Sequential looks every {} rounds from round {} (O'Brien–Fleming spending, so the error \
+             rates are those of the fixed design; the intervals are repeated confidence intervals): {}.",
+            crate::config::LOOK_EVERY,
+            s.min_rounds,
+            stops(results)
+        ));
+    }
     let config = ctx
         .config
         .as_ref()

@@ -187,6 +187,7 @@ mod tests {
             profile: String::new(),
             rounds,
             first_requests: Vec::new(),
+            stop: None,
         }
     }
 

@@ -115,8 +115,13 @@ pub struct Settings {
     pub mode: Mode,
     /// The deployer used.
     pub deployer: String,
-    /// Rounds per side.
+    /// Rounds per side (the most rounds, when the run looked sequentially).
     pub rounds: u32,
+    /// Rounds before the first sequential look (looks every
+    /// [`crate::config::LOOK_EVERY`] rounds from here to `rounds`); 0 or `rounds`
+    /// for a run decided once, at the end (files of earlier versions).
+    #[serde(default)]
+    pub min_rounds: u32,
     /// Changes smaller than this are noise.
     pub noise_floor: Fraction,
     /// Confidence level of the intervals.
@@ -147,6 +152,7 @@ impl Settings {
             mode: config.mode,
             deployer: deployer.to_string(),
             rounds: config.compare.rounds,
+            min_rounds: config.compare.min_rounds.min(config.compare.rounds),
             noise_floor: config.compare.noise_floor,
             confidence: config.compare.confidence,
             resamples: config.compare.resamples,

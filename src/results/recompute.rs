@@ -20,6 +20,12 @@ pub fn recompute(results: &mut RunResults) -> Result<(), CompareError> {
     };
     let cfg = CompareConfig {
         rounds: s.rounds,
+        // A file of an earlier version (0) was decided once, at the end.
+        min_rounds: if s.min_rounds == 0 {
+            s.rounds
+        } else {
+            s.min_rounds
+        },
         noise_floor: s.noise_floor,
         confidence,
         resamples: s.resamples,

@@ -114,6 +114,8 @@ impl Shard {
     pub fn split(self, config: &Config) -> Result<Config, ShardError> {
         let mut out = config.clone();
         out.compare.extend = 0;
+        // Nor does it stop early: the merged run is decided once, at the end.
+        out.compare.min_rounds = out.compare.rounds;
         out.endpoints = crate::bench::expand_ladders(&config.endpoints);
         for e in &mut out.endpoints {
             let too_small = |what: String, most: u64| ShardError::TooSmall {
@@ -337,8 +339,10 @@ endpoints:
             .collect();
         assert_eq!(requests, [251, 250, 250, 250]);
         for c in &shards {
+            // `extend: 4` adds to the most rounds; a shard decides once, at the end.
             assert_eq!(c.compare.extend, 0, "a shard never extends alone");
-            assert_eq!(c.compare.rounds, 4);
+            assert_eq!(c.compare.rounds, 8);
+            assert_eq!(c.compare.min_rounds, 8, "a shard never stops alone");
         }
     }
 

@@ -235,18 +235,21 @@ impl Oriented {
 /// Each decision also carries its minimum detectable effect (see
 /// [`Decision::mde`]).
 pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
-    decide_with(checks, confidence, &|a| a)
+    decide_with(checks, confidence, &|_, a| a)
 }
 
-/// [`decide`] at one look of a group-sequential run: Holm's level `a` of each step
-/// is read at the nominal level `level_of(a)` — for a look of
-/// [`crate::stats::sequential::Looks`], the level its boundary for `a` gives — so
-/// every interval is the step's repeated confidence interval at that look.
-/// `level_of` must be the identity for the fixed design, and never above `a`.
+/// [`decide`] for a group-sequential run: check `i`, at Holm's level `a`, is read
+/// at the nominal level `level_of(i, a)` — the level that the boundary for `a`
+/// gives at the look where check `i`'s endpoint stopped
+/// ([`crate::stats::sequential::Looks`]) — so every interval is its repeated
+/// confidence interval. `level_of` must be increasing in `a` and never above it
+/// (the identity for the fixed design). Holm's bound needs no more: the first
+/// true null rejected is rejected at a level of at most `α / |true nulls|`,
+/// whatever order the checks are tested in.
 pub fn decide_with(
     checks: &[Hypothesis<'_>],
     confidence: f64,
-    level_of: &dyn Fn(f64) -> f64,
+    level_of: &dyn Fn(usize, f64) -> f64,
 ) -> Result<Vec<Decision>, StatsError> {
     check_confidence(confidence)?;
     let alpha = 1.0 - confidence;
@@ -276,10 +279,10 @@ pub fn decide_with(
     let mut level = vec![f64::NAN; checks.len()];
     let mut rejected: Vec<Option<Finding>> = vec![None; checks.len()];
     let mut stopped = false;
-    let mut stop_level = level_of(alpha);
+    let mut stop_level = alpha;
     for (k, &(i, _)) in ranked.iter().enumerate() {
         if !stopped {
-            let a = level_of(alpha / (m - k) as f64);
+            let a = level_of(i, alpha / (m - k) as f64);
             let change = checks[i].comparison.estimate.change();
             let bounds = change.map_or((f64::NEG_INFINITY, f64::INFINITY), |c| {
                 c.analysis_bounds(1.0 - a)
@@ -298,9 +301,11 @@ pub fn decide_with(
                 continue;
             }
             stopped = true;
-            stop_level = a;
+            stop_level = alpha / (m - k) as f64;
+            level[i] = a;
+            continue;
         }
-        level[i] = stop_level;
+        level[i] = level_of(i, stop_level);
     }
 
     let mut out = Vec::with_capacity(checks.len());

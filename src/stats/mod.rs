@@ -110,10 +110,14 @@
 //! with too few requests in all reports it *not estimable at this load*
 //! ([`estimable`]).
 //!
-//! An inconclusive run may buy **one** extension (more rounds, then all rounds decided
-//! together). Both looks then run at [`per_look_confidence`]: α split in two
-//! (Bonferroni), so the chance of a false regression over both looks stays within α.
-//! There is no third look: retrying until significant is what a gate must not do.
+//! A run looks at its data **sequentially** ([`sequential`]): from a first look after
+//! a few rounds, every two rounds, with the error spent over the looks by the
+//! Lan–DeMets O'Brien–Fleming function, each check read at its look's boundary
+//! ([`decide_with`]), and an endpoint stops being measured once its checks are
+//! decided. Looking more often is thus paid for in the boundaries, never "retry
+//! until significant". Results files of earlier versions that bought one extension
+//! were decided at [`per_look_confidence`] (α split in two, Bonferroni) and are
+//! judged again that way.
 //!
 //! # Sizing
 //!

@@ -146,6 +146,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
             mode: Mode::Blocking,
             deployer: "url".into(),
             rounds: 6,
+            min_rounds: 0,
             noise_floor: Fraction(0.02),
             confidence: 0.95,
             resamples: 2000,
@@ -380,6 +381,7 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
                 profile: "closed loop, 8 connections".into(),
                 rounds,
                 first_requests: Vec::new(),
+                stop: None,
             }
         })
         .collect();

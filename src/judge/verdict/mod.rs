@@ -511,6 +511,29 @@ pub fn improvement<'a>(
         .max_by(|a, b| size(a).total_cmp(&size(b)).then(order(b).cmp(&order(a))))
 }
 
+/// Whether an endpoint's gated checks are all decided at this look: regressed,
+/// improved or unchanged; without data; or a percentile not estimable even if
+/// every remaining round came (its rounds are too small for any block). An
+/// endpoint without gated checks has nothing to wait for.
+pub fn decided(cmp: &EndpointComparison, limits: &[EndpointLimits], most_rounds: u32) -> bool {
+    let Some(limit) = limits.iter().find(|l| l.name == cmp.endpoint) else {
+        return true;
+    };
+    cmp.metrics
+        .iter()
+        .filter(|m| budget_for(&limit.budget, m.metric).is_some())
+        .all(|m| match m.state {
+            ChangeState::Regressed
+            | ChangeState::Improved
+            | ChangeState::Unchanged
+            | ChangeState::NoData => true,
+            ChangeState::NotEstimable => m.not_estimable.is_some_and(|why| {
+                why.per_round.saturating_mul(u64::from(most_rounds)) < why.needed
+            }),
+            ChangeState::Inconclusive => false,
+        })
+}
+
 /// A budget's level, and whether the change's point estimate is past it. Only a
 /// regression the statistics confirm past the budget fails. A change the data
 /// cannot confirm (inconclusive) with its point past the budget warns only when
