@@ -183,3 +183,36 @@ fn tampered_rounds_are_an_error_not_an_overflow() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn calibrate_sizes_a_sequential_gate_from_an_a_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // Both sides serve the base variant: an A/A run.
+    let cfg = config(
+        dir.path(),
+        &format!("exec {BIN} sample-service --variant base"),
+    );
+    let out = Command::new(BIN)
+        .args(["calibrate", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("cal"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("cal/calibration.json").exists());
+    // The most rounds, the first look and the round length that keeps p99
+    // estimable, for the smallest change asked about.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Sequential gate for +5.0 %"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("`min_rounds: 4`"), "{line}");
+    assert!(line.contains("keep p99 estimable"), "{line}");
+}

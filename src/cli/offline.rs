@@ -550,15 +550,15 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
                     "  {}: judged on blocks of {size} rounds ({} needs ≥ {} requests per round or block)",
                     name,
                     name,
-                    stats::estimable::samples_needed(p)
+                    crate::format::thousands(stats::estimable::samples_needed(p))
                 ),
                 Blocking::NotEstimable(why) => println!(
                     "  {}: not estimable at this load: {} requests per round, {} needs ≥ {} per round or per \
                      block of rounds, with at least {MIN_BLOCKS} blocks (raise the rate or the round's duration)",
                     name,
-                    why.per_round,
+                    crate::format::thousands(why.per_round),
                     name,
-                    why.needed
+                    crate::format::thousands(why.needed)
                 ),
             }
         }
@@ -579,5 +579,55 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         }
     }
     println!("Set `compare.rounds` to at least the rounds for the smallest change you must catch.");
+    // The sequential settings for the smallest change asked about, from p99.
+    let smallest = changes
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i);
+    let fixed = all
+        .iter()
+        .filter_map(|e| {
+            let p99 = e
+                .calibration
+                .metrics
+                .iter()
+                .find(|m| m.metric == stats::Metric::P99)?;
+            p99.required.get(smallest?)?.rounds
+        })
+        .max();
+    let rate = outcome
+        .results
+        .endpoints
+        .iter()
+        .flat_map(|run| Side::BOTH.map(|side| (run, side)))
+        .map(|(run, side)| {
+            let ok = run.merged(side).ok as f64;
+            ok / run.elapsed(side).as_secs_f64().max(1e-9)
+        })
+        .fold(f64::INFINITY, f64::min);
+    if let (None, Some(i)) = (fixed, smallest) {
+        println!(
+            "Sequential gate for {}: out of reach at this noise (p99 would need more than {} rounds); \
+             measure longer rounds or a quieter service.",
+            crate::format::signed_percent(changes[i]),
+            stats::MAX_ROUNDS
+        );
+    }
+    if let (Some(fixed), Some(i)) = (fixed, smallest) {
+        let r = stats::recommend(fixed, rate);
+        println!(
+            "Sequential gate for {}: `rounds: {}` (the most, {fixed} fixed-design rounds × {}), `min_rounds: {}`{}.",
+            crate::format::signed_percent(changes[i]),
+            r.rounds,
+            stats::SEQUENTIAL_INFLATION,
+            r.min_rounds,
+            r.round_seconds.map_or(String::new(), |s| format!(
+                "; rounds of at least {} keep p99 estimable in each round (shorter rounds look more often, \
+                 longer ones cost time)",
+                crate::format::duration(std::time::Duration::from_secs_f64(s.ceil()))
+            ))
+        );
+    }
     exit::PASS
 }

@@ -242,8 +242,52 @@ pub fn calibrate(aa: &PairedRounds, opts: &CalibrateOptions) -> Result<Calibrati
     })
 }
 
+/// What `tailgate calibrate` recommends for a sequential gate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// `compare.rounds`, the most rounds: the fixed design's rounds for the
+    /// smallest change, raised by [`SEQUENTIAL_INFLATION`] for the looks.
+    pub rounds: u32,
+    /// `compare.min_rounds`: the first look.
+    pub min_rounds: u32,
+    /// The shortest round (seconds) at which a round still estimates p99 on its
+    /// own (1,000 requests), from the A/A run's requests per second; `None` when
+    /// it served none.
+    pub round_seconds: Option<f64>,
+}
+
+/// The most rounds of an O'Brien–Fleming design with many looks, as a multiple of
+/// the fixed design's: its maximum-sample-size inflation is about 1.02–1.04 for
+/// five to twenty looks (C. Jennison and B. W. Turnbull, *Group Sequential
+/// Methods*, 2000, ch. 2), rounded up here.
+pub const SEQUENTIAL_INFLATION: f64 = 1.05;
+
+/// The sequential settings for a gate that must see a change needing
+/// `fixed_rounds` rounds in the fixed design, on a service that served
+/// `requests_per_second` (the A/A run's slower side).
+pub fn recommend(fixed_rounds: u32, requests_per_second: f64) -> Recommendation {
+    let rounds = ((f64::from(fixed_rounds) * SEQUENTIAL_INFLATION).ceil() as u32).max(4);
+    let needed = super::estimable::samples_needed(super::input::Percentile::P99) as f64;
+    Recommendation {
+        rounds,
+        min_rounds: 4.min(rounds),
+        round_seconds: (requests_per_second > 0.0 && requests_per_second.is_finite())
+            .then(|| needed / requests_per_second),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recommendations_inflate_for_the_looks_and_keep_p99_estimable() {
+        let r = recommend(19, 400.0);
+        assert_eq!(r.rounds, 20);
+        assert_eq!(r.min_rounds, 4);
+        assert_eq!(r.round_seconds, Some(2.5));
+        assert_eq!(recommend(2, 0.0).rounds, 4);
+        assert_eq!(recommend(2, 0.0).round_seconds, None);
+    }
+
     use super::*;
 
     #[test]

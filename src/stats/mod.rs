@@ -164,7 +164,8 @@ pub use attribution::{
     MIN_CHANGE_MS, MIN_RELATIVE, MIN_SHARE,
 };
 pub use calibrate::{
-    calibrate, rounds_needed, CalibrateOptions, Calibration, MetricNoise, RoundsNeeded, MAX_ROUNDS,
+    calibrate, recommend, rounds_needed, CalibrateOptions, Calibration, MetricNoise,
+    Recommendation, RoundsNeeded, MAX_ROUNDS, SEQUENTIAL_INFLATION,
 };
 pub use compare::{
     compare, ChangeEstimate, CompareOptions, EndpointStats, Estimate, Interval, Method,
