@@ -207,12 +207,17 @@ fn calibrate_sizes_a_sequential_gate_from_an_a_a_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(dir.path().join("cal/calibration.json").exists());
-    // The most rounds, the first look and the round length that keeps p99
-    // estimable, for the smallest change asked about.
+    // For the smallest change asked about: the most rounds, the first look and
+    // the round length that keeps p99 estimable — or, when this machine's noise
+    // puts a +5 % p99 change out of reach, that said instead (the numbers depend
+    // on the load the machine is under; `stats::recommend` is unit-tested).
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("Sequential gate for +5.0 %"))
+        .find(|l| l.starts_with("Sequential gate for +5.0 %: "))
         .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(line.contains("`min_rounds: 4`"), "{line}");
-    assert!(line.contains("keep p99 estimable"), "{line}");
+    assert!(
+        (line.contains("`min_rounds: 4`") && line.contains("keep p99 estimable"))
+            || line.contains("out of reach at this noise"),
+        "{line}"
+    );
 }
