@@ -597,9 +597,27 @@ mod tests {
         assert!(verdict::decided(
             &cmp(&[
                 (Metric::P50, Improved, None),
-                (Metric::P95, Inconclusive, None)
+                (Metric::P95, Inconclusive, None),
+                (Metric::P99, Unchanged, None)
             ]),
             &l,
+            24
+        ));
+        // A gated metric the look cannot compare yet (cost is priced after the
+        // measuring) keeps the endpoint measured.
+        assert!(!verdict::decided(
+            &cmp(&[(Metric::P50, Unchanged, None)]),
+            &l,
+            24
+        ));
+        let mut with_cost = limits();
+        with_cost[0].budget.cost = Some(crate::config::Fraction(0.05));
+        assert!(!verdict::decided(
+            &cmp(&[
+                (Metric::P50, Unchanged, None),
+                (Metric::P99, Regressed, None)
+            ]),
+            &with_cost,
             24
         ));
         // Not estimable: more rounds may make it so, unless even the most rounds

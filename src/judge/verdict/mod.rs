@@ -514,23 +514,28 @@ pub fn improvement<'a>(
 /// Whether an endpoint's gated checks are all decided at this look: regressed,
 /// improved or unchanged; without data; or a percentile not estimable even if
 /// every remaining round came (its rounds are too small for any block). An
-/// endpoint without gated checks has nothing to wait for.
+/// endpoint without gated checks has nothing to wait for. A gated metric the
+/// look has no comparison for is not decided: cost per request is priced after
+/// the measuring (from the server's CPU time or the functions' logs), so an
+/// endpoint with a cost budget is measured to the most rounds.
 pub fn decided(cmp: &EndpointComparison, limits: &[EndpointLimits], most_rounds: u32) -> bool {
     let Some(limit) = limits.iter().find(|l| l.name == cmp.endpoint) else {
         return true;
     };
-    cmp.metrics
-        .iter()
-        .filter(|m| budget_for(&limit.budget, m.metric).is_some())
-        .all(|m| match m.state {
-            ChangeState::Regressed
-            | ChangeState::Improved
-            | ChangeState::Unchanged
-            | ChangeState::NoData => true,
-            ChangeState::NotEstimable => m.not_estimable.is_some_and(|why| {
-                why.per_round.saturating_mul(u64::from(most_rounds)) < why.needed
-            }),
-            ChangeState::Inconclusive => false,
+    Metric::WITH_COST
+        .into_iter()
+        .filter(|&metric| budget_for(&limit.budget, metric).is_some())
+        .all(|metric| {
+            cmp.get(metric).is_some_and(|m| match m.state {
+                ChangeState::Regressed
+                | ChangeState::Improved
+                | ChangeState::Unchanged
+                | ChangeState::NoData => true,
+                ChangeState::NotEstimable => m.not_estimable.is_some_and(|why| {
+                    why.per_round.saturating_mul(u64::from(most_rounds)) < why.needed
+                }),
+                ChangeState::Inconclusive => false,
+            })
         })
 }
 
