@@ -671,7 +671,7 @@ fn merged_histogram_percentiles_match_raw_samples() {
 fn sequential_gate(
     data: &PairedRounds,
     looks: &Looks,
-    levels: &[f64],
+    boundaries: &[f64],
     seed: u64,
 ) -> (Decision, u32) {
     let opts = CompareOptions {
@@ -693,8 +693,7 @@ fn sequential_gate(
             thresholds: Thresholds::new(0.02, Some(0.10)).unwrap(),
         };
         // One check: Holm's only level is α, read at this look's boundary.
-        let level = levels[k];
-        let d = decide_with(&[check], 0.95, &|_, _| level)
+        let d = decide_with(&[check], 0.95, &|_, a| looks.stop_look(k, a, boundaries))
             .unwrap()
             .remove(0);
         let decided = matches!(
@@ -712,22 +711,27 @@ fn sequential_gate(
 /// Runs `trials` sequential gates at `head_scale` (stalls scaled too, so the true
 /// p99 ratio is exactly `head_scale`): the count regressed, the rounds used
 /// (sorted) and how often the interval at the stop covered the true ratio.
-fn sequential_cell(head_scale: f64, trials: u64, seed: u64) -> (usize, Vec<u32>, usize) {
+fn sequential_cell(
+    head_scale: f64,
+    trials: u64,
+    seed: u64,
+    looks: &Looks,
+) -> (usize, Vec<u32>, usize) {
+    let most = *looks.rounds().last().unwrap() as usize;
     let model = Model {
-        rounds: RECOMMENDED_ROUNDS,
+        rounds: most,
         samples: 2_000,
         head_scale,
         scale_stalls: true,
         order: Order::Random,
         ..SMALL
     };
-    let looks = Looks::every(4, RECOMMENDED_ROUNDS as u32, 2).unwrap();
-    let levels = looks.nominal_levels(0.05);
+    let boundaries = looks.boundaries(0.05);
     let mut u = Uniforms::new(seed);
     let (mut regressed, mut covered) = (0, 0);
     let mut used = Vec::new();
     for g in 0..trials {
-        let (d, n) = sequential_gate(&simulate(&model, &mut u), &looks, &levels, seed ^ g);
+        let (d, n) = sequential_gate(&simulate(&model, &mut u), looks, &boundaries, seed ^ g);
         regressed += usize::from(d.state == Finding::Regressed);
         let i = d.interval.unwrap();
         covered += usize::from(i.lower.unwrap() <= head_scale && head_scale <= i.upper.unwrap());
@@ -739,37 +743,45 @@ fn sequential_cell(head_scale: f64, trials: u64, seed: u64) -> (usize, Vec<u32>,
 
 #[test]
 fn sequential_looks_keep_the_error_rates_and_stop_early() {
-    // 24 rounds at most, looks every two rounds from four. Per cell: false or true
-    // regressions, mean and 90th percentile of the rounds used, coverage of the
-    // repeated 95 % interval at the stop.
-    let trials = 100;
+    // 24 rounds at most, looks every two rounds from four; 1,000 gates per cell.
+    // Per cell: false or true regressions, mean and 90th percentile of the rounds
+    // used, coverage of the 95 % interval reported at the stop (the stage-wise
+    // ordering one). docs/sequential.md quotes the table this prints.
+    let trials = 1_000;
     let mut lines = Vec::new();
-    for (scale, seed) in [(1.0, 21), (1.10, 22), (2.0, 23), (10.0, 24)] {
-        let (regressed, used, covered) = sequential_cell(scale, trials, seed);
+    for (scale, seed) in [(1.0, 21), (1.05, 25), (1.10, 22), (2.0, 23), (10.0, 24)] {
+        let looks = Looks::every(4, RECOMMENDED_ROUNDS as u32, 2).unwrap();
+        let (regressed, used, covered) = sequential_cell(scale, trials, seed, &looks);
         let mean = used.iter().map(|&n| f64::from(n)).sum::<f64>() / used.len() as f64;
         let p90 = used[(used.len() * 9).div_ceil(10) - 1];
         lines.push(format!(
-            "×{scale:.2}: regressed {regressed}/{trials}, rounds used mean {mean:.1} p90 {p90}, covered {covered}/{trials}"
+            "| ×{scale:.2} | {regressed} of {trials} | {mean:.1} | {p90} | {:.1} % |",
+            covered as f64 * 100.0 / trials as f64
         ));
         let most = RECOMMENDED_ROUNDS as f64;
+        let trials = trials as usize;
         match scale {
             1.0 => {
-                assert!(regressed <= 2, "A/A regressed {regressed} of {trials}");
+                assert!(
+                    regressed * 100 <= trials,
+                    "A/A regressed {regressed} of {trials}"
+                );
                 assert!(mean <= 0.6 * most, "A/A used {mean} rounds on average");
             }
-            1.10 => assert!(
-                regressed * 100 >= 90 * trials as usize,
-                "power {regressed}/{trials}"
-            ),
+            1.05 => {}
+            1.10 => assert!(regressed * 100 >= 95 * trials, "power {regressed}/{trials}"),
             _ => {
-                assert_eq!(regressed, trials as usize);
+                assert_eq!(regressed, trials);
                 assert!(mean <= 0.3 * most, "×{scale}: {mean} rounds on average");
             }
         }
         assert!(
-            covered * 100 >= 92 * trials as usize,
-            "×{scale}: covered {covered}/{trials}"
+            (93 * trials..=97 * trials).contains(&(covered * 100)),
+            "×{scale}: the 95 % interval at the stop covered {covered} of {trials}"
         );
     }
-    eprintln!("sequential:\n{}", lines.join("\n"));
+    eprintln!(
+        "| head p99 ÷ base | regressed | rounds used, mean | rounds used, 90th pct | coverage |\n|---|---|---|---|---|\n{}",
+        lines.join("\n")
+    );
 }

@@ -85,8 +85,8 @@ fn side_value(summary: &stats::SideSummary, metric: Metric) -> Option<f64> {
     }
 }
 
-/// The nominal levels of a run's looks, computed once per Holm level: the identity
-/// for a run decided once at the end.
+/// The boundaries of a run's looks, computed once per Holm level; the fixed
+/// design for a run decided once at the end.
 struct SequentialLevels {
     looks: stats::sequential::Looks,
     sequential: bool,
@@ -102,21 +102,21 @@ impl SequentialLevels {
         }
     }
 
-    /// The nominal two-sided level of Holm's level `a` at look `look`.
-    fn level(&self, a: f64, look: usize) -> f64 {
+    /// Where a check stopped at look `look`, for Holm's level `a`.
+    fn stop(&self, a: f64, look: usize) -> stats::sequential::StopLook {
         if !self.sequential {
-            return a;
+            return stats::sequential::StopLook::fixed(a);
         }
         let key = a.to_bits();
         let mut cache = self.cache.borrow_mut();
-        let levels = match cache.iter().position(|(k, _)| *k == key) {
+        let c = match cache.iter().position(|(k, _)| *k == key) {
             Some(i) => &cache[i].1,
             None => {
-                cache.push((key, self.looks.nominal_levels(a)));
+                cache.push((key, self.looks.boundaries(a)));
                 &cache[cache.len() - 1].1
             }
         };
-        levels.get(look).copied().unwrap_or(a).min(a)
+        self.looks.stop_look(look, a, c)
     }
 }
 
@@ -193,8 +193,8 @@ pub fn compare_all(
     let mut decisions: BTreeMap<(usize, usize), Decision> = BTreeMap::new();
     for family in [gating, display] {
         let checks: Vec<stats::Hypothesis<'_>> = family.iter().map(|(_, c)| *c).collect();
-        let level_of = |k: usize, a: f64| levels.level(a, look_of[family[k].0 .0]);
-        let decided = stats::decide_with(&checks, cfg.confidence, &level_of).map_err(|source| {
+        let stop_of = |k: usize, a: f64| levels.stop(a, look_of[family[k].0 .0]);
+        let decided = stats::decide_with(&checks, cfg.confidence, &stop_of).map_err(|source| {
             CompareError {
                 endpoint: "all endpoints".into(),
                 source,

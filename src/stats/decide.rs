@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::compare::{check_confidence, ChangeEstimate, Estimate, Interval, MetricStats};
 use super::input::{Metric, Scale, StatsError};
 use super::numeric::t_quantile;
+use super::sequential::StopLook;
 
 /// Default noise floor for ratios (latency percentiles, throughput): changes within
 /// 2 % are never called a regression or an improvement.
@@ -235,21 +236,32 @@ impl Oriented {
 /// Each decision also carries its minimum detectable effect (see
 /// [`Decision::mde`]).
 pub fn decide(checks: &[Hypothesis<'_>], confidence: f64) -> Result<Vec<Decision>, StatsError> {
-    decide_with(checks, confidence, &|_, a| a)
+    decide_with(checks, confidence, &|_, a| StopLook::fixed(a))
 }
 
-/// [`decide`] for a group-sequential run: check `i`, at Holm's level `a`, is read
-/// at the nominal level `level_of(i, a)` — the level that the boundary for `a`
-/// gives at the look where check `i`'s endpoint stopped
-/// ([`crate::stats::sequential::Looks`]) — so every interval is its repeated
-/// confidence interval. `level_of` must be increasing in `a` and never above it
-/// (the identity for the fixed design). Holm's bound needs no more: the first
-/// true null rejected is rejected at a level of at most `α / |true nulls|`,
-/// whatever order the checks are tested in.
+/// [`decide`] for a group-sequential run: check `i`, at Holm's level `a`, is
+/// decided at the nominal level `stop_of(i, a).level` — the level that the
+/// boundary for `a` gives at the look where check `i`'s endpoint stopped
+/// ([`crate::stats::sequential::Looks`]) — so every decision reads its repeated
+/// confidence interval. That level must be increasing in `a` and never above it
+/// (`a` itself for the fixed design). Holm's bound needs no more: the first true
+/// null rejected is rejected at a level of at most `α / |true nulls|`, whatever
+/// order the checks are tested in.
+///
+/// The interval reported with a decided check, and with every check at the last
+/// look, is the look's interval at Holm's level `a` itself, not the repeated one:
+/// nested inside the repeated interval, so it never contradicts the decision, and
+/// its coverage at the stop is measured (see `docs/sequential.md`: 94.7–96.6 % for
+/// a 95 % interval over 1,000 simulated gates per effect size, where the repeated
+/// interval covers 99–100 % and the stage-wise ordering interval of Tsiatis,
+/// Rosner and Mehta, which assumes a known variance, only 86 % at ×2 with the
+/// few degrees of freedom of an early look). A check still undecided at an
+/// earlier look (its endpoint stopped for its other checks) reports its repeated
+/// interval, so its interval never claims what its state does not.
 pub fn decide_with(
     checks: &[Hypothesis<'_>],
     confidence: f64,
-    level_of: &dyn Fn(usize, f64) -> f64,
+    stop_of: &dyn Fn(usize, f64) -> StopLook,
 ) -> Result<Vec<Decision>, StatsError> {
     check_confidence(confidence)?;
     let alpha = 1.0 - confidence;
@@ -277,12 +289,14 @@ pub fn decide_with(
     let m = ranked.len();
     // Level (alpha) and rejection per check index.
     let mut level = vec![f64::NAN; checks.len()];
+    let mut holm = vec![alpha; checks.len()];
     let mut rejected: Vec<Option<Finding>> = vec![None; checks.len()];
     let mut stopped = false;
     let mut stop_level = alpha;
     for (k, &(i, _)) in ranked.iter().enumerate() {
         if !stopped {
-            let a = level_of(i, alpha / (m - k) as f64);
+            holm[i] = alpha / (m - k) as f64;
+            let a = stop_of(i, holm[i]).level;
             let change = checks[i].comparison.estimate.change();
             let bounds = change.map_or((f64::NEG_INFINITY, f64::INFINITY), |c| {
                 c.analysis_bounds(1.0 - a)
@@ -305,7 +319,8 @@ pub fn decide_with(
             level[i] = a;
             continue;
         }
-        level[i] = level_of(i, stop_level);
+        holm[i] = stop_level;
+        level[i] = stop_of(i, stop_level).level;
     }
 
     let mut out = Vec::with_capacity(checks.len());
@@ -331,11 +346,21 @@ pub fn decide_with(
                 let conf = 1.0 - level[i];
                 let bounds = change.analysis_bounds(conf);
                 let o = &oriented[i];
+                let state = rejected[i].unwrap_or_else(|| o.undecided_state(bounds));
+                let decided = matches!(
+                    state,
+                    Finding::Regressed | Finding::Improved | Finding::Unchanged
+                );
+                let interval = if decided || stop_of(i, holm[i]).last {
+                    change.interval_at(1.0 - holm[i])
+                } else {
+                    change.interval_at(conf)
+                };
                 Decision {
                     metric: check.comparison.metric,
-                    state: rejected[i].unwrap_or_else(|| o.undecided_state(bounds)),
+                    state,
                     confidence: Some(conf),
-                    interval: Some(change.interval_at(conf)),
+                    interval: Some(interval),
                     p_value: p_of[i],
                     exceeds_tolerance: o.worse_than(bounds, o.band),
                     mde: o.mde(change, conf),
