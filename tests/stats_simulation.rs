@@ -672,6 +672,7 @@ fn sequential_gate(
     data: &PairedRounds,
     looks: &Looks,
     boundaries: &[f64],
+    unchanged: &[f64],
     seed: u64,
 ) -> (Decision, u32) {
     let opts = CompareOptions {
@@ -693,9 +694,11 @@ fn sequential_gate(
             thresholds: Thresholds::new(0.02, Some(0.10)).unwrap(),
         };
         // One check: Holm's only level is α, read at this look's boundary.
-        let d = decide_with(&[check], 0.95, &|_, a| looks.stop_look(k, a, boundaries))
-            .unwrap()
-            .remove(0);
+        let d = decide_with(&[check], 0.95, &|_, a| {
+            looks.stop_look(k, a, boundaries, unchanged)
+        })
+        .unwrap()
+        .remove(0);
         let decided = matches!(
             d.state,
             Finding::Regressed | Finding::Improved | Finding::Unchanged
@@ -727,11 +730,18 @@ fn sequential_cell(
         ..SMALL
     };
     let boundaries = looks.boundaries(0.05);
+    let unchanged = looks.unchanged_boundaries(0.05);
     let mut u = Uniforms::new(seed);
     let (mut regressed, mut covered) = (0, 0);
     let mut used = Vec::new();
     for g in 0..trials {
-        let (d, n) = sequential_gate(&simulate(&model, &mut u), looks, &boundaries, seed ^ g);
+        let (d, n) = sequential_gate(
+            &simulate(&model, &mut u),
+            looks,
+            &boundaries,
+            &unchanged,
+            seed ^ g,
+        );
         regressed += usize::from(d.state == Finding::Regressed);
         let i = d.interval.unwrap();
         covered += usize::from(i.lower.unwrap() <= head_scale && head_scale <= i.upper.unwrap());

@@ -90,8 +90,12 @@ fn side_value(summary: &stats::SideSummary, metric: Metric) -> Option<f64> {
 struct SequentialLevels {
     looks: stats::sequential::Looks,
     sequential: bool,
-    cache: std::cell::RefCell<Vec<(u64, Vec<f64>)>>,
+    cache: std::cell::RefCell<Vec<Boundaries>>,
 }
+
+/// A Holm level (its bits) and its boundaries for regressed/improved and for
+/// unchanged.
+type Boundaries = (u64, Vec<f64>, Vec<f64>);
 
 impl SequentialLevels {
     fn new(looks: stats::sequential::Looks, sequential: bool) -> SequentialLevels {
@@ -109,14 +113,19 @@ impl SequentialLevels {
         }
         let key = a.to_bits();
         let mut cache = self.cache.borrow_mut();
-        let c = match cache.iter().position(|(k, _)| *k == key) {
-            Some(i) => &cache[i].1,
+        let i = match cache.iter().position(|(k, ..)| *k == key) {
+            Some(i) => i,
             None => {
-                cache.push((key, self.looks.boundaries(a)));
-                &cache[cache.len() - 1].1
+                cache.push((
+                    key,
+                    self.looks.boundaries(a),
+                    self.looks.unchanged_boundaries(a),
+                ));
+                cache.len() - 1
             }
         };
-        self.looks.stop_look(look, a, c)
+        let (_, c, unchanged) = &cache[i];
+        self.looks.stop_look(look, a, c, unchanged)
     }
 }
 

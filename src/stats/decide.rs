@@ -346,12 +346,15 @@ pub fn decide_with(
                 let conf = 1.0 - level[i];
                 let bounds = change.analysis_bounds(conf);
                 let o = &oriented[i];
-                let state = rejected[i].unwrap_or_else(|| o.undecided_state(bounds));
+                let stop = stop_of(i, holm[i]);
+                let state = rejected[i].unwrap_or_else(|| {
+                    o.undecided_state(change.analysis_bounds(1.0 - stop.unchanged_level))
+                });
                 let decided = matches!(
                     state,
                     Finding::Regressed | Finding::Improved | Finding::Unchanged
                 );
-                let interval = if decided || stop_of(i, holm[i]).last {
+                let interval = if decided || stop.last {
                     change.interval_at(1.0 - holm[i])
                 } else {
                     change.interval_at(conf)

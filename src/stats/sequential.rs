@@ -41,7 +41,10 @@
 //! exactly when its repeated interval lies beyond the noise floor (regressed or
 //! improved) or inside the tolerance band (unchanged), and the error rates of the
 //! fixed design hold whichever look the run stops at. Stopping for "unchanged"
-//! never adds a false regression (it only ends looks that could have made one).
+//! never adds a false regression (it only ends looks that could have made one);
+//! its own error — calling a change at the budget unchanged — is spent by the
+//! Pocock-type function ([`Spending::Pocock`]), so that a change of nothing stops
+//! early.
 //!
 //! The repeated interval is what a run may claim at any look, but as the interval
 //! *reported* at the stop it over-covers (99–100 % for a 95 % interval in the
@@ -117,6 +120,12 @@ impl Looks {
         boundaries(alpha, &self.fractions())
     }
 
+    /// The boundaries of the "unchanged" claim: `alpha` spent by the Pocock-type
+    /// function (see [`Spending::Pocock`]).
+    pub fn unchanged_boundaries(&self, alpha: f64) -> Vec<f64> {
+        boundaries_spending(Spending::Pocock, alpha, &self.fractions())
+    }
+
     /// The nominal two-sided level `2(1 − Φ(c_k))` at which look `look` reads a
     /// check whose share of the family's error is `alpha`.
     pub fn nominal_level(&self, alpha: f64, look: usize) -> f64 {
@@ -140,8 +149,12 @@ impl Looks {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StopLook {
     /// The nominal two-sided level the boundary gives at the stop look: the level
-    /// of its repeated confidence interval, at which the check is decided.
+    /// of its repeated confidence interval, on which a check is called regressed
+    /// or improved.
     pub level: f64,
+    /// The nominal level of the "unchanged" claim at the stop look: a check is
+    /// unchanged when its interval at this level lies inside the tolerance band.
+    pub unchanged_level: f64,
     /// Whether the stop is the last planned look (the most rounds).
     pub last: bool,
 }
@@ -151,6 +164,7 @@ impl StopLook {
     pub fn fixed(alpha: f64) -> StopLook {
         StopLook {
             level: alpha,
+            unchanged_level: alpha,
             last: true,
         }
     }
@@ -158,13 +172,52 @@ impl StopLook {
 
 impl Looks {
     /// The stop at look `look` for a check whose share of the family's error is
-    /// `alpha`, from that level's boundaries `c` (as [`Looks::boundaries`] gives).
-    pub fn stop_look(&self, look: usize, alpha: f64, c: &[f64]) -> StopLook {
+    /// `alpha`, from that level's boundaries: `c` for regressed and improved (as
+    /// [`Looks::boundaries`] gives), `unchanged` for unchanged (as
+    /// [`Looks::unchanged_boundaries`] gives).
+    pub fn stop_look(&self, look: usize, alpha: f64, c: &[f64], unchanged: &[f64]) -> StopLook {
+        let level = |c: &[f64]| {
+            c.get(look)
+                .map_or(alpha, |&c| (2.0 * normal_cdf(-c)).min(alpha))
+        };
         StopLook {
-            level: c
-                .get(look)
-                .map_or(alpha, |&c| (2.0 * normal_cdf(-c)).min(alpha)),
+            level: level(c),
+            unchanged_level: level(unchanged),
             last: look + 1 >= self.rounds.len(),
+        }
+    }
+}
+
+/// How a claim's error is spent over the looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spending {
+    /// Lan–DeMets O'Brien–Fleming type ([`obf_spending`]): almost nothing early.
+    /// For regressed and improved, so that the last look keeps the fixed
+    /// design's power.
+    ObrienFleming,
+    /// Lan–DeMets Pocock type, `α(t) = α · ln(1 + (e − 1) t)`: about evenly over
+    /// the looks (Lan and DeMets 1983; Jennison and Turnbull 2000, §7.2). For
+    /// unchanged: the error of that claim is calling a change at the budget
+    /// "unchanged", and spending it early is what lets an unchanged pull request
+    /// stop early, at the price of a slightly stricter "unchanged" at the last
+    /// look. Its own α, so the two claims each keep their error rate (a
+    /// non-binding futility boundary with its own spending: M. Pampallona and
+    /// A. A. Tsiatis, *J. Statist. Plann. Inference* 42, 1994).
+    Pocock,
+}
+
+impl Spending {
+    /// The two-sided error spent by information fraction `t`.
+    pub fn spent(self, alpha: f64, t: f64) -> f64 {
+        match self {
+            Spending::ObrienFleming => obf_spending(alpha, t),
+            Spending::Pocock => {
+                if t <= 0.0 {
+                    0.0
+                } else {
+                    (alpha * (1.0 + (std::f64::consts::E - 1.0) * t.min(1.0)).ln()).min(alpha)
+                }
+            }
         }
     }
 }
@@ -204,6 +257,12 @@ fn normal_pdf(x: f64) -> f64 {
 /// Two-sided group-sequential boundaries for looks at information fractions
 /// `fractions` (increasing, the last 1), spending `alpha` by O'Brien–Fleming.
 pub fn boundaries(alpha: f64, fractions: &[f64]) -> Vec<f64> {
+    boundaries_spending(Spending::ObrienFleming, alpha, fractions)
+}
+
+/// Two-sided group-sequential boundaries for looks at information fractions
+/// `fractions` (increasing, the last 1), spending `alpha` by `spending`.
+pub fn boundaries_spending(spending: Spending, alpha: f64, fractions: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(fractions.len());
     // The partial sum S_k (variance t_k) on the continuation grid of the last look:
     // points `xs` with density `g` (sub-probability: what has not crossed yet).
@@ -213,7 +272,7 @@ pub fn boundaries(alpha: f64, fractions: &[f64]) -> Vec<f64> {
     let mut spent = 0.0;
     let mut last_t = 0.0;
     for &t in fractions {
-        let target = obf_spending(alpha, t) - spent;
+        let target = spending.spent(alpha, t) - spent;
         let sd = (t - last_t).max(1e-12).sqrt();
         let root_t = t.sqrt();
         let c = if xs.is_empty() {
@@ -295,6 +354,18 @@ mod tests {
         for (got, want) in c.iter().zip([4.877, 3.357, 2.680, 2.290, 2.031]) {
             assert!((got - want).abs() < 0.01, "{c:?}");
         }
+    }
+
+    #[test]
+    fn pocock_boundaries_match_the_published_ones() {
+        // Lan–DeMets Pocock-type spending, five equal looks, two-sided α = 0.05:
+        // about 2.44, 2.43, 2.41, 2.40, 2.39 (Jennison and Turnbull, table 7.6 /
+        // gsDesign's sfLDPocock): nearly constant, unlike O'Brien–Fleming's.
+        let c = boundaries_spending(Spending::Pocock, 0.05, &[0.2, 0.4, 0.6, 0.8, 1.0]);
+        for (got, want) in c.iter().zip([2.44, 2.43, 2.41, 2.40, 2.39]) {
+            assert!((got - want).abs() < 0.03, "{c:?}");
+        }
+        assert!((Spending::Pocock.spent(0.05, 1.0) - 0.05).abs() < 1e-12);
     }
 
     #[test]
