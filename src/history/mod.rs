@@ -5,10 +5,12 @@
 //! config hash, with the environment it ran in. From the records a run reads back:
 //! - the **stored baseline** of a pull request (`history.baseline: stored`): the
 //!   record of its merge-base, or of the nearest earlier stored commit;
-//! - the **trend** of each endpoint's p99 over the last runs, with its change points
-//!   ([`changepoint`]);
-//! - **learned noise floors**: per endpoint, from the A/A-like differences the
-//!   records hold ([`floors`]).
+//! - the **trend** of each endpoint's p50 and p99 over the last runs, with every
+//!   change point larger than the metric's noise floor ([`changepoint`]);
+//! - **learned noise floors**: per endpoint and metric, from the run-to-run changes
+//!   between stored runs with no change point between them (the noise between two
+//!   deployments of the same code), never below the A/A split inside the runs
+//!   ([`floors`]).
 //!
 //! Acceptances of a known regression (the `accept_label` on a pull request) are
 //! recorded next to the runs, per head commit.
@@ -25,7 +27,8 @@ use crate::bench::EndpointRun;
 use crate::config::{Config, Fraction, HistoryConfig, StoreLocation};
 use crate::judge::verdict::Metric;
 use crate::results::{
-    Acceptance, BaselineNote, FloorNote, HistoryNote, RunResults, Trend, TrendChange, TrendPoint,
+    Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, RunResults, Trend, TrendChange,
+    TrendPoint,
 };
 use crate::side::Side;
 
@@ -109,6 +112,20 @@ impl Environment {
     }
 }
 
+/// The metrics a record keeps per endpoint and learns floors for: every metric a
+/// comparison judges as a ratio (the error rate's floor is absolute and fixed).
+pub const KEPT: [Metric; 6] = [
+    Metric::P50,
+    Metric::P95,
+    Metric::P99,
+    Metric::P999,
+    Metric::Throughput,
+    Metric::Cost,
+];
+
+/// The metrics a trend shows and searches for change points.
+pub const TREND_METRICS: [Metric; 2] = [Metric::P50, Metric::P99];
+
 /// One endpoint of a stored run, in numbers the trend and the floors read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
@@ -123,6 +140,34 @@ pub struct Point {
     /// 1/√2 to the spread of a comparison of two whole sides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p99: Option<f64>,
+    /// The measured side's value of each metric of [`KEPT`] it has (ms, req/s,
+    /// cost per 1M requests).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<Metric, f64>,
+    /// Per metric, the A/A difference inside the run (as `aa_p99`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aa: BTreeMap<Metric, f64>,
+}
+
+impl Point {
+    /// The value of `metric` in this run (p99: `p99_ms` first, as records of
+    /// earlier versions kept it).
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        let v = match metric {
+            Metric::P99 => self.p99_ms.or_else(|| self.values.get(&metric).copied()),
+            _ => self.values.get(&metric).copied(),
+        };
+        v.filter(|v| v.is_finite() && *v > 0.0)
+    }
+
+    /// The A/A difference of `metric` inside this run.
+    pub fn aa(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::P99 => self.aa_p99.or_else(|| self.aa.get(&metric).copied()),
+            _ => self.aa.get(&metric).copied(),
+        }
+        .filter(|v| v.is_finite())
+    }
 }
 
 /// A stored run.
@@ -150,6 +195,22 @@ impl Record {
     /// This record's point for `endpoint`.
     pub fn point(&self, endpoint: &str) -> Option<&Point> {
         self.points.iter().find(|p| p.endpoint == endpoint)
+    }
+
+    /// Points of a record of an earlier version keep p99 alone: the other metrics
+    /// (and their A/A split) are read from the results file it holds. What a point
+    /// holds wins.
+    pub fn fill_points(&mut self) {
+        if self.points.iter().all(|p| !p.values.is_empty()) {
+            return;
+        }
+        let measured = points_of(&self.results);
+        for p in self.points.iter_mut().filter(|p| p.values.is_empty()) {
+            if let Some(m) = measured.iter().find(|m| m.endpoint == p.endpoint) {
+                p.values = m.values.clone();
+                p.aa = m.aa.clone();
+            }
+        }
     }
 }
 
@@ -191,17 +252,25 @@ pub fn config_hash(config: &Config) -> String {
         .collect()
 }
 
-/// The p99 (ms) of `side` of `run`, by the report's rule.
-fn p99_of(run: &EndpointRun, side: Side) -> Option<f64> {
+/// The values of [`KEPT`] of `side` of `run`, by the report's rules.
+fn values_of(run: &EndpointRun, side: Side) -> BTreeMap<Metric, f64> {
     let mut one = run.clone();
     one.rounds.retain(|r| r.side == side);
     for r in &mut one.rounds {
         r.side = Side::Head;
     }
-    crate::judge::compare::head_only(std::slice::from_ref(&one))
-        .first()
-        .and_then(|c| c.get(Metric::P99))
-        .and_then(|m| m.head)
+    let Some(comparison) = crate::judge::compare::head_only(std::slice::from_ref(&one))
+        .into_iter()
+        .next()
+    else {
+        return BTreeMap::new();
+    };
+    KEPT.iter()
+        .filter_map(|&m| {
+            let v = comparison.get(m)?.head?;
+            (v.is_finite() && v > 0.0).then_some((m, v))
+        })
+        .collect()
 }
 
 /// The side a record keeps of `run`: head when it was measured, else base.
@@ -213,7 +282,8 @@ fn measured_side(run: &EndpointRun) -> Side {
     }
 }
 
-/// The points of `results`: per endpoint, the measured side's p99 and its A/A split.
+/// The points of `results`: per endpoint, the measured side's values and their A/A
+/// split.
 pub fn points_of(results: &RunResults) -> Vec<Point> {
     results
         .endpoints
@@ -230,19 +300,27 @@ pub fn points_of(results: &RunResults) -> Vec<Point> {
                     .filter(|(i, _)| (i % 2 == 1) == odd)
                     .map(|(_, r)| r.clone())
                     .collect();
-                p99_of(&part, side)
+                values_of(&part, side)
             };
-            let aa_p99 = match (rounds.len() >= 4, half(false), half(true)) {
-                (true, Some(even), Some(odd)) if even > 0.0 => {
-                    Some((odd / even - 1.0) / std::f64::consts::SQRT_2)
-                }
-                _ => None,
+            let aa: BTreeMap<Metric, f64> = if rounds.len() >= 4 {
+                let (even, odd) = (half(false), half(true));
+                even.iter()
+                    .filter_map(|(m, e)| {
+                        let o = odd.get(m)?;
+                        Some((*m, (o / e - 1.0) / std::f64::consts::SQRT_2))
+                    })
+                    .collect()
+            } else {
+                BTreeMap::new()
             };
+            let values = values_of(run, side);
             Point {
                 endpoint: run.name.clone(),
                 requests: run.side(side).map(|r| r.data.total()).sum(),
-                p99_ms: p99_of(run, side),
-                aa_p99,
+                p99_ms: values.get(&Metric::P99).copied(),
+                aa_p99: aa.get(&Metric::P99).copied(),
+                values,
+                aa,
             }
         })
         .collect()
@@ -385,13 +463,14 @@ impl History {
             .get(key)
             .await?
             .ok_or_else(|| bad("it is gone".into()))?;
-        let record: Record = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let mut record: Record = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
         if record.schema != RECORD_SCHEMA {
             return Err(bad(format!(
                 "schema `{}` is not `{RECORD_SCHEMA}`",
                 record.schema
             )));
         }
+        record.fill_points();
         Ok(record)
     }
 
@@ -531,27 +610,86 @@ pub fn baseline_rounds(record: &Record) -> BTreeMap<String, Vec<crate::bench::Ro
         .collect()
 }
 
-/// Learned noise floors of the endpoints of `records`, with the runs they rest on.
-pub fn learned_floors(records: &[Record], min_runs: usize) -> BTreeMap<String, (Fraction, usize)> {
-    let mut by_endpoint: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in records {
-        for p in &r.points {
-            if let Some(aa) = p.aa_p99 {
-                by_endpoint.entry(p.endpoint.clone()).or_default().push(aa);
-            }
-        }
-    }
-    by_endpoint
-        .into_iter()
-        .filter_map(|(name, diffs)| {
-            let n = diffs.len();
-            floors::learned(&diffs, min_runs).map(|f| (name, (Fraction(f), n)))
-        })
-        .collect()
+/// A noise floor learned from the history for one endpoint and metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearnedFloor {
+    /// The floor: the larger of the two estimates.
+    pub floor: Fraction,
+    /// Stored runs it rests on.
+    pub runs: usize,
+    /// Which estimate set it.
+    pub source: FloorSource,
+    /// From run-to-run changes between deployments ([`floors::between_deployments`]).
+    pub deployments: Option<Fraction>,
+    /// From the A/A split inside the runs ([`floors::learned`]).
+    pub within_run: Option<Fraction>,
 }
 
-/// The trends of `records` (oldest first), with each series' latest change point.
-pub fn trends(records: &[Record]) -> Vec<Trend> {
+/// Learned noise floors per endpoint and metric: from the run-to-run changes of
+/// `records` (oldest first) between runs with no change point between them, never
+/// below the A/A split inside the runs. A metric needs `min_runs` stored runs.
+pub fn learned_floors(
+    records: &[Record],
+    min_runs: usize,
+) -> BTreeMap<String, BTreeMap<Metric, LearnedFloor>> {
+    let mut out: BTreeMap<String, BTreeMap<Metric, LearnedFloor>> = BTreeMap::new();
+    for name in endpoint_names(records) {
+        for metric in KEPT {
+            let series: Vec<(f64, Option<f64>)> = records
+                .iter()
+                .filter_map(|r| {
+                    let p = r.point(name)?;
+                    Some((p.value(metric)?, p.aa(metric)))
+                })
+                .collect();
+            if series.len() < min_runs.max(2) {
+                continue;
+            }
+            let values: Vec<f64> = series.iter().map(|(v, _)| *v).collect();
+            let steps: Vec<usize> = changepoint::detect(&values, &changepoint::Options::default())
+                .iter()
+                .map(|c| c.index)
+                .collect();
+            let mut changes = Vec::new();
+            let mut used = vec![false; values.len()];
+            for i in 1..values.len() {
+                if !steps.contains(&i) {
+                    changes.push(values[i] / values[i - 1] - 1.0);
+                    used[i - 1] = true;
+                    used[i] = true;
+                }
+            }
+            let deployments =
+                floors::between_deployments(&changes, min_runs.saturating_sub(1).max(2));
+            let aa: Vec<f64> = series.iter().filter_map(|(_, aa)| *aa).collect();
+            let within_run = floors::learned(&aa, min_runs);
+            let (floor, source, runs) = match (deployments, within_run) {
+                (Some(d), Some(w)) if w > d => (w, FloorSource::WithinRun, aa.len()),
+                (Some(d), _) => (
+                    d,
+                    FloorSource::Deployments,
+                    used.iter().filter(|u| **u).count(),
+                ),
+                (None, Some(w)) => (w, FloorSource::WithinRun, aa.len()),
+                (None, None) => continue,
+            };
+            out.entry(name.to_string()).or_default().insert(
+                metric,
+                LearnedFloor {
+                    floor: Fraction(floor),
+                    runs,
+                    source,
+                    deployments: deployments.map(Fraction),
+                    within_run: within_run.map(Fraction),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// The endpoints of `records`, in the order they first appear.
+fn endpoint_names(records: &[Record]) -> Vec<&str> {
     let mut names: Vec<&str> = Vec::new();
     for r in records {
         for p in &r.points {
@@ -561,29 +699,66 @@ pub fn trends(records: &[Record]) -> Vec<Trend> {
         }
     }
     names
+}
+
+/// Whether a change of the level by `change` is beyond `floor`, on the log scale a
+/// comparison judges ratios on (so +10 % and −9.1 % are the same size).
+pub fn beyond_floor(change: f64, floor: f64) -> bool {
+    change > -1.0 && change.ln_1p().abs() >= floor.ln_1p()
+}
+
+/// The trends of `records` (oldest first): per endpoint, p50 and p99 by commit and
+/// every change point of each larger than the metric's noise floor (`floor_of`).
+pub fn trends(records: &[Record], floor_of: &dyn Fn(&str, Metric) -> Fraction) -> Vec<Trend> {
+    endpoint_names(records)
         .into_iter()
         .map(|name| {
             let points: Vec<TrendPoint> = records
                 .iter()
                 .filter_map(|r| {
-                    Some(TrendPoint {
+                    let p = r.point(name)?;
+                    let point = TrendPoint {
                         commit: r.commit.clone(),
-                        p99_ms: r.point(name)?.p99_ms?,
-                    })
+                        p99_ms: p.value(Metric::P99),
+                        p50_ms: p.value(Metric::P50),
+                    };
+                    (point.p99_ms.is_some() || point.p50_ms.is_some()).then_some(point)
                 })
                 .collect();
-            let series: Vec<f64> = points.iter().map(|p| p.p99_ms).collect();
-            let change = changepoint::detect(&series, &changepoint::Options::default())
-                .last()
-                .map(|c| TrendChange {
-                    commit: points[c.index].commit.clone(),
-                    runs_ago: points.len() - 1 - c.index,
-                    change: c.change,
-                });
+            let mut changes = Vec::new();
+            for metric in TREND_METRICS {
+                let floor = floor_of(name, metric);
+                // Indices into `points` of the runs with this metric.
+                let (at, series): (Vec<usize>, Vec<f64>) = points
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| Some((i, p.value(metric)?)))
+                    .unzip();
+                for c in changepoint::detect(&series, &changepoint::Options::default()) {
+                    if !beyond_floor(c.change, floor.0) {
+                        continue;
+                    }
+                    let index = at[c.index];
+                    changes.push(TrendChange {
+                        metric,
+                        commit: points[index].commit.clone(),
+                        runs_ago: points.len() - 1 - index,
+                        change: c.change,
+                        floor: Some(floor),
+                    });
+                }
+            }
+            changes.sort_by_key(|c| std::cmp::Reverse(c.runs_ago));
+            let change = changes
+                .iter()
+                .filter(|c| c.metric == Metric::P99)
+                .max_by(|a, b| a.change.abs().total_cmp(&b.change.abs()))
+                .cloned();
             Trend {
                 endpoint: name.to_string(),
                 points,
                 change,
+                changes,
             }
         })
         .collect()
@@ -596,8 +771,8 @@ pub struct Plan {
     pub note: HistoryNote,
     /// The stored baseline's base rounds per endpoint (`baseline: stored`).
     pub baseline: Option<BTreeMap<String, Vec<crate::bench::RoundRecord>>>,
-    /// Learned noise floors per endpoint.
-    pub floors: BTreeMap<String, Fraction>,
+    /// Learned noise floors per endpoint and metric.
+    pub floors: BTreeMap<String, BTreeMap<Metric, Fraction>>,
 }
 
 /// The commits a stored baseline may come from, best first: the merge-base of
@@ -680,26 +855,47 @@ pub async fn plan(
         }
     };
     note.warnings.extend(warnings);
+    let learned = learned_floors(&records, config.history.min_runs as usize);
+    let floor_of = |endpoint: &str, metric: Metric| {
+        learned
+            .get(endpoint)
+            .and_then(|m| m.get(&metric))
+            .map_or(config.compare.noise_floor, |f| f.floor)
+    };
     let shown = records.len().saturating_sub(config.history.trend as usize);
     if config.history.trend > 0 {
-        note.trends = trends(&records[shown..]);
+        note.trends = trends(&records[shown..], &floor_of);
         note.trends.retain(|t| t.points.len() >= 2);
     }
-    let learned = learned_floors(&records, config.history.min_runs as usize);
     // Ladder endpoints are judged (and recorded) step by step.
     for e in &crate::bench::expand_ladders(&config.endpoints) {
-        let (floor, learned_from) = match learned.get(&e.name) {
-            Some((f, n)) => (*f, Some(*n)),
-            None => (config.compare.noise_floor, None),
+        let Some(by_metric) = learned.get(&e.name) else {
+            note.floors.push(FloorNote {
+                endpoint: e.name.clone(),
+                metric: None,
+                floor: config.compare.noise_floor,
+                learned_from: None,
+                source: Some(FloorSource::Config),
+                deployments: None,
+                within_run: None,
+            });
+            continue;
         };
-        if learned_from.is_some() {
-            out.floors.insert(e.name.clone(), floor);
+        for (metric, f) in by_metric {
+            out.floors
+                .entry(e.name.clone())
+                .or_default()
+                .insert(*metric, f.floor);
+            note.floors.push(FloorNote {
+                endpoint: e.name.clone(),
+                metric: Some(*metric),
+                floor: f.floor,
+                learned_from: Some(f.runs),
+                source: Some(f.source),
+                deployments: f.deployments,
+                within_run: f.within_run,
+            });
         }
-        note.floors.push(FloorNote {
-            endpoint: e.name.clone(),
-            floor,
-            learned_from,
-        });
     }
     out.note = note;
     out
@@ -768,6 +964,8 @@ mod tests {
                 requests: 100,
                 p99_ms: Some(p99),
                 aa_p99: Some(0.01),
+                values: [(Metric::P50, p99 / 2.0), (Metric::P99, p99)].into(),
+                aa: [(Metric::P50, 0.01), (Metric::P99, 0.01)].into(),
             }],
             results: serde_json::from_value(serde_json::json!({
                 "schema": crate::results::SCHEMA, "tool_version": "0.1.0",
@@ -812,6 +1010,10 @@ mod tests {
         assert!(warnings.is_empty());
     }
 
+    fn config_floor(_: &str, _: Metric) -> Fraction {
+        Fraction(0.02)
+    }
+
     #[test]
     fn a_trend_names_the_commit_a_step_began() {
         let mut records = Vec::new();
@@ -819,11 +1021,86 @@ mod tests {
             let p99 = if i < 20 { 10.0 } else { 13.0 } * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0));
             records.push(record(&format!("{i:040x}"), p99));
         }
-        let trends = trends(&records);
+        let trends = trends(&records, &config_floor);
         assert_eq!(trends.len(), 1);
         let change = trends[0].change.clone().expect("a change point");
         assert_eq!(change.commit, format!("{:040x}", 20));
         assert_eq!(change.runs_ago, 9);
         assert!((change.change - 0.3).abs() < 0.05, "{change:?}");
+        // p50 moved with p99: both are named, at the same commit.
+        let metrics: Vec<Metric> = trends[0].changes.iter().map(|c| c.metric).collect();
+        assert_eq!(metrics, [Metric::P50, Metric::P99]);
+        assert!(trends[0].changes.iter().all(|c| c.commit == change.commit));
+    }
+
+    /// A series with a large step and, after it, a small one the test still finds
+    /// significant (the runs are very quiet): the small step is below the floor
+    /// and never named; the large one is, wherever binary segmentation put it.
+    #[test]
+    fn a_step_smaller_than_the_floor_is_never_named() {
+        let mut records = Vec::new();
+        for i in 0..30 {
+            let level = match i {
+                0..10 => 10.0,
+                10..20 => 13.0,
+                _ => 13.05,
+            };
+            let p99 = level * (1.0 + 0.0001 * ((i * 7 % 5) as f64 - 2.0));
+            records.push(record(&format!("{i:040x}"), p99));
+        }
+        let found = changepoint::detect(
+            &records
+                .iter()
+                .map(|r| r.points[0].p99_ms.unwrap())
+                .collect::<Vec<_>>(),
+            &changepoint::Options::default(),
+        );
+        assert!(found.len() >= 2, "the test sees both steps: {found:?}");
+        let trends = trends(&records, &config_floor);
+        let named: Vec<(Metric, String)> = trends[0]
+            .changes
+            .iter()
+            .map(|c| (c.metric, c.commit.clone()))
+            .collect();
+        let at10 = format!("{:040x}", 10);
+        assert_eq!(
+            named,
+            [(Metric::P50, at10.clone()), (Metric::P99, at10.clone())]
+        );
+        let largest = trends[0].by_size()[0];
+        assert!((largest.change - 0.3).abs() < 0.01, "{largest:?}");
+        assert_eq!(largest.runs_ago, 19);
+    }
+
+    #[test]
+    fn floors_come_from_the_run_to_run_changes_between_steps() {
+        // ±3 % between deployments, quiet inside each run, a +30 % step at 15.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let records: Vec<Record> = (0..25)
+            .map(|i| {
+                let level = if i < 15 { 10.0 } else { 13.0 };
+                record(
+                    &format!("{i:040x}"),
+                    level * (1.0 + rng.gen_range(-0.03..0.03)),
+                )
+            })
+            .collect();
+        let floors = learned_floors(&records, 10);
+        let p99 = floors["users"][&Metric::P99];
+        assert_eq!(p99.source, FloorSource::Deployments);
+        // Every run but none of the step's pair: 25 runs, 23 changes.
+        assert_eq!(p99.runs, 25);
+        assert!(
+            p99.floor.0 > 0.03 && p99.floor.0 < 0.09,
+            "the floor covers ±3 % jitter: {p99:?}"
+        );
+        assert!(p99.floor.0 >= p99.within_run.unwrap().0);
+        let trends = trends(&records, &|e: &str, m: Metric| floors[e][&m].floor);
+        let steps: Vec<&TrendChange> = trends[0].changes_of(Metric::P99);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!(steps[0].commit, format!("{:040x}", 15));
+        // Fewer runs than min_runs: nothing learned.
+        assert!(learned_floors(&records[..5], 10).is_empty());
     }
 }

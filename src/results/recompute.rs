@@ -4,6 +4,9 @@
 use super::RunResults;
 use crate::config::CompareConfig;
 use crate::judge::compare::CompareError;
+use std::collections::BTreeMap;
+
+use crate::judge::verdict::Metric;
 use crate::stats;
 
 /// Recompute the comparisons and the verdict of `results` from its measured
@@ -32,13 +35,7 @@ pub fn recompute(results: &mut RunResults) -> Result<(), CompareError> {
         seed: Some(s.seed),
         extend: s.extend,
         // The floors the run learned from its history reproduce its verdict.
-        endpoint_floors: results
-            .history
-            .iter()
-            .flat_map(|h| &h.floors)
-            .filter(|f| f.learned_from.is_some())
-            .map(|f| (f.endpoint.clone(), f.floor))
-            .collect(),
+        endpoint_floors: learned_floors(results),
     };
     let (comparisons, verdict) =
         crate::judge::judge(&results.endpoints, &results.limits, s.mode, &cfg, s.seed)?;
@@ -47,4 +44,30 @@ pub fn recompute(results: &mut RunResults) -> Result<(), CompareError> {
     // A label's acceptance was a decision about the verdict then, not this one.
     results.acceptance = None;
     Ok(())
+}
+
+/// The floors a run learned from its history, per endpoint and metric, as its file
+/// records them. A floor of an earlier version's file (no metric) held for every
+/// ratio metric of its endpoint.
+pub fn learned_floors(
+    results: &RunResults,
+) -> BTreeMap<String, BTreeMap<Metric, crate::config::Fraction>> {
+    let mut out: BTreeMap<String, BTreeMap<Metric, crate::config::Fraction>> = BTreeMap::new();
+    for f in results.history.iter().flat_map(|h| &h.floors) {
+        if f.learned_from.is_none() {
+            continue;
+        }
+        let metrics: Vec<Metric> = match f.metric {
+            Some(m) => vec![m],
+            None => Metric::WITH_COST
+                .into_iter()
+                .filter(|m| m.scale() == crate::stats::Scale::Ratio)
+                .collect(),
+        };
+        let entry = out.entry(f.endpoint.clone()).or_default();
+        for m in metrics {
+            entry.insert(m, f.floor);
+        }
+    }
+    out
 }
