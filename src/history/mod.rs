@@ -1103,4 +1103,57 @@ mod tests {
         // Fewer runs than min_runs: nothing learned.
         assert!(learned_floors(&records[..5], 10).is_empty());
     }
+
+    /// A measured series replayed: the p50 and p99 of 25 recorded runs of a real
+    /// service (fresh deployments with ±3 % jitter, +30 % from run 15 on).
+    fn measured(flat: bool) -> Vec<Record> {
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/history/measured-step-at-15.json"
+        ));
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        let series = |m: &str| -> Vec<f64> {
+            doc[m]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        };
+        let (p50, p99) = (series("p50_ms"), series("p99_ms"));
+        (0..25)
+            .map(|i| {
+                // Flat: the runs before the step stand in for the ones after it.
+                let j = if flat && i >= 15 { i - 15 } else { i };
+                let mut r = record(&format!("{i:040x}"), p99[j]);
+                r.points[0].values.insert(Metric::P50, p50[j]);
+                r.points[0].aa.clear();
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_replayed_measured_series_names_its_step_and_a_flat_one_none() {
+        for _ in 0..2 {
+            let records = measured(false);
+            let floors = learned_floors(&records, 10);
+            let trends = trends(&records, &|e: &str, m: Metric| floors[e][&m].floor);
+            let named: Vec<(Metric, usize)> = trends[0]
+                .changes
+                .iter()
+                .map(|c| (c.metric, c.runs_ago))
+                .collect();
+            assert_eq!(named, [(Metric::P50, 9), (Metric::P99, 9)]);
+            for c in &trends[0].changes {
+                assert_eq!(c.commit, format!("{:040x}", 15));
+                assert!((0.2..0.35).contains(&c.change), "{c:?}");
+                assert!(c.change > c.floor.unwrap().0, "{c:?}");
+            }
+        }
+        let flat = measured(true);
+        let floors = learned_floors(&flat, 10);
+        let trends = trends(&flat, &|e: &str, m: Metric| floors[e][&m].floor);
+        assert!(trends[0].changes.is_empty(), "{:?}", trends[0].changes);
+    }
 }
