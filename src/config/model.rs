@@ -154,7 +154,7 @@ pub struct CompareConfig {
     /// `noise_floor` for those ratio metrics). Empty unless a history supplies them.
     pub endpoint_floors: std::collections::BTreeMap<
         String,
-        std::collections::BTreeMap<crate::judge::verdict::Metric, Fraction>,
+        std::collections::BTreeMap<crate::stats::Metric, Fraction>,
     >,
 }
 
@@ -184,7 +184,7 @@ impl CompareConfig {
 
     /// The noise floor of `metric` of `endpoint`: its learned one, else
     /// `noise_floor`.
-    pub fn floor_of(&self, endpoint: &str, metric: crate::judge::verdict::Metric) -> Fraction {
+    pub fn floor_of(&self, endpoint: &str, metric: crate::stats::Metric) -> Fraction {
         self.endpoint_floors
             .get(endpoint)
             .and_then(|m| m.get(&metric))
