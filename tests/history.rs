@@ -339,8 +339,8 @@ fn trends_and_learned_noise_floors_come_from_the_stored_runs() {
         let r = run(
             d,
             &format!("out-{i}"),
+            // `--record` alone measures as a push to main does: head alone.
             &[
-                "--release-gate",
                 "--record",
                 "--head-ref",
                 &sha,
@@ -352,6 +352,14 @@ fn trends_and_learned_noise_floors_come_from_the_stored_runs() {
             &[],
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.results["targets"].as_array().unwrap().len(), 1);
+        assert_eq!(r.results["targets"][0]["side"], "head");
+        assert_eq!(r.results["context"]["kind"], "release");
+        assert!(
+            r.stderr.contains("--record measures head alone"),
+            "{}",
+            r.stderr
+        );
         let trends = r.results["history"]["trends"]
             .as_array()
             .cloned()

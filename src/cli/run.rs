@@ -62,7 +62,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub release_gate: bool,
     /// Record this run in the history (`history.store`) as a run of the history
-    /// branch, as a push to that branch does on GitHub. Its commit is head's.
+    /// branch, as a push to that branch does on GitHub: head alone is deployed
+    /// and gated by its SLOs (as with `--release-gate`), and its measurement is
+    /// appended under head's commit (`--head-ref`, else `HEAD`).
     #[arg(long)]
     pub record: bool,
     /// Run shard I of N (1-based: `--shard 1/4` .. `--shard 4/4`, like a matrix of
@@ -370,7 +372,15 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
     }
     // Pushes, tags, releases, manual and scheduled runs gate a release: head alone,
     // judged by its SLOs.
-    let release = args.release_gate || matches!(ctx.trigger, Trigger::Release { .. });
+    // A recorded run measures what a push to the history branch measures: head
+    // alone, so every stored run of the branch was measured the same way.
+    let release =
+        args.release_gate || args.record || matches!(ctx.trigger, Trigger::Release { .. });
+    if args.record && !args.release_gate && (args.base_ref.is_some() || args.base_url.is_some()) {
+        eprintln!(
+            "tailgate: --record measures head alone, as a push to the history branch does: base is not deployed"
+        );
+    }
     let pr = ctx.pull_request();
     let base_ref = args
         .base_ref
@@ -510,6 +520,9 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         changed |= accept(&ctx, label, pr, history.as_ref(), &mut outcome.results).await;
     }
     // Runs of the history branch are recorded for the runs after them.
+    if args.record && history.is_none() && args.shard.is_none() {
+        eprintln!("tailgate: --record: the config keeps no history (`history: {{ store: ... }}`): nothing recorded");
+    }
     if let Some(h) = &history {
         if args.record || on_history_branch(&ctx, h.branch()) {
             changed |= record(
