@@ -348,14 +348,20 @@ fn sha_segment(sha: &str) -> Option<String> {
         .then(|| s.to_ascii_lowercase())
 }
 
-/// `2026-12-03T12:00:00.123Z` -> `20261203T120000Z` (sorts in time order).
+/// `2026-12-03T12:00:00.123456Z` -> `20261203T120000123Z`: sorts in time order,
+/// to the millisecond (two runs recorded in one second keep their order; keys of
+/// earlier versions, to the second, sort with their second).
 fn time_segment(rfc3339: &str) -> String {
     let digits: String = rfc3339
         .chars()
         .take_while(|c| *c != '.' && *c != '+' && *c != 'Z')
         .filter(char::is_ascii_alphanumeric)
         .collect();
-    format!("{digits}Z")
+    let millis: String = rfc3339
+        .split_once('.')
+        .map(|(_, f)| f.chars().take_while(char::is_ascii_digit).take(3).collect())
+        .unwrap_or_default();
+    format!("{digits}{millis:0<3}Z")
 }
 
 /// An opened history.
@@ -941,9 +947,14 @@ mod tests {
     fn keys_sort_in_time_and_name_their_commit() {
         assert_eq!(
             time_segment("2026-12-03T12:00:05.123456Z"),
-            "20261203T120005Z"
+            "20261203T120005123Z"
         );
-        assert_eq!(time_segment("2026-12-03T12:00:05Z"), "20261203T120005Z");
+        assert_eq!(
+            time_segment("2026-12-03T12:00:05.5Z"),
+            "20261203T120005500Z"
+        );
+        assert_eq!(time_segment("2026-12-03T12:00:05Z"), "20261203T120005000Z");
+        assert!(time_segment("2026-12-03T12:00:05.999Z") < time_segment("2026-12-03T12:00:06Z"));
         assert_eq!(branch_segment("release/1.x"), "release_1.x");
         assert_eq!(branch_segment("../main"), "_main");
         assert_eq!(sha_segment("ABCDEF0123"), Some("abcdef0123".into()));
