@@ -677,6 +677,29 @@ fn jitter_between_deployments_is_learned_and_the_step_is_named_where_it_happened
             );
         }
         assert!(pr.report.contains("between deployments"), "{}", pr.report);
+        // `tailgate compare` reproduces the verdict from the file, with the floors
+        // the file records.
+        let again = Command::new(BIN)
+            .args(["compare", "--quiet", "--out"])
+            .arg(d.join(format!("out-compare-{n}")))
+            .arg(d.join(format!("out-pr-{n}/tailgate-results.json")))
+            .output()
+            .unwrap();
+        let recomputed: Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join(format!("out-compare-{n}/tailgate-results.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            states(&recomputed),
+            states(&pr.results),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(
+            recomputed["verdict"]["level"],
+            pr.results["verdict"]["level"]
+        );
         assert!(!pr.report.contains("noise floor 2 %"), "{}", pr.report);
 
         // The step is named at commit 15, with its size, the largest first, for
