@@ -734,3 +734,190 @@ async fn a_branch_ref_without_a_release_is_told_to_build_from_source() {
         failed.log
     );
 }
+
+/// The PR event `action` at `head` with `labels` on the PR (`label`: the one a
+/// `labeled` event added), written to `dir`.
+fn labeled_event(dir: &Path, name: &str, action: &str, head: &str, labels: &[&str]) -> PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(ROOT).join("tests/fixtures/github-events/pull_request.synchronize.0.json"),
+    )
+    .expect("fixture");
+    let mut payload: Value = serde_json::from_str(&text).expect("json");
+    payload["action"] = json!(action);
+    payload["pull_request"]["head"]["sha"] = json!(head);
+    payload["after"] = json!(head);
+    payload["pull_request"]["labels"] = json!(labels
+        .iter()
+        .map(|l| json!({ "name": l, "color": "ededed" }))
+        .collect::<Vec<_>>());
+    if action == "labeled" {
+        payload["label"] = json!({ "name": labels[labels.len() - 1], "color": "ededed" });
+    }
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, payload.to_string()).expect("event");
+    path
+}
+
+/// `examples/workflows/history.yml`'s steps, with its `uses:` of the action
+/// pointed at this repository's action.yml and the release server.
+fn history_workflow(release_url: &str) -> serde_yaml::Value {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("examples/workflows/history.yml"))
+        .expect("history.yml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
+    let mut steps = doc["jobs"]["tailgate"]["steps"].clone();
+    for step in steps.as_sequence_mut().expect("steps") {
+        let ours = step["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("tailgate-dev/tailgate@"));
+        if ours {
+            step["uses"] = "./".into();
+            step["id"] = "gate".into();
+            step["with"]["__ref"] = format!("v{VERSION}").into();
+            step["env"]["TAILGATE_RELEASE_URL"] = release_url.into();
+        }
+    }
+    steps
+}
+
+/// One job of `steps` for the PR event `(name, action, head, labels)` as run
+/// `run`, on a fresh workspace: whether it passed, and its log.
+async fn history_job(
+    runner: &mut Runner,
+    steps: &serde_yaml::Value,
+    events: &Path,
+    (name, action, head, labels): (&str, &str, &str, &[&str]),
+    run: u64,
+) -> (bool, String) {
+    let event = labeled_event(events, name, action, head, labels);
+    runner
+        .env
+        .insert("GITHUB_EVENT_PATH".into(), event.display().to_string());
+    runner.env.insert("GITHUB_RUN_ID".into(), run.to_string());
+    // A fresh runner: nothing of the last job's workspace is left.
+    let _ = std::fs::remove_dir_all(runner.workspace.join(".tailgate-history"));
+    let from = runner.steps.len();
+    let result = runner.job(steps, &json!({})).await;
+    let log: String = runner.steps[from..]
+        .iter()
+        .map(|s| format!("--- {} (exit {})\n{}", s.name, s.code, s.log))
+        .collect();
+    (result.is_ok(), log)
+}
+
+/// The accept label with the example history workflow, as a runner runs it: each
+/// job on a fresh workspace, the history store never restored (the example saves
+/// it on pushes only, and `actions/cache` is not emulated: whatever a cache
+/// pattern keeps, this keeps nothing). A failing PR; the label added on its head:
+/// accepted, with a notice and no error; a second event on the same commit (another
+/// label): still accepted, read back from the sticky comment; a new commit: gated
+/// again, and the message names the commit the label was added for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accept_label_survives_the_history_workflow_and_a_new_commit_is_gated_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(CANARY).await;
+    let release = release_server(dir.path(), false);
+    let fast = Server::start(Behavior::Delays {
+        fast: std::time::Duration::from_millis(2),
+        slow_fraction: 0.0,
+        slow: (std::time::Duration::ZERO, std::time::Duration::ZERO),
+    });
+    let slow = Server::start(Behavior::Delays {
+        fast: std::time::Duration::from_millis(60),
+        slow_fraction: 0.0,
+        slow: (std::time::Duration::ZERO, std::time::Duration::ZERO),
+    });
+    let config = format!(
+        r#"
+deploy:
+  url: {{ base: "{}", head: "{}" }}
+load: {{ connections: 8, duration: 300ms, warmup: 0s }}
+compare: {{ rounds: 4, seed: 5 }}
+history: {{ store: .tailgate-history }}
+accept_label: perf-accepted
+defaults: {{ budget: {{ p50: +10% }} }}
+endpoints:
+  - name: users
+    path: /users/1
+"#,
+        fast.base_url(),
+        slow.base_url()
+    );
+    let mut runner = pr_runner(dir.path(), &standin, &config).await;
+    let steps = history_workflow(&release.base_url());
+    let events = dir.path().join("events");
+    std::fs::create_dir_all(&events).unwrap();
+    let mut run_job = async |name: &str, action: &str, head: &str, labels: &[&str], run: u64| {
+        history_job(
+            &mut runner,
+            &steps,
+            &events,
+            (name, action, head, labels),
+            run,
+        )
+        .await
+    };
+
+    // 1. The regression fails the PR.
+    let (ok, log) = run_job("sync", "synchronize", HEAD_SHA, &[], 5001).await;
+    assert!(!ok, "{log}");
+    assert!(log.contains("::error title=tailgate"), "{log}");
+
+    // 2. The label is added on this head: accepted, a notice and no error.
+    let (ok, log) = run_job("labeled", "labeled", HEAD_SHA, &["perf-accepted"], 5002).await;
+    assert!(ok, "{log}");
+    assert!(!log.contains("::error"), "{log}");
+    assert!(
+        log.contains("::notice title=tailgate%3A accepted by the label \"perf-accepted\"::"),
+        "{log}"
+    );
+    assert!(log.contains(&HEAD_SHA[..7]), "{log}");
+    assert!(
+        !log.contains("perf\\-accepted") && !log.contains("\\:"),
+        "plain text: {log}"
+    );
+    let marker = {
+        let state = standin.state.lock().unwrap();
+        assert_eq!(state.comments.len(), 1);
+        state.comments[0]["body"].as_str().unwrap().to_string()
+    };
+    assert!(marker.contains("accepted=perf-accepted"), "{marker}");
+    assert!(marker.contains("verdict=pass"), "{marker}");
+
+    // 3. Another label on the same commit: a second event, a fresh workspace (no
+    // history), still accepted.
+    let (ok, log) = run_job("bug", "labeled", HEAD_SHA, &["perf-accepted", "bug"], 5003).await;
+    assert!(ok, "the acceptance was lost: {log}");
+    assert!(!log.contains("::error"), "{log}");
+    assert!(!log.contains("earlier commit"), "{log}");
+    assert!(log.contains("::notice"), "{log}");
+
+    // 4. A new push: the label is still on the PR, the new commit is gated again.
+    common::push_newer_head(&standin);
+    let (ok, log) = run_job(
+        "push",
+        "synchronize",
+        common::NEWER_SHA,
+        &["perf-accepted", "bug"],
+        5004,
+    )
+    .await;
+    assert!(!ok, "a new commit is gated again: {log}");
+    assert!(log.contains("::error title=tailgate"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "the label \"perf-accepted\" was added for {}, an earlier commit: it does not accept {}",
+            &HEAD_SHA[..7],
+            &common::NEWER_SHA[..7]
+        )),
+        "{log}"
+    );
+    let state = standin.state.lock().unwrap();
+    let conclusions: Vec<&str> = state
+        .check_runs
+        .iter()
+        .map(|c| c["conclusion"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(conclusions, ["failure", "success", "success", "failure"]);
+    drop(state);
+    drop(release);
+}

@@ -14,7 +14,7 @@ mod common;
 
 use std::time::Duration;
 use tailgate::results::{
-    Acceptance, BaselineNote, FloorNote, HistoryNote, Trend, TrendChange, TrendPoint,
+    Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, Trend, TrendChange, TrendPoint,
 };
 
 use proptest::prelude::*;
@@ -138,7 +138,8 @@ fn rich() -> RunResults {
     // learned floors, a warning; and an accepted regression.
     let point = |commit: &str, p99_ms: f64| TrendPoint {
         commit: commit.into(),
-        p99_ms,
+        p99_ms: Some(p99_ms),
+        p50_ms: Some(p99_ms / 4.0),
     };
     res.history = Some(HistoryNote {
         store: "s3://perf-history/main".into(),
@@ -157,15 +158,28 @@ fn rich() -> RunResults {
                 point("ccccccc3", 52.0),
             ],
             change: Some(TrendChange {
+                metric: Metric::P99,
                 commit: "ccccccc3".into(),
                 runs_ago: 0,
                 change: 0.27,
+                floor: Some(tailgate::config::Fraction(0.031)),
             }),
+            changes: vec![TrendChange {
+                metric: Metric::P99,
+                commit: "ccccccc3".into(),
+                runs_ago: 0,
+                change: 0.27,
+                floor: Some(tailgate::config::Fraction(0.031)),
+            }],
         }],
         floors: vec![FloorNote {
             endpoint: "GET /users/42".into(),
+            metric: Some(Metric::P99),
             floor: tailgate::config::Fraction(0.031),
             learned_from: Some(12),
+            source: Some(FloorSource::Deployments),
+            deployments: Some(tailgate::config::Fraction(0.031)),
+            within_run: Some(tailgate::config::Fraction(0.01)),
         }],
         recorded: Some("runs/main/x.json".into()),
         warnings: vec!["a stored record could not be read".into()],

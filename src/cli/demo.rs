@@ -105,7 +105,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
         }
     };
     progress.finish();
-    println!("{}", outcome.markdown);
+    println!("{}", crate::report::escape::plain(&outcome.markdown));
     println!("---");
     let results = &outcome.results;
     for cmp in &results.comparisons {

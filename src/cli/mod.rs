@@ -1,6 +1,7 @@
 //! The command line: argument types (clap) and one function per command. Each
 //! command returns the process exit code; `main.rs` only builds the runtime and exits.
 
+mod accept;
 mod bench;
 mod cleanup;
 mod demo;

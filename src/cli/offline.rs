@@ -217,7 +217,7 @@ fn judge_and_write(mut results: RunResults, opts: &Judge) -> i32 {
         return exit::ERROR;
     }
     if !opts.quiet {
-        println!("{markdown}");
+        println!("{}", crate::report::escape::plain(&markdown));
     }
     let code = results.verdict.exit_code();
     eprintln!(

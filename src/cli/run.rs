@@ -62,7 +62,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub release_gate: bool,
     /// Record this run in the history (`history.store`) as a run of the history
-    /// branch, as a push to that branch does on GitHub. Its commit is head's.
+    /// branch, as a push to that branch does on GitHub: head alone is deployed
+    /// and gated by its SLOs (as with `--release-gate`), and its measurement is
+    /// appended under head's commit (`--head-ref`, else `HEAD`).
     #[arg(long)]
     pub record: bool,
     /// Run shard I of N (1-based: `--shard 1/4` .. `--shard 4/4`, like a matrix of
@@ -370,7 +372,15 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
     }
     // Pushes, tags, releases, manual and scheduled runs gate a release: head alone,
     // judged by its SLOs.
-    let release = args.release_gate || matches!(ctx.trigger, Trigger::Release { .. });
+    // A recorded run measures what a push to the history branch measures: head
+    // alone, so every stored run of the branch was measured the same way.
+    let release =
+        args.release_gate || args.record || matches!(ctx.trigger, Trigger::Release { .. });
+    if args.record && !args.release_gate && (args.base_ref.is_some() || args.base_url.is_some()) {
+        eprintln!(
+            "tailgate: --record measures head alone, as a push to the history branch does: base is not deployed"
+        );
+    }
     let pr = ctx.pull_request();
     let base_ref = args
         .base_ref
@@ -507,9 +517,13 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
     // A known regression accepted by the PR's label, for this head commit only
     // (not by a shard: its verdict is not the run's).
     if let (Some(label), Some(pr), None) = (&config.accept_label, pr, &shard_info) {
-        changed |= accept(&ctx, label, pr, history.as_ref(), &mut outcome.results).await;
+        changed |=
+            super::accept::accept(&ctx, label, pr, history.as_ref(), &mut outcome.results).await;
     }
     // Runs of the history branch are recorded for the runs after them.
+    if args.record && history.is_none() && args.shard.is_none() {
+        eprintln!("tailgate: --record: the config keeps no history (`history: {{ store: ... }}`): nothing recorded");
+    }
     if let Some(h) = &history {
         if args.record || on_history_branch(&ctx, h.branch()) {
             changed |= record(
@@ -562,7 +576,8 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
     }
 
     if !args.quiet {
-        println!("{}", outcome.markdown);
+        // The job log is plain text: no markdown escapes.
+        println!("{}", crate::report::escape::plain(&outcome.markdown));
     }
     let v = &outcome.results.verdict;
     if let Some(error) = &v.error {
@@ -661,68 +676,6 @@ async fn record(
             }
         }
     }
-    true
-}
-
-/// Apply the PR's `accept_label`: a failing verdict passes when the label was
-/// added for this head commit (the `labeled` event itself, or an acceptance the
-/// history recorded for it). Returns whether the results changed.
-async fn accept(
-    ctx: &Context,
-    label: &str,
-    pr: &crate::context::PullRequest,
-    history: Option<&crate::history::History>,
-    results: &mut crate::results::RunResults,
-) -> bool {
-    if results.verdict.level != Level::Fail {
-        return false;
-    }
-    let labeled_now =
-        ctx.event_action.as_deref() == Some("labeled") && ctx.event_label.as_deref() == Some(label);
-    let mut recorded = None;
-    if !labeled_now && ctx.pr_labels.iter().any(|l| l == label) {
-        if let Some(h) = history {
-            match h.acceptance(&pr.head_sha).await {
-                Ok(found) => recorded = found.filter(|a| a.label == label),
-                Err(e) => eprintln!("tailgate: history: {e}"),
-            }
-        }
-    }
-    let acceptance = match recorded {
-        Some(a) => a,
-        None if labeled_now => {
-            let failing = results
-                .verdict
-                .at(Level::Fail)
-                .map(|c| format!("{} {}", c.endpoint, crate::report::checks::reason(c)))
-                .collect();
-            let a = crate::results::Acceptance {
-                label: label.to_string(),
-                pull_request: pr.number,
-                head_sha: pr.head_sha.clone(),
-                accepted_at: crate::results::now_rfc3339(),
-                failing,
-            };
-            if let Some(h) = history {
-                if let Err(e) = h.accept(&a).await {
-                    eprintln!("tailgate: history: recording the acceptance: {e}");
-                }
-            }
-            a
-        }
-        None => {
-            if ctx.pr_labels.iter().any(|l| l == label) {
-                results.warnings.push(format!(
-                    "the label \"{label}\" was added for an earlier commit: it does not accept {}; remove it and add it again to accept this one",
-                    crate::history::short(&pr.head_sha)
-                ));
-                return true;
-            }
-            return false;
-        }
-    };
-    results.verdict.level = Level::Pass;
-    results.acceptance = Some(acceptance);
     true
 }
 

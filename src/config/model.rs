@@ -150,9 +150,12 @@ pub struct CompareConfig {
     /// now adds to `rounds` and this stays 0; results files that bought one are
     /// still judged as they were.
     pub extend: u32,
-    /// Noise floors learned per endpoint from the history (over `noise_floor`
-    /// for their endpoints' ratio metrics). Empty unless a history supplies them.
-    pub endpoint_floors: std::collections::BTreeMap<String, Fraction>,
+    /// Noise floors learned per endpoint and metric from the history (over
+    /// `noise_floor` for those ratio metrics). Empty unless a history supplies them.
+    pub endpoint_floors: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<crate::stats::Metric, Fraction>,
+    >,
 }
 
 /// Rounds per side before the first look, by default.
@@ -179,10 +182,12 @@ impl CompareConfig {
             .unwrap_or_else(|_| unreachable!("2 <= most rounds"))
     }
 
-    /// The noise floor of `endpoint`: its learned one, else `noise_floor`.
-    pub fn floor_of(&self, endpoint: &str) -> Fraction {
+    /// The noise floor of `metric` of `endpoint`: its learned one, else
+    /// `noise_floor`.
+    pub fn floor_of(&self, endpoint: &str, metric: crate::stats::Metric) -> Fraction {
         self.endpoint_floors
             .get(endpoint)
+            .and_then(|m| m.get(&metric))
             .copied()
             .unwrap_or(self.noise_floor)
     }

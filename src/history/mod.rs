@@ -5,16 +5,21 @@
 //! config hash, with the environment it ran in. From the records a run reads back:
 //! - the **stored baseline** of a pull request (`history.baseline: stored`): the
 //!   record of its merge-base, or of the nearest earlier stored commit;
-//! - the **trend** of each endpoint's p99 over the last runs, with its change points
-//!   ([`changepoint`]);
-//! - **learned noise floors**: per endpoint, from the A/A-like differences the
-//!   records hold ([`floors`]).
+//! - the **trend** of each endpoint's p50 and p99 over the last runs, with every
+//!   change point larger than the metric's noise floor ([`changepoint`],
+//!   [`trends`]);
+//! - **learned noise floors**: per endpoint and metric, from the run-to-run changes
+//!   between stored runs with no change point between them (the noise between two
+//!   deployments of the same code), never below the A/A split inside the runs
+//!   ([`floors`], [`learned_floors`]).
 //!
 //! Acceptances of a known regression (the `accept_label` on a pull request) are
-//! recorded next to the runs, per head commit.
+//! recorded next to the runs, per head commit (and in the PR comment's marker:
+//! `cli/accept.rs`).
 
 pub mod changepoint;
 pub mod floors;
+mod series;
 mod store;
 
 use std::collections::BTreeMap;
@@ -24,11 +29,10 @@ use serde::{Deserialize, Serialize};
 use crate::bench::EndpointRun;
 use crate::config::{Config, Fraction, HistoryConfig, StoreLocation};
 use crate::judge::verdict::Metric;
-use crate::results::{
-    Acceptance, BaselineNote, FloorNote, HistoryNote, RunResults, Trend, TrendChange, TrendPoint,
-};
+use crate::results::{Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, RunResults};
 use crate::side::Side;
 
+pub use series::{beyond_floor, learned_floors, trends, LearnedFloor};
 pub use store::{DirStore, S3Store, Store, StoreError};
 
 /// The schema of a stored record.
@@ -109,6 +113,20 @@ impl Environment {
     }
 }
 
+/// The metrics a record keeps per endpoint and learns floors for: every metric a
+/// comparison judges as a ratio (the error rate's floor is absolute and fixed).
+pub const KEPT: [Metric; 6] = [
+    Metric::P50,
+    Metric::P95,
+    Metric::P99,
+    Metric::P999,
+    Metric::Throughput,
+    Metric::Cost,
+];
+
+/// The metrics a trend shows and searches for change points.
+pub const TREND_METRICS: [Metric; 2] = [Metric::P50, Metric::P99];
+
 /// One endpoint of a stored run, in numbers the trend and the floors read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
@@ -123,6 +141,34 @@ pub struct Point {
     /// 1/√2 to the spread of a comparison of two whole sides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p99: Option<f64>,
+    /// The measured side's value of each metric of [`KEPT`] it has (ms, req/s,
+    /// cost per 1M requests).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<Metric, f64>,
+    /// Per metric, the A/A difference inside the run (as `aa_p99`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aa: BTreeMap<Metric, f64>,
+}
+
+impl Point {
+    /// The value of `metric` in this run (p99: `p99_ms` first, as records of
+    /// earlier versions kept it).
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        let v = match metric {
+            Metric::P99 => self.p99_ms.or_else(|| self.values.get(&metric).copied()),
+            _ => self.values.get(&metric).copied(),
+        };
+        v.filter(|v| v.is_finite() && *v > 0.0)
+    }
+
+    /// The A/A difference of `metric` inside this run.
+    pub fn aa(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::P99 => self.aa_p99.or_else(|| self.aa.get(&metric).copied()),
+            _ => self.aa.get(&metric).copied(),
+        }
+        .filter(|v| v.is_finite())
+    }
 }
 
 /// A stored run.
@@ -150,6 +196,22 @@ impl Record {
     /// This record's point for `endpoint`.
     pub fn point(&self, endpoint: &str) -> Option<&Point> {
         self.points.iter().find(|p| p.endpoint == endpoint)
+    }
+
+    /// Points of a record of an earlier version keep p99 alone: the other metrics
+    /// (and their A/A split) are read from the results file it holds. What a point
+    /// holds wins.
+    pub fn fill_points(&mut self) {
+        if self.points.iter().all(|p| !p.values.is_empty()) {
+            return;
+        }
+        let measured = points_of(&self.results);
+        for p in self.points.iter_mut().filter(|p| p.values.is_empty()) {
+            if let Some(m) = measured.iter().find(|m| m.endpoint == p.endpoint) {
+                p.values = m.values.clone();
+                p.aa = m.aa.clone();
+            }
+        }
     }
 }
 
@@ -191,17 +253,25 @@ pub fn config_hash(config: &Config) -> String {
         .collect()
 }
 
-/// The p99 (ms) of `side` of `run`, by the report's rule.
-fn p99_of(run: &EndpointRun, side: Side) -> Option<f64> {
+/// The values of [`KEPT`] of `side` of `run`, by the report's rules.
+fn values_of(run: &EndpointRun, side: Side) -> BTreeMap<Metric, f64> {
     let mut one = run.clone();
     one.rounds.retain(|r| r.side == side);
     for r in &mut one.rounds {
         r.side = Side::Head;
     }
-    crate::judge::compare::head_only(std::slice::from_ref(&one))
-        .first()
-        .and_then(|c| c.get(Metric::P99))
-        .and_then(|m| m.head)
+    let Some(comparison) = crate::judge::compare::head_only(std::slice::from_ref(&one))
+        .into_iter()
+        .next()
+    else {
+        return BTreeMap::new();
+    };
+    KEPT.iter()
+        .filter_map(|&m| {
+            let v = comparison.get(m)?.head?;
+            (v.is_finite() && v > 0.0).then_some((m, v))
+        })
+        .collect()
 }
 
 /// The side a record keeps of `run`: head when it was measured, else base.
@@ -213,7 +283,8 @@ fn measured_side(run: &EndpointRun) -> Side {
     }
 }
 
-/// The points of `results`: per endpoint, the measured side's p99 and its A/A split.
+/// The points of `results`: per endpoint, the measured side's values and their A/A
+/// split.
 pub fn points_of(results: &RunResults) -> Vec<Point> {
     results
         .endpoints
@@ -230,19 +301,27 @@ pub fn points_of(results: &RunResults) -> Vec<Point> {
                     .filter(|(i, _)| (i % 2 == 1) == odd)
                     .map(|(_, r)| r.clone())
                     .collect();
-                p99_of(&part, side)
+                values_of(&part, side)
             };
-            let aa_p99 = match (rounds.len() >= 4, half(false), half(true)) {
-                (true, Some(even), Some(odd)) if even > 0.0 => {
-                    Some((odd / even - 1.0) / std::f64::consts::SQRT_2)
-                }
-                _ => None,
+            let aa: BTreeMap<Metric, f64> = if rounds.len() >= 4 {
+                let (even, odd) = (half(false), half(true));
+                even.iter()
+                    .filter_map(|(m, e)| {
+                        let o = odd.get(m)?;
+                        Some((*m, (o / e - 1.0) / std::f64::consts::SQRT_2))
+                    })
+                    .collect()
+            } else {
+                BTreeMap::new()
             };
+            let values = values_of(run, side);
             Point {
                 endpoint: run.name.clone(),
                 requests: run.side(side).map(|r| r.data.total()).sum(),
-                p99_ms: p99_of(run, side),
-                aa_p99,
+                p99_ms: values.get(&Metric::P99).copied(),
+                aa_p99: aa.get(&Metric::P99).copied(),
+                values,
+                aa,
             }
         })
         .collect()
@@ -270,14 +349,20 @@ fn sha_segment(sha: &str) -> Option<String> {
         .then(|| s.to_ascii_lowercase())
 }
 
-/// `2026-12-03T12:00:00.123Z` -> `20261203T120000Z` (sorts in time order).
+/// `2026-12-03T12:00:00.123456Z` -> `20261203T120000123Z`: sorts in time order,
+/// to the millisecond (two runs recorded in one second keep their order; keys of
+/// earlier versions, to the second, sort with their second).
 fn time_segment(rfc3339: &str) -> String {
     let digits: String = rfc3339
         .chars()
         .take_while(|c| *c != '.' && *c != '+' && *c != 'Z')
         .filter(char::is_ascii_alphanumeric)
         .collect();
-    format!("{digits}Z")
+    let millis: String = rfc3339
+        .split_once('.')
+        .map(|(_, f)| f.chars().take_while(char::is_ascii_digit).take(3).collect())
+        .unwrap_or_default();
+    format!("{digits}{millis:0<3}Z")
 }
 
 /// An opened history.
@@ -385,13 +470,14 @@ impl History {
             .get(key)
             .await?
             .ok_or_else(|| bad("it is gone".into()))?;
-        let record: Record = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let mut record: Record = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
         if record.schema != RECORD_SCHEMA {
             return Err(bad(format!(
                 "schema `{}` is not `{RECORD_SCHEMA}`",
                 record.schema
             )));
         }
+        record.fill_points();
         Ok(record)
     }
 
@@ -531,64 +617,6 @@ pub fn baseline_rounds(record: &Record) -> BTreeMap<String, Vec<crate::bench::Ro
         .collect()
 }
 
-/// Learned noise floors of the endpoints of `records`, with the runs they rest on.
-pub fn learned_floors(records: &[Record], min_runs: usize) -> BTreeMap<String, (Fraction, usize)> {
-    let mut by_endpoint: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in records {
-        for p in &r.points {
-            if let Some(aa) = p.aa_p99 {
-                by_endpoint.entry(p.endpoint.clone()).or_default().push(aa);
-            }
-        }
-    }
-    by_endpoint
-        .into_iter()
-        .filter_map(|(name, diffs)| {
-            let n = diffs.len();
-            floors::learned(&diffs, min_runs).map(|f| (name, (Fraction(f), n)))
-        })
-        .collect()
-}
-
-/// The trends of `records` (oldest first), with each series' latest change point.
-pub fn trends(records: &[Record]) -> Vec<Trend> {
-    let mut names: Vec<&str> = Vec::new();
-    for r in records {
-        for p in &r.points {
-            if !names.contains(&p.endpoint.as_str()) {
-                names.push(&p.endpoint);
-            }
-        }
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            let points: Vec<TrendPoint> = records
-                .iter()
-                .filter_map(|r| {
-                    Some(TrendPoint {
-                        commit: r.commit.clone(),
-                        p99_ms: r.point(name)?.p99_ms?,
-                    })
-                })
-                .collect();
-            let series: Vec<f64> = points.iter().map(|p| p.p99_ms).collect();
-            let change = changepoint::detect(&series, &changepoint::Options::default())
-                .last()
-                .map(|c| TrendChange {
-                    commit: points[c.index].commit.clone(),
-                    runs_ago: points.len() - 1 - c.index,
-                    change: c.change,
-                });
-            Trend {
-                endpoint: name.to_string(),
-                points,
-                change,
-            }
-        })
-        .collect()
-}
-
 /// What the history hands a run before it measures.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -596,8 +624,8 @@ pub struct Plan {
     pub note: HistoryNote,
     /// The stored baseline's base rounds per endpoint (`baseline: stored`).
     pub baseline: Option<BTreeMap<String, Vec<crate::bench::RoundRecord>>>,
-    /// Learned noise floors per endpoint.
-    pub floors: BTreeMap<String, Fraction>,
+    /// Learned noise floors per endpoint and metric.
+    pub floors: BTreeMap<String, BTreeMap<Metric, Fraction>>,
 }
 
 /// The commits a stored baseline may come from, best first: the merge-base of
@@ -680,26 +708,47 @@ pub async fn plan(
         }
     };
     note.warnings.extend(warnings);
+    let learned = learned_floors(&records, config.history.min_runs as usize);
+    let floor_of = |endpoint: &str, metric: Metric| {
+        learned
+            .get(endpoint)
+            .and_then(|m| m.get(&metric))
+            .map_or(config.compare.noise_floor, |f| f.floor)
+    };
     let shown = records.len().saturating_sub(config.history.trend as usize);
     if config.history.trend > 0 {
-        note.trends = trends(&records[shown..]);
+        note.trends = trends(&records[shown..], &floor_of);
         note.trends.retain(|t| t.points.len() >= 2);
     }
-    let learned = learned_floors(&records, config.history.min_runs as usize);
     // Ladder endpoints are judged (and recorded) step by step.
     for e in &crate::bench::expand_ladders(&config.endpoints) {
-        let (floor, learned_from) = match learned.get(&e.name) {
-            Some((f, n)) => (*f, Some(*n)),
-            None => (config.compare.noise_floor, None),
+        let Some(by_metric) = learned.get(&e.name) else {
+            note.floors.push(FloorNote {
+                endpoint: e.name.clone(),
+                metric: None,
+                floor: config.compare.noise_floor,
+                learned_from: None,
+                source: Some(FloorSource::Config),
+                deployments: None,
+                within_run: None,
+            });
+            continue;
         };
-        if learned_from.is_some() {
-            out.floors.insert(e.name.clone(), floor);
+        for (metric, f) in by_metric {
+            out.floors
+                .entry(e.name.clone())
+                .or_default()
+                .insert(*metric, f.floor);
+            note.floors.push(FloorNote {
+                endpoint: e.name.clone(),
+                metric: Some(*metric),
+                floor: f.floor,
+                learned_from: Some(f.runs),
+                source: Some(f.source),
+                deployments: f.deployments,
+                within_run: f.within_run,
+            });
         }
-        note.floors.push(FloorNote {
-            endpoint: e.name.clone(),
-            floor,
-            learned_from,
-        });
     }
     out.note = note;
     out
@@ -745,9 +794,14 @@ mod tests {
     fn keys_sort_in_time_and_name_their_commit() {
         assert_eq!(
             time_segment("2026-12-03T12:00:05.123456Z"),
-            "20261203T120005Z"
+            "20261203T120005123Z"
         );
-        assert_eq!(time_segment("2026-12-03T12:00:05Z"), "20261203T120005Z");
+        assert_eq!(
+            time_segment("2026-12-03T12:00:05.5Z"),
+            "20261203T120005500Z"
+        );
+        assert_eq!(time_segment("2026-12-03T12:00:05Z"), "20261203T120005000Z");
+        assert!(time_segment("2026-12-03T12:00:05.999Z") < time_segment("2026-12-03T12:00:06Z"));
         assert_eq!(branch_segment("release/1.x"), "release_1.x");
         assert_eq!(branch_segment("../main"), "_main");
         assert_eq!(sha_segment("ABCDEF0123"), Some("abcdef0123".into()));
@@ -755,7 +809,8 @@ mod tests {
         assert_eq!(sha_segment("../x"), None);
     }
 
-    fn record(commit: &str, p99: f64) -> Record {
+    /// A stored run of `users` with this p99 (and half of it as p50).
+    pub(super) fn record(commit: &str, p99: f64) -> Record {
         Record {
             schema: RECORD_SCHEMA.into(),
             commit: commit.into(),
@@ -768,6 +823,8 @@ mod tests {
                 requests: 100,
                 p99_ms: Some(p99),
                 aa_p99: Some(0.01),
+                values: [(Metric::P50, p99 / 2.0), (Metric::P99, p99)].into(),
+                aa: [(Metric::P50, 0.01), (Metric::P99, 0.01)].into(),
             }],
             results: serde_json::from_value(serde_json::json!({
                 "schema": crate::results::SCHEMA, "tool_version": "0.1.0",
@@ -810,20 +867,5 @@ mod tests {
             .unwrap();
         assert_eq!(recent.len(), 2);
         assert!(warnings.is_empty());
-    }
-
-    #[test]
-    fn a_trend_names_the_commit_a_step_began() {
-        let mut records = Vec::new();
-        for i in 0..30 {
-            let p99 = if i < 20 { 10.0 } else { 13.0 } * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0));
-            records.push(record(&format!("{i:040x}"), p99));
-        }
-        let trends = trends(&records);
-        assert_eq!(trends.len(), 1);
-        let change = trends[0].change.clone().expect("a change point");
-        assert_eq!(change.commit, format!("{:040x}", 20));
-        assert_eq!(change.runs_ago, 9);
-        assert!((change.change - 0.3).abs() < 0.05, "{change:?}");
     }
 }

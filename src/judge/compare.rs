@@ -66,7 +66,7 @@ fn thresholds(
     budget: Option<Fraction>,
 ) -> Thresholds {
     let floor = match metric.scale() {
-        Scale::Ratio => cfg.floor_of(endpoint).0,
+        Scale::Ratio => cfg.floor_of(endpoint, metric).0,
         Scale::Difference => DEFAULT_ERROR_RATE_NOISE_FLOOR,
     };
     Thresholds::new(floor, budget.map(|b| b.0)).unwrap_or_else(|_| Thresholds::default_for(metric))

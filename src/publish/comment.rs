@@ -137,19 +137,50 @@ fn rank(marker: &Marker, current_head: Option<&str>) -> (bool, u64) {
 
 /// Our comments on the PR: right marker key and right author.
 async fn ours(gh: &GitHub, req: &Upsert<'_>) -> Result<Vec<(Comment, Marker)>, GithubError> {
+    comments_for(gh, req.repo, req.number, &req.marker.config, req.author).await
+}
+
+/// The comments on PR `number` written by `author` with a marker for `config`.
+async fn comments_for(
+    gh: &GitHub,
+    repo: &Repo,
+    number: u64,
+    config: &str,
+    author: &str,
+) -> Result<Vec<(Comment, Marker)>, GithubError> {
     let path = format!(
-        "/repos/{}/{}/issues/{}/comments?per_page=100",
-        req.repo.owner, req.repo.name, req.number
+        "/repos/{}/{}/issues/{number}/comments?per_page=100",
+        repo.owner, repo.name
     );
     let all: Vec<Comment> = gh.paginate(&path, &LIST).await?;
     Ok(all
         .into_iter()
-        .filter(|c| c.user.login.eq_ignore_ascii_case(req.author))
+        .filter(|c| c.user.login.eq_ignore_ascii_case(author))
         .filter_map(|c| {
             let marker = Marker::parse(c.body.as_deref()?)?;
-            (marker.config == req.marker.config).then_some((c, marker))
+            (marker.config == config).then_some((c, marker))
         })
         .collect())
+}
+
+/// The markers of tailgate's comments on PR `number` for `config` (written by
+/// `author`), each with when its comment was last written (RFC 3339): what the
+/// earlier runs of the PR decided, latest run first. The sticky comment's marker
+/// is where an acceptance by the PR's label outlives any history store.
+pub async fn markers(
+    gh: &GitHub,
+    repo: &Repo,
+    number: u64,
+    config: &str,
+    author: &str,
+) -> Result<Vec<(Marker, String)>, GithubError> {
+    let mut out: Vec<(Marker, String)> = comments_for(gh, repo, number, config, author)
+        .await?
+        .into_iter()
+        .map(|(c, m)| (m, c.updated_at.unwrap_or(c.created_at).to_rfc3339()))
+        .collect();
+    out.sort_by_key(|(m, _)| std::cmp::Reverse(m.run.unwrap_or(0)));
+    Ok(out)
 }
 
 /// The best of `comments` (see the module doc); oldest wins a tie.
@@ -282,6 +313,7 @@ mod tests {
             head: Some(head.into()),
             run: Some(run),
             verdict: None,
+            accepted: None,
         };
         assert!(rank(&m("new", 1), Some("new")) > rank(&m("old", 9), Some("new")));
         assert!(rank(&m("a", 2), None) > rank(&m("a", 1), None));

@@ -74,8 +74,32 @@ pub fn annotations(results: &RunResults) -> Vec<String> {
         Mode::Blocking => Severity::Error,
         Mode::Advisory => Severity::Warning,
     };
+    // Failures the PR's label accepted are no errors: one notice says what was
+    // accepted, for which commit.
+    let accepted = results
+        .acceptance
+        .as_ref()
+        .filter(|_| verdict.error.is_none());
+    if let Some(a) = accepted {
+        let failing: Vec<String> = verdict
+            .checks
+            .iter()
+            .filter(|c| c.level == Level::Fail)
+            .map(|c| format!("{} {}", c.endpoint, crate::report::checks::reason(c)))
+            .collect();
+        lines.push(annotation(
+            Severity::Notice,
+            &format!("tailgate: accepted by the label \"{}\"", a.label),
+            &format!(
+                "the failing checks of {} are accepted for this commit only: {}",
+                a.head_sha.chars().take(7).collect::<String>(),
+                failing.join("; ")
+            ),
+        ));
+    }
     for check in &verdict.checks {
         let severity = match check.level {
+            Level::Fail if accepted.is_some() => continue,
             Level::Fail | Level::Error => fail,
             Level::Warn => Severity::Warning,
             Level::Pass => continue,

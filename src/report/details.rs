@@ -208,14 +208,14 @@ pub fn build(results: &RunResults) -> Details {
     let mut method = format!(
         "{}{} rounds per side, base and head interleaved in random order (seed {}); {}\
          intervals at {:.0} % confidence from the rounds ({} bootstrap resamples); \
-         noise floor {}. Deployer `{}`, mode {}.",
+         {}. Deployer `{}`, mode {}.",
         if sequential { "At most " } else { "" },
         s.rounds,
         s.seed,
         profile,
         s.confidence * 100.0,
         s.resamples,
-        format::percent(s.noise_floor.0),
+        floor_words(results),
         escape::code(&s.deployer),
         match s.mode {
             crate::config::Mode::Advisory => "advisory",
@@ -323,6 +323,25 @@ fn short_label(label: &str, sha: &str) -> String {
         short_sha(sha)
     } else {
         label.to_string()
+    }
+}
+
+/// The noise floor in the method sentence: the config's, or where the history
+/// learned floors, that they are listed below (and the config's for the rest).
+fn floor_words(results: &RunResults) -> String {
+    let config = format::percent(results.settings.noise_floor.0);
+    let learned = results
+        .history
+        .iter()
+        .flat_map(|h| &h.floors)
+        .any(|f| f.learned_from.is_some());
+    if learned {
+        format!(
+            "noise floors learned from the history per endpoint and metric (below), the \
+             config's {config} where none was learned"
+        )
+    } else {
+        format!("noise floor {config}")
     }
 }
 

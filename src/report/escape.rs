@@ -159,6 +159,48 @@ pub fn mermaid_label(s: &str) -> String {
     format!("\"{}\"", label.replace("```", "'''"))
 }
 
+/// The markdown of a report as plain text for a terminal or a job log: what
+/// [`text`] escaped for GitHub reads as written again (backslash escapes outside
+/// code spans dropped, `&lt;` `&gt;` `&amp;` back to characters, zero-width spaces
+/// removed), so a log line says `perf-accepted`, not `perf\-accepted`. Code spans
+/// and the rest of the markdown are left as they are.
+pub fn plain(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for line in markdown.split_inclusive('\n') {
+        let mut in_code = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                ZWSP => {}
+                '`' => {
+                    in_code = !in_code;
+                    out.push(c);
+                }
+                '\\' if !in_code && chars.peek().is_some_and(|n| n.is_ascii_punctuation()) => {
+                    out.extend(chars.next());
+                }
+                '&' if !in_code => {
+                    let rest: String = chars.clone().take(4).collect();
+                    let entity = [("lt;", '<'), ("gt;", '>'), ("amp;", '&')]
+                        .into_iter()
+                        .find(|(e, _)| rest.starts_with(e));
+                    match entity {
+                        Some((e, ch)) => {
+                            for _ in 0..e.len() {
+                                chars.next();
+                            }
+                            out.push(ch);
+                        }
+                        None => out.push(c),
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +245,17 @@ mod tests {
         assert_eq!(code("GET /a`b\nc"), "GET /a'b c");
         assert_eq!(cell_code("GET /a|b"), "GET /a\\|b");
         assert_eq!(mermaid_label("say \"hi\""), "\"say 'hi'\"");
+    }
+
+    #[test]
+    fn plain_text_reads_as_written() {
+        let line = format!(
+            "⚠️ {}. Code `a\\-b` stays.\n",
+            text("the label \"perf-accepted\" was added for an earlier commit: <x> & @team")
+        );
+        assert_eq!(
+            plain(&line),
+            "⚠️ the label \"perf-accepted\" was added for an earlier commit: <x> & @team. Code `a\\-b` stays.\n"
+        );
     }
 }

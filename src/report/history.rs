@@ -6,10 +6,10 @@ use serde::Serialize;
 use super::escape;
 use crate::format;
 use crate::history::short;
-use crate::results::HistoryNote;
 use crate::results::RunResults;
+use crate::results::{FloorNote, FloorSource, HistoryNote};
 
-/// The trend section: one small line chart per endpoint.
+/// The trend section: one small line chart per endpoint and metric.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendView {
     /// The `<summary>` line.
@@ -18,14 +18,16 @@ pub struct TrendView {
     pub charts: Vec<TrendChart>,
 }
 
-/// p99 over the branch's last runs for one endpoint.
+/// One metric over the branch's last runs for one endpoint.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendChart {
     /// The chart's title (a Mermaid string).
     pub title: String,
     /// Short commits, oldest first (Mermaid strings).
     pub labels: Vec<String>,
-    /// p99 per commit, ms.
+    /// The y axis' label (a Mermaid string).
+    pub axis: String,
+    /// The metric per commit, ms.
     pub values: Vec<String>,
     /// Top of the y axis.
     pub max: String,
@@ -72,45 +74,110 @@ pub fn findings(results: &RunResults) -> Vec<String> {
         }
     }
     for t in &note.trends {
-        if let Some(c) = &t.change {
-            let ago = match c.runs_ago {
-                0 => "in the latest run".to_string(),
-                1 => "1 run ago".to_string(),
-                n => format!("{n} runs ago"),
-            };
-            out.push(format!(
-                "{} **`{}`** p99 on `{}` moved {} at `{}` ({ago}): a step no single pull request showed.",
-                if c.change > 0.0 { "📈" } else { "📉" },
-                escape::code(&t.endpoint),
-                escape::code(&note.branch),
-                format::relative_change(c.change),
-                short(&escape::code(&c.commit)),
-            ));
+        let named = t.by_size();
+        if named.is_empty() {
+            continue;
         }
+        // The largest steps first; the chart marks them all.
+        let steps: Vec<String> = named
+            .iter()
+            .take(MAX_NAMED)
+            .map(|c| {
+                format!(
+                    "{} {} at `{}` ({})",
+                    c.metric,
+                    format::relative_change(c.change),
+                    short(&escape::code(&c.commit)),
+                    runs_ago(c.runs_ago)
+                )
+            })
+            .collect();
+        let more = named.len().saturating_sub(MAX_NAMED);
+        let up = named.first().is_some_and(|c| c.change > 0.0);
+        out.push(format!(
+            "{} **`{}`** on `{}`: {}{}: {} no single pull request showed.",
+            if up { "📈" } else { "📉" },
+            escape::code(&t.endpoint),
+            escape::code(&note.branch),
+            steps.join("; "),
+            match more {
+                0 => String::new(),
+                1 => " (and 1 smaller step)".to_string(),
+                n => format!(" (and {n} smaller steps)"),
+            },
+            if named.len() == 1 { "a step" } else { "steps" }
+        ));
     }
     out
 }
 
-/// The trend charts, when the history has at least two runs of an endpoint.
+/// Change points named per endpoint in the findings, largest first.
+const MAX_NAMED: usize = 3;
+
+fn runs_ago(n: usize) -> String {
+    match n {
+        0 => "in the latest run".to_string(),
+        1 => "1 run ago".to_string(),
+        n => format!("{n} runs ago"),
+    }
+}
+
+/// The trend charts, when the history has at least two runs of an endpoint: one
+/// per endpoint and metric (p50, p99), the commits of its change points marked
+/// `▲` (up) or `▼` (down) on the x axis.
 pub fn trend(note: &HistoryNote) -> Option<TrendView> {
-    let charts: Vec<TrendChart> = note
-        .trends
-        .iter()
-        .filter(|t| t.points.len() >= 2)
-        .map(|t| {
-            let max = t.points.iter().map(|p| p.p99_ms).fold(0.0_f64, f64::max);
-            TrendChart {
-                title: escape::mermaid_label(&format!("{}: p99 (ms) by commit", t.endpoint)),
+    let mut charts = Vec::new();
+    for t in note.trends.iter().filter(|t| t.points.len() >= 2) {
+        for metric in crate::history::TREND_METRICS {
+            let values: Vec<Option<f64>> = t.points.iter().map(|p| p.value(metric)).collect();
+            if values.iter().flatten().count() < 2 {
+                continue;
+            }
+            let max = values.iter().flatten().fold(0.0_f64, |a, b| a.max(*b));
+            let changes = t.changes_of(metric);
+            charts.push(TrendChart {
+                title: escape::mermaid_label(&format!(
+                    "{}: {metric} (ms) by commit{}",
+                    t.endpoint,
+                    if changes.is_empty() {
+                        String::new()
+                    } else {
+                        ", ▲▼ change points".to_string()
+                    }
+                )),
+                axis: escape::mermaid_label(&format!("{metric} (ms)")),
                 labels: t
                     .points
                     .iter()
-                    .map(|p| escape::mermaid_label(&short(&p.commit)))
+                    .map(|p| {
+                        let mark = changes
+                            .iter()
+                            .find(|c| c.commit == p.commit)
+                            .map(|c| {
+                                format!(
+                                    "{} {} ",
+                                    if c.change > 0.0 { "▲" } else { "▼" },
+                                    format::relative_change(c.change)
+                                )
+                            })
+                            .unwrap_or_default();
+                        escape::mermaid_label(&format!("{mark}{}", short(&p.commit)))
+                    })
                     .collect(),
-                values: t.points.iter().map(|p| format::ms_bare(p.p99_ms)).collect(),
+                // A run that could not estimate the metric: the line carries on at
+                // the level before it (the table of the run says n/a).
+                values: values
+                    .iter()
+                    .scan(None, |last, v| {
+                        *last = v.or(*last);
+                        Some(*last)
+                    })
+                    .map(|v| format::ms_bare(v.unwrap_or(0.0)))
+                    .collect(),
                 max: format!("{}", (max * 1.1).ceil().max(1.0)),
-            }
-        })
-        .collect();
+            });
+        }
+    }
     if charts.is_empty() {
         return None;
     }
@@ -120,13 +187,13 @@ pub fn trend(note: &HistoryNote) -> Option<TrendView> {
         .map(|t| t.points.len())
         .max()
         .unwrap_or(0);
-    let changes = note.trends.iter().filter(|t| t.change.is_some()).count();
+    let changes: usize = note.trends.iter().map(|t| t.by_size().len()).sum();
     Some(TrendView {
         summary: format!(
-            "Trend on `{}`: p99 over the last {runs} runs{}",
+            "Trend on `{}`: p50 and p99 over the last {runs} runs{}",
             escape::code(&note.branch),
             match changes {
-                0 => ", no change point".to_string(),
+                0 => ", no change point beyond the noise floor".to_string(),
                 1 => ", 1 change point".to_string(),
                 n => format!(", {n} change points"),
             }
@@ -135,40 +202,67 @@ pub fn trend(note: &HistoryNote) -> Option<TrendView> {
     })
 }
 
-/// The sentence on noise floors for "How this was measured".
+/// What "How this was measured" says of the noise floors the history set: which
+/// floor each endpoint and metric used, what it was learned from and from how
+/// many stored runs.
 pub fn floors_sentence(note: &HistoryNote) -> Option<String> {
-    let learned: Vec<String> = note
+    let learned: Vec<&FloorNote> = note
         .floors
         .iter()
-        .filter_map(|f| {
-            f.learned_from.map(|n| {
-                format!(
-                    "`{}` {} ({n} runs)",
-                    escape::code(&f.endpoint),
-                    format::percent(f.floor.0)
-                )
-            })
-        })
+        .filter(|f| f.learned_from.is_some())
         .collect();
-    let global = note
+    let config = note
         .floors
         .iter()
         .find(|f| f.learned_from.is_none())
         .map(|f| format::percent(f.floor.0));
-    match (learned.is_empty(), global) {
-        (true, Some(g)) => Some(format!(
-            "Noise floor: the config's {g} (too few stored runs of `{}` to learn one).",
-            escape::code(&note.branch)
-        )),
-        (true, None) => None,
-        (false, g) => Some(format!(
-            "Noise floors learned from stored runs of `{}` (A/A split of each run's rounds): {}{}.",
-            escape::code(&note.branch),
-            learned.join(", "),
-            g.map(|g| format!("; the others the config's {g}"))
-                .unwrap_or_default()
-        )),
+    if learned.is_empty() {
+        return config.map(|g| {
+            format!(
+                "Noise floor: the config's {g} (too few stored runs of `{}` to learn one).",
+                escape::code(&note.branch)
+            )
+        });
     }
+    let mut text = format!(
+        "Noise floors learned from the stored runs of `{}`: the spread of run-to-run changes \
+         between runs with no change point between them (the noise between two deployments \
+         of the same code, 99 % of it), never below the A/A split of each run's rounds{}:\n\n\
+         | endpoint | metric | floor | learned from |\n|---|---|---|---|\n",
+        escape::code(&note.branch),
+        match &config {
+            Some(g) => format!("; the others use the config's {g}"),
+            None => String::new(),
+        }
+    );
+    for f in learned {
+        let metric = f
+            .metric
+            .map_or("all".to_string(), |m| m.as_str().to_string());
+        let runs = f.learned_from.unwrap_or(0);
+        let from = match f.source {
+            Some(FloorSource::Deployments) => format!(
+                "{runs} runs, between deployments{}",
+                f.within_run
+                    .map(|w| format!(" (within a run {})", format::percent(w.0)))
+                    .unwrap_or_default()
+            ),
+            Some(FloorSource::WithinRun) => format!(
+                "{runs} runs, A/A split within the runs{}",
+                f.deployments
+                    .map(|d| format!(" (between deployments {})", format::percent(d.0)))
+                    .unwrap_or_default()
+            ),
+            _ => format!("{runs} runs"),
+        };
+        text.push_str(&format!(
+            "| `{}` | {metric} | {} | {from} |\n",
+            escape::cell_code(&f.endpoint),
+            format::percent(f.floor.0),
+        ));
+    }
+    // A blank line ends the table before whatever follows.
+    Some(text)
 }
 
 /// The history's warnings, for the findings.

@@ -3,6 +3,10 @@
 //! know which run wrote it.
 //!
 //! `<!-- tailgate:comment config=tailgate.yml head=ec26c3e… run=4242 verdict=fail -->`
+//!
+//! A run whose failing verdict the PR's `accept_label` accepted adds
+//! `accepted=<label>`: the acceptance of that head commit, where the next run of the
+//! same commit reads it back through the API whatever became of the history store.
 
 use std::fmt::Write as _;
 
@@ -25,6 +29,8 @@ pub struct Marker {
     pub run: Option<u64>,
     /// The verdict level (`pass`, `warn`, `fail`, `error`).
     pub verdict: Option<String>,
+    /// The label that accepted the failing verdict of `head`, when one did.
+    pub accepted: Option<String>,
 }
 
 /// Percent-encode what could end the HTML comment or split the attributes.
@@ -80,6 +86,9 @@ impl Marker {
         if let Some(verdict) = &self.verdict {
             let _ = write!(line, " verdict={}", encode(verdict));
         }
+        if let Some(label) = &self.accepted {
+            let _ = write!(line, " accepted={}", encode(label));
+        }
         line.push_str(" -->");
         line
     }
@@ -103,6 +112,7 @@ impl Marker {
                 "head" => marker.head = Some(decode(value)),
                 "run" => marker.run = value.parse().ok(),
                 "verdict" => marker.verdict = Some(decode(value)),
+                "accepted" => marker.accepted = Some(decode(value)),
                 _ => {}
             }
         }
@@ -120,7 +130,8 @@ mod tests {
             config: "perf--gate dir/tailgate.yml".into(),
             head: Some("ec26c3e57ca3a959ca5aad62de7213c562f8c821".into()),
             run: Some(4242),
-            verdict: Some("fail".into()),
+            verdict: Some("pass".into()),
+            accepted: Some("perf-accepted".into()),
         };
         let line = m.render();
         assert!(!line[4..line.len() - 3].contains("--"), "{line}");
@@ -134,6 +145,7 @@ mod tests {
             head: Some("x -->\n<img src=x>".repeat(1000)),
             run: Some(u64::MAX),
             verdict: Some("pass --> <b>".into()),
+            accepted: Some("a -->\n<b>".repeat(500)),
         };
         let line = m.render();
         // Each value is at most 200 characters, each at most 4 bytes as %XX.

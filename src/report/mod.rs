@@ -54,6 +54,11 @@ pub fn marker_for(results: &RunResults) -> Marker {
         head: ctx.head_sha.clone(),
         run: ctx.run_id,
         verdict: Some(results.verdict.level.as_str().to_string()),
+        accepted: results
+            .acceptance
+            .as_ref()
+            .filter(|a| ctx.head_sha.as_deref() == Some(a.head_sha.as_str()))
+            .map(|a| a.label.clone()),
     }
 }
 

@@ -23,7 +23,9 @@ mod notes;
 mod recompute;
 
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
-pub use notes::{Acceptance, BaselineNote, FloorNote, HistoryNote, Trend, TrendChange, TrendPoint};
+pub use notes::{
+    Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, Trend, TrendChange, TrendPoint,
+};
 pub use recompute::recompute;
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.

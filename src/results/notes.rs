@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Fraction;
+use crate::judge::verdict::Metric;
 
 /// What the history contributed to a run, as recorded in its results.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -45,16 +46,48 @@ pub struct BaselineNote {
     pub differences: Vec<String>,
 }
 
-/// One endpoint's p99 over the branch's last runs.
+/// One endpoint's latency (p50, p99) over the branch's last runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trend {
     /// The endpoint.
     pub endpoint: String,
     /// Oldest first.
     pub points: Vec<TrendPoint>,
-    /// The latest change point in the series, when there is one.
+    /// The largest named change point of p99 (what files of earlier versions
+    /// carried: `changes` has them all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<TrendChange>,
+    /// Every change point of the series larger than its metric's noise floor, per
+    /// metric, in the order of the series.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<TrendChange>,
+}
+
+impl Trend {
+    /// The named change points, largest first (a file of an earlier version: its
+    /// one `change`).
+    pub fn by_size(&self) -> Vec<&TrendChange> {
+        let mut out: Vec<&TrendChange> = if self.changes.is_empty() {
+            self.change.iter().collect()
+        } else {
+            self.changes.iter().collect()
+        };
+        out.sort_by(|a, b| {
+            b.change
+                .abs()
+                .total_cmp(&a.change.abs())
+                .then(a.runs_ago.cmp(&b.runs_ago))
+        });
+        out
+    }
+
+    /// The named change points of `metric`, in the order of the series.
+    pub fn changes_of(&self, metric: Metric) -> Vec<&TrendChange> {
+        self.by_size()
+            .into_iter()
+            .filter(|c| c.metric == metric)
+            .collect()
+    }
 }
 
 /// One run in a trend.
@@ -62,31 +95,84 @@ pub struct Trend {
 pub struct TrendPoint {
     /// The commit.
     pub commit: String,
-    /// Its p99, ms.
-    pub p99_ms: f64,
+    /// Its p99, ms (absent when the run could not estimate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    /// Its p50, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<f64>,
 }
 
-/// A change point in a trend.
+impl TrendPoint {
+    /// The value of `metric` (p50 or p99), ms.
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::P50 => self.p50_ms,
+            Metric::P99 => self.p99_ms,
+            _ => None,
+        }
+    }
+}
+
+fn p99() -> Metric {
+    Metric::P99
+}
+
+/// A change point in a trend: the level of one metric moved at a commit by more
+/// than the metric's noise floor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendChange {
+    /// The metric (p99 in files of earlier versions).
+    #[serde(default = "p99")]
+    pub metric: Metric,
     /// The first commit of the new level.
     pub commit: String,
     /// Runs of the branch since (0: the latest run).
     pub runs_ago: usize,
     /// Relative change of the level (`0.12` = +12 %).
     pub change: f64,
+    /// The noise floor the change was larger than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<Fraction>,
 }
 
-/// The noise floor one endpoint was judged with.
+/// Where a noise floor came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloorSource {
+    /// The config's `compare.noise_floor` (too few stored runs to learn one).
+    Config,
+    /// The spread of run-to-run changes between stored runs of the branch with no
+    /// change point between them: the noise between two deployments of the same code.
+    Deployments,
+    /// The A/A split of each stored run's rounds (odd vs even): the noise inside a
+    /// run, larger here than between the runs.
+    WithinRun,
+}
+
+/// The noise floor one endpoint (and metric) was judged with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FloorNote {
     /// The endpoint.
     pub endpoint: String,
+    /// The metric (`None`, in files of earlier versions: every ratio metric of the
+    /// endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
     /// The floor.
     pub floor: Fraction,
     /// Stored runs it was learned from (`None`: the config's `noise_floor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learned_from: Option<usize>,
+    /// Which estimate set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<FloorSource>,
+    /// The estimate from run-to-run changes between deployments, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployments: Option<Fraction>,
+    /// The estimate from the A/A split inside the runs, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_run: Option<Fraction>,
 }
 
 /// A failing verdict accepted by a label, for one head commit.
