@@ -127,6 +127,25 @@ fn could_not_tell(results: &RunResults) -> Vec<String> {
             continue;
         };
         let name = escape::code(&check.endpoint);
+        // A learned floor at or past the budget: no change of the budget's size can
+        // be called regressed, whatever the rounds.
+        let learned = results.history.iter().flat_map(|h| &h.floors).find(|f| {
+            f.endpoint == check.endpoint
+                && f.metric.is_none_or(|metric| metric == m.metric)
+                && f.learned_from.is_some()
+        });
+        if let Some(f) = learned.filter(|f| m.metric.percentile().is_some() && f.floor.0 >= *limit)
+        {
+            lines.push(format!(
+                "`{name}` {metric}: the noise between deployments learned from {runs} stored runs \
+                 ({floor}) is at least the budget ({budget}), so no change of the budget's size \
+                 can be called regressed; steady the service's deployments or raise the budget.",
+                metric = m.metric,
+                runs = f.learned_from.unwrap_or(0),
+                floor = format::percent(f.floor.0),
+                budget = format::signed_percent(*limit),
+            ));
+        }
         if let Some(why) = &m.not_estimable {
             lines.push(format!(
                 "`{name}` {metric} is not estimable at this load: {have} requests per round over {rounds} \
@@ -356,6 +375,46 @@ mod tests {
         assert!(!is_safe_url("https://x/a)[b](c"));
         assert!(is_sha("ec26c3e57ca3a959ca5aad62de7213c562f8c821"));
         assert!(!is_sha("x) [evil](y"));
+    }
+
+    #[test]
+    fn a_learned_floor_past_the_budget_is_said() {
+        let mut r: RunResults = serde_json::from_value(serde_json::json!({
+            "schema": crate::results::SCHEMA, "tool_version": "0", "started_at": "",
+            "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
+            "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
+                "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
+            "targets": [], "order": [], "endpoints": [], "comparisons": [],
+            "verdict": {"level": "pass", "mode": "blocking", "error": null, "checks": [{
+                "endpoint": "GET /a", "metric": "p99", "kind": "budget", "level": "pass",
+                "observed": {"type": "budget", "limit": 0.1, "past_budget": false, "currency": "USD",
+                    "comparison": {"metric": "p99", "base": 10.0, "head": 11.5, "state": "unchanged",
+                        "change": {"kind": "ratio", "point": 1.15, "low": 0.9, "high": 1.4, "confidence": 0.95}}}
+            }]}
+        }))
+        .expect("results");
+        let floor = |floor: f64| crate::results::FloorNote {
+            endpoint: "GET /a".into(),
+            metric: Some(Metric::P99),
+            floor: crate::config::Fraction(floor),
+            learned_from: Some(25),
+            source: None,
+            deployments: Some(crate::config::Fraction(floor)),
+            within_run: None,
+        };
+        r.history = Some(crate::results::HistoryNote {
+            floors: vec![floor(0.3)],
+            ..Default::default()
+        });
+        let lines = could_not_tell(&r);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("learned from 25 stored runs (30 %) is at least the budget (+10 %)"),
+            "{lines:?}"
+        );
+        // Below the budget: nothing to say.
+        r.history.as_mut().unwrap().floors = vec![floor(0.04)];
+        assert!(could_not_tell(&r).is_empty());
     }
 
     #[test]
