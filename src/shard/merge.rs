@@ -247,16 +247,6 @@ pub fn merge(
         if p.results.settings.rounds != first.results.settings.rounds {
             return Err(schedule("number of rounds"));
         }
-        let start_of = |p: &Part| p.info.start.as_ref().map(|s| s.start_at.clone());
-        if start_of(p) != start_of(first) {
-            let words = |s: Option<String>| s.unwrap_or_else(|| "none (its own clock)".into());
-            return Err(MergeError::StartAt {
-                a: first.path.clone(),
-                a_start: words(start_of(first)),
-                b: p.path.clone(),
-                b_start: words(start_of(p)),
-            });
-        }
     }
     let count = first.info.count;
     let mut by_index: BTreeMap<u32, Part> = BTreeMap::new();
@@ -296,6 +286,16 @@ pub fn merge(
     }
     let first = &parts[0];
     for p in &parts[1..] {
+        let start_of = |p: &Part| p.info.start.as_ref().map(|s| s.start_at.clone());
+        if start_of(p) != start_of(first) {
+            let words = |s: Option<String>| s.unwrap_or_else(|| "none (its own clock)".into());
+            return Err(MergeError::StartAt {
+                a: first.path.clone(),
+                a_start: words(start_of(first)),
+                b: p.path.clone(),
+                b_start: words(start_of(p)),
+            });
+        }
         let names = |r: &RunResults| {
             r.endpoints
                 .iter()
