@@ -20,7 +20,7 @@ use crate::report::{build_view, render_markdown};
 /// `tailgate run`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes:\n  0    the gate passed or warned, or advisory mode; a shard (--shard) that measured\n  1    the gate failed in blocking mode\n  2    bad config or command-line usage (e.g. --shard 5/4)\n  3    the run itself failed (deploy, unreachable target, I/O)\n  130  interrupted (SIGINT/SIGTERM), after teardown\n\nExamples:\n  tailgate run --config tailgate.yml\n  tailgate run --shard 2/4 --seed 42 --out shard-2   # then: tailgate merge shard-*"
+    after_help = "Exit codes:\n  0    the gate passed or warned, or advisory mode; a shard (--shard) that measured\n  1    the gate failed in blocking mode\n  2    bad config or command-line usage (e.g. --shard 5/4, --shard 2/4 without --start-at)\n  3    the run itself failed (deploy, unreachable target, I/O; a shard later than --max-late after --start-at)\n  130  interrupted (SIGINT/SIGTERM), after teardown\n\nExamples:\n  tailgate run --config tailgate.yml\n  tailgate run --shard 2/4 --seed 42 --start-at 2026-12-05T23:50:00Z --out shard-2   # then: tailgate merge shard-*"
 )]
 pub struct RunArgs {
     /// The config file (default: the action's `config` input, else `tailgate.yml`).

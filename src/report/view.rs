@@ -768,10 +768,6 @@ pub fn build_view(results: &RunResults) -> ReportView {
         (None, None) => (None, String::new()),
     };
     let mut details = super::details::build(results);
-    if let Some(paragraph) = super::shards::method(results) {
-        details.method.push_str("\n\n");
-        details.method.push_str(&paragraph);
-    }
     if let Some(sentence) = results
         .history
         .as_ref()
