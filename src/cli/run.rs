@@ -752,6 +752,9 @@ async fn accept(
     true
 }
 
+/// The furthest ahead a shared start may be: the longest a GitHub Actions job runs.
+const MAX_AHEAD_MS: i64 = 6 * 3_600_000;
+
 /// `--start-at` and `--max-late`, checked: a shard of several needs a shared start.
 fn shared_start(args: &RunArgs) -> Result<Option<crate::bench::SharedStart>, String> {
     let max_late = config::units::parse_duration(&args.max_late)
@@ -775,6 +778,16 @@ fn shared_start(args: &RunArgs) -> Result<Option<crate::bench::SharedStart>, Str
             })?;
     let start_ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
         .map_err(|_| format!("--start-at `{text}` is out of range"))?;
+    // A typo in the date would keep every shard waiting for days.
+    let ahead = start_ms - crate::bench::unix_ms();
+    if ahead > MAX_AHEAD_MS {
+        return Err(format!(
+            "--start-at `{text}` is {} from now; a shared start is minutes after the deploy \
+             (at most {} h ahead): check its date and time zone",
+            crate::format::duration(std::time::Duration::from_millis(ahead as u64)),
+            MAX_AHEAD_MS / 3_600_000
+        ));
+    }
     Ok(Some(crate::bench::SharedStart {
         start_ms,
         given: text.trim().to_string(),

@@ -126,7 +126,8 @@ pub fn method(results: &RunResults) -> Option<String> {
         })
         .collect();
     if !late.is_empty() {
-        text.push_str(&format!(" {}.", late.join(", ")));
+        let late = late.join(", ");
+        text.push_str(&format!(" S{}.", late.strip_prefix('s').unwrap_or(&late)));
     }
     if !t.dropped.is_empty() {
         let rounds: Vec<String> = t
