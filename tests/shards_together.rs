@@ -95,6 +95,29 @@ fn merge(files: &[&Path], out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `dir`'s results file matches `docs/results.schema.json` (its shard fields too).
+fn assert_schema(dir: &Path) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/results.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let id = schema["$id"].as_str().unwrap().to_string();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource(&id, schema).unwrap();
+    let index = compiler.compile(&id, &mut schemas).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tailgate-results.json")).unwrap())
+            .unwrap();
+    if let Err(e) = schemas.validate(&doc, index) {
+        panic!("{} does not match the schema: {e:#}", dir.display());
+    }
+}
+
 /// Each merged round is exactly the pooled shards' rounds.
 fn assert_pooled(merged: &RunResults, shards: &[&RunResults]) {
     for (e, run) in merged.endpoints.iter().enumerate() {
@@ -182,6 +205,19 @@ fn a_late_shard_joins_at_the_next_slot_or_says_how_late_and_apart_rounds_are_ref
     assert!(merged.endpoints[0].rounds.iter().all(|r| r.round > 0));
     assert_pooled(&merged, &[&s1, &s2]);
     assert_eq!(together.shards[1].late_ms, st2.late_ms);
+    // The shards' and the merge's new fields are in the published schema.
+    for d in [&one, &two, &merged_dir] {
+        assert_schema(d);
+    }
+    assert!(s1
+        .shard
+        .as_ref()
+        .unwrap()
+        .start
+        .as_ref()
+        .unwrap()
+        .clock
+        .is_some());
     let report = std::fs::read_to_string(merged_dir.join("report.md")).unwrap();
     assert!(
         report.contains("1 round left out, not measured together"),
