@@ -151,7 +151,7 @@ impl Grid {
                 start_ms: at,
                 length_ms,
             });
-            at += length_ms;
+            at = at.saturating_add(length_ms);
         };
         for side in Side::BOTH.into_iter().filter(|s| has(*s)) {
             for (i, e) in endpoints.iter().enumerate() {
@@ -182,7 +182,9 @@ impl Grid {
 
     /// When the last slot ends, ms since the Unix epoch.
     pub fn end_ms(&self) -> i64 {
-        self.slots.last().map_or(0, |s| s.start_ms + s.length_ms)
+        self.slots
+            .last()
+            .map_or(0, |s| s.start_ms.saturating_add(s.length_ms))
     }
 
     /// Where a shard that is ready at `now_ms` joins: the first slot when on

@@ -498,8 +498,11 @@ fn add(parts: Vec<Part>, together: Together) -> RunResults {
     for run in &mut out.endpoints {
         let rates: Vec<Option<f64>> = run.rounds.iter().map(|r| rate_of(run, r)).collect();
         for (r, rate) in run.rounds.iter_mut().zip(rates) {
-            if let Some(rate) = rate.filter(|x| *x > 0.0) {
-                r.elapsed = std::time::Duration::from_secs_f64(r.data.total() as f64 / rate);
+            let at = rate.filter(|x| *x > 0.0).and_then(|rate| {
+                std::time::Duration::try_from_secs_f64(r.data.total() as f64 / rate).ok()
+            });
+            if let Some(at) = at {
+                r.elapsed = at;
             }
         }
     }
