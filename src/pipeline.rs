@@ -373,7 +373,11 @@ async fn shared_start(
         Some(head) if bench::unix_ms() + 2_000 < start.start_ms => {
             let probe = async {
                 let poller = crate::deploy::ReadinessPoller::new(&config.tls)?;
-                poller.clock_offset(&head.base_url).await
+                // Done a second before T0: the run still sets up its
+                // connections and first requests before the first slot.
+                poller
+                    .clock_offset(&head.base_url, start.start_ms - 1_000)
+                    .await
             };
             match probe.await {
                 Ok(offset) => {

@@ -242,8 +242,9 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
         );
         assert!(clock.uncertainty_ms < 500.0, "{clock:?}");
         for e in &s.endpoints {
-            assert!(e.missed.is_empty());
-            assert_eq!(e.rounds.len(), 6);
+            // Every (round, side) measured, or recorded as missed (reached after
+            // its slot began, on a machine too busy to wake it in time).
+            assert_eq!(e.rounds.len() + e.missed.len(), 6);
             assert!(e.rounds.iter().all(|r| r.data.total() > 0));
         }
     }
@@ -270,15 +271,33 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
         _ => panic!("merge: {}", String::from_utf8_lossy(&o.stderr)),
     };
     assert!(merged_dir.join("report.md").exists());
-    // Started 4.5 s apart, they measured every round together.
+    // Started 4.5 s apart, they measured every round together (a round a shard
+    // missed is left out and named).
     let together = merged.shard.as_ref().unwrap().together.clone().unwrap();
-    assert!(together.dropped.is_empty(), "{:?}", together.dropped);
-    assert_eq!(together.phases.len(), 2 * 3 * 2);
+    for d in &together.dropped {
+        assert!(d.reason.contains("did not measure its"), "{d:?}");
+    }
+    assert_eq!(
+        together.phases.len() + 2 * together.dropped.len(),
+        2 * 3 * 2
+    );
+    let dropped = |e: &str, r: u32| {
+        together
+            .dropped
+            .iter()
+            .any(|d| d.endpoint == e && d.round == r)
+    };
     for p in &together.phases {
         assert!(p.overlap >= 0.95, "{p:?}");
         assert!(p.skew_ms >= 0.0 && p.skew_ms < 1_000.0, "{p:?}");
     }
     assert!(together.least_overlap >= 0.95);
+    eprintln!(
+        "4 shards started 1.5 s apart: start skew at most {} ms (median {} ms), overlap at least {:.1} %",
+        together.max_skew_ms,
+        together.median_skew_ms,
+        together.least_overlap * 100.0
+    );
     assert_eq!(together.start_at.as_deref(), Some(start.as_str()));
     assert_eq!(together.shards.len(), 4);
     let report = std::fs::read_to_string(merged_dir.join("report.md")).unwrap();
@@ -329,7 +348,9 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
 
     let mut requests = 0;
     for (e, run) in merged.endpoints.iter().enumerate() {
-        assert_eq!(run.rounds.len(), 6, "3 rounds x 2 sides");
+        let left_out = (0..3).filter(|&r| dropped(&run.name, r)).count();
+        assert_eq!(run.rounds.len(), 6 - 2 * left_out, "3 rounds x 2 sides");
+        assert!(left_out <= 1, "{:?}", together.dropped);
         for r in &run.rounds {
             let parts: Vec<&Recorder> = shards
                 .iter()
@@ -387,14 +408,17 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
     let shard_requests: u64 = shards
         .iter()
         .flat_map(|s| &s.endpoints)
-        .flat_map(|e| &e.rounds)
+        .flat_map(|e| e.rounds.iter().filter(|r| !dropped(&e.name, r.round)))
         .map(|r| r.data.total())
         .sum();
     assert_eq!(requests, shard_requests);
     assert!(requests > 0);
-    // Both sides were measured by every shard.
+    // Both sides of every merged round were measured by every shard.
     for side in Side::BOTH {
-        assert_eq!(merged.endpoints[0].side(side).count(), 3);
+        assert_eq!(
+            merged.endpoints[0].side(side).count(),
+            merged.endpoints[0].rounds.len() / 2
+        );
     }
 
     // Strangers. A shard of another seed (its side order is drawn from it):

@@ -9,8 +9,9 @@
 //! endpoint) in the drawn side order. A slot lasts its phase's time plus a margin
 //! ([`margin`]) for the requests still in flight at its end; slot j starts at T0
 //! plus the lengths of the slots before it, on every shard alike. A phase starts
-//! at its slot's start (or at once, when the phase before it overran), never on a
-//! shard's own clock.
+//! at its slot's start, never on a shard's own clock; a slot reached more than a
+//! fiftieth of its phase after it began (the phase before overran, or the machine
+//! was too busy to wake the shard in time) is not measured but recorded as missed.
 //!
 //! A shard that reaches T0 late joins at the next slot's start: the slots it
 //! missed are not measured (`tailgate merge` drops those rounds and says so). One

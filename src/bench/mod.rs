@@ -572,21 +572,30 @@ pub async fn measure(
                     round: number,
                     position: position as u8,
                 };
-                match slot(kind, side, i) {
-                    Some(None) => {
-                        runs[i].missed.push(Missed {
-                            round: number,
-                            side,
-                        });
-                        progress.step(&format!(
-                            "round {} {side} {}: missed",
-                            number + 1,
-                            endpoint.name
-                        ));
-                        continue;
+                // A slot reached after its start by more than a fiftieth of
+                // its phase (the phase before it overran, or the machine was
+                // busy) is not measured: started that late it would overlap the
+                // other shards' windows too little to be merged.
+                let missed = match slot(kind, side, i) {
+                    Some(None) => true,
+                    Some(Some(start_ms)) => {
+                        wait_until(start_ms).await;
+                        let tolerance = load.duration.map_or(0, |d| d.as_millis() as i64 / 50);
+                        unix_ms() - start_ms > tolerance.max(2)
                     }
-                    Some(Some(start_ms)) => wait_until(start_ms).await,
-                    None => {}
+                    None => false,
+                };
+                if missed {
+                    runs[i].missed.push(Missed {
+                        round: number,
+                        side,
+                    });
+                    progress.step(&format!(
+                        "round {} {side} {}: missed (reached after its slot began)",
+                        number + 1,
+                        endpoint.name
+                    ));
+                    continue;
                 }
                 let pid = match side {
                     Side::Base => base.pid,

@@ -78,10 +78,15 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
     Some(t.assume_utc().unix_timestamp() * 1_000)
 }
 
-/// Probe `url` [`PROBES`] times, [`SPACING`] apart, and bound the offset of its
-/// clock from ours. `None` when it sent no usable `Date` header (the reason is
-/// returned for the log).
-pub async fn probe(client: &reqwest::Client, url: &str) -> Result<ClockOffset, String> {
+/// Probe `url` [`PROBES`] times, [`SPACING`] apart (stopping at `until_ms` on
+/// our clock, ms since the Unix epoch, with the probes sent by then), and bound
+/// the offset of its clock from ours. An error says why there is none (no usable
+/// `Date` header).
+pub async fn probe(
+    client: &reqwest::Client,
+    url: &str,
+    until_ms: i64,
+) -> Result<ClockOffset, String> {
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -90,10 +95,15 @@ pub async fn probe(client: &reqwest::Client, url: &str) -> Result<ClockOffset, S
     let mut observations = Vec::with_capacity(PROBES as usize);
     let mut last_error = None;
     let mut ticks = tokio::time::interval(SPACING);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for _ in 0..PROBES {
         ticks.tick().await;
         let sent = now();
-        match client.get(url).send().await {
+        if sent >= until_ms {
+            break;
+        }
+        let left = Duration::from_millis((until_ms - sent) as u64);
+        match client.get(url).timeout(left).send().await {
             Ok(response) => {
                 let received = now();
                 let date = response

@@ -115,11 +115,15 @@ pub(crate) fn round(
     for s in shards {
         let run = &s.endpoints[e];
         if let Some(m) = run.missed.iter().find(|m| m.round == round) {
-            let late = s.start.map_or(String::new(), |st| {
-                format!(" ({} late for the shared start)", secs(st.late_ms as f64))
-            });
+            let why = match s.start.filter(|st| st.late_ms > 0) {
+                Some(st) => format!(
+                    "joined late ({} late for the shared start)",
+                    secs(st.late_ms as f64)
+                ),
+                None => "reached its slot after it began (its phase before overran, or its machine was busy)".into(),
+            };
             return RoundVerdict::Missed(drop(format!(
-                "{} joined late{late} and did not measure its {} side: the others loaded the target without it",
+                "{} {why} and did not measure its {} side: the others loaded the target without it",
                 s.name(),
                 m.side
             )));
