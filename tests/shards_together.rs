@@ -277,6 +277,73 @@ fn a_late_shard_joins_at_the_next_slot_or_says_how_late_and_apart_rounds_are_ref
         .warnings
         .iter()
         .any(|w| w.contains("round 3 was left out")));
+    // Hand-made: shard 2's clock 600 ms ahead of shard 1's, so every window it
+    // recorded is 600 ms later. With each shard's offset from the target's Date
+    // header, merge puts the windows on the target's clock and they meet; without
+    // them, they are 600 ms apart and refused.
+    let clocked = |path: &Path, offset_ms: f64, shift_ms: i64, to: &Path| {
+        let text = std::fs::read_to_string(path.join("tailgate-results.json")).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["shard"]["start"]["clock"] =
+            serde_json::json!({ "offset_ms": offset_ms, "uncertainty_ms": 15.0, "samples": 28 });
+        for r in json["endpoints"][0]["rounds"].as_array_mut().unwrap() {
+            for k in ["start_ms", "end_ms"] {
+                let v = r["window"][k].as_i64().unwrap();
+                r["window"][k] = (v + shift_ms).into();
+            }
+        }
+        std::fs::create_dir_all(to).unwrap();
+        std::fs::write(
+            to.join("tailgate-results.json"),
+            serde_json::to_string(&json).unwrap(),
+        )
+        .unwrap();
+    };
+    let (c1, c2) = (dir.path().join("clock-1"), dir.path().join("clock-2"));
+    clocked(&one, 3.0, 0, &c1);
+    clocked(&two, -597.0, 600, &c2);
+    let on_target = dir.path().join("on-target");
+    ok(
+        &merge(&[&c1, &c2], &on_target, &[]),
+        "merge on the target's clock",
+    );
+    let t = read(&on_target).shard.unwrap().together.unwrap();
+    assert!(t.on_target_clock);
+    assert!(
+        (t.shards[1].correction_ms - t.shards[0].correction_ms + 600.0).abs() <= 30.0,
+        "{:?}",
+        t.shards
+    );
+    assert!(t.least_overlap >= 0.95, "{t:?}");
+    let report = std::fs::read_to_string(on_target.join("report.md")).unwrap();
+    assert!(report.contains("2: -597 ms ± 15 ms"), "{report}");
+    assert!(
+        report.contains("put the windows on the target's clock"),
+        "{report}"
+    );
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(c2.join("tailgate-results.json")).unwrap())
+            .unwrap();
+    json["shard"]["start"]
+        .as_object_mut()
+        .unwrap()
+        .remove("clock");
+    std::fs::write(
+        c2.join("tailgate-results.json"),
+        serde_json::to_string(&json).unwrap(),
+    )
+    .unwrap();
+    let o = merge(&[&c1, &c2], &bad, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    // 600 ms apart, to the ms the windows were recorded in.
+    assert!(
+        ["599 ms", "600 ms", "601 ms"]
+            .iter()
+            .any(|d| stderr.contains(&format!("shard 2/2 started {d} after shard 1/2"))),
+        "{stderr}"
+    );
+
     // A share that is not one.
     let o = merge(&[&one, &two], &bad, &["--min-overlap", "150%"]);
     assert_eq!(o.status.code(), Some(2));
