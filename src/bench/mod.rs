@@ -132,14 +132,15 @@ pub struct EndpointRun {
     /// When and why measuring this endpoint stopped (a sequential run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
-    /// The (round, side) phases this run did not measure because it reached the
-    /// shared start late (`--start-at`) and joined at a later slot; `tailgate
-    /// merge` drops those rounds.
+    /// The (round, side) phases this run did not measure on a shared start
+    /// (`--start-at`): it reached T0 late and joined at a later slot, or reached
+    /// a slot after it began; `tailgate merge` leaves those rounds out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missed: Vec<Missed>,
 }
 
-/// A (round, side) not measured: the shard joined the shared start's grid later.
+/// A (round, side) not measured on the shared start's grid (joined later, or
+/// reached after its slot began).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Missed {
     /// 0-based round number.
