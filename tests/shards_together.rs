@@ -348,6 +348,28 @@ fn a_late_shard_joins_at_the_next_slot_or_says_how_late_and_apart_rounds_are_ref
     let o = merge(&[&one, &two], &bad, &["--min-overlap", "150%"]);
     assert_eq!(o.status.code(), Some(2));
 
+    // Joining in the middle of a round (its first side's slot has begun): the
+    // round's second side is not measured either, so the sides still pair by
+    // round and the shard's own report is judged.
+    let mid = dir.path().join("mid-round");
+    let o = run((&b, &h), &config, Some(("2/2", &start_in(-0.3))), &[], &mid)
+        .output()
+        .unwrap();
+    ok(&o, "a shard joining mid-round");
+    let m = read(&mid);
+    assert!(m.verdict.error.is_none(), "{:?}", m.verdict.error);
+    let e = &m.endpoints[0];
+    assert_eq!(e.rounds.len() + e.missed.len(), 8);
+    for side in Side::BOTH {
+        assert!(
+            e.missed
+                .contains(&tailgate::bench::Missed { round: 0, side }),
+            "{:?}",
+            e.missed
+        );
+        assert_eq!(e.side(side).count(), e.rounds.len() / 2);
+    }
+
     // Later than --max-late: it fails (exit 3) saying by how much, measuring nothing.
     let too_late = dir.path().join("too-late");
     let o = run(

@@ -577,24 +577,33 @@ pub async fn measure(
                 // its phase (the phase before it overran, or the machine was
                 // busy) is not measured: started that late it would overlap the
                 // other shards' windows too little to be merged.
-                let missed = match slot(kind, side, i) {
-                    Some(None) => true,
-                    Some(Some(start_ms)) => {
-                        wait_until(start_ms).await;
-                        let tolerance = load.duration.map_or(0, |d| d.as_millis() as i64 / 50);
-                        unix_ms() - start_ms > tolerance.max(2)
-                    }
-                    None => false,
-                };
+                // Nor is the other side of a round with a side missed: the
+                // round is left out by the merge, and the sides pair by round.
+                let other_missed = runs[i].missed.iter().any(|m| m.round == number);
+                let missed = other_missed
+                    || match slot(kind, side, i) {
+                        Some(None) => true,
+                        Some(Some(start_ms)) => {
+                            wait_until(start_ms).await;
+                            let tolerance = load.duration.map_or(0, |d| d.as_millis() as i64 / 50);
+                            unix_ms() - start_ms > tolerance.max(2)
+                        }
+                        None => false,
+                    };
                 if missed {
                     runs[i].missed.push(Missed {
                         round: number,
                         side,
                     });
                     progress.step(&format!(
-                        "round {} {side} {}: missed (reached after its slot began)",
+                        "round {} {side} {}: missed{}",
                         number + 1,
-                        endpoint.name
+                        endpoint.name,
+                        if other_missed {
+                            " (its round's other side was)"
+                        } else {
+                            " (reached after its slot began)"
+                        }
                     ));
                     continue;
                 }
@@ -642,6 +651,19 @@ pub async fn measure(
         }
     }
     progress.finish();
+    // A round whose second side was missed gives up its first side too.
+    for run in &mut runs {
+        let gone: Vec<u32> = run.missed.iter().map(|m| m.round).collect();
+        let (kept, dropped): (Vec<RoundRecord>, Vec<RoundRecord>) = std::mem::take(&mut run.rounds)
+            .into_iter()
+            .partition(|r| !gone.contains(&r.round));
+        run.rounds = kept;
+        run.missed.extend(dropped.iter().map(|r| Missed {
+            round: r.round,
+            side: r.side,
+        }));
+        run.missed.sort_by_key(|m| (m.round, m.side));
+    }
     Ok(runs)
 }
 

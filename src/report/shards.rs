@@ -16,9 +16,10 @@ fn ms(v: f64) -> String {
     format::ms(v.max(0.0))
 }
 
-/// The mean of the merged rounds' req/s, per endpoint and side, summed over
-/// the endpoints measured: the load the target saw at once.
-fn total_rate(results: &RunResults) -> Option<f64> {
+/// The load the target saw at once: per endpoint, the mean over its merged
+/// phases of the sum of the shards' rates; `about 778 req/s at once`, or the
+/// range over the endpoints (they are measured one at a time).
+fn load_at_once(results: &RunResults) -> Option<String> {
     let together = results.shard.as_ref()?.together.as_ref()?;
     let kept = |e: &str, r: u32| {
         !together
@@ -38,7 +39,20 @@ fn total_rate(results: &RunResults) -> Option<f64> {
             per_endpoint.push(rates.iter().sum::<f64>() / rates.len() as f64);
         }
     }
-    (!per_endpoint.is_empty()).then(|| per_endpoint.iter().sum::<f64>() / per_endpoint.len() as f64)
+    let lo = per_endpoint.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = per_endpoint
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    match per_endpoint.len() {
+        0 => None,
+        1 => Some(format!("about {} req/s at once", format::rate(hi))),
+        _ => Some(format!(
+            "{} to {} req/s at once across its endpoints",
+            format::rate(lo),
+            format::rate(hi)
+        )),
+    }
 }
 
 /// The one line near the table: `Load split over 4 shards that started together
@@ -64,8 +78,8 @@ pub fn line(results: &RunResults) -> Option<String> {
             }
         )
     };
-    let load = total_rate(results)
-        .map(|r| format!(", about {} req/s per endpoint at once", format::rate(r)))
+    let load = load_at_once(results)
+        .map(|r| format!(", {r}"))
         .unwrap_or_default();
     Some(format!(
         "🧩 Load split over {} shards measuring together (start skew ≤ {}, windows overlapping ≥ {}){load}{dropped}; each req/s is the sum of the shards' rates.",
