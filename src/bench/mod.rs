@@ -667,12 +667,20 @@ pub async fn measure(
     Ok(runs)
 }
 
-/// Sleep until `start_ms` (ms since the Unix epoch) on the wall clock; at once
+/// How long before a slot's start [`wait_until`] wakes, then yields until the
+/// start: on a busy machine a sleeping process can be woken tens of
+/// milliseconds after its timer, one that is already running is not.
+const EARLY_WAKE_MS: i64 = 25;
+
+/// Wait until `start_ms` (ms since the Unix epoch) on the wall clock; at once
 /// when it has passed (the phase before overran its slot).
 async fn wait_until(start_ms: i64) {
     let wait = start_ms - unix_ms();
-    if wait > 0 {
-        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    if wait > EARLY_WAKE_MS {
+        tokio::time::sleep(Duration::from_millis((wait - EARLY_WAKE_MS) as u64)).await;
+    }
+    while unix_ms() < start_ms {
+        tokio::task::yield_now().await;
     }
 }
 
