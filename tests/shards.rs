@@ -1,8 +1,10 @@
-//! Distributed load: `tailgate run --shard I/N` on four processes against real
-//! loopback servers, then `tailgate merge`. The merged rounds must be exactly the
-//! pooled shards (counts summed, histograms added), in the shards' side order, and
-//! shards that do not belong together must be refused with a clear message and
-//! exit code 2.
+//! Distributed load: `tailgate run --shard I/N --start-at T0` on four processes
+//! started 1.5 s apart against real loopback servers, then `tailgate merge`. The
+//! shards must measure every round together (their windows overlapping at least
+//! 95 %, the skew reported) or merge must refuse them, naming shards and rounds;
+//! the merged rounds must be exactly the pooled shards (counts summed, histograms
+//! added), in the shards' side order, and shards that do not belong together must
+//! be refused with a clear message and exit code 2.
 
 #[expect(
     dead_code,

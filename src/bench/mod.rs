@@ -667,17 +667,21 @@ pub async fn measure(
     Ok(runs)
 }
 
-/// How long before a slot's start [`wait_until`] wakes, then yields until the
-/// start: on a busy machine a sleeping process can be woken tens of
-/// milliseconds after its timer, one that is already running is not.
+/// How long before a slot's start [`wait_until`] wakes, then naps a millisecond
+/// at a time: on a busy machine a sleeping process can be woken tens of
+/// milliseconds after its timer, so one long sleep would start the phase late.
 const EARLY_WAKE_MS: i64 = 25;
 
 /// Wait until `start_ms` (ms since the Unix epoch) on the wall clock; at once
-/// when it has passed (the phase before overran its slot).
+/// when it has passed (the phase before overran its slot). The last
+/// millisecond is yielded away rather than slept.
 async fn wait_until(start_ms: i64) {
     let wait = start_ms - unix_ms();
     if wait > EARLY_WAKE_MS {
         tokio::time::sleep(Duration::from_millis((wait - EARLY_WAKE_MS) as u64)).await;
+    }
+    while start_ms - unix_ms() > 1 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     while unix_ms() < start_ms {
         tokio::task::yield_now().await;
