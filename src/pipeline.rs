@@ -33,6 +33,11 @@ pub struct RunOptions {
     /// What the history hands the run: a stored baseline (then only head is
     /// deployed), learned noise floors, the trend for the report.
     pub history: Option<crate::history::Plan>,
+    /// A shard of a run (`--shard`): what its results record. The run fills in
+    /// how it met the shared start.
+    pub shard: Option<crate::results::ShardInfo>,
+    /// A shared start (`--start-at`): every phase on the grid from T0.
+    pub start: Option<bench::SharedStart>,
 }
 
 /// What a run produced.
@@ -93,6 +98,8 @@ struct Measured {
     verdict: Verdict,
     /// 1, or 2 when the run bought its extension.
     looks: u32,
+    /// How the run met the shared start, when it had one.
+    start: Option<crate::results::ShardStart>,
 }
 
 /// The limits in force: SLOs only for a release gate.
@@ -243,10 +250,16 @@ async fn deploy_and_measure(
     // Base first, whatever order the sides came up in.
     targets.lock().await.sort_by_key(|t| t.side != Side::Base);
     let deployed = targets.lock().await.clone();
-    let client = bench::MeasureOptions {
+    let mut client = bench::MeasureOptions {
         cpu_time: Some(crate::server_side::cpu::process_time),
         ..bench::MeasureOptions::from_config(config)
     };
+    let mut start_note = None;
+    if let Some(start) = &options.start {
+        let (grid, note) = shared_start(config, start, order, &deployed, options, progress).await?;
+        client.grid = Some(grid);
+        start_note = Some(note);
+    }
     let started = std::time::Instant::now();
     let looks = config.compare.looks();
     let mut runs: Vec<EndpointRun> = Vec::new();
@@ -328,7 +341,78 @@ async fn deploy_and_measure(
         comparisons,
         verdict,
         looks: 1,
+        start: start_note,
     })
+}
+
+/// The grid of a shared start and where this run joins it, after the deploy:
+/// the target's clock offset is read from its `Date` headers first (it takes about
+/// a second), then a run later than T0 joins at the next slot, or fails when it is
+/// later than `--max-late`.
+async fn shared_start(
+    config: &Config,
+    start: &bench::SharedStart,
+    order: &[[Side; 2]],
+    deployed: &[Target],
+    options: &RunOptions,
+    progress: &Progress,
+) -> Result<((bench::Grid, bench::Join), crate::results::ShardStart), String> {
+    let who = match options
+        .shard
+        .as_ref()
+        .and_then(|s| s.index.map(|i| (i, s.count)))
+    {
+        Some((i, n)) => format!("shard {i}/{n}"),
+        None => "this run".to_string(),
+    };
+    let has = |side: Side| deployed.iter().any(|t| t.side == side);
+    let grid = bench::Grid::new(start.start_ms, &config.endpoints, order, has)
+        .map_err(|e| e.to_string())?;
+    // The clock is read only while there is time before T0.
+    let (clock, clock_error) = match deployed.iter().find(|t| t.side == Side::Head) {
+        Some(head) if bench::unix_ms() + 2_000 < start.start_ms => {
+            let probe = async {
+                let poller = crate::deploy::ReadinessPoller::new(&config.tls)?;
+                // Done a second before T0: the run still sets up its
+                // connections and first requests before the first slot.
+                poller
+                    .clock_offset(&head.base_url, start.start_ms - 1_000)
+                    .await
+            };
+            match probe.await {
+                Ok(offset) => {
+                    progress.log(&format!(
+                        "the target's clock is {:+.0} ms ± {:.0} ms from this machine's (its Date headers)",
+                        offset.offset_ms, offset.uncertainty_ms
+                    ));
+                    (Some(offset), None)
+                }
+                Err(e) => (None, Some(config.secrets.redact(&e))),
+            }
+        }
+        _ => (
+            None,
+            Some("not read: the run reached the shared start with less than 2 s to spare".into()),
+        ),
+    };
+    let join = grid
+        .join(bench::unix_ms(), start, &who)
+        .map_err(|e| e.to_string())?;
+    if join.late_ms > 0 {
+        progress.log(&format!(
+            "{who} is {} late for the shared start: it joins at slot {} of {} and misses the rounds before it",
+            crate::format::duration(std::time::Duration::from_millis(join.late_ms as u64)),
+            join.first + 1,
+            grid.slots().len()
+        ));
+    }
+    let note = crate::results::ShardStart {
+        start_at: start.given.clone(),
+        late_ms: join.late_ms as u64,
+        clock,
+        clock_error,
+    };
+    Ok(((grid, join), note))
 }
 
 /// Add the stored baseline's rounds to head's, endpoint by endpoint (by name), the
@@ -388,6 +472,7 @@ pub async fn run(
     let fixed;
     let config = if config.compare.sequential()
         && (options.release
+            || options.start.is_some()
             || options
                 .history
                 .as_ref()
@@ -457,8 +542,16 @@ pub async fn run(
         progress.log(&format!("teardown failed: {failure}"));
     }
 
-    let (targets, endpoints, comparisons, verdict, looks, server) = match stage {
-        Stage::Done(targets, m) => (targets, m.runs, m.comparisons, m.verdict, m.looks, m.server),
+    let (targets, endpoints, comparisons, verdict, looks, server, start) = match stage {
+        Stage::Done(targets, m) => (
+            targets,
+            m.runs,
+            m.comparisons,
+            m.verdict,
+            m.looks,
+            m.server,
+            m.start,
+        ),
         Stage::Failed(targets, message) => {
             let verdict = Verdict::error(config.mode, message);
             (
@@ -468,6 +561,7 @@ pub async fn run(
                 verdict,
                 1,
                 ServerStage::default(),
+                None,
             )
         }
     };
@@ -492,7 +586,10 @@ pub async fn run(
         warnings: server.warnings,
         history: options.history.as_ref().map(|p| p.note.clone()),
         acceptance: None,
-        shard: None,
+        shard: options.shard.clone().map(|info| crate::results::ShardInfo {
+            start: start.or(info.start),
+            ..info
+        }),
     };
     // A secret from `${NAME}` is in no file, comment or message: its name stands
     // in for it (an error text may quote a URL or a header, for instance).

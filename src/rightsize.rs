@@ -166,6 +166,8 @@ pub async fn run(
             },
             release: true,
             history: None,
+            shard: None,
+            start: None,
         };
         progress.log(&format!("right-sizing: {} = {value}", sweep.parameter));
         rows.push(

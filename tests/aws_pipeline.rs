@@ -239,6 +239,8 @@ endpoints:
         context: RunContext::default(),
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -350,6 +352,8 @@ endpoints:
         context: RunContext::default(),
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -444,6 +448,8 @@ endpoints:
         context: RunContext::default(),
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await

@@ -309,6 +309,8 @@ async fn each_stack_runs_its_own_commits_code_and_everything_is_removed() {
         context: RunContext::default(),
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -395,6 +397,8 @@ async fn local_code_without_a_bucket_names_the_key_and_leaves_nothing() {
         context: RunContext::default(),
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
         .await

@@ -60,6 +60,7 @@ fn run_with_timings(name: &str) -> EndpointRun {
         rounds,
         first_requests: Vec::new(),
         stop: None,
+        missed: Vec::new(),
     }
 }
 

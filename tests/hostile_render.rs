@@ -184,6 +184,48 @@ fn rich() -> RunResults {
         recorded: Some("runs/main/x.json".into()),
         warnings: vec!["a stored record could not be read".into()],
     });
+    // A merged run of two shards, one of its rounds left out.
+    let endpoint = res.endpoints[0].name.clone();
+    res.shard = Some(tailgate::results::ShardInfo {
+        index: None,
+        count: 2,
+        config_hash: "0".repeat(64),
+        profiles: Vec::new(),
+        start: None,
+        together: Some(tailgate::results::Together {
+            start_at: Some("2026-12-01T09:58:00Z".into()),
+            min_overlap: 0.95,
+            on_target_clock: true,
+            shards: (1..=2)
+                .map(|index| tailgate::results::ShardClock {
+                    index,
+                    late_ms: if index == 2 { 1_800 } else { 0 },
+                    clock: Some(tailgate::deploy::clock::ClockOffset {
+                        offset_ms: 4.0,
+                        uncertainty_ms: 19.0,
+                        samples: 28,
+                    }),
+                    correction_ms: 4.0,
+                })
+                .collect(),
+            phases: vec![tailgate::results::PhaseTogether {
+                endpoint: endpoint.clone(),
+                round: 1,
+                side: Side::Base,
+                skew_ms: 3.0,
+                overlap: 0.991,
+                rate: 812.5,
+            }],
+            dropped: vec![tailgate::results::Dropped {
+                endpoint,
+                round: 0,
+                reason: "shard 2/2 joined late (1.8 s late for the shared start) and did not measure its base side".into(),
+            }],
+            max_skew_ms: 3.0,
+            median_skew_ms: 2.0,
+            least_overlap: 0.991,
+        }),
+    });
     res.acceptance = Some(Acceptance {
         label: "perf-accepted".into(),
         pull_request: 2,

@@ -1,8 +1,10 @@
-//! Distributed load: `tailgate run --shard I/N` on four processes against real
-//! loopback servers, then `tailgate merge`. The merged rounds must be exactly the
-//! pooled shards (counts summed, histograms added), in the shards' side order, and
-//! shards that do not belong together must be refused with a clear message and
-//! exit code 2.
+//! Distributed load: `tailgate run --shard I/N --start-at T0` on four processes
+//! started 1.5 s apart against real loopback servers, then `tailgate merge`. The
+//! shards must measure every round together (their windows overlapping at least
+//! 95 %, the skew reported) or merge must refuse them, naming shards and rounds;
+//! the merged rounds must be exactly the pooled shards (counts summed, histograms
+//! added), in the shards' side order, and shards that do not belong together must
+//! be refused with a clear message and exit code 2.
 
 #[expect(
     dead_code,
@@ -24,7 +26,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_tailgate");
 const SEED: &str = "7";
 
 /// A closed loop of 6 connections (shares 2, 2, 1, 1) and an open loop at 100/s
-/// (25/s each), both at most 30 requests per round and side (8, 8, 7, 7).
+/// (25/s each), 1 s per round and side: the phases are bounded by time, so the
+/// shards' windows can coincide on the shared start's grid.
 fn write_config(dir: &Path, connections: u32) -> PathBuf {
     let path = dir.join(format!("tailgate-{connections}.yml"));
     std::fs::write(
@@ -34,8 +37,7 @@ fn write_config(dir: &Path, connections: u32) -> PathBuf {
 mode: advisory
 load:
   connections: {connections}
-  requests: 30
-  duration: 30s
+  duration: 1s
   warmup: 0s
 compare:
   rounds: 3
@@ -71,20 +73,30 @@ fn servers() -> Sides {
     }
 }
 
-/// `tailgate run` of shard `shard` with `seed`: as flags, or (`inputs`) as the
-/// action's `shard` and `seed` inputs.
+/// RFC 3339 of now plus `secs` seconds: a shared start.
+fn start_in(secs: f64) -> String {
+    let t = time::OffsetDateTime::now_utc() + Duration::from_secs_f64(secs);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// `tailgate run` of shard `shard` with `seed` from the shared start `start`: as
+/// flags, or (`inputs`) as the action's `shard`, `seed` and `start_at` inputs.
 fn shard_command(
     sides: &Sides,
     config: &Path,
     (shard, seed, inputs): (&str, &str, bool),
+    start: &str,
     out: &Path,
 ) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(["run", "--quiet", "--no-publish"]);
     if inputs {
-        cmd.env("INPUT_SHARD", shard).env("INPUT_SEED", seed);
+        cmd.env("INPUT_SHARD", shard)
+            .env("INPUT_SEED", seed)
+            .env("INPUT_START_AT", start);
     } else {
-        cmd.args(["--shard", shard, "--seed", seed]);
+        cmd.args(["--shard", shard, "--seed", seed, "--start-at", start]);
     }
     cmd.arg("--config")
         .arg(config)
@@ -156,18 +168,30 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
     let config = write_config(dir.path(), 6);
     let shard_dir = |i: u32| dir.path().join(format!("shard-{i}"));
 
-    // Four shards at once, like the jobs of a matrix; 3 and 4 are told their
-    // shard and seed by the action's inputs.
-    let children: Vec<_> = (1..=4)
-        .map(|i| {
-            let shard = format!("{i}/4");
-            shard_command(&sides, &config, (&shard, SEED, i > 2), &shard_dir(i))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    // Four shards started 1.5 s apart, like the jobs of a matrix that reach the
+    // step at different times; 3 and 4 are told their shard, seed and start by
+    // the action's inputs. They share one start, 7 s from now.
+    let start = start_in(7.0);
+    let mut children = Vec::new();
+    for i in 1..=4u32 {
+        if i > 1 {
+            std::thread::sleep(Duration::from_millis(1_500));
+        }
+        let shard = format!("{i}/4");
+        children.push(
+            shard_command(
+                &sides,
+                &config,
+                (&shard, SEED, i > 2),
+                &start,
+                &shard_dir(i),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        );
+    }
     for (i, child) in children.into_iter().enumerate() {
         check_ok(
             &child.wait_with_output().unwrap(),
@@ -205,10 +229,25 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
         // The same side order in every shard: drawn from the shared seed.
         assert_eq!(s.order, shards[0].order);
         assert_eq!(s.order.len(), 3);
-        // A closed loop with a request limit sends exactly its share per round.
-        let share = [8, 8, 7, 7][i];
-        for r in &s.endpoints[0].rounds {
-            assert_eq!(r.data.total(), share, "shard {} round {}", i + 1, r.round);
+        // It waited for the shared start: on time, its clock read from the
+        // target's Date headers, every round measured.
+        let st = info.start.as_ref().expect("the shared start recorded");
+        assert_eq!(st.start_at, start);
+        assert_eq!(st.late_ms, 0, "shard {} was not late", i + 1);
+        let clock = st
+            .clock
+            .unwrap_or_else(|| panic!("no clock: {:?}", st.clock_error));
+        // One machine: the Date header's second holds our clock.
+        assert!(
+            clock.offset_ms.abs() <= clock.uncertainty_ms + 1.0,
+            "{clock:?}"
+        );
+        assert!(clock.uncertainty_ms < 500.0, "{clock:?}");
+        for e in &s.endpoints {
+            // Every (round, side) measured, or recorded as missed (reached after
+            // its slot began, on a machine too busy to wake it in time).
+            assert_eq!(e.rounds.len() + e.missed.len(), 6);
+            assert!(e.rounds.iter().all(|r| r.data.total() > 0));
         }
     }
 
@@ -216,9 +255,63 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
     let dirs: Vec<PathBuf> = (1..=4).map(shard_dir).collect();
     let all: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
     let o = merge(&all, &merged_dir);
-    check_ok(&o, "merge");
-    let merged = read(&merged_dir);
+    let merged = match o.status.code() {
+        Some(0) => read(&merged_dir),
+        // A machine too loaded to start four processes' phases within 50 ms of
+        // each other: merge must then refuse, naming the shards and rounds.
+        Some(2) => {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                stderr.contains("did not measure")
+                    && stderr.contains("round")
+                    && stderr.contains("shard "),
+                "{stderr}"
+            );
+            eprintln!("merge refused shards that were apart: {stderr}");
+            return;
+        }
+        _ => panic!("merge: {}", String::from_utf8_lossy(&o.stderr)),
+    };
     assert!(merged_dir.join("report.md").exists());
+    // Started 4.5 s apart, they measured every round together (a round a shard
+    // missed is left out and named).
+    let together = merged.shard.as_ref().unwrap().together.clone().unwrap();
+    for d in &together.dropped {
+        assert!(d.reason.contains("did not measure its"), "{d:?}");
+    }
+    assert_eq!(
+        together.phases.len() + 2 * together.dropped.len(),
+        2 * 3 * 2
+    );
+    let dropped = |e: &str, r: u32| {
+        together
+            .dropped
+            .iter()
+            .any(|d| d.endpoint == e && d.round == r)
+    };
+    for p in &together.phases {
+        assert!(p.overlap >= 0.95, "{p:?}");
+        assert!(p.skew_ms >= 0.0 && p.skew_ms < 1_000.0, "{p:?}");
+    }
+    assert!(together.least_overlap >= 0.95);
+    eprintln!(
+        "4 shards started 1.5 s apart: start skew at most {} ms (median {} ms), overlap at least {:.1} %",
+        together.max_skew_ms,
+        together.median_skew_ms,
+        together.least_overlap * 100.0
+    );
+    assert_eq!(together.start_at.as_deref(), Some(start.as_str()));
+    assert_eq!(together.shards.len(), 4);
+    let report = std::fs::read_to_string(merged_dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("Load split over 4 shards measuring together (start skew ≤"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Sharded: the load was split over 4 shards"),
+        "{report}"
+    );
+    assert!(report.contains("windows overlapped at least"), "{report}");
     // The action's way: no arguments, the `results` input names a folder of
     // shard folders (as `actions/download-artifact` fills it), `out_dir` the output.
     let downloaded = dir.path().join("shards");
@@ -257,7 +350,9 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
 
     let mut requests = 0;
     for (e, run) in merged.endpoints.iter().enumerate() {
-        assert_eq!(run.rounds.len(), 6, "3 rounds x 2 sides");
+        let left_out = (0..3).filter(|&r| dropped(&run.name, r)).count();
+        assert_eq!(run.rounds.len(), 6 - 2 * left_out, "3 rounds x 2 sides");
+        assert!(left_out <= 1, "{:?}", together.dropped);
         for r in &run.rounds {
             let parts: Vec<&Recorder> = shards
                 .iter()
@@ -291,32 +386,55 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
                     pooled.value_at_quantile(q)
                 );
             }
-            if e == 0 {
-                // 8 + 8 + 7 + 7: the whole run's request limit.
-                assert_eq!(r.data.total(), 30);
-            }
+            // The merged req/s is the sum of the shards' rates (each over its
+            // own window; the windows overlapped).
+            let rates: f64 = shards
+                .iter()
+                .map(|s| {
+                    let x = s.endpoints[e]
+                        .rounds
+                        .iter()
+                        .find(|x| x.round == r.round && x.side == r.side)
+                        .unwrap();
+                    x.data.total() as f64 / x.elapsed.as_secs_f64()
+                })
+                .sum();
+            let merged_rate = r.data.total() as f64 / r.elapsed.as_secs_f64();
+            assert!(
+                (merged_rate - rates).abs() <= 1e-6 * rates,
+                "{merged_rate} vs {rates}"
+            );
             requests += r.data.total();
         }
     }
     let shard_requests: u64 = shards
         .iter()
         .flat_map(|s| &s.endpoints)
-        .flat_map(|e| &e.rounds)
+        .flat_map(|e| e.rounds.iter().filter(|r| !dropped(&e.name, r.round)))
         .map(|r| r.data.total())
         .sum();
     assert_eq!(requests, shard_requests);
     assert!(requests > 0);
-    // Both sides were measured by every shard.
+    // Both sides of every merged round were measured by every shard.
     for side in Side::BOTH {
-        assert_eq!(merged.endpoints[0].side(side).count(), 3);
+        assert_eq!(
+            merged.endpoints[0].side(side).count(),
+            merged.endpoints[0].rounds.len() / 2
+        );
     }
 
     // Strangers. A shard of another seed (its side order is drawn from it):
     let other_seed = dir.path().join("seed-8");
     check_ok(
-        &shard_command(&sides, &config, ("4/4", "8", false), &other_seed)
-            .output()
-            .unwrap(),
+        &shard_command(
+            &sides,
+            &config,
+            ("4/4", "8", false),
+            &start_in(2.5),
+            &other_seed,
+        )
+        .output()
+        .unwrap(),
         "shard of seed 8",
     );
     let bad = dir.path().join("bad");
@@ -332,6 +450,7 @@ fn four_shards_merge_into_the_pooled_run_and_strangers_are_refused() {
             &sides,
             &write_config(dir.path(), 7),
             ("4/4", SEED, false),
+            &start_in(2.5),
             &other_config,
         )
         .output()
@@ -406,7 +525,8 @@ fn bad_shard_arguments_are_usage_errors_before_any_load() {
     let config = write_config(dir.path(), 6);
     // Nothing listens there: a usage error must come before any deploy or load.
     let url = format!("http://{}", servers::refused_port());
-    let run = |shard: &str, seed: Option<&str>| {
+    let start = start_in(60.0);
+    let run_with = |shard: &str, seed: Option<&str>, start: Option<&str>| {
         let mut cmd = Command::new(BIN);
         cmd.args(["run", "--quiet", "--no-publish", "--shard", shard])
             .arg("--config")
@@ -418,8 +538,56 @@ fn bad_shard_arguments_are_usage_errors_before_any_load() {
         if let Some(seed) = seed {
             cmd.args(["--seed", seed]);
         }
+        if let Some(start) = start {
+            cmd.args(["--start-at", start]);
+        }
         cmd.output().unwrap()
     };
+    let run = |shard: &str, seed: Option<&str>| run_with(shard, seed, Some(&start));
+    // A shard of several needs the shared start, in RFC 3339.
+    for (start, needle) in [
+        (None, "--shard 2/4 needs --start-at"),
+        (
+            Some("tomorrow"),
+            "--start-at `tomorrow` is not an RFC 3339 time",
+        ),
+    ] {
+        let o = run_with("2/4", Some("1"), start);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(needle), "wanted `{needle}` in {stderr}");
+    }
+    // A shared start needs every round bounded by time.
+    let by_count = dir.path().join("by-count.yml");
+    std::fs::write(
+        &by_count,
+        "load: { connections: 2, requests: 10, duration: ~ }\nendpoints:\n  - name: users\n    path: /u\n",
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--quiet",
+            "--no-publish",
+            "--shard",
+            "1/2",
+            "--seed",
+            "1",
+        ])
+        .args(["--start-at", &start, "--config"])
+        .arg(&by_count)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--base-url", &url, "--head-url", &url])
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`users` is bounded by a request count alone"),
+        "{stderr}"
+    );
     for (shard, seed, needle) in [
         ("5/4", Some("1"), "between 1 and 4"),
         ("0/4", Some("1"), "between 1 and 4"),

@@ -13,6 +13,7 @@ pub mod engine;
 mod evloop;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod grid;
 mod h1reader;
 pub mod http1;
 pub(crate) mod keepalive;
@@ -36,6 +37,7 @@ use crate::progress::Progress;
 use crate::side::Side;
 pub use conn::{rustls_client_config, HttpVersion, TargetError, TargetSpec, TlsOptions};
 pub use engine::{Engine, PacingReport, PhaseOutcome};
+pub use grid::{Grid, GridError, Join, SharedStart};
 pub use record::{ErrorKind, Recorder, TimingSum};
 pub use request::RequestPlan;
 pub use schedule::{Pacing, Schedule, Slot};
@@ -130,6 +132,21 @@ pub struct EndpointRun {
     /// When and why measuring this endpoint stopped (a sequential run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
+    /// The (round, side) phases this run did not measure on a shared start
+    /// (`--start-at`): it reached T0 late and joined at a later slot, or reached
+    /// a slot after it began; `tailgate merge` leaves those rounds out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<Missed>,
+}
+
+/// A (round, side) not measured on the shared start's grid (joined later, or
+/// reached after its slot began).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missed {
+    /// 0-based round number.
+    pub round: u32,
+    /// The side.
+    pub side: Side,
 }
 
 /// When and why an endpoint stopped being measured.
@@ -395,6 +412,10 @@ pub struct MeasureOptions {
     /// before and after each measured phase; the later stage that owns such
     /// readers supplies it ([`crate::server_side::cpu::process_time`]).
     pub cpu_time: Option<fn(u32) -> Option<Duration>>,
+    /// A shared start: the grid every shard measures on and where this one joins
+    /// it. Each phase starts at its slot's start; the first requests come before
+    /// the grid's first slot, slots before `join.first` are not measured.
+    pub grid: Option<(Grid, Join)>,
 }
 
 impl MeasureOptions {
@@ -406,6 +427,7 @@ impl MeasureOptions {
                 insecure: config.tls.insecure,
             },
             cpu_time: None,
+            grid: None,
         }
     }
 }
@@ -465,8 +487,19 @@ pub async fn measure(
             rounds: Vec::with_capacity(order.len() * 2),
             first_requests: Vec::new(),
             stop: None,
+            missed: Vec::new(),
         })
         .collect();
+    // On a shared start, where each phase's slot is and whether this run joined
+    // before it: `Some(None)` for a slot missed, `Some(Some(start_ms))` to wait for.
+    let slot = |kind: grid::SlotKind, side: Side, i: usize| -> Option<Option<i64>> {
+        let (grid, join) = options.grid.as_ref()?;
+        let at = grid
+            .slots()
+            .iter()
+            .position(|s| s.kind == kind && s.side == side && s.endpoint == i)?;
+        Some((at >= join.first).then(|| grid.slots()[at].start_ms))
+    };
 
     // Rounds that continue a run (its next sequential look) need no warm-up: the
     // sides are warm and their connections kept.
@@ -477,14 +510,45 @@ pub async fn measure(
             (sides_of(base_deployed(targets)) * endpoints.len()) as u64,
         );
     }
+    if let (true, Some((grid, join))) = (warm, &options.grid) {
+        // On a shared start the first request to each side comes before the
+        // grid (it is no load), each warm-up in its own slot.
+        for side in Side::BOTH.into_iter().filter(|s| has(*s)) {
+            if let Some(endpoint) = endpoints.first() {
+                let timeout = endpoint.load.timeout;
+                let fr = first_request(&engine, spec(0, side), plan(0, side), side, timeout).await;
+                runs[0].first_requests.push(fr);
+            }
+        }
+        if let Some(first) = grid.slots().get(join.first) {
+            let wait = first.start_ms - unix_ms();
+            if wait > 0 {
+                progress.log(&format!(
+                    "waiting {} for the shared start",
+                    crate::format::duration(Duration::from_millis(wait as u64))
+                ));
+            }
+        }
+    }
     for side in Side::BOTH.into_iter().filter(|s| has(*s) && warm) {
         for (i, endpoint) in endpoints.iter().enumerate() {
-            let first = i == 0 && first_round == 0;
             let load = &endpoint.load;
-            if let Some(fr) =
-                warm_up(&engine, spec(i, side), plan(i, side), side, load, first).await
-            {
-                runs[0].first_requests.push(fr);
+            match slot(grid::SlotKind::WarmUp, side, i) {
+                // No warm-up slot (warm-up 0 s), or one missed by joining late.
+                Some(None) => {}
+                None if options.grid.is_some() => {}
+                Some(Some(start_ms)) => {
+                    wait_until(start_ms).await;
+                    warm_up(&engine, spec(i, side), plan(i, side), side, load, false).await;
+                }
+                None => {
+                    let first = i == 0 && first_round == 0;
+                    if let Some(fr) =
+                        warm_up(&engine, spec(i, side), plan(i, side), side, load, first).await
+                    {
+                        runs[0].first_requests.push(fr);
+                    }
+                }
             }
             progress.step(&format!("{side} {}", endpoint.name));
         }
@@ -492,7 +556,7 @@ pub async fn measure(
 
     // Server-side records (Lambda REPORT lines) carry millisecond timestamps: a gap
     // keeps the first requests' records out of the first round's window.
-    if first_round == 0 {
+    if first_round == 0 && options.grid.is_none() {
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     let sides_measured = Side::BOTH.iter().filter(|s| has(**s)).count();
@@ -504,6 +568,45 @@ pub async fn measure(
         for (position, &side) in sides.iter().filter(|s| has(**s)).enumerate() {
             for (i, endpoint) in endpoints.iter().enumerate() {
                 let load = &endpoint.load;
+                let number = first_round + round as u32;
+                let kind = grid::SlotKind::Measure {
+                    round: number,
+                    position: position as u8,
+                };
+                // A slot reached after its start by more than a fiftieth of
+                // its phase (the phase before it overran, or the machine was
+                // busy) is not measured: started that late it would overlap the
+                // other shards' windows too little to be merged.
+                // Nor is the other side of a round with a side missed: the
+                // round is left out by the merge, and the sides pair by round.
+                let other_missed = runs[i].missed.iter().any(|m| m.round == number);
+                let missed = other_missed
+                    || match slot(kind, side, i) {
+                        Some(None) => true,
+                        Some(Some(start_ms)) => {
+                            wait_until(start_ms).await;
+                            let tolerance = load.duration.map_or(0, |d| d.as_millis() as i64 / 50);
+                            unix_ms() - start_ms > tolerance.max(2)
+                        }
+                        None => false,
+                    };
+                if missed {
+                    runs[i].missed.push(Missed {
+                        round: number,
+                        side,
+                    });
+                    progress.step(&format!(
+                        "round {} {side} {}: missed{}",
+                        number + 1,
+                        endpoint.name,
+                        if other_missed {
+                            " (its round's other side was)"
+                        } else {
+                            " (reached after its slot began)"
+                        }
+                    ));
+                    continue;
+                }
                 let pid = match side {
                     Side::Base => base.pid,
                     Side::Head => head.pid,
@@ -524,7 +627,7 @@ pub async fn measure(
                 let cpu = cpu_before
                     .and_then(|before| cpu_time(pid).map(|after| after.saturating_sub(before)));
                 let mut record = RoundRecord {
-                    round: first_round + round as u32,
+                    round: number,
                     side,
                     position: position as u8,
                     elapsed: outcome.elapsed,
@@ -548,7 +651,41 @@ pub async fn measure(
         }
     }
     progress.finish();
+    // A round whose second side was missed gives up its first side too.
+    for run in &mut runs {
+        let gone: Vec<u32> = run.missed.iter().map(|m| m.round).collect();
+        let (kept, dropped): (Vec<RoundRecord>, Vec<RoundRecord>) = std::mem::take(&mut run.rounds)
+            .into_iter()
+            .partition(|r| !gone.contains(&r.round));
+        run.rounds = kept;
+        run.missed.extend(dropped.iter().map(|r| Missed {
+            round: r.round,
+            side: r.side,
+        }));
+        run.missed.sort_by_key(|m| (m.round, m.side));
+    }
     Ok(runs)
+}
+
+/// How long before a slot's start [`wait_until`] wakes, then naps a millisecond
+/// at a time: on a busy machine a sleeping process can be woken tens of
+/// milliseconds after its timer, so one long sleep would start the phase late.
+const EARLY_WAKE_MS: i64 = 25;
+
+/// Wait until `start_ms` (ms since the Unix epoch) on the wall clock; at once
+/// when it has passed (the phase before overran its slot). The last
+/// millisecond is yielded away rather than slept.
+async fn wait_until(start_ms: i64) {
+    let wait = start_ms - unix_ms();
+    if wait > EARLY_WAKE_MS {
+        tokio::time::sleep(Duration::from_millis((wait - EARLY_WAKE_MS) as u64)).await;
+    }
+    while start_ms - unix_ms() > 1 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    while unix_ms() < start_ms {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// `Duration` as seconds (a float) in JSON.

@@ -96,6 +96,8 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
         },
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = match pipeline::run(&config, &deployer, &options, &progress).await {
         Ok(outcome) => outcome,

@@ -233,15 +233,23 @@ fn judge_and_write(mut results: RunResults, opts: &Judge) -> i32 {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Every shard must come from the same run: the same config, tailgate version\n\
-and seed (its config hash), the same N, each of shards 1..N exactly once. The\n\
-merged rounds hold all shards' requests (histograms added, counters summed);\n\
-the verdict is then decided from them exactly as `tailgate compare` does.\n\n\
+and seed (its config hash), the same N, each of shards 1..N exactly once, the\n\
+same --start-at. The shards must have measured together: for every round and\n\
+side, the time all of them loaded the target at once must be at least\n\
+--min-overlap (95 %) of the time any of them did. A round a late shard missed\n\
+is left out and reported; a round whose windows overlap less refuses the merge\n\
+(or, with --drop-apart, is left out and reported). The merged rounds hold all\n\
+shards' requests (histograms added, counters summed), their req/s the sum of\n\
+the shards' rates; the verdict is then decided from them exactly as `tailgate\n\
+compare` does.\n\n\
 Exit codes:\n\
   0    the merged gate passed or warned, or advisory mode\n\
   1    the merged gate failed in blocking mode\n\
   2    a file is unreadable or of another schema major version, or the shards\n\
-       do not belong together (config hash, seed, rounds or side order differ;\n\
-       a shard duplicated or missing); nothing is written\n\
+       do not belong together (config hash, seed, rounds, side order or\n\
+       --start-at differ; a shard duplicated or missing), or they did not\n\
+       measure together (rounds named; fewer than 2 rounds of an endpoint\n\
+       left); nothing is written\n\
   3    the comparison or writing the report failed\n\n\
 Examples:\n\
   tailgate merge shard-1 shard-2 shard-3 shard-4\n\
@@ -264,6 +272,15 @@ pub struct MergeArgs {
     /// Print only the verdict line.
     #[arg(long)]
     pub quiet: bool,
+    /// The least overlap of the shards' windows a merged round needs on each
+    /// side: the time every shard loaded the target at once over the time any of
+    /// them did.
+    #[arg(long, value_name = "PERCENT", default_value = "95%")]
+    pub min_overlap: String,
+    /// Leave out (and report) rounds the shards did not measure together,
+    /// instead of refusing the merge.
+    #[arg(long)]
+    pub drop_apart: bool,
 }
 
 /// The results files `paths` name: a file as is, a folder's
@@ -332,7 +349,22 @@ pub(crate) fn merge(args: MergeArgs) -> i32 {
             }
         }
     }
-    let merged = match crate::shard::merge(files) {
+    let min_overlap = match units::parse_percent(&args.min_overlap) {
+        Ok(f) if f.0 > 0.0 && f.0 <= 1.0 => f.0,
+        Ok(_) => {
+            eprintln!("tailgate merge: --min-overlap must be above 0 % and at most 100 %");
+            return exit::USAGE;
+        }
+        Err(e) => {
+            eprintln!("tailgate merge: --min-overlap `{}`: {e}", args.min_overlap);
+            return exit::USAGE;
+        }
+    };
+    let options = crate::shard::MergeOptions {
+        min_overlap,
+        drop_apart: args.drop_apart,
+    };
+    let merged = match crate::shard::merge(files, &options) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("tailgate merge: {e}");
@@ -443,6 +475,8 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         },
         release: false,
         history: None,
+        shard: None,
+        start: None,
     };
     let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,

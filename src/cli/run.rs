@@ -20,7 +20,7 @@ use crate::report::{build_view, render_markdown};
 /// `tailgate run`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes:\n  0    the gate passed or warned, or advisory mode; a shard (--shard) that measured\n  1    the gate failed in blocking mode\n  2    bad config or command-line usage (e.g. --shard 5/4)\n  3    the run itself failed (deploy, unreachable target, I/O)\n  130  interrupted (SIGINT/SIGTERM), after teardown\n\nExamples:\n  tailgate run --config tailgate.yml\n  tailgate run --shard 2/4 --seed 42 --out shard-2   # then: tailgate merge shard-*"
+    after_help = "Exit codes:\n  0    the gate passed or warned, or advisory mode; a shard (--shard) that measured\n  1    the gate failed in blocking mode\n  2    bad config or command-line usage (e.g. --shard 5/4, --shard 2/4 without --start-at)\n  3    the run itself failed (deploy, unreachable target, I/O; a shard later than --max-late after --start-at)\n  130  interrupted (SIGINT/SIGTERM), after teardown\n\nExamples:\n  tailgate run --config tailgate.yml\n  tailgate run --shard 2/4 --seed 42 --start-at 2026-12-05T23:50:00Z --out shard-2   # then: tailgate merge shard-*"
 )]
 pub struct RunArgs {
     /// The config file (default: the action's `config` input, else `tailgate.yml`).
@@ -75,6 +75,18 @@ pub struct RunArgs {
     /// extend, and exits 0 once it measured: `tailgate merge` judges the run.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<crate::shard::Shard>,
+    /// The shared start of every shard of the run (RFC 3339, e.g.
+    /// `2026-12-05T23:50:00Z`), computed once by an earlier job: after the deploy,
+    /// plus the time every shard needs to start. Each shard waits for it and runs
+    /// its rounds on one wall-clock grid from it, so the target sees all shards'
+    /// load at once. Needed by `--shard I/N` with N above 1.
+    #[arg(long, value_name = "RFC3339")]
+    pub start_at: Option<String>,
+    /// How late after `--start-at` a shard may still join, at the next round's
+    /// slot (the rounds it missed are dropped by `tailgate merge`); later, it
+    /// fails (exit 3) saying by how much it was late.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub max_late: String,
 }
 
 /// `tailgate check`.
@@ -298,6 +310,19 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         }
     }
     args.seed = args.seed.or(ctx.inputs.seed);
+    if args.start_at.is_none() {
+        args.start_at.clone_from(&ctx.inputs.start_at);
+    }
+    if let Some(late) = &ctx.inputs.max_late {
+        args.max_late.clone_from(late);
+    }
+    let start = match shared_start(&args) {
+        Ok(start) => start,
+        Err(err) => {
+            eprintln!("tailgate: {err}");
+            return exit::USAGE;
+        }
+    };
     let path = args
         .config
         .clone()
@@ -400,7 +425,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
     // A shard: the whole run's hash and load in words, then its share of the load.
     let mut shard_info = None;
     if let Some(shard) = args.shard {
-        match sharded(&config, deployer.name(), shard) {
+        match sharded(&config, deployer.name(), shard, start.as_ref()) {
             Ok((split, info)) => {
                 config = split;
                 shard_info = Some(info);
@@ -453,6 +478,8 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         context,
         release,
         history: plan,
+        shard: shard_info.clone(),
+        start,
     };
     let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
@@ -559,7 +586,6 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
             info.count,
             info.count
         );
-        outcome.results.shard = Some(info);
         outcome.markdown.insert_str(0, &note);
         if let Err(err) = pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown) {
             eprintln!("tailgate: {err}");
@@ -679,17 +705,69 @@ async fn record(
     true
 }
 
+/// The furthest ahead a shared start may be: the longest a GitHub Actions job runs.
+const MAX_AHEAD_MS: i64 = 6 * 3_600_000;
+
+/// `--start-at` and `--max-late`, checked: a shard of several needs a shared start.
+fn shared_start(args: &RunArgs) -> Result<Option<crate::bench::SharedStart>, String> {
+    let max_late = config::units::parse_duration(&args.max_late)
+        .map_err(|e| format!("--max-late `{}`: {e}", args.max_late))?;
+    let Some(text) = &args.start_at else {
+        return match args.shard {
+            Some(shard) if shard.count() > 1 => Err(format!(
+                "--shard {shard} needs --start-at: one start time shared by every shard (RFC 3339, e.g. \
+                 --start-at 2026-12-05T23:50:00Z), computed once by an earlier job after the deploy, \
+                 so that the shards load the target together (see examples/workflows/sharded.yml)"
+            )),
+            _ => Ok(None),
+        };
+    };
+    let t =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+                format!(
+                    "--start-at `{text}` is not an RFC 3339 time (e.g. 2026-12-05T23:50:00Z): {e}"
+                )
+            })?;
+    let start_ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| format!("--start-at `{text}` is out of range"))?;
+    // A typo in the date would keep every shard waiting for days.
+    let ahead = start_ms - crate::bench::unix_ms();
+    if ahead > MAX_AHEAD_MS {
+        return Err(format!(
+            "--start-at `{text}` is {} from now; a shared start is minutes after the deploy \
+             (at most {} h ahead): check its date and time zone",
+            crate::format::duration(std::time::Duration::from_millis(ahead as u64)),
+            MAX_AHEAD_MS / 3_600_000
+        ));
+    }
+    Ok(Some(crate::bench::SharedStart {
+        start_ms,
+        given: text.trim().to_string(),
+        max_late,
+    }))
+}
+
 /// The config of `shard` (its share of the load) and what its results record.
 fn sharded(
     config: &Config,
     deployer: &str,
     shard: crate::shard::Shard,
-) -> Result<(Config, crate::results::ShardInfo), crate::shard::ShardError> {
+    start: Option<&crate::bench::SharedStart>,
+) -> Result<(Config, crate::results::ShardInfo), String> {
     let seed = config
         .compare
         .seed
-        .ok_or(crate::shard::ShardError::NoSeed(shard))?;
-    let split = shard.split(config)?;
+        .ok_or(crate::shard::ShardError::NoSeed(shard))
+        .map_err(|e| e.to_string())?;
+    let split = shard.split(config).map_err(|e| e.to_string())?;
+    if let Some(start) = start {
+        // Every round needs a known length to be on the grid: refused before
+        // anything is deployed.
+        let order = crate::bench::draw_order(split.compare.rounds, seed);
+        crate::bench::Grid::new(start.start_ms, &split.endpoints, &order, |_| true)
+            .map_err(|e| e.to_string())?;
+    }
     let info = crate::results::ShardInfo {
         index: Some(shard.index()),
         count: shard.count(),
@@ -698,6 +776,8 @@ fn sharded(
             .iter()
             .map(|e| crate::bench::describe_load(&e.load))
             .collect(),
+        start: None,
+        together: None,
     };
     Ok((split, info))
 }

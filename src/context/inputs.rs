@@ -10,7 +10,7 @@ use super::{ContextError, Env};
 /// Every action input the binary reads, as the runner passes it (`INPUT_` + the
 /// input's id in upper case). `action.yml` declares exactly these;
 /// `scripts/check-action-inputs.sh` checks both directions.
-pub const ACTION_INPUTS: [&str; 11] = [
+pub const ACTION_INPUTS: [&str; 13] = [
     "INPUT_COMMAND",
     "INPUT_CONFIG",
     "INPUT_GITHUB_TOKEN",
@@ -22,6 +22,8 @@ pub const ACTION_INPUTS: [&str; 11] = [
     "INPUT_HEAD_URL",
     "INPUT_SHARD",
     "INPUT_SEED",
+    "INPUT_START_AT",
+    "INPUT_MAX_LATE",
 ];
 
 /// The action's inputs (`INPUT_*`), parsed. An empty input is absent (the runner
@@ -49,6 +51,11 @@ pub struct ActionInputs {
     pub shard: Option<String>,
     /// `seed`: the seed of the side order and the bootstrap, shared by shards.
     pub seed: Option<u64>,
+    /// `start_at`: the shared start of every shard (RFC 3339; checked by `run`).
+    pub start_at: Option<String>,
+    /// `max_late`: how late after `start_at` a shard may still join (checked by
+    /// `run`).
+    pub max_late: Option<String>,
 }
 
 impl ActionInputs {
@@ -116,6 +123,8 @@ impl ActionInputs {
             head_url: get("INPUT_HEAD_URL"),
             shard: get("INPUT_SHARD"),
             seed,
+            start_at: get("INPUT_START_AT"),
+            max_late: get("INPUT_MAX_LATE"),
         })
     }
 }

@@ -8,6 +8,7 @@
 
 mod checkout;
 mod cleanup;
+pub mod clock;
 pub mod cloudformation;
 pub mod command;
 mod local;

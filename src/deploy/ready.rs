@@ -55,6 +55,16 @@ impl ReadinessPoller {
         Ok(ReadinessPoller { client })
     }
 
+    /// The offset of the target's clock at `base_url` from ours, from its `Date`
+    /// headers ([`super::clock`]), probing until `until_ms` at the latest.
+    pub async fn clock_offset(
+        &self,
+        base_url: &str,
+        until_ms: i64,
+    ) -> Result<super::clock::ClockOffset, String> {
+        super::clock::probe(&self.client, base_url, until_ms).await
+    }
+
     /// Poll `base_url` + `ready.path` until it answers ready or `ready.timeout`
     /// passes. Returns how many polls it took.
     pub async fn wait(

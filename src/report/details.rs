@@ -261,6 +261,10 @@ pub fn build(results: &RunResults) -> Details {
     if let Some(runner) = &ctx.runner {
         method.push_str(&format!(" Runner: {}.", escape::text(runner)));
     }
+    if let Some(paragraph) = super::shards::method(results) {
+        method.push_str("\n\n");
+        method.push_str(&paragraph);
+    }
     // Last, so the paragraph's sentences stay out of the list.
     let untold = could_not_tell(results);
     if !untold.is_empty() {

@@ -15,6 +15,7 @@ mod ladder;
 mod marker;
 mod render;
 pub mod server_side;
+mod shards;
 mod view;
 mod why;
 

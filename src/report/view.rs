@@ -61,6 +61,8 @@ pub struct ReportView {
     pub marker: String,
     /// Set on the short view: what was left out to fit GitHub's limit.
     pub shortened: Option<String>,
+    /// A merged run of shards: how many, how together, the load at once.
+    pub sharded: Option<String>,
 }
 
 /// One finding: a line of the report's opening, with the `Server-Timing` entries
@@ -795,6 +797,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         footer: details.footer,
         marker: super::marker_for(results).render(),
         shortened: None,
+        sharded: super::shards::line(results),
     }
 }
 

@@ -188,6 +188,7 @@ mod tests {
             rounds,
             first_requests: Vec::new(),
             stop: None,
+            missed: Vec::new(),
         }
     }
 

@@ -21,12 +21,14 @@ use crate::side::Side;
 mod file;
 mod notes;
 mod recompute;
+mod together;
 
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
 pub use notes::{
     Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, Trend, TrendChange, TrendPoint,
 };
 pub use recompute::recompute;
+pub use together::{Dropped, PhaseTogether, ShardClock, Together};
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.
 pub fn now_rfc3339() -> String {
@@ -92,7 +94,7 @@ pub struct RunResults {
 }
 
 /// A shard of a run (`tailgate run --shard I/N`), or the merge of all N.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardInfo {
     /// Which shard (1-based, I of `count`); absent in the merged file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +108,30 @@ pub struct ShardInfo {
     /// before it was split.
     #[serde(default)]
     pub profiles: Vec<String>,
+    /// A shard's: how it met the shared start (`--start-at`). Absent in files of
+    /// shards that ran on their own clocks (earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<ShardStart>,
+    /// The merge's: how well the shards' rounds overlapped, and what was dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub together: Option<Together>,
+}
+
+/// How a shard met the shared start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardStart {
+    /// T0 as given (RFC 3339).
+    pub start_at: String,
+    /// How late the shard was ready after T0, ms (0 when on time); a late shard
+    /// joined at the next slot and missed the slots before it.
+    pub late_ms: u64,
+    /// The target's clock minus this shard's, from its `Date` headers, when it
+    /// could be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::deploy::clock::ClockOffset>,
+    /// Why the offset could not be told, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_error: Option<String>,
 }
 
 /// The settings that shaped the run.

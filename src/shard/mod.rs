@@ -18,6 +18,7 @@
 //! ([`crate::bench::Recorder::merge`]). HdrHistograms add without loss, so the
 //! merged percentiles are those of all requests pooled.
 
+mod align;
 mod merge;
 
 use std::fmt;
@@ -25,7 +26,8 @@ use std::str::FromStr;
 
 use crate::config::{Config, Profile};
 
-pub use merge::{merge, MergeError};
+pub use align::MIN_OVERLAP;
+pub use merge::{merge, MergeError, MergeOptions};
 
 /// Shard I of N, `1 <= I <= N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

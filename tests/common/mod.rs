@@ -382,6 +382,7 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
                 rounds,
                 first_requests: Vec::new(),
                 stop: None,
+                missed: Vec::new(),
             }
         })
         .collect();
