@@ -336,6 +336,13 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
             Ok(gate) => gate,
             Err(err) => {
                 eprintln!("tailgate: {err}");
+                super::stopped_early(
+                    &ctx,
+                    &format!(
+                        "## tailgate: the config could not be read\n\n{}\n\nNothing was measured (exit code 2).",
+                        crate::publish::workflow::cell(&err.to_string())
+                    ),
+                );
                 return exit::USAGE;
             }
         };
@@ -347,8 +354,8 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         match config::parse_with(&gate.gate.text, &gate.gate.source, &base_dir, &read) {
             Ok(config) => (config, Some((gate, base_dir))),
             Err(err) => {
-                eprintln!("{err}");
-                return exit::USAGE;
+                let file = github::gate_config::repo_relative(&path, &repo_dir);
+                return super::config_failed(&ctx, &err, &file, &gate.gate.source);
             }
         }
     } else {
