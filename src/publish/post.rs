@@ -492,6 +492,7 @@ pub async fn publish_refusal(ctx: &Context, why: &str, options: &PublishOptions)
     }
     let sha = match &ctx.trigger {
         Trigger::WorkflowRun { head_sha, .. } => Some(head_sha.clone()),
+        Trigger::PullRequest { pr, .. } => Some(pr.head_sha.clone()),
         _ => None,
     };
     if options.check_run {
