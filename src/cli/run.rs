@@ -389,14 +389,16 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         );
     }
     let pr = ctx.pull_request();
+    // A pull request's or a merge group's commits.
+    let compared = ctx.compared();
     let base_ref = args
         .base_ref
         .clone()
-        .or_else(|| pr.map(|p| p.base_sha.clone()));
+        .or_else(|| compared.map(|c| c.base_sha.to_string()));
     let head_ref = args
         .head_ref
         .clone()
-        .or_else(|| pr.map(|p| p.head_sha.clone()));
+        .or_else(|| compared.map(|c| c.head_sha.to_string()));
     let progress = Progress::new(ProgressMode::detect());
     let site = RunSite {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),

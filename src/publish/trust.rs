@@ -663,6 +663,12 @@ async fn verify_in_place(
             Some(pr.base_sha.clone()),
             pr.base_ref.clone(),
         ),
+        Trigger::MergeGroup(group) => (
+            Some(group.head_sha.clone()),
+            None,
+            Some(group.base_sha.clone()),
+            group.base_ref.clone(),
+        ),
         Trigger::Release { sha, git_ref, .. } => (
             sha.clone(),
             None,
