@@ -467,6 +467,21 @@ fn sha256_hex(path: &Path) -> String {
 /// makes them: `tailgate` at the top of a tar.gz, and `<asset>.sha256` holding
 /// `<hex>  <asset>`. With `tampered`, the checksum file names another file's hash.
 fn release_server(dir: &Path, tampered: bool) -> Server {
+    release_server_with(dir, |hash, asset| {
+        if tampered {
+            // The checksum of something else: what a swapped asset looks like.
+            format!(
+                "{}  {asset}\n",
+                sha256_hex(&Path::new(ROOT).join("Cargo.toml"))
+            )
+        } else {
+            format!("{hash}  {asset}\n")
+        }
+    })
+}
+
+/// [`release_server`] with the checksum file `checksum(hash, asset)` writes.
+fn release_server_with(dir: &Path, checksum: impl Fn(&str, &str) -> String) -> Server {
     let (_, target) = runner_arch();
     let asset = format!("tailgate-v{VERSION}-{target}.tar.gz");
     let staging = dir.join("release");
@@ -482,12 +497,7 @@ fn release_server(dir: &Path, tampered: bool) -> Server {
         .status()
         .expect("tar");
     assert!(status.success());
-    let mut hash = sha256_hex(&tarball);
-    if tampered {
-        // The checksum of something else: what a swapped asset looks like.
-        hash = sha256_hex(&Path::new(ROOT).join("Cargo.toml"));
-    }
-    let checksum = format!("{hash}  {asset}\n");
+    let checksum = checksum(&sha256_hex(&tarball), &asset);
     let mut files = HashMap::new();
     files.insert(
         format!("/v{VERSION}/{asset}"),
@@ -1147,4 +1157,76 @@ async fn after_a_failing_gate_the_binary_is_in_the_cache() {
         install.log
     );
     assert_eq!(runner.saved.len(), 1, "a cache hit saves nothing");
+}
+
+/// `install.sh install` as the composite's install step runs it, at `v{VERSION}`.
+async fn install(dir: &Path, release_url: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let (arch, _) = runner_arch();
+    for d in ["toolcache", "tmp"] {
+        std::fs::create_dir_all(dir.join(d)).expect("dir");
+    }
+    let out = tokio::process::Command::new("bash")
+        .arg(Path::new(ROOT).join("scripts/action/install.sh"))
+        .arg("install")
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("TAILGATE_ACTION_PATH", ROOT)
+        .env("TAILGATE_ACTION_REF", format!("v{VERSION}"))
+        .env("TAILGATE_RELEASE_URL", release_url)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", arch)
+        .env("RUNNER_TOOL_CACHE", dir.join("toolcache"))
+        .env("RUNNER_TEMP", dir.join("tmp"))
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("bash");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_install_checks_the_checksum_files_asset_name_and_the_assets_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // The checksum file of another asset of the release (a swapped download).
+    let other = release_server_with(dir.path(), |hash, _| {
+        format!("{hash}  tailgate-v{VERSION}-x86_64-apple-darwin.tar.gz\n")
+    });
+    let (code, log) = install(&dir.path().join("a"), &other.base_url(), &[]).await;
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("is the checksum of 'tailgate-v") && log.contains("refusing to install"),
+        "{log}"
+    );
+    drop(other);
+
+    // An asset over the size a stripped release stays under.
+    let honest = release_server(dir.path(), false);
+    let (code, log) = install(
+        &dir.path().join("b"),
+        &honest.base_url(),
+        &[("TAILGATE_MAX_ASSET_BYTES", "1000")],
+    )
+    .await;
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("over the 1000 bytes"), "{log}");
+    let (_, target) = runner_arch();
+    assert!(!dir
+        .path()
+        .join(format!("b/toolcache/tailgate/{VERSION}/{target}/tailgate"))
+        .exists());
+
+    // The same asset under the default limit (40 MB) installs, its size in the log.
+    let (code, log) = install(&dir.path().join("c"), &honest.base_url(), &[]).await;
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(" bytes") && log.contains("checksum verified"),
+        "{log}"
+    );
 }

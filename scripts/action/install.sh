@@ -125,7 +125,7 @@ install_from_source() {
 }
 
 install_release() {
-  local target dir asset base url expected actual
+  local target dir asset base url expected actual named size max
   target="$(target_of_runner)" || fail "no tailgate release for ${RUNNER_OS:-?}/${RUNNER_ARCH:-?}; set build_from_source: true"
   dir="$tools/tailgate/$version/$target"
   asset="tailgate-v$version-$target.tar.gz"
@@ -158,6 +158,20 @@ install_release() {
   expected="$(awk 'NR == 1 { print tolower($1) }' "$work/$asset.sha256")"
   [[ "$expected" =~ ^[0-9a-f]{64}$ ]] ||
     fail "$asset.sha256 does not hold a SHA-256 checksum; refusing to install"
+  # `<hex>  <asset>` (sha256sum's format; `*` marks binary mode): the checksum of
+  # this very asset, not of another file of the release.
+  named="$(awk 'NR == 1 { sub(/^\*/, "", $2); print $2 }' "$work/$asset.sha256")"
+  if [[ -n "$named" && "$named" != "$asset" ]]; then
+    fail "$asset.sha256 is the checksum of '$named', not of $asset; refusing to install"
+  fi
+  # Release assets are stripped binaries, well under the limit (31.6 MB for Linux
+  # x86_64, 12.4 MB gzipped); an asset over it is not the one the release built.
+  size="$(wc -c <"$work/$asset" | tr -d ' ')"
+  max="${TAILGATE_MAX_ASSET_BYTES:-40000000}"
+  if ((size > max)); then
+    fail "$asset is $size bytes, over the $max bytes a stripped release asset stays under; refusing to install"
+  fi
+  say "$asset: $size bytes"
   actual="$(sha256_of "$work/$asset")"
   if [[ "$actual" != "$expected" ]]; then
     fail "checksum mismatch for $asset: expected $expected, got $actual; refusing to install it (a corrupted or tampered download)"
