@@ -7,9 +7,10 @@
 //! The release download is served on 127.0.0.1 with real checksum files (and a
 //! tampered one, which must be refused); an earlier step starts the service on the
 //! runner's 127.0.0.1; `tailgate run` measures it and publishes to the GitHub
-//! stand-in. `actions/cache` is not emulated (a `uses:` of another action is
-//! recorded and skipped), so every run installs afresh, except where a test runs
-//! the install twice with the same tool cache, as a cache hit would.
+//! stand-in. A `uses:` of another action is recorded and skipped, except the
+//! action's own `actions/cache/restore` and `actions/cache/save`, which keep the
+//! saved folder by key in a folder beside the runner (the cache server: it
+//! outlives a job's tool cache, as GitHub's does).
 
 mod common;
 #[expect(
@@ -71,6 +72,10 @@ struct Runner {
     skipped: Vec<String>,
     /// The step summaries, in order.
     summaries: Vec<String>,
+    /// The cache server's store: one folder per saved key.
+    cache_store: PathBuf,
+    /// Keys saved by `actions/cache/save`, in order.
+    saved: Vec<String>,
     counter: usize,
 }
 
@@ -78,6 +83,7 @@ impl Runner {
     fn new(env: BTreeMap<String, String>, workspace: PathBuf, temp: PathBuf) -> Runner {
         // A runner's PATH has the usual system folders: bash, curl, tar, sha256sum.
         let system_path = "/usr/local/bin:/usr/bin:/bin".to_string();
+        let cache_store = temp.parent().expect("temp's parent").join("cache-server");
         Runner {
             env,
             token: CANARY.to_string(),
@@ -89,6 +95,8 @@ impl Runner {
             masks: Vec::new(),
             skipped: Vec::new(),
             summaries: Vec::new(),
+            cache_store,
+            saved: Vec::new(),
             counter: 0,
         }
     }
@@ -197,7 +205,7 @@ impl Runner {
             let id = inner["id"].as_str().map(str::to_string);
             let outputs = if let Some(uses) = inner["uses"].as_str() {
                 self.skipped.push(uses.to_string());
-                BTreeMap::new()
+                self.cache_step(uses, &inner["with"], &ctx)
             } else {
                 assert_eq!(
                     inner["shell"], "bash",
@@ -222,6 +230,44 @@ impl Runner {
             outputs.insert(name.as_str().expect("name").to_string(), value);
         }
         Ok(outputs)
+    }
+
+    /// `actions/cache/restore` (output `cache-hit`) and `actions/cache/save` (a key
+    /// is saved once, as on GitHub) against the cache store; other actions: nothing.
+    fn cache_step(
+        &mut self,
+        uses: &str,
+        with: &serde_yaml::Value,
+        ctx: &Value,
+    ) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let (Some(path), Some(key)) = (with["path"].as_str(), with["key"].as_str()) else {
+            return out;
+        };
+        let path = PathBuf::from(expand(path, ctx));
+        let key = expand(key, ctx);
+        let stored = self.cache_store.join(&key);
+        let copy = |from: &Path, to: &Path| {
+            std::fs::create_dir_all(to).expect("cache dir");
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(from.join("."))
+                .arg(to)
+                .status()
+                .expect("cp");
+            assert!(status.success());
+        };
+        if uses.starts_with("actions/cache/restore@") {
+            let hit = stored.is_dir();
+            if hit {
+                copy(&stored, &path);
+            }
+            out.insert("cache-hit".into(), hit.to_string());
+        } else if uses.starts_with("actions/cache/save@") && !stored.exists() && path.is_dir() {
+            copy(&path, &stored);
+            self.saved.push(key);
+        }
+        out
     }
 
     /// One `run:` step with bash, as the runner runs it: `bash --noprofile --norc
@@ -374,8 +420,14 @@ fn truthy(condition: &str, ctx: &Value) -> bool {
         .strip_prefix("${{")
         .and_then(|c| c.strip_suffix("}}"))
         .unwrap_or(condition);
-    let v = eval(inner.trim(), ctx);
-    !(v.is_empty() || v == "false" || v == "0")
+    inner.split("&&").all(|part| {
+        let part = part.trim();
+        if part == "always()" {
+            return true;
+        }
+        let v = eval(part, ctx);
+        !(v.is_empty() || v == "false" || v == "0")
+    })
 }
 
 /// `GITHUB_OUTPUT`'s two forms: `name=value` and `name<<DELIMITER` ... `DELIMITER`.
@@ -415,6 +467,21 @@ fn sha256_hex(path: &Path) -> String {
 /// makes them: `tailgate` at the top of a tar.gz, and `<asset>.sha256` holding
 /// `<hex>  <asset>`. With `tampered`, the checksum file names another file's hash.
 fn release_server(dir: &Path, tampered: bool) -> Server {
+    release_server_with(dir, |hash, asset| {
+        if tampered {
+            // The checksum of something else: what a swapped asset looks like.
+            format!(
+                "{}  {asset}\n",
+                sha256_hex(&Path::new(ROOT).join("Cargo.toml"))
+            )
+        } else {
+            format!("{hash}  {asset}\n")
+        }
+    })
+}
+
+/// [`release_server`] with the checksum file `checksum(hash, asset)` writes.
+fn release_server_with(dir: &Path, checksum: impl Fn(&str, &str) -> String) -> Server {
     let (_, target) = runner_arch();
     let asset = format!("tailgate-v{VERSION}-{target}.tar.gz");
     let staging = dir.join("release");
@@ -430,12 +497,7 @@ fn release_server(dir: &Path, tampered: bool) -> Server {
         .status()
         .expect("tar");
     assert!(status.success());
-    let mut hash = sha256_hex(&tarball);
-    if tampered {
-        // The checksum of something else: what a swapped asset looks like.
-        hash = sha256_hex(&Path::new(ROOT).join("Cargo.toml"));
-    }
-    let checksum = format!("{hash}  {asset}\n");
+    let checksum = checksum(&sha256_hex(&tarball), &asset);
     let mut files = HashMap::new();
     files.insert(
         format!("/v{VERSION}/{asset}"),
@@ -448,6 +510,19 @@ fn release_server(dir: &Path, tampered: bool) -> Server {
 /// A pull request job on the emulated runner against `standin`, with a config in
 /// the workspace (and at the base commit, through the contents API).
 async fn pr_runner(dir: &Path, standin: &StandIn, config: &str) -> Runner {
+    let event = pr_event(dir, HEAD_SHA);
+    event_runner(dir, standin, config, "pull_request", &event)
+}
+
+/// A job of `event_name` (payload at `event`) on the emulated runner; the config
+/// is in the workspace and, through the contents API, at [`BASE_SHA`].
+fn event_runner(
+    dir: &Path,
+    standin: &StandIn,
+    config: &str,
+    event_name: &str,
+    event: &Path,
+) -> Runner {
     let workspace = dir.join("workspace");
     let temp = dir.join("runner-temp");
     for d in [&workspace, &temp, &temp.join("home")] {
@@ -460,8 +535,7 @@ async fn pr_runner(dir: &Path, standin: &StandIn, config: &str) -> Runner {
         .expect("state")
         .files
         .insert((BASE_SHA.into(), "tailgate.yml".into()), config.to_string());
-    let event = pr_event(dir, HEAD_SHA);
-    let mut env: BTreeMap<String, String> = actions_env(standin, dir, "pull_request", &event, 4242)
+    let mut env: BTreeMap<String, String> = actions_env(standin, dir, event_name, event, 4242)
         .into_iter()
         .filter(|(k, _)| {
             !k.starts_with("INPUT_") && k != "GITHUB_OUTPUT" && k != "GITHUB_STEP_SUMMARY"
@@ -580,7 +654,14 @@ async fn the_action_installs_a_verified_binary_and_gates_a_service_on_the_runner
         "{:?}",
         runner.path
     );
-    assert_eq!(runner.skipped, ["actions/checkout@v4", "actions/cache@v4"]);
+    assert_eq!(
+        runner.skipped,
+        [
+            "actions/checkout@v4",
+            "actions/cache/restore@v4",
+            "actions/cache/save@v4"
+        ]
+    );
 
     // The gate's outputs, through the composite's `outputs:`.
     let gate = &steps["gate"]["outputs"];
@@ -728,7 +809,9 @@ async fn a_branch_ref_without_a_release_is_told_to_build_from_source() {
     let failed = result.expect_err("no release for a branch");
     assert_eq!(failed.name, "Plan the tailgate install");
     assert!(
-        failed.log.contains("'main' is not a release tag")
+        failed
+            .log
+            .contains("'main' is not a release tag or a full commit sha")
             && failed.log.contains("build_from_source: true"),
         "{}",
         failed.log
@@ -920,4 +1003,230 @@ endpoints:
     assert_eq!(conclusions, ["failure", "success", "success", "failure"]);
     drop(state);
     drop(release);
+}
+
+/// The merge queue's group commit the `merge_group` payload names in these tests.
+const GROUP_SHA: &str = "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d";
+
+/// The real `merge_group` payload, its base commit moved to [`BASE_SHA`] (where the
+/// stand-in serves the gate's config); its head is [`GROUP_SHA`].
+fn merge_group_event(dir: &Path, standin: &StandIn) -> PathBuf {
+    let text = std::fs::read_to_string(common::fixture(
+        "github-events/merge_group.checks_requested.0.json",
+    ))
+    .expect("fixture");
+    let mut payload: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(payload["merge_group"]["head_sha"], GROUP_SHA);
+    payload["merge_group"]["base_sha"] = json!(BASE_SHA);
+    standin
+        .state
+        .lock()
+        .expect("state")
+        .commits
+        .push(GROUP_SHA.into());
+    let path = dir.join("merge_group.json");
+    std::fs::write(&path, payload.to_string()).expect("write");
+    path
+}
+
+/// A commit sha of this action (what `uses: tailgate-dev/tailgate@<sha>` names).
+const ACTION_SHA: &str = "9f2c4e1a7b3d5f6e8a0c2b4d6f8e0a1c3b5d7f9e";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_by_sha_a_merge_group_is_gated_with_a_check_run_on_its_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(CANARY).await;
+    let release = release_server(dir.path(), false);
+    let event = merge_group_event(dir.path(), &standin);
+    let mut runner = event_runner(dir.path(), &standin, CONFIG, "merge_group", &event);
+    let result = runner
+        .job(
+            &workflow(&release.base_url(), ACTION_SHA),
+            &json!({ "TG_RUNNER_TOKEN": SECRET }),
+        )
+        .await;
+    stop_services(&runner);
+    let log = runner.log();
+    let steps = result.unwrap_or_else(|failed| panic!("step `{}` failed:\n{log}", failed.name));
+
+    // The release of the checkout's version, verified, and said to be for the sha.
+    assert!(log.contains("checksum verified"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "installed release v{VERSION} (tailgate-v{VERSION}-"
+        )) && log.contains(&format!("for the action's commit {ACTION_SHA}")),
+        "{log}"
+    );
+    let gate = &steps["gate"]["outputs"];
+    assert_eq!(gate["verdict"], "pass", "{log}");
+    assert_eq!(gate["exit_code"], "0");
+    assert_eq!(gate["comment_url"], "", "no PR, no comment");
+
+    // Head: the group's commit; base: its parent, whose config gates.
+    let results_path = runner
+        .workspace
+        .join(gate["results_path"].as_str().unwrap());
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(&results_path).unwrap()).unwrap();
+    assert_eq!(results["context"]["kind"], "merge_group");
+    assert_eq!(results["context"]["head_sha"], GROUP_SHA);
+    assert_eq!(results["context"]["base_sha"], BASE_SHA);
+    assert!(!results["endpoints"][0]["rounds"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let summary = runner.summaries.concat();
+    assert!(summary.contains("tailgate"), "{summary}");
+    {
+        let state = standin.state.lock().unwrap();
+        assert_eq!(state.check_runs.len(), 1);
+        assert_eq!(state.check_runs[0]["head_sha"], GROUP_SHA);
+        assert!(state.comments.is_empty(), "no PR to comment on");
+        assert!(state.requests.iter().all(|r| !r.path.contains("/issues/")));
+        assert!(state.requests.iter().any(|r| r
+            .path
+            .contains(&format!("contents/tailgate.yml?ref={BASE_SHA}"))));
+    }
+
+    // A branch is still refused (no release binary of its code).
+    let branch_dir = dir.path().join("branch");
+    std::fs::create_dir_all(&branch_dir).expect("dir");
+    let mut other = pr_runner(&branch_dir, &standin, CONFIG).await;
+    let failed = other
+        .job(&workflow("http://127.0.0.1:9", "main"), &json!({}))
+        .await
+        .expect_err("a branch has no release");
+    stop_services(&other);
+    assert!(
+        failed
+            .log
+            .contains("not a release tag or a full commit sha"),
+        "{}",
+        failed.log
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failing_gate_the_binary_is_in_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(CANARY).await;
+    let release = release_server(dir.path(), false);
+    // An SLO no service meets: the gate fails (blocking, exit 1).
+    let failing =
+        format!("{CONFIG}  - name: impossible\n    path: /users/2\n    slo: {{ p99: 1us }}\n");
+    let mut runner = pr_runner(dir.path(), &standin, &failing).await;
+    let secrets = json!({ "TG_RUNNER_TOKEN": SECRET });
+    let result = runner
+        .job(
+            &workflow(&release.base_url(), &format!("v{VERSION}")),
+            &secrets,
+        )
+        .await;
+    stop_services(&runner);
+    let failed = result.expect_err("the gate fails");
+    assert_eq!(failed.name, "Run tailgate", "{}", runner.log());
+    assert_eq!(failed.code, 1, "{}", failed.log);
+    let (_, target) = runner_arch();
+    let key = format!("tailgate-{VERSION}-{target}");
+    assert_eq!(runner.saved, std::slice::from_ref(&key), "{}", runner.log());
+    assert!(runner.cache_store.join(&key).join("tailgate").is_file());
+
+    // The next run, on a fresh runner (empty tool cache, release server gone):
+    // restored from the cache, checked, used.
+    drop(release);
+    std::fs::remove_dir_all(dir.path().join("toolcache")).expect("tool cache");
+    let from = runner.counter;
+    let again = serde_yaml::from_str::<serde_yaml::Value>(&format!(
+        r#"
+- id: gate
+  uses: ./
+  env: {{ TAILGATE_RELEASE_URL: "http://127.0.0.1:9" }}
+  with: {{ __ref: "v{VERSION}", command: "check" }}
+"#
+    ))
+    .unwrap();
+    let _ = runner.job(&again, &secrets).await;
+    let install = runner.steps[from..]
+        .iter()
+        .find(|s| s.name == "Install tailgate")
+        .expect("install ran");
+    assert_eq!(install.code, 0, "{}", install.log);
+    assert!(
+        install.log.contains("using the cached, verified"),
+        "{}",
+        install.log
+    );
+    assert_eq!(runner.saved.len(), 1, "a cache hit saves nothing");
+}
+
+/// `install.sh install` as the composite's install step runs it, at `v{VERSION}`.
+async fn install(dir: &Path, release_url: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let (arch, _) = runner_arch();
+    for d in ["toolcache", "tmp"] {
+        std::fs::create_dir_all(dir.join(d)).expect("dir");
+    }
+    let out = tokio::process::Command::new("bash")
+        .arg(Path::new(ROOT).join("scripts/action/install.sh"))
+        .arg("install")
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("TAILGATE_ACTION_PATH", ROOT)
+        .env("TAILGATE_ACTION_REF", format!("v{VERSION}"))
+        .env("TAILGATE_RELEASE_URL", release_url)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", arch)
+        .env("RUNNER_TOOL_CACHE", dir.join("toolcache"))
+        .env("RUNNER_TEMP", dir.join("tmp"))
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("bash");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_install_checks_the_checksum_files_asset_name_and_the_assets_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // The checksum file of another asset of the release (a swapped download).
+    let other = release_server_with(dir.path(), |hash, _| {
+        format!("{hash}  tailgate-v{VERSION}-x86_64-apple-darwin.tar.gz\n")
+    });
+    let (code, log) = install(&dir.path().join("a"), &other.base_url(), &[]).await;
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("is the checksum of 'tailgate-v") && log.contains("refusing to install"),
+        "{log}"
+    );
+    drop(other);
+
+    // An asset over the size a stripped release stays under.
+    let honest = release_server(dir.path(), false);
+    let (code, log) = install(
+        &dir.path().join("b"),
+        &honest.base_url(),
+        &[("TAILGATE_MAX_ASSET_BYTES", "1000")],
+    )
+    .await;
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("over the 1000 bytes"), "{log}");
+    let (_, target) = runner_arch();
+    assert!(!dir
+        .path()
+        .join(format!("b/toolcache/tailgate/{VERSION}/{target}/tailgate"))
+        .exists());
+
+    // The same asset under the default limit (40 MB) installs, its size in the log.
+    let (code, log) = install(&dir.path().join("c"), &honest.base_url(), &[]).await;
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(" bytes") && log.contains("checksum verified"),
+        "{log}"
+    );
 }

@@ -1341,3 +1341,59 @@ fn history_settings_are_checked_where_they_are_written() {
         })
     );
 }
+
+// --- Every problem at once (issue 26) ---------------------------------------
+
+/// A config with three problems: an unknown key and a badly written value (the
+/// shape, found by serde one at a time) and a duplicate endpoint name (a semantic
+/// check).
+pub const THREE_PROBLEMS: &str = "mode: blocking
+deploy:
+  url:
+    base: http://127.0.0.1:1
+    head: http://127.0.0.1:2
+compare:
+  rounds: 4
+  confidance: 0.95
+defaults:
+  slo:
+    p99: fast
+endpoints:
+  - name: a
+    path: /a
+  - name: a
+    path: /b
+";
+
+#[test]
+fn every_problem_of_a_file_is_reported_at_once() {
+    let all = problems(THREE_PROBLEMS);
+    assert_eq!(all.len(), 3, "{all:#?}");
+    check(
+        &all[0],
+        8,
+        3,
+        "compare.confidance",
+        "unknown key `confidance`",
+    );
+    assert!(
+        all[0].message.contains("did you mean `confidence`"),
+        "{}",
+        all[0]
+    );
+    check(&all[1], 11, 10, "defaults.slo.p99", "\"fast\"");
+    assert_eq!(all[1].kind, ProblemKind::Schema);
+    check(&all[2], 15, 11, "endpoints[1].name", "already used");
+    assert_eq!(all[2].kind, ProblemKind::Invalid);
+}
+
+#[test]
+fn a_removed_bad_value_is_not_also_reported_missing() {
+    // `path` is required: its bad value is one problem, not two.
+    let all = problems(&with_deploy(
+        "endpoints:\n  - path: [1, 2]\n  - path: /b\n    methd: GET\n",
+    ));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].path.to_string(), "endpoints[0].path", "{}", all[0]);
+    assert_eq!(all[1].path.to_string(), "endpoints[1].methd", "{}", all[1]);
+}

@@ -109,6 +109,40 @@ fn workflow_dispatch_is_a_release_gate() {
 }
 
 #[test]
+fn merge_group_compares_the_group_with_its_base_commit() {
+    let ctx = parse("merge_group.checks_requested.0.json", "merge_group");
+    let Trigger::MergeGroup(group) = &ctx.trigger else {
+        panic!("{:?}", ctx.trigger);
+    };
+    assert_eq!(group.head_sha, "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d");
+    assert_eq!(group.base_sha, "380387fbc80638b734a49e1be1c4dfec1c01b33c");
+    assert_eq!(group.base_ref, "main");
+    assert_eq!(
+        group.head_ref,
+        "gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64"
+    );
+    assert!(ctx.pull_request().is_none(), "no PR to comment on");
+    let compared = ctx.compared().expect("base vs head");
+    assert_eq!(compared.base_sha, group.base_sha);
+    assert_eq!(compared.head_sha, group.head_sha);
+    let rc = ctx.run_context();
+    assert_eq!(rc.kind, "merge_group");
+    assert_eq!(rc.head_sha.as_deref(), Some(group.head_sha.as_str()));
+    assert_eq!(rc.base_sha.as_deref(), Some(group.base_sha.as_str()));
+    assert_eq!(rc.pull_request, None);
+    assert_eq!(rc.base_label, "main@380387f");
+    let broken = Context::from_env(
+        &env("merge_group"),
+        Some("{\"merge_group\":{\"head_sha\":\"abc\"}}"),
+    )
+    .expect_err("no base");
+    assert!(
+        broken.to_string().contains("merge_group.base_ref"),
+        "{broken}"
+    );
+}
+
+#[test]
 fn schedule_has_no_payload_fields_and_still_parses() {
     let ctx = Context::from_env(&env("schedule"), Some("{\"schedule\":\"0 3 * * *\"}"))
         .expect("schedule");
@@ -153,6 +187,11 @@ fn every_fixture_parses() {
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         match event.as_str() {
             "pull_request" => assert!(ctx.pull_request().is_some(), "{}", file.display()),
+            "merge_group" => assert!(
+                matches!(ctx.trigger, Trigger::MergeGroup(_)),
+                "{}",
+                file.display()
+            ),
             _ => assert!(
                 matches!(ctx.trigger, Trigger::Release { .. }),
                 "{}",

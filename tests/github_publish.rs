@@ -5,23 +5,25 @@
 mod common;
 
 use common::standin::{StandIn, BASE_SHA, HEAD_SHA, MERGE_SHA, OWNER, PR, REPO};
-use common::{
-    actions_env, fixture, measured_results, pr_event, results, serve_gate, tailgate, CANARY,
-};
+use common::{actions_env, fixture, measured_results, pr_event, serve_gate, tailgate, CANARY};
 use serde_json::json;
 use tailgate::bench::ErrorKind;
 use tailgate::config::Mode;
 use tailgate::judge::verdict::{Level, Verdict};
 use tailgate::results::RunResults;
 
+/// A results file measured for PR #2 at `head` (its rounds judged under the gate's
+/// config, which `standin` serves at the base commit, as `publish` judges them).
 fn write_results(
+    standin: &StandIn,
     dir: &std::path::Path,
     head: &str,
     run_id: u64,
     factor: f64,
 ) -> std::path::PathBuf {
+    serve_gate(standin);
     let path = dir.join("tailgate-results.json");
-    let res = results(head, run_id, factor);
+    let res = measured_results(head, run_id, factor);
     std::fs::write(&path, serde_json::to_string_pretty(&res).expect("json")).expect("write");
     path
 }
@@ -46,7 +48,7 @@ fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
 async fn token_appears_only_in_the_authorization_header() {
     let standin = StandIn::start(CANARY).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let results_path = write_results(dir.path(), HEAD_SHA, 42, 2.1);
+    let results_path = write_results(&standin, dir.path(), HEAD_SHA, 42, 2.1);
     let event = pr_event(dir.path(), HEAD_SHA);
     let env = actions_env(&standin, dir.path(), "pull_request", &event, 42);
     let out = tailgate(
@@ -93,7 +95,10 @@ async fn token_appears_only_in_the_authorization_header() {
     let outputs = std::fs::read_to_string(dir.path().join("output.txt")).expect("outputs");
     assert!(outputs.contains("verdict=fail\n"), "{outputs}");
     assert!(outputs.contains("exit_code=1\n"), "{outputs}");
-    assert!(outputs.contains("\"GET /users/42\":1.1"), "{outputs}");
+    assert!(
+        outputs.contains("\"GET /users/42\":1.09"),
+        "recomputed: {outputs}"
+    );
     assert!(outputs.contains("results_path="), "{outputs}");
     assert!(
         outputs.contains("comment_url=https://github.com/"),
@@ -111,7 +116,7 @@ async fn token_appears_only_in_the_authorization_header() {
 async fn the_action_command_input_picks_publish() {
     let standin = StandIn::start(CANARY).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let results_path = write_results(dir.path(), HEAD_SHA, 5, 1.0);
+    let results_path = write_results(&standin, dir.path(), HEAD_SHA, 5, 1.0);
     let event = pr_event(dir.path(), HEAD_SHA);
     let mut env = actions_env(&standin, dir.path(), "pull_request", &event, 5);
     env.insert("INPUT_COMMAND".into(), "publish".into());
@@ -129,7 +134,7 @@ async fn the_action_command_input_picks_publish() {
 async fn a_fork_pr_is_told_about_the_workflow_run_pattern() {
     let standin = StandIn::start(CANARY).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let results_path = write_results(dir.path(), HEAD_SHA, 6, 2.1);
+    let results_path = write_results(&standin, dir.path(), HEAD_SHA, 6, 2.1);
     let event = fixture("github-events/pull_request.opened.fork.synthetic.json");
     let env = actions_env(&standin, dir.path(), "pull_request", &event, 6);
     let out = tailgate(
@@ -148,10 +153,11 @@ async fn a_fork_pr_is_told_about_the_workflow_run_pattern() {
     assert!(std::fs::read_to_string(dir.path().join("summary.md"))
         .expect("summary")
         .contains("tailgate"));
-    assert!(
-        standin.requests().is_empty(),
-        "no API call with a read-only token"
-    );
+    // A read-only token reads the gate's config at the base commit, and writes nothing.
+    for r in standin.requests() {
+        assert_eq!(r.method, http::Method::GET, "{} {}", r.method, r.path);
+        assert!(r.path.contains("/contents/tailgate.yml"), "{}", r.path);
+    }
 }
 
 fn workflow_run_event(
@@ -296,6 +302,76 @@ async fn workflow_run_publishes_results_that_belong_to_it() {
     let last = state.check_runs.last().expect("an error check");
     assert_eq!(last["conclusion"], "failure");
     assert_eq!(last["head_sha"], HEAD_SHA);
+}
+
+/// A failing run's file whose verdict, comparisons and recorded gate were edited
+/// to pass.
+fn forged_pass(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut res = measured_results(HEAD_SHA, 30433642, 2.1);
+    assert_eq!(res.verdict.level, Level::Fail, "the honest file fails");
+    res.verdict = Verdict {
+        level: Level::Pass,
+        mode: Mode::Advisory,
+        checks: Vec::new(),
+        error: None,
+    };
+    res.comparisons = common::comparisons(1.0);
+    for limit in &mut res.limits {
+        limit.budget.p99 = Some(tailgate::config::Fraction(100.0));
+        limit.slo.p99 = None;
+    }
+    res.settings.mode = Mode::Advisory;
+    res.settings.noise_floor = tailgate::config::Fraction(50.0);
+    res.settings.config_source = "build".into();
+    write_file(dir, "forged.json", &res)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_pull_request_too_an_edited_verdict_is_recomputed_under_the_base_config() {
+    let standin = StandIn::start(CANARY).await;
+    serve_gate(&standin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = forged_pass(dir.path());
+    let event = pr_event(dir.path(), HEAD_SHA);
+    let env = actions_env(&standin, dir.path(), "pull_request", &event, 30433642);
+    let out = publish(&env, &file, dir.path()).await;
+    assert_eq!(out.code, 1, "the recomputed verdict decides: {out:?}");
+    assert_nothing_green(&standin);
+    let state = standin.state.lock().expect("state");
+    assert!(
+        state.requests.iter().any(|r| r
+            .path
+            .contains(&format!("contents/tailgate.yml?ref={BASE_SHA}"))),
+        "the base commit's config gates"
+    );
+    assert_eq!(state.check_runs.len(), 1);
+    assert_eq!(state.check_runs[0]["conclusion"], "failure");
+    assert_eq!(state.check_runs[0]["head_sha"], HEAD_SHA);
+    let body = state.comments[0]["body"].as_str().expect("body");
+    assert!(body.contains("❌ tailgate"), "{body}");
+    assert!(body.contains("blocking"), "the base config's mode: {body}");
+    let outputs = std::fs::read_to_string(dir.path().join("output.txt")).expect("outputs");
+    assert!(outputs.contains("verdict=fail\n"), "{outputs}");
+    assert!(outputs.contains("exit_code=1\n"), "{outputs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_pull_request_a_file_of_another_commit_is_refused() {
+    let standin = StandIn::start(CANARY).await;
+    serve_gate(&standin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write_file(
+        dir.path(),
+        "other.json",
+        &measured_results(OTHER_SHA, 30433642, 1.0),
+    );
+    let event = pr_event(dir.path(), HEAD_SHA);
+    let env = actions_env(&standin, dir.path(), "pull_request", &event, 30433642);
+    let out = publish(&env, &file, dir.path()).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("refusing"), "{}", out.stderr);
+    assert_nothing_green(&standin);
+    assert!(standin.comments_with("tailgate:comment").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,3 +559,71 @@ async fn another_prs_number_never_gets_a_comment() {
 
 /// A sha that is not the workflow run's.
 const OTHER_SHA: &str = "2222222222222222222222222222222222222222";
+
+/// A base config with three problems (an unknown key, a badly written value, a
+/// duplicate endpoint name), on lines 8, 11 and 15.
+const THREE_PROBLEMS: &str = "mode: blocking
+deploy:
+  url:
+    base: http://127.0.0.1:1
+    head: http://127.0.0.1:2
+compare:
+  rounds: 4
+  confidance: 0.95
+defaults:
+  slo:
+    p99: fast
+endpoints:
+  - name: a
+    path: /a
+  - name: a
+    path: /b
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_config_gives_an_annotation_per_problem_a_summary_and_exit_code_2() {
+    let standin = StandIn::start(CANARY).await;
+    standin.state.lock().expect("state").files.insert(
+        (BASE_SHA.into(), "tailgate.yml".into()),
+        THREE_PROBLEMS.into(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = pr_event(dir.path(), HEAD_SHA);
+    let mut env = actions_env(&standin, dir.path(), "pull_request", &event, 7);
+    env.insert("GITHUB_WORKSPACE".into(), dir.path().display().to_string());
+    env.insert("INPUT_COMMAND".into(), "run".into());
+    let out = tailgate(&env, &[], dir.path()).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let annotations: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(annotations.len(), 3, "{}", out.stdout);
+    for (annotation, (line, col)) in annotations.iter().zip([(8, 3), (11, 10), (15, 11)]) {
+        assert!(
+            annotation.starts_with(&format!(
+                "::error file=tailgate.yml,line={line},col={col},title=tailgate%3A config error in "
+            )),
+            "{annotation}"
+        );
+    }
+    assert!(annotations[0].contains("confidance"), "{}", annotations[0]);
+    assert!(annotations[1].contains("fast"), "{}", annotations[1]);
+    // All three on stderr too, for a local reader of the log.
+    assert!(out.stderr.contains("3 problems"), "{}", out.stderr);
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
+    assert!(summary.contains("3 problems"), "{summary}");
+    for line in ["| 8:3 |", "| 11:10 |", "| 15:11 |"] {
+        assert!(summary.contains(line), "{line} in {summary}");
+    }
+    let outputs = std::fs::read_to_string(dir.path().join("output.txt")).expect("outputs");
+    assert!(outputs.contains("verdict=error\n"), "{outputs}");
+    assert!(outputs.contains("exit_code=2\n"), "{outputs}");
+    for text in [&out.stdout, &out.stderr, &summary, &outputs] {
+        assert!(!text.contains(CANARY), "the token leaked");
+    }
+    // Nothing was measured, so nothing is posted.
+    let state = standin.state.lock().expect("state");
+    assert!(state.comments.is_empty() && state.check_runs.is_empty());
+}

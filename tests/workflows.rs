@@ -129,8 +129,20 @@ fn every_example_and_doc_uses_the_action_as_it_is() {
         for step in steps {
             checked += 1;
             let uses = step["uses"].as_str().unwrap_or_default();
-            if uses != expected {
-                problems.push(format!("{name}: `uses: {uses}`, not `{expected}`"));
+            // Pinned by commit sha (GitHub's hardening guide), with the version
+            // in a comment that Dependabot keeps up to date: `@<sha> # v0.1.0`.
+            let version = expected.rsplit('@').next().unwrap_or_default();
+            let pinned = uses
+                .strip_prefix("tailgate-dev/tailgate@")
+                .is_some_and(|sha| {
+                    sha.len() == 40
+                        && sha.chars().all(|c| c.is_ascii_hexdigit())
+                        && text.contains(&format!("{uses} # {version}"))
+                });
+            if uses != expected && !pinned {
+                problems.push(format!(
+                    "{name}: `uses: {uses}`, not `{expected}` (or a full sha with `# {version}`)"
+                ));
             }
             for key in step["with"].as_mapping().into_iter().flat_map(|m| m.keys()) {
                 let key = key.as_str().unwrap_or_default();

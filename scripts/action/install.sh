@@ -10,7 +10,8 @@
 #
 # Environment (set by action.yml from the runner's context):
 #   TAILGATE_ACTION_PATH        the action's checkout (github.action_path)
-#   TAILGATE_ACTION_REF         the ref the workflow named (github.action_ref), e.g. v0.1.0
+#   TAILGATE_ACTION_REF         the ref the workflow named (github.action_ref): v0.1.0,
+#                               the moving v0, or a full commit sha
 #   TAILGATE_ACTION_REPOSITORY  owner/name of the action (github.action_repository)
 #   INPUT_BUILD_FROM_SOURCE     true: `cargo install --locked --path` of the checkout
 #   TAILGATE_RELEASE_URL        where release assets live, `<url>/v<version>/<asset>`
@@ -64,10 +65,15 @@ plan() {
     target="source"
   else
     target="$(target_of_runner)" || fail "no tailgate release for ${RUNNER_OS:-?}/${RUNNER_ARCH:-?} (Linux and macOS on X64 and ARM64 have one); set build_from_source: true"
-    # Release assets exist for version tags only: v1, v1.2 (moving tags) or the
-    # exact v1.2.3. A branch or a sha may hold unreleased code.
-    if [[ ! "$action_ref" =~ ^v[0-9]+(\.[0-9]+){0,2}$ ]]; then
-      fail "the action's ref '${action_ref:-(none: a local action)}' is not a release tag, so there is no release binary of its code; use tailgate@v$version, or set build_from_source: true (needs a Rust toolchain on the runner)"
+    # Release assets exist for version tags: v1, v1.2 (moving tags) or the exact
+    # v1.2.3. A full commit sha (GitHub's hardening guide: pin third-party actions
+    # by sha) gets the release of the version its checkout's Cargo.toml names,
+    # verified by that release's SHA-256 like any other. A branch may hold
+    # unreleased code: no binary for it.
+    if [[ "$action_ref" =~ ^[0-9a-fA-F]{40}$ ]]; then
+      say "the action is pinned to commit $action_ref; its Cargo.toml says version $version: installing the release v$version (if this commit is not that release's, set build_from_source: true to run its own code)"
+    elif [[ ! "$action_ref" =~ ^v[0-9]+(\.[0-9]+){0,2}$ ]]; then
+      fail "the action's ref '${action_ref:-(none: a local action)}' is not a release tag or a full commit sha, so there is no release binary of its code; use tailgate@v$version (or its commit sha), or set build_from_source: true (needs a Rust toolchain on the runner)"
     fi
     if [[ "$action_ref" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ && "$action_ref" != "v$version" ]]; then
       fail "the action's ref is $action_ref but its Cargo.toml says $version; the tag and the package version must agree"
@@ -119,7 +125,7 @@ install_from_source() {
 }
 
 install_release() {
-  local target dir asset base url expected actual
+  local target dir asset base url expected actual named size max
   target="$(target_of_runner)" || fail "no tailgate release for ${RUNNER_OS:-?}/${RUNNER_ARCH:-?}; set build_from_source: true"
   dir="$tools/tailgate/$version/$target"
   asset="tailgate-v$version-$target.tar.gz"
@@ -129,6 +135,9 @@ install_release() {
   if [[ -x "$dir/tailgate" && -f "$dir/tailgate.sha256" ]]; then
     if [[ "$(sha256_of "$dir/tailgate")" == "$(cat "$dir/tailgate.sha256")" ]]; then
       say "using the cached, verified tailgate $version"
+      if [[ "$action_ref" =~ ^[0-9a-fA-F]{40}$ ]]; then
+        say "installed release v$version (cached) for the action's commit $action_ref"
+      fi
       on_path "$dir"
       return
     fi
@@ -149,11 +158,28 @@ install_release() {
   expected="$(awk 'NR == 1 { print tolower($1) }' "$work/$asset.sha256")"
   [[ "$expected" =~ ^[0-9a-f]{64}$ ]] ||
     fail "$asset.sha256 does not hold a SHA-256 checksum; refusing to install"
+  # `<hex>  <asset>` (sha256sum's format; `*` marks binary mode): the checksum of
+  # this very asset, not of another file of the release.
+  named="$(awk 'NR == 1 { sub(/^\*/, "", $2); print $2 }' "$work/$asset.sha256")"
+  if [[ -n "$named" && "$named" != "$asset" ]]; then
+    fail "$asset.sha256 is the checksum of '$named', not of $asset; refusing to install"
+  fi
+  # Release assets are stripped binaries, well under the limit (31.6 MB for Linux
+  # x86_64, 12.4 MB gzipped); an asset over it is not the one the release built.
+  size="$(wc -c <"$work/$asset" | tr -d ' ')"
+  max="${TAILGATE_MAX_ASSET_BYTES:-40000000}"
+  if ((size > max)); then
+    fail "$asset is $size bytes, over the $max bytes a stripped release asset stays under; refusing to install"
+  fi
+  say "$asset: $size bytes"
   actual="$(sha256_of "$work/$asset")"
   if [[ "$actual" != "$expected" ]]; then
     fail "checksum mismatch for $asset: expected $expected, got $actual; refusing to install it (a corrupted or tampered download)"
   fi
   say "checksum verified: sha256 $actual"
+  if [[ "$action_ref" =~ ^[0-9a-fA-F]{40}$ ]]; then
+    say "installed release v$version ($asset) for the action's commit $action_ref"
+  fi
 
   mkdir -p "$work/unpacked"
   tar -xzf "$work/$asset" -C "$work/unpacked" || fail "cannot unpack $asset"

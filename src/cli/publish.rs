@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::context::CommentPolicy;
-use crate::context::{Context, Trigger};
+use crate::context::Context;
 use crate::judge::verdict::exit;
 use crate::publish::{self, PublishOptions};
 use crate::report::{build_view, render_markdown};
@@ -52,16 +52,17 @@ pub(crate) async fn publish(args: PublishArgs) -> i32 {
             eprintln!("tailgate: {err}");
             // A file that does not even decode (a histogram edited by hand, say) is
             // refused like any other tampered one.
-            if matches!(ctx.trigger, Trigger::WorkflowRun { .. }) {
+            if ctx.actions {
                 publish::publish_refusal(&ctx, &err.to_string(), &options).await;
             }
             return exit::USAGE;
         }
     };
     publish::adopt_context(&ctx, &mut results);
-    // From a `workflow_run` the file is untrusted (a fork's workflow may have written
-    // it): post what its measured rounds say under the gate of this workflow's
-    // commit, for the commit and PR the event and the API name.
+    // The file's conclusions are never posted, whatever the event: what its measured
+    // rounds say under the gate's config (on a pull request the base commit's copy;
+    // from a `workflow_run` the copy of this workflow's commit, as a fork's workflow
+    // may have written the file), for the commit and PR the event and the API name.
     let gh = publish::client(&ctx, options.retry);
     results = match publish::trust::verify(&ctx, gh.as_ref(), results).await {
         Ok(verified) => {

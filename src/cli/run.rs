@@ -361,6 +361,13 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
             Ok(gate) => gate,
             Err(err) => {
                 eprintln!("tailgate: {err}");
+                super::stopped_early(
+                    &ctx,
+                    &format!(
+                        "## tailgate: the config could not be read\n\n{}\n\nNothing was measured (exit code 2).",
+                        crate::publish::workflow::cell(&err.to_string())
+                    ),
+                );
                 return exit::USAGE;
             }
         };
@@ -372,8 +379,8 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         match config::parse_with(&gate.gate.text, &gate.gate.source, &base_dir, &read) {
             Ok(config) => (config, Some((gate, base_dir))),
             Err(err) => {
-                eprintln!("{err}");
-                return exit::USAGE;
+                let file = github::gate_config::repo_relative(&path, &repo_dir);
+                return super::config_failed(&ctx, &err, &file, &gate.gate.source);
             }
         }
     } else {
@@ -407,14 +414,16 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         );
     }
     let pr = ctx.pull_request();
+    // A pull request's or a merge group's commits.
+    let compared = ctx.compared();
     let base_ref = args
         .base_ref
         .clone()
-        .or_else(|| pr.map(|p| p.base_sha.clone()));
+        .or_else(|| compared.map(|c| c.base_sha.to_string()));
     let head_ref = args
         .head_ref
         .clone()
-        .or_else(|| pr.map(|p| p.head_sha.clone()));
+        .or_else(|| compared.map(|c| c.head_sha.to_string()));
     let progress = Progress::new(ProgressMode::detect());
     let site = RunSite {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),

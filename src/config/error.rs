@@ -139,7 +139,7 @@ fn bare_message(err: &serde_yaml::Error) -> String {
 }
 
 /// The names between backticks in a serde message, in order.
-fn backticked(text: &str) -> Vec<&str> {
+pub(crate) fn backticked(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
 }
 

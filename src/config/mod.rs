@@ -150,9 +150,132 @@ pub fn parse_with(
         }
     }
     let deserializer = serde_yaml::Deserializer::from_str(text);
-    let raw: raw::RawConfig = serde_path_to_error::deserialize(deserializer)
-        .map_err(|e| ConfigError::one(error::from_serde(e, &index, source)))?;
+    let raw: raw::RawConfig = match serde_path_to_error::deserialize(deserializer) {
+        Ok(raw) => raw,
+        Err(first) => {
+            let first = error::from_serde(first, &index, source);
+            return Err(every_problem(
+                first, text, &index, source, base_dir, options,
+            ));
+        }
+    };
     validate::validate(raw, &index, source, base_dir, options)
+}
+
+/// At most this many problems of the shape are collected from one file.
+const MOST_SHAPE_PROBLEMS: usize = 50;
+
+/// Every problem of a file whose shape is wrong somewhere, not only the first:
+/// serde stops at the first bad value, so the bad value's key is taken out of the
+/// document and the rest deserialized again, until it deserializes (then the
+/// semantic checks run on what is left) or nothing more can be taken out. A
+/// problem the removal itself causes (a required key now missing, a check on the
+/// removed value's parent or children) is not reported.
+fn every_problem(
+    first: Problem,
+    text: &str,
+    index: &Index,
+    source: &str,
+    base_dir: &Path,
+    options: &ReadOptions,
+) -> ConfigError {
+    let mut problems = vec![first];
+    let mut removed: Vec<FieldPath> = Vec::new();
+    // A document serde_yaml cannot read as a plain tree (duplicate keys, merge
+    // keys it rejects): the first problem is all there is.
+    let Ok(mut tree) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return ConfigError { problems };
+    };
+    // A check on a removed value's siblings may follow from the removal too (an
+    // `items` taken out leaves a `path` with an `{{item}}` placeholder unfilled):
+    // below the top level, problems beside a removed key are not reported.
+    let related = |p: &FieldPath, removed: &FieldPath| {
+        let parent = removed.parent();
+        let near = if parent.is_root() { removed } else { &parent };
+        p.0.starts_with(&near.0) || near.0.starts_with(&p.0)
+    };
+    while problems.len() < MOST_SHAPE_PROBLEMS {
+        let Some(last) = problems.last() else { break };
+        if last.message.starts_with("missing field `") {
+            // A required key missing: if this pass removed it, not the file's problem.
+            let removed_here = error::backticked(&last.message)
+                .first()
+                .is_some_and(|key| removed.contains(&last.path.key(key)));
+            if removed_here {
+                problems.pop();
+            }
+            break;
+        }
+        let path = last.path.clone();
+        if path.is_root() || !remove(&mut tree, &path) {
+            break;
+        }
+        // A misspelt key stands for the key it was meant to be: that key's absence
+        // is the same problem.
+        if let Some(meant) = last
+            .message
+            .split_once("did you mean `")
+            .and_then(|(_, rest)| rest.split('`').next())
+        {
+            removed.push(path.parent().key(meant));
+        }
+        removed.push(path);
+        // Deserialized again from YAML text, as the file was (a tree deserializes
+        // numbers differently); positions come from the original file's index.
+        let Ok(rest) = serde_yaml::to_string(&tree) else {
+            break;
+        };
+        let deserializer = serde_yaml::Deserializer::from_str(&rest);
+        match serde_path_to_error::deserialize::<_, raw::RawConfig>(deserializer) {
+            Ok(raw) => {
+                if let Err(semantic) = validate::validate(raw, index, source, base_dir, options) {
+                    problems.extend(
+                        semantic
+                            .problems
+                            .into_iter()
+                            .filter(|p| !removed.iter().any(|r| related(&p.path, r))),
+                    );
+                }
+                break;
+            }
+            Err(next) => {
+                let mut next = error::from_serde(next, index, source);
+                // The position serde gave is in the re-written text.
+                next.pos = if next.message.starts_with("unknown key") {
+                    index.key(&next.path)
+                } else {
+                    index.value(&next.path)
+                };
+                if problems.contains(&next) {
+                    break;
+                }
+                problems.push(next);
+            }
+        }
+    }
+    problems.sort_by_key(|p| p.pos);
+    ConfigError { problems }
+}
+
+/// Take the key at `path` out of `tree`; `false` when there is no such key (or the
+/// path ends in a list item, whose removal would renumber its siblings).
+fn remove(tree: &mut serde_yaml::Value, path: &FieldPath) -> bool {
+    let Some((Segment::Key(last), parents)) = path.0.split_last() else {
+        return false;
+    };
+    let mut node = tree;
+    for segment in parents {
+        let next = match segment {
+            Segment::Key(k) => node.get_mut(k.as_str()),
+            Segment::Index(i) => node.get_mut(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .is_some_and(|m| m.remove(last.as_str()).is_some())
 }
 
 /// What the document is at the top level, found without interpreting anything

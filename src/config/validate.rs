@@ -143,6 +143,12 @@ pub(crate) fn validate(
     }
     let mut problems = check.problems;
     if !problems.is_empty() {
+        // Problems go to the log, annotations and the job summary before any
+        // `::add-mask::` is printed: no secret value read from the environment in them.
+        for p in &mut problems {
+            p.message = secrets.redact(&p.message);
+            p.help = secrets.redact(&p.help);
+        }
         problems.sort_by_key(|p| p.pos);
         return Err(ConfigError { problems });
     }

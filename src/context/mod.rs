@@ -120,6 +120,34 @@ pub struct PullRequest {
     pub fork: bool,
 }
 
+/// A merge queue's group (`merge_group` event): the commit the queue built (the
+/// base branch with the queued pull requests merged) and its parent on the base
+/// branch. <https://docs.github.com/en/webhooks/webhook-events-and-payloads#merge_group>
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeGroup {
+    /// The branch the group will be merged into (`main`, from `refs/heads/main`).
+    pub base_ref: String,
+    /// The group's parent commit on that branch: base.
+    pub base_sha: String,
+    /// The queue's temporary branch (`gh-readonly-queue/main/pr-2-…`).
+    pub head_ref: String,
+    /// The group's commit: head, and where the check run goes.
+    pub head_sha: String,
+}
+
+/// What a base-vs-head run compares: a pull request's or a merge group's commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compared<'a> {
+    /// The base branch (`main`).
+    pub base_ref: &'a str,
+    /// Base's commit: its copy of the config gates.
+    pub base_sha: &'a str,
+    /// Head's branch.
+    pub head_ref: &'a str,
+    /// Head's commit: the check run goes here.
+    pub head_sha: &'a str,
+}
+
 /// What started the run, and so what is gated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
@@ -140,6 +168,9 @@ pub enum Trigger {
         /// The commit.
         sha: Option<String>,
     },
+    /// `merge_group`: a merge queue's group, gated against its base commit like a
+    /// pull request (the base's config gates); there is no PR to comment on.
+    MergeGroup(MergeGroup),
     /// `workflow_run`: the privileged half of the fork-safe pattern, publishing
     /// results measured by another workflow.
     WorkflowRun {
@@ -261,6 +292,22 @@ fn pull_request(payload: &Value, event: &str) -> Result<PullRequest, ContextErro
     })
 }
 
+fn merge_group(payload: &Value, event: &str) -> Result<MergeGroup, ContextError> {
+    let group = payload
+        .get("merge_group")
+        .ok_or_else(|| ContextError::MissingField {
+            event: event.to_string(),
+            field: "merge_group",
+        })?;
+    let branch = |r: &str| r.strip_prefix("refs/heads/").unwrap_or(r).to_string();
+    Ok(MergeGroup {
+        base_ref: branch(need(group, &["base_ref"], event, "merge_group.base_ref")?),
+        base_sha: need(group, &["base_sha"], event, "merge_group.base_sha")?.to_string(),
+        head_ref: branch(need(group, &["head_ref"], event, "merge_group.head_ref")?),
+        head_sha: need(group, &["head_sha"], event, "merge_group.head_sha")?.to_string(),
+    })
+}
+
 fn workflow_run(payload: &Value, event: &str) -> Result<Trigger, ContextError> {
     let run = payload
         .get("workflow_run")
@@ -347,6 +394,7 @@ impl Context {
                 pr: pull_request(&payload, &event_name)?,
             },
             "workflow_run" => workflow_run(&payload, &event_name)?,
+            "merge_group" => Trigger::MergeGroup(merge_group(&payload, &event_name)?),
             other => release(&payload, other, git_ref, sha),
         };
         let runner = match (get("RUNNER_OS"), get("RUNNER_ARCH")) {
@@ -424,6 +472,26 @@ impl Context {
         }
     }
 
+    /// The two commits a base-vs-head run compares: a pull request's, or a merge
+    /// group's (head: the group's commit; base: its parent on the base branch).
+    pub fn compared(&self) -> Option<Compared<'_>> {
+        match &self.trigger {
+            Trigger::PullRequest { pr, .. } => Some(Compared {
+                base_ref: &pr.base_ref,
+                base_sha: &pr.base_sha,
+                head_ref: &pr.head_ref,
+                head_sha: &pr.head_sha,
+            }),
+            Trigger::MergeGroup(g) => Some(Compared {
+                base_ref: &g.base_ref,
+                base_sha: &g.base_sha,
+                head_ref: &g.head_ref,
+                head_sha: &g.head_sha,
+            }),
+            _ => None,
+        }
+    }
+
     /// The link to this workflow run (`{server}/{repo}/actions/runs/{id}`).
     pub fn run_url(&self) -> Option<String> {
         let repo = self.repo.as_ref()?;
@@ -471,6 +539,14 @@ impl Context {
                     sha.clone(),
                 )
             }
+            Trigger::MergeGroup(g) => (
+                "merge_group".to_string(),
+                format!("{}@{}", g.base_ref, short(&g.base_sha)),
+                format!("merge queue@{}", short(&g.head_sha)),
+                None,
+                Some(g.base_sha.clone()),
+                Some(g.head_sha.clone()),
+            ),
             Trigger::WorkflowRun { head_sha, .. } => (
                 "workflow_run".into(),
                 String::new(),

@@ -249,7 +249,7 @@ pub async fn gate_config(
             })
         }
     };
-    let Some(pr) = ctx.pull_request() else {
+    let Some(pr) = ctx.compared() else {
         let gate = working.ok_or_else(|| GithubError::Read {
             path: full.display().to_string(),
             message: "no such file".into(),
@@ -262,11 +262,11 @@ pub async fn gate_config(
         });
     };
 
-    let (base_text, origin) = match read_with_git(repo_dir, &pr.base_sha, &rel).await {
+    let (base_text, origin) = match read_with_git(repo_dir, pr.base_sha, &rel).await {
         Ok(text) => (text, ConfigOrigin::Git),
         Err(git_err) => match gh {
             Some(gh) => (
-                read_with_api(gh, ctx, &pr.base_sha, &rel).await?,
+                read_with_api(gh, ctx, pr.base_sha, &rel).await?,
                 ConfigOrigin::ContentsApi,
             ),
             None => return Err(git_err),
@@ -274,11 +274,11 @@ pub async fn gate_config(
     };
     let base = base_text.map(|text| ConfigCopy {
         text,
-        source: format!("{rel}@{}", short(&pr.base_sha)),
+        source: format!("{rel}@{}", short(pr.base_sha)),
         origin,
-        sha: Some(pr.base_sha.clone()),
+        sha: Some(pr.base_sha.to_string()),
     });
-    let note = note_for(&rel, base.as_ref(), working.as_ref(), &pr.base_ref);
+    let note = note_for(&rel, base.as_ref(), working.as_ref(), pr.base_ref);
     match (base, working) {
         (Some(base), working) => {
             let head = working.filter(|w| w.text != base.text);
@@ -297,7 +297,7 @@ pub async fn gate_config(
             path: rel,
             message: format!(
                 "neither the base commit {} nor the working tree has it",
-                short(&pr.base_sha)
+                short(pr.base_sha)
             ),
         }),
     }

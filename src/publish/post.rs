@@ -233,6 +233,12 @@ fn destination(ctx: &Context, results: &RunResults) -> Result<Destination, Strin
                 head_sha: Some(head_sha.clone()),
             })
         }
+        // A merge queue's group: no PR to comment on; the check goes on its commit.
+        Trigger::MergeGroup(group) => Ok(Destination {
+            repo,
+            pr: None,
+            head_sha: Some(group.head_sha.clone()),
+        }),
         Trigger::Release { sha, .. } => Ok(Destination {
             repo,
             pr: None,
@@ -492,6 +498,8 @@ pub async fn publish_refusal(ctx: &Context, why: &str, options: &PublishOptions)
     }
     let sha = match &ctx.trigger {
         Trigger::WorkflowRun { head_sha, .. } => Some(head_sha.clone()),
+        Trigger::PullRequest { pr, .. } => Some(pr.head_sha.clone()),
+        Trigger::MergeGroup(group) => Some(group.head_sha.clone()),
         _ => None,
     };
     if options.check_run {

@@ -260,6 +260,16 @@ pub fn check_measurements(results: &RunResults) -> Result<(), Refusal> {
 /// mode and compare settings; comparisons and verdict recomputed; `note` says where
 /// the config was read.
 pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> Result<(), Refusal> {
+    rejudge_sides(results, config, note, &Side::BOTH)
+}
+
+/// [`rejudge`], asking rounds of `sides` only (a release gate measures head alone).
+pub fn rejudge_sides(
+    results: &mut RunResults,
+    config: &Config,
+    note: ConfigNote,
+    sides: &[Side],
+) -> Result<(), Refusal> {
     check_measurements(results)?;
     let limits = crate::judge::verdict::limits_of(config);
     let mut endpoints = Vec::with_capacity(limits.len());
@@ -272,7 +282,7 @@ pub fn rejudge(results: &mut RunResults, config: &Config, note: ConfigNote) -> R
         };
         // A sequential run may stop an endpoint at a look, never before the first.
         let first_look = config.compare.looks().rounds()[0];
-        for side in Side::BOTH {
+        for &side in sides {
             let rounds = run.side(side).count();
             if rounds < first_look as usize {
                 return Err(bad(format!(
@@ -387,6 +397,24 @@ pub async fn trusted_config(
         .sha
         .clone()
         .ok_or_else(|| Refusal::Config("GITHUB_SHA is not set".into()))?;
+    let read_from = ctx
+        .git_ref
+        .as_deref()
+        .and_then(|r| r.strip_prefix("refs/heads/"))
+        .unwrap_or("the default branch")
+        .to_string();
+    config_at(ctx, gh, sha, read_from).await
+}
+
+/// The gate's config at commit `sha` (of the branch `read_from`, for the note),
+/// read with git in the workspace or else with the contents API; never the
+/// working tree.
+pub async fn config_at(
+    ctx: &Context,
+    gh: Option<&GitHub>,
+    sha: String,
+    read_from: String,
+) -> Result<(Config, ConfigNote), Refusal> {
     let path = config_path(ctx);
     let repo_dir = ctx.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let copy = gate_config::read_at(ctx, &path, &repo_dir, &sha, gh)
@@ -411,12 +439,6 @@ pub async fn trusted_config(
     };
     let config = config::parse_with(&copy.text, &copy.source, &base_dir, &read)
         .map_err(|e| Refusal::Config(e.to_string()))?;
-    let read_from = ctx
-        .git_ref
-        .as_deref()
-        .and_then(|r| r.strip_prefix("refs/heads/"))
-        .unwrap_or("the default branch")
-        .to_string();
     let note = ConfigNote {
         path: gate_config::repo_relative(&path, &repo_dir),
         read_from,
@@ -554,18 +576,15 @@ pub async fn verify(
     gh: Option<&GitHub>,
     mut results: RunResults,
 ) -> Result<Verified, Refusal> {
-    let Trigger::WorkflowRun {
-        head_sha,
-        pull_requests,
-        head_repo,
-        head_branch,
-        ..
-    } = &ctx.trigger
-    else {
-        return Ok(Verified {
-            results,
-            notices: Vec::new(),
-        });
+    let (head_sha, pull_requests, head_repo, head_branch) = match &ctx.trigger {
+        Trigger::WorkflowRun {
+            head_sha,
+            pull_requests,
+            head_repo,
+            head_branch,
+            ..
+        } => (head_sha, pull_requests, head_repo, head_branch),
+        _ => return verify_in_place(ctx, gh, results).await,
     };
     let rc = &results.context;
     if rc.head_sha.as_deref() != Some(head_sha.as_str()) {
@@ -625,6 +644,100 @@ pub async fn verify(
     results.context.head_sha = Some(head_sha.clone());
     results.context.base_sha = None;
     Ok(Verified { results, notices })
+}
+
+/// [`verify`] outside `workflow_run`: the file was measured for this event (a
+/// pull request's head, a release's commit), so it must be for this event's
+/// commit and PR; its rounds are judged again under the gate's config — on a pull
+/// request the base commit's copy, as `tailgate run` gates — and its own
+/// comparison, verdict and recorded settings are never posted.
+async fn verify_in_place(
+    ctx: &Context,
+    gh: Option<&GitHub>,
+    mut results: RunResults,
+) -> Result<Verified, Refusal> {
+    let (sha, pr, gate_sha, read_from) = match &ctx.trigger {
+        Trigger::PullRequest { pr, .. } => (
+            Some(pr.head_sha.clone()),
+            Some(pr.number),
+            Some(pr.base_sha.clone()),
+            pr.base_ref.clone(),
+        ),
+        Trigger::MergeGroup(group) => (
+            Some(group.head_sha.clone()),
+            None,
+            Some(group.base_sha.clone()),
+            group.base_ref.clone(),
+        ),
+        Trigger::Release { sha, git_ref, .. } => (
+            sha.clone(),
+            None,
+            sha.clone().or_else(|| ctx.sha.clone()),
+            git_ref
+                .as_deref()
+                .map(|r| r.trim_start_matches("refs/heads/").to_string())
+                .unwrap_or_else(|| "this commit".into()),
+        ),
+        Trigger::WorkflowRun { .. } | Trigger::Local => (None, None, None, String::new()),
+    };
+    let rc = &results.context;
+    if let Some(sha) = &sha {
+        if rc.head_sha.as_deref() != Some(sha.as_str()) {
+            return Err(Refusal::HeadSha {
+                file: rc.head_sha.as_deref().map_or("(none)".to_string(), shown),
+                event: sha.clone(),
+            });
+        }
+    }
+    if let (Some(file), Some(repo)) = (&rc.repository, &ctx.repo) {
+        if !file.eq_ignore_ascii_case(&repo.full_name()) {
+            return Err(Refusal::Repository {
+                file: shown(file),
+                this: repo.full_name(),
+            });
+        }
+    }
+    if let (Some(actual), Some(file)) = (pr, rc.pull_request) {
+        if file != actual {
+            return Err(Refusal::PullRequest {
+                file,
+                actual,
+                sha: sha.clone().unwrap_or_default(),
+            });
+        }
+    }
+    check_measurements(&results)?;
+    let Some(gate_sha) = gate_sha else {
+        // Not on GitHub Actions: no commit names the gate, and nothing is posted
+        // to GitHub; the rounds are still judged again under the file's limits.
+        crate::results::recompute(&mut results)?;
+        return Ok(Verified {
+            results,
+            notices: vec![
+                "tailgate: not on GitHub Actions: the verdict is recomputed from the rounds under the file's recorded gate".into(),
+            ],
+        });
+    };
+    let (config, note) = config_at(ctx, gh, gate_sha, read_from).await?;
+    // A release gate measures head alone; a comparison needs both sides.
+    let head_alone = matches!(ctx.trigger, Trigger::Release { .. })
+        && results
+            .endpoints
+            .iter()
+            .all(|e| e.side(Side::Base).count() == 0);
+    let sides: &[Side] = if head_alone {
+        &[Side::Head]
+    } else {
+        &Side::BOTH
+    };
+    rejudge_sides(&mut results, &config, note, sides)?;
+    if let Some(number) = pr {
+        results.context.pull_request = Some(number);
+    }
+    Ok(Verified {
+        results,
+        notices: Vec::new(),
+    })
 }
 
 #[cfg(test)]

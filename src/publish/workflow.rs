@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::config::Mode;
+use crate::config::{ConfigError, Mode};
 use crate::judge::verdict::{Level, Metric};
 use crate::results::RunResults;
 
@@ -60,6 +60,98 @@ pub fn annotation(severity: Severity, title: &str, message: &str) -> String {
         escape_property(title),
         escape_data(message)
     )
+}
+
+/// One annotation on a line of a file:
+/// `::error file=tailgate.yml,line=3,col=5,title=...::message`. GitHub shows it
+/// on that line of the file in the pull request's diff. `file` is relative to the
+/// repository's root.
+pub fn file_annotation(
+    severity: Severity,
+    file: &str,
+    line: usize,
+    column: usize,
+    title: &str,
+    message: &str,
+) -> String {
+    let command = match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Notice => "notice",
+    };
+    format!(
+        "::{command} file={},line={line},col={column},title={}::{}",
+        escape_property(file),
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// One `::error` annotation per problem of a config file, at its line and column;
+/// `file` is the config's path relative to the repository's root.
+pub fn config_annotations(err: &ConfigError, file: &str) -> Vec<String> {
+    err.problems
+        .iter()
+        .map(|p| {
+            let title = if p.path.is_root() {
+                "tailgate: config error".to_string()
+            } else {
+                format!("tailgate: config error in {}", p.path)
+            };
+            file_annotation(
+                Severity::Error,
+                file,
+                p.pos.line,
+                p.pos.column,
+                &title,
+                &format!("{}\nhelp: {}", p.message, p.help),
+            )
+        })
+        .collect()
+}
+
+/// The job summary of a config that cannot be read: every problem, with its line.
+/// `source` names the copy that gates (`tailgate.yml@f95f852`).
+pub fn config_summary(err: &ConfigError, source: &str) -> String {
+    let count = err.problems.len();
+    let mut md = format!(
+        "## tailgate: the config has {}\n\n`{}` could not be used, so nothing was measured (exit code 2).\n\n| line | field | problem | fix |\n|---:|---|---|---|\n",
+        if count == 1 {
+            "a problem".to_string()
+        } else {
+            format!("{count} problems")
+        },
+        cell(source),
+    );
+    for p in &err.problems {
+        let field = if p.path.is_root() {
+            "(top level)".to_string()
+        } else {
+            format!("`{}`", cell(&p.path.to_string()))
+        };
+        md.push_str(&format!(
+            "| {}:{} | {field} | {} | {} |\n",
+            p.pos.line,
+            p.pos.column,
+            cell(&p.message),
+            cell(&p.help)
+        ));
+    }
+    md
+}
+
+/// Text safe inside a markdown table cell.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The step outputs of a run that stopped before measuring (a config error):
+/// `verdict=error` and the exit code.
+pub fn error_outputs(exit_code: i32) -> Vec<(String, String)> {
+    vec![
+        ("verdict".into(), "error".into()),
+        ("exit_code".into(), exit_code.to_string()),
+    ]
 }
 
 /// The annotations of a run: failed checks as errors (warnings in advisory mode),
