@@ -308,10 +308,12 @@ fn a_command_deploy_is_polled_at_the_url_it_printed() {
         .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
-    assert_eq!(
+    // Both sides were deployed, polled until ready and measured: a verdict (pass,
+    // or on a loaded machine a 2-round p99 that differs), never a failed run.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?}: {}",
         out.status.code(),
-        Some(0),
-        "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(base.state.unready.load(Ordering::Relaxed) >= 1);
