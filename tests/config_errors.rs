@@ -1347,23 +1347,7 @@ fn history_settings_are_checked_where_they_are_written() {
 /// A config with three problems: an unknown key and a badly written value (the
 /// shape, found by serde one at a time) and a duplicate endpoint name (a semantic
 /// check).
-pub const THREE_PROBLEMS: &str = "mode: blocking
-deploy:
-  url:
-    base: http://127.0.0.1:1
-    head: http://127.0.0.1:2
-compare:
-  rounds: 4
-  confidance: 0.95
-defaults:
-  slo:
-    p99: fast
-endpoints:
-  - name: a
-    path: /a
-  - name: a
-    path: /b
-";
+pub const THREE_PROBLEMS: &str = include_str!("fixtures/configs/three_problems.yml");
 
 #[test]
 fn every_problem_of_a_file_is_reported_at_once() {

@@ -562,23 +562,7 @@ const OTHER_SHA: &str = "2222222222222222222222222222222222222222";
 
 /// A base config with three problems (an unknown key, a badly written value, a
 /// duplicate endpoint name), on lines 8, 11 and 15.
-const THREE_PROBLEMS: &str = "mode: blocking
-deploy:
-  url:
-    base: http://127.0.0.1:1
-    head: http://127.0.0.1:2
-compare:
-  rounds: 4
-  confidance: 0.95
-defaults:
-  slo:
-    p99: fast
-endpoints:
-  - name: a
-    path: /a
-  - name: a
-    path: /b
-";
+const THREE_PROBLEMS: &str = include_str!("fixtures/configs/three_problems.yml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_config_gives_an_annotation_per_problem_a_summary_and_exit_code_2() {
