@@ -755,8 +755,9 @@ fn sequential_cell(
 fn sequential_looks_keep_the_error_rates_and_stop_early() {
     // 24 rounds at most, looks every two rounds from four; 1,000 gates per cell.
     // Per cell: false or true regressions, mean and 90th percentile of the rounds
-    // used, coverage of the 95 % interval reported at the stop (the stage-wise
-    // ordering one). docs/sequential.md quotes the table this prints.
+    // used, coverage of the 95 % interval reported at the stop (the interval at
+    // the check's own level, see `stats::decide_with`). The README quotes the
+    // table this prints.
     let trials = 1_000;
     let mut lines = Vec::new();
     for (scale, seed) in [(1.0, 21), (1.05, 25), (1.10, 22), (2.0, 23), (10.0, 24)] {

@@ -54,8 +54,8 @@
 //! because an early stop needs an overwhelming change and almost every such
 //! change would have stopped there. So a decided check (and every check at the
 //! last look) reports its interval at its own Holm level, nested inside the
-//! repeated one, and its coverage is measured rather than assumed: 94.7–96.6 %
-//! from ×1.00 to ×10 (docs/sequential.md). The exact stage-wise-ordering interval
+//! repeated one, and its coverage is measured rather than assumed: 93.6–96.6 %
+//! from ×1.00 to ×10 (the README's table). The exact stage-wise-ordering interval
 //! (Tsiatis, Rosner and Mehta, *Biometrics* 40(3), 1984) was tried: it assumes a
 //! known variance, and with an early look's few degrees of freedom a look that
 //! did not stop is as often a noisy standard error as a small change, so it
