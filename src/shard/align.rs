@@ -265,6 +265,16 @@ mod tests {
         }
     }
 
+    /// Shards 1/2 and 2/2 with these endpoints, without a shared start.
+    fn two<'a>(a: &'a [EndpointRun], b: &'a [EndpointRun]) -> [ShardView<'a>; 2] {
+        [(1, a), (2, b)].map(|(index, endpoints)| ShardView {
+            index,
+            count: 2,
+            endpoints,
+            start: None,
+        })
+    }
+
     #[test]
     fn overlap_skew_and_rate_of_a_phase() {
         let a = [run(vec![
@@ -275,20 +285,7 @@ mod tests {
             record(0, Side::Base, 20, 1_010, 99),
             record(0, Side::Head, 1_520, 2_500, 98),
         ])];
-        let views = [
-            ShardView {
-                index: 1,
-                count: 2,
-                endpoints: &a,
-                start: None,
-            },
-            ShardView {
-                index: 2,
-                count: 2,
-                endpoints: &b,
-                start: None,
-            },
-        ];
+        let views = two(&a, &b);
         let RoundVerdict::Kept(phases) = round(&views, &[0.0, 0.0], 0, 0, MIN_OVERLAP) else {
             panic!("not kept");
         };
@@ -303,20 +300,7 @@ mod tests {
             record(0, Side::Base, 10_000, 11_000, 100),
             record(0, Side::Head, 11_500, 12_500, 100),
         ])];
-        let apart = [
-            ShardView {
-                index: 1,
-                count: 2,
-                endpoints: &a,
-                start: None,
-            },
-            ShardView {
-                index: 2,
-                count: 2,
-                endpoints: &c,
-                start: None,
-            },
-        ];
+        let apart = two(&a, &c);
         let RoundVerdict::Apart(d, phases) = round(&apart, &[0.0, 0.0], 0, 0, MIN_OVERLAP) else {
             panic!("not apart");
         };
