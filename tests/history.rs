@@ -661,21 +661,37 @@ fn jitter_between_deployments_is_learned_and_the_step_is_named_where_it_happened
             "PR {n} changed nothing but was called {called:?}: floors {}",
             pr.results["history"]["floors"]
         );
-        // p50 and p99 each have their own floor, learned between deployments,
-        // from the 25 runs (those on both sides of the step included).
+        // p50 and p99 each have their own floor, learned from the 25 runs (those on
+        // both sides of the step included): the larger of the noise between
+        // deployments (which sees the ±3 % jitter: run-to-run changes of up to 6 %)
+        // and the A/A split within the runs, and it says which one it is.
         let floors = pr.results["history"]["floors"].as_array().unwrap().clone();
         for metric in ["p50", "p99"] {
             let f = floors
                 .iter()
                 .find(|f| f["metric"] == metric)
                 .unwrap_or_else(|| panic!("a {metric} floor: {floors:?}"));
-            assert_eq!(f["source"], "deployments", "{f}");
             assert_eq!(f["learned_from"], 25, "{f}");
+            let between = f["deployments"].as_f64().unwrap_or_else(|| panic!("{f}"));
+            let within = f["within_run"].as_f64().unwrap_or_else(|| panic!("{f}"));
             assert!(
-                f["floor"].as_f64().unwrap() >= f["within_run"].as_f64().unwrap(),
-                "{f}"
+                between >= 0.03,
+                "the jitter between deployments is seen: {f}"
             );
+            assert_eq!(f["floor"].as_f64().unwrap(), between.max(within), "{f}");
+            let larger = if between >= within {
+                "deployments"
+            } else {
+                "within_run"
+            };
+            assert_eq!(f["source"], larger, "{f}");
         }
+        // p50 of a 10 ms handler barely moves between a run's rounds, so its floor is
+        // the jitter between deployments. (p99 on a machine other builds load can
+        // move more within a run than between deployments: the within-run floor
+        // then wins, as above.)
+        let p50 = floors.iter().find(|f| f["metric"] == "p50").unwrap();
+        assert_eq!(p50["source"], "deployments", "{p50}");
         assert!(pr.report.contains("between deployments"), "{}", pr.report);
         // `tailgate compare` reproduces the verdict from the file, with the floors
         // the file records.
