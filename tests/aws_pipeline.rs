@@ -20,8 +20,8 @@ use tailgate::aws::AwsClients;
 use tailgate::config;
 use tailgate::context::RunContext;
 use tailgate::deploy::{CloudFormationDeployer, StackContext};
+use tailgate::gate::{self, RunOptions};
 use tailgate::judge::verdict::{CheckKind, Level, Metric};
-use tailgate::pipeline::{self, RunOptions};
 use tailgate::progress::Progress;
 use tailgate::server_side::ServerSideOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -242,7 +242,7 @@ endpoints:
         shard: None,
         start: None,
     };
-    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+    let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
         .expect("the run writes its outputs");
     server.abort();
@@ -355,7 +355,7 @@ endpoints:
         shard: None,
         start: None,
     };
-    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+    let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
         .expect("the run writes its outputs");
     assert_eq!(outcome.results.verdict.level, Level::Error);
@@ -451,7 +451,7 @@ endpoints:
         shard: None,
         start: None,
     };
-    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+    let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
         .expect("the run writes its outputs");
     server.abort();

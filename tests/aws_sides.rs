@@ -29,7 +29,7 @@ use tailgate::aws::AwsClients;
 use tailgate::config;
 use tailgate::context::RunContext;
 use tailgate::deploy::{CloudFormationDeployer, StackContext};
-use tailgate::pipeline::{self, RunOptions};
+use tailgate::gate::{self, RunOptions};
 use tailgate::progress::Progress;
 use tailgate::server_side::ServerSideOptions;
 
@@ -312,7 +312,7 @@ async fn each_stack_runs_its_own_commits_code_and_everything_is_removed() {
         shard: None,
         start: None,
     };
-    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+    let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
         .expect("the run writes its outputs");
     watcher.abort();
@@ -400,7 +400,7 @@ async fn local_code_without_a_bucket_names_the_key_and_leaves_nothing() {
         shard: None,
         start: None,
     };
-    let outcome = pipeline::run(&config, &deployer, &options, &Progress::quiet())
+    let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
         .expect("outputs");
     let error = outcome

@@ -597,11 +597,11 @@ endpoints:
     );
     let config = tailgate::config::parse(&text, "tailgate.yml", dir.path()).expect("config");
     let deployer = tailgate::deploy::UrlDeployer::new(base.base_url(), head.base_url());
-    let options = tailgate::pipeline::RunOptions {
+    let options = tailgate::gate::RunOptions {
         out_dir: dir.path().join("out"),
         ..Default::default()
     };
-    let outcome = tailgate::pipeline::run(&config, &deployer, &options, &Progress::quiet())
+    let outcome = tailgate::gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
         .expect("the run writes its outputs");
     let verdict = &outcome.results.verdict;

@@ -13,8 +13,7 @@ fn an_honest_results_file() {
     // Written as `run`, `compare` and `merge` write it (each check worded
     // beside its numbers).
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_, path) =
-        tailgate::pipeline::write_outputs(dir.path(), &results, "report").expect("write");
+    let (_, path) = tailgate::gate::write_outputs(dir.path(), &results, "report").expect("write");
     let json = std::fs::read_to_string(path).expect("read");
     insta::assert_snapshot!("results_file", json);
     // What was written reads back to the same file.

@@ -9,8 +9,8 @@ use crate::config::DeployConfig;
 use crate::context::RunContext;
 use crate::demo::service::{SampleService, Variant};
 use crate::deploy::LocalDeployer;
+use crate::gate::{self, RunOptions};
 use crate::judge::verdict::{exit, Level};
-use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::side::Side;
 
@@ -51,7 +51,7 @@ pub(crate) async fn sample_service(args: SampleServiceArgs) -> i32 {
     match SampleService::start(addr, Variant(side)).await {
         Ok(service) => {
             println!("sample service ({side}) listening on {}", service.url());
-            pipeline::shutdown_signal().await;
+            gate::shutdown_signal().await;
             exit::PASS
         }
         Err(err) => {
@@ -99,7 +99,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
         shard: None,
         start: None,
     };
-    let outcome = match pipeline::run(&config, &deployer, &options, &progress).await {
+    let outcome = match gate::measure(&config, &deployer, &options, &progress).await {
         Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("tailgate: {err}");

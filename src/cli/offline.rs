@@ -12,9 +12,9 @@ use crate::bench::EndpointRun;
 use crate::config::{units, DeployConfig};
 use crate::context::{Context, RunContext};
 use crate::deploy::{Deployer, UrlDeployer};
+use crate::gate::{self, RunOptions};
 use crate::judge::compare::paired_rounds;
 use crate::judge::verdict::{self, exit};
-use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};
 use crate::results::recompute;
@@ -212,7 +212,7 @@ fn judge_and_write(mut results: RunResults, opts: &Judge) -> i32 {
             return exit::ERROR;
         }
     };
-    if let Err(e) = pipeline::write_outputs(&opts.out, &results, &markdown) {
+    if let Err(e) = gate::write_outputs(&opts.out, &results, &markdown) {
         eprintln!("tailgate {cmd}: {e}");
         return exit::ERROR;
     }
@@ -478,7 +478,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         shard: None,
         start: None,
     };
-    let outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
+    let outcome = match gate::measure(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
         Err(e) => {
             eprintln!("tailgate calibrate: {e}");

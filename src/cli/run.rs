@@ -10,9 +10,9 @@ use crate::deploy::{
     CloudFormationDeployer, CommandContext, CommandDeployer, Deployer, LocalDeployer, StackContext,
     UrlDeployer,
 };
+use crate::gate::{self, RunOptions};
 use crate::github;
 use crate::judge::verdict::{exit, Level};
-use crate::pipeline::{self, RunOptions};
 use crate::progress::{Progress, ProgressMode};
 use crate::publish::{self, PublishOptions};
 use crate::report::{build_view, render_markdown};
@@ -490,7 +490,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         shard: shard_info.clone(),
         start,
     };
-    let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
+    let mut outcome = match gate::measure(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
         Err(err) => {
             eprintln!("tailgate: {}", config.secrets.redact(&err.to_string()));
@@ -512,7 +512,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
                     base_sha: base_ref.clone().unwrap_or_else(|| "main".into()),
                     head_sha: head_ref.clone().unwrap_or_else(|| "HEAD".into()),
                 };
-                let table = crate::rightsize::run(
+                let table = crate::gate::rightsize::run(
                     &config,
                     stack,
                     sweep,
@@ -526,7 +526,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
                 progress.finish();
                 sweep_md = Some(table.markdown());
                 if let Err(e) = std::fs::write(
-                    crate::rightsize::table_path(&out_dir),
+                    crate::gate::rightsize::table_path(&out_dir),
                     serde_json::to_string_pretty(&table).unwrap_or_default(),
                 ) {
                     eprintln!("tailgate: writing the right-sizing table: {e}");
@@ -577,8 +577,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         match render_markdown(&build_view(&outcome.results)) {
             Ok(markdown) => {
                 outcome.markdown = markdown;
-                if let Err(err) =
-                    pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
+                if let Err(err) = gate::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
                 {
                     eprintln!("tailgate: {err}");
                 }
@@ -596,7 +595,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
             info.count
         );
         outcome.markdown.insert_str(0, &note);
-        if let Err(err) = pipeline::write_outputs(&out_dir, &outcome.results, &outcome.markdown) {
+        if let Err(err) = gate::write_outputs(&out_dir, &outcome.results, &outcome.markdown) {
             eprintln!("tailgate: {err}");
             return exit::ERROR;
         }
@@ -632,7 +631,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         // and the results and report are on disk already.
         tokio::select! {
             _ = publish::publish(&ctx, &outcome.results, &outcome.markdown, &opts) => {}
-            _ = pipeline::shutdown_signal() => {
+            _ = gate::shutdown_signal() => {
                 eprintln!(
                     "tailgate: interrupted while publishing; the results and report are in {}",
                     out_dir.display()

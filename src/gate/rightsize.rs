@@ -17,8 +17,8 @@ use crate::aws::AwsClients;
 use crate::config::{CloudFormationDeploy, Config, Sweep};
 use crate::context::RunContext;
 use crate::deploy::{CloudFormationDeployer, StackContext};
+use crate::gate::{self, RunOptions};
 use crate::judge::verdict::{Level, Metric};
-use crate::pipeline::{self, RunOptions};
 use crate::progress::Progress;
 
 /// One value of the swept parameter, measured.
@@ -171,7 +171,7 @@ pub async fn run(
         };
         progress.log(&format!("right-sizing: {} = {value}", sweep.parameter));
         rows.push(
-            match pipeline::run(config, &deployer, &sub, progress).await {
+            match gate::measure(config, &deployer, &sub, progress).await {
                 Ok(outcome) => row(value, &outcome.results),
                 Err(e) => SweepRow {
                     value: value.clone(),

@@ -1,4 +1,4 @@
-//! The pipeline of one run: deploy -> bench -> compare -> verdict -> report, with
+//! The measuring of one run: deploy -> bench -> compare -> verdict -> report, with
 //! teardown on every exit path (success, failure, Ctrl-C / SIGTERM).
 //!
 //! A run that fails still produces an `error` verdict, a report and a results file:
@@ -443,7 +443,7 @@ fn with_stored_baseline(
 
 /// Run the whole pipeline for `config` with `deployer`. Never leaves anything
 /// running: teardown runs before this returns, whatever happened.
-pub async fn run(
+pub async fn measure(
     config: &Config,
     deployer: &dyn Deployer,
     options: &RunOptions,
