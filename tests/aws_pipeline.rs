@@ -607,7 +607,12 @@ endpoints:
     ];
     for (row, (value, cost, level)) in rows.iter().zip(expected) {
         assert_eq!(row["value"], value);
-        let got = row["cost_per_1m"].as_f64().expect("priced");
+        // Money: an exact decimal amount (a string) with its currency.
+        assert_eq!(row["cost_per_1m"]["currency"], "USD", "{row}");
+        let got: f64 = row["cost_per_1m"]["amount"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .expect("priced");
         // Cost per request divides by the requests sent. A request still in
         // flight when a round ends (one per connection per round, 2 here) is
         // sent but may never reach the function, so it has no REPORT line: the

@@ -611,3 +611,76 @@ async fn a_bad_config_gives_an_annotation_per_problem_a_summary_and_exit_code_2(
     let state = standin.state.lock().expect("state");
     assert!(state.comments.is_empty() && state.check_runs.is_empty());
 }
+
+/// What `tailgate run` wrote after the measuring (the right-sizing table, the
+/// merged shards' line) is part of the results, so `tailgate publish` of the file
+/// posts the same lines the run's own report printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_shows_the_right_sizing_table_and_the_shard_line_as_the_run_printed_them() {
+    use rust_decimal::Decimal;
+    use tailgate::cost::{Currency, Money};
+    use tailgate::results::{Rightsizing, RightsizingRow, ShardInfo};
+    let standin = StandIn::start(CANARY).await;
+    serve_gate(&standin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut res = measured_results(HEAD_SHA, 30433642, 1.0);
+    let row = |value: &str, cents: i64, level: Level| RightsizingRow {
+        value: value.into(),
+        p99_ms: Some(41.2),
+        cost_per_1m: Some(Money::new(Decimal::new(cents, 2), Currency::USD)),
+        cold_starts: Some(1),
+        init_p99_ms: Some(210.4),
+        level,
+        error: None,
+    };
+    res.rightsizing = Some(Rightsizing {
+        parameter: "MemorySize".into(),
+        rows: vec![row("512", 391, Level::Fail), row("1024", 412, Level::Pass)],
+    });
+    res.shard = Some(ShardInfo {
+        index: None,
+        count: 2,
+        config_hash: "0".repeat(64),
+        profiles: Vec::new(),
+        start: None,
+        together: None,
+    });
+    let printed =
+        tailgate::report::render_markdown(&tailgate::report::build_view(&res)).expect("render");
+    let file = write_file(dir.path(), "ok.json", &res);
+    let event = workflow_run_event(dir.path(), HEAD_SHA, json!([]));
+    let env = workflow_run_env(&standin, dir.path(), &event);
+    let out = publish(&env, &file, dir.path()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let state = standin.state.lock().expect("state");
+    assert_eq!(state.comments.len(), 1);
+    let body = state.comments[0]["body"].as_str().expect("body");
+    let section: Vec<&str> = printed
+        .lines()
+        .skip_while(|l| !l.starts_with("#### Right-sizing"))
+        .take_while(|l| !l.starts_with("<details>"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(section.len(), 6, "{printed}");
+    assert!(section[0].contains("`MemorySize`"), "{printed}");
+    assert!(
+        section.contains(&"| `512` | 41.20 ms | 3.91 USD | 1 | 210.4 ms | ❌ not met |"),
+        "{printed}"
+    );
+    assert!(
+        section.contains(
+            &"**Cheapest that meets the SLOs: `MemorySize` = `1024`** (4.12 USD per 1M requests)."
+        ),
+        "{printed}"
+    );
+    let shard_line = printed
+        .lines()
+        .find(|l| l.starts_with("🧩 Load split over 2 shards"))
+        .expect("the shard line");
+    for line in section.iter().chain([&shard_line]) {
+        assert!(
+            body.contains(line),
+            "`{line}` is not in the comment:\n{body}"
+        );
+    }
+}

@@ -65,54 +65,10 @@ pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
         timeout: std::time::Duration::from_secs(args.timeout_secs),
         interval: std::time::Duration::from_secs(5),
     };
-    sweep_and_report(&clients, &request, polling).await
-}
-
-/// Run the sweep of `request` and print a line per stack; the exit code is an
-/// error when the sweep or a deletion failed. Shared with `tailgate run` on a
-/// closed pull request.
-pub(crate) async fn sweep_and_report(
-    clients: &crate::aws::AwsClients,
-    request: &crate::deploy::cloudformation::sweep::SweepRequest,
-    polling: crate::deploy::cloudformation::stack::Polling,
-) -> i32 {
-    use crate::deploy::cloudformation::sweep::{self, SweepAction};
-
-    let swept = match sweep::sweep(clients, request, polling).await {
-        Ok(swept) => swept,
-        Err(err) => {
-            eprintln!("tailgate cleanup: {err}");
-            return exit::ERROR;
-        }
-    };
-    if swept.is_empty() {
-        println!("no tailgate stacks to delete");
-    }
-    let mut failed = false;
-    for s in &swept {
-        let action = match &s.action {
-            SweepAction::Deleted => "deleted".to_string(),
-            SweepAction::WouldDelete => "would delete".to_string(),
-            SweepAction::Failed(why) => {
-                failed = true;
-                format!("FAILED ({why})")
-            }
-        };
-        let tag = |k: &str| s.tags.get(k).map_or("-", String::as_str);
-        println!(
-            "{action}: {} (repo {}, pr {}, side {}, expires {}, reason {:?})",
-            s.name,
-            tag(crate::deploy::cloudformation::tags::keys::REPO),
-            tag(crate::deploy::cloudformation::tags::keys::PR),
-            tag(crate::deploy::cloudformation::tags::keys::SIDE),
-            tag(crate::deploy::cloudformation::tags::keys::EXPIRES),
-            s.reason
-        );
-    }
-    if failed {
-        exit::ERROR
-    } else {
+    if crate::deploy::cloudformation::sweep::sweep_and_print(&clients, &request, polling).await {
         exit::PASS
+    } else {
+        exit::ERROR
     }
 }
 

@@ -1,7 +1,6 @@
 //! The command line: argument types (clap) and one function per command. Each
 //! command returns the process exit code; `main.rs` only builds the runtime and exits.
 
-mod accept;
 mod bench;
 mod cleanup;
 mod demo;
@@ -11,10 +10,8 @@ mod run;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config, ConfigError};
-use crate::context::Context;
+use crate::config::{self, Config};
 use crate::judge::verdict::exit;
-use crate::publish::workflow;
 
 pub use bench::BenchArgs;
 pub use cleanup::{closed_pr_of_event, CleanupArgs};
@@ -101,36 +98,4 @@ pub(crate) fn load_config_with(
         eprintln!("{err}");
         exit::USAGE
     })
-}
-
-/// A config that cannot be used: every problem on stderr; on GitHub Actions also
-/// one `::error file=…,line=…,col=…` annotation per problem (GitHub shows it at that
-/// line of the file), the list in the job summary and the step outputs
-/// `verdict=error` and `exit_code=2`. `file` is the config's path relative to the
-/// repository's root, `source` the copy that gates (`tailgate.yml@f95f852`).
-/// Returns the exit code, [`exit::USAGE`].
-pub(crate) fn config_failed(ctx: &Context, err: &ConfigError, file: &str, source: &str) -> i32 {
-    eprintln!("{err}");
-    if ctx.actions {
-        for line in workflow::config_annotations(err, file) {
-            println!("{line}");
-        }
-        stopped_early(ctx, &workflow::config_summary(err, source));
-    }
-    exit::USAGE
-}
-
-/// The job summary and the outputs (`verdict=error`, `exit_code=2`) of a run that
-/// stopped before measuring; best effort, like every job summary.
-pub(crate) fn stopped_early(ctx: &Context, summary: &str) {
-    if let Some(path) = &ctx.step_summary {
-        if let Err(e) = workflow::append_summary(path, summary) {
-            eprintln!("tailgate: could not write the job summary: {e}");
-        }
-    }
-    if let Some(path) = &ctx.output {
-        if let Err(e) = workflow::write_outputs(path, &workflow::error_outputs(exit::USAGE)) {
-            eprintln!("tailgate: could not write the step outputs: {e}");
-        }
-    }
 }

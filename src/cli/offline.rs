@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::load_config;
-use super::run::{deployer_for, RunSite};
 use crate::bench::EndpointRun;
 use crate::config::{units, DeployConfig};
 use crate::context::{Context, RunContext};
 use crate::deploy::{Deployer, UrlDeployer};
 use crate::gate::{self, RunOptions};
+use crate::gate::{deployer_for, RunSite};
 use crate::judge::compare::paired_rounds;
 use crate::judge::verdict::{self, exit};
 use crate::progress::{Progress, ProgressMode};

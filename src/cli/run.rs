@@ -2,20 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::{load_config, load_config_with};
-use crate::config::{self, Config, DeployConfig};
-use crate::context::RunContext;
-use crate::context::{Context, Trigger};
-use crate::deploy::{
-    CloudFormationDeployer, CommandContext, CommandDeployer, Deployer, LocalDeployer, StackContext,
-    UrlDeployer,
-};
-use crate::gate::{self, RunOptions};
+use super::load_config;
+use crate::config::{self, DeployConfig};
+use crate::context::Context;
+use crate::gate;
 use crate::github;
-use crate::judge::verdict::{exit, Level};
+use crate::judge::verdict::exit;
 use crate::progress::{Progress, ProgressMode};
-use crate::publish::{self, PublishOptions};
-use crate::report::{build_view, render_markdown};
 
 /// `tailgate run`.
 #[derive(Debug, clap::Args)]
@@ -200,95 +193,6 @@ fn estimability_notes(e: &config::Endpoint, rounds: u32) -> Vec<String> {
     notes
 }
 
-/// Where a run happens, for deployers that name or tag what they create.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RunSite {
-    /// `owner/name`, when known.
-    pub repo: Option<String>,
-    /// The pull request, when there is one.
-    pub pr: Option<u64>,
-}
-
-/// The deployer a config asks for, with the refs in force.
-pub(crate) async fn deployer_for(
-    config: &Config,
-    base_ref: Option<String>,
-    head_ref: Option<String>,
-    site: &RunSite,
-) -> (Box<dyn Deployer>, String, String) {
-    let refs = |cfg_base: Option<String>, cfg_head: Option<String>| {
-        (
-            base_ref
-                .clone()
-                .or(cfg_base)
-                .unwrap_or_else(|| "main".into()),
-            head_ref
-                .clone()
-                .or(cfg_head)
-                .unwrap_or_else(|| "HEAD".into()),
-        )
-    };
-    let repo = site.repo.clone().unwrap_or_else(|| "local/repo".into());
-    match &config.deploy {
-        DeployConfig::Url { base, head, ready } => (
-            Box::new(UrlDeployer::new(base.clone(), head.clone()).with_ready(ready.clone())),
-            base.clone(),
-            head.clone(),
-        ),
-        DeployConfig::Local(local) => {
-            let (base_ref, head_ref) = refs(local.base_ref.clone(), local.head_ref.clone());
-            (
-                Box::new(LocalDeployer::new(
-                    local.clone(),
-                    base_ref.clone(),
-                    head_ref.clone(),
-                )),
-                base_ref,
-                head_ref,
-            )
-        }
-        DeployConfig::Command(command) => {
-            let (base_ref, head_ref) = refs(None, None);
-            let context = CommandContext {
-                repo,
-                pr: site.pr,
-                base_ref: base_ref.clone(),
-                head_ref: head_ref.clone(),
-            };
-            (
-                Box::new(
-                    CommandDeployer::new(command.clone(), config.base_dir.clone(), context)
-                        .with_architecture(config.cost.architecture),
-                ),
-                base_ref,
-                head_ref,
-            )
-        }
-        DeployConfig::CloudFormation(stack) => {
-            let (base_ref, head_ref) = refs(None, None);
-            let clients = crate::aws::AwsClients::load(&crate::aws::ClientOptions {
-                region: stack.region.clone(),
-                ..Default::default()
-            })
-            .await;
-            let context = StackContext {
-                repo,
-                pr: site.pr,
-                base_sha: base_ref.clone(),
-                head_sha: head_ref.clone(),
-            };
-            (
-                Box::new(
-                    CloudFormationDeployer::new(stack.clone(), context, clients)
-                        .in_dir(config.base_dir.clone()),
-                ),
-                base_ref,
-                head_ref,
-            )
-        }
-    }
-}
-
 pub(crate) async fn run(mut args: RunArgs) -> i32 {
     let ctx = match Context::from_process() {
         Ok(ctx) => ctx,
@@ -323,394 +227,42 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let path = args
-        .config
-        .clone()
-        .or_else(|| ctx.inputs.config.clone().map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("tailgate.yml"));
-    let out_dir = args
-        .out
-        .clone()
-        .or_else(|| ctx.inputs.out_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("tailgate-out"));
+    let request = gate::Request {
+        config: args
+            .config
+            .clone()
+            .or_else(|| ctx.inputs.config.clone().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("tailgate.yml")),
+        out_dir: args
+            .out
+            .clone()
+            .or_else(|| ctx.inputs.out_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("tailgate-out")),
+        urls: config::ReadOptions {
+            base_url: args.base_url.or_else(|| ctx.inputs.base_url.clone()),
+            head_url: args.head_url.or_else(|| ctx.inputs.head_url.clone()),
+            ..Default::default()
+        },
+        base_ref: args.base_ref,
+        head_ref: args.head_ref,
+        seed: args.seed,
+        release_gate: args.release_gate,
+        record: args.record,
+        shard: args.shard,
+        start,
+        quiet: args.quiet,
+    };
     // A shard's verdict judges only its share of the load: `tailgate merge` publishes.
     let publish = ctx.actions && !args.no_publish && args.shard.is_none();
-    let gh = if publish {
-        publish::client(&ctx, github::RetryPolicy::default())
-    } else {
-        None
+    let deps = gate::Deps {
+        progress: Progress::new(ProgressMode::detect()),
+        github: if publish {
+            crate::publish::client(&ctx, github::RetryPolicy::default())
+        } else {
+            None
+        },
     };
-
-    let read = config::ReadOptions {
-        base_url: args
-            .base_url
-            .clone()
-            .or_else(|| ctx.inputs.base_url.clone()),
-        head_url: args
-            .head_url
-            .clone()
-            .or_else(|| ctx.inputs.head_url.clone()),
-        ..Default::default()
-    };
-    // On a pull request the base commit's copy of the config gates: a PR cannot
-    // loosen its own gate. Relative paths in it resolve against the config's folder.
-    // `${NAME}` references in it are resolved now, from the workflow's environment.
-    let repo_dir = ctx.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
-    let (mut config, gate) = if ctx.actions {
-        let gate = match github::gate_config(&ctx, &path, &repo_dir, gh.as_ref()).await {
-            Ok(gate) => gate,
-            Err(err) => {
-                eprintln!("tailgate: {err}");
-                super::stopped_early(
-                    &ctx,
-                    &format!(
-                        "## tailgate: the config could not be read\n\n{}\n\nNothing was measured (exit code 2).",
-                        crate::publish::workflow::cell(&err.to_string())
-                    ),
-                );
-                return exit::USAGE;
-            }
-        };
-        let base_dir = repo_dir
-            .join(&path)
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_else(|| repo_dir.clone());
-        match config::parse_with(&gate.gate.text, &gate.gate.source, &base_dir, &read) {
-            Ok(config) => (config, Some((gate, base_dir))),
-            Err(err) => {
-                let file = github::gate_config::repo_relative(&path, &repo_dir);
-                return super::config_failed(&ctx, &err, &file, &gate.gate.source);
-            }
-        }
-    } else {
-        match load_config_with(&path, &read) {
-            Ok(c) => (c, None),
-            Err(code) => return code,
-        }
-    };
-    // Before anything is printed: the runner hides these values in the log from now on.
-    if ctx.actions {
-        for line in config.secrets.mask_commands() {
-            println!("{line}");
-        }
-    }
-    if args.seed.is_some() {
-        config.compare.seed = args.seed;
-    }
-    // A closed pull request has nothing to gate: delete its preview stacks instead.
-    if let Some(number) = closed_pull_request(&ctx) {
-        return closed(&config, &ctx, number).await;
-    }
-    // Pushes, tags, releases, manual and scheduled runs gate a release: head alone,
-    // judged by its SLOs.
-    // A recorded run measures what a push to the history branch measures: head
-    // alone, so every stored run of the branch was measured the same way.
-    let release =
-        args.release_gate || args.record || matches!(ctx.trigger, Trigger::Release { .. });
-    if args.record && !args.release_gate && (args.base_ref.is_some() || args.base_url.is_some()) {
-        eprintln!(
-            "tailgate: --record measures head alone, as a push to the history branch does: base is not deployed"
-        );
-    }
-    let pr = ctx.pull_request();
-    // A pull request's or a merge group's commits.
-    let compared = ctx.compared();
-    let base_ref = args
-        .base_ref
-        .clone()
-        .or_else(|| compared.map(|c| c.base_sha.to_string()));
-    let head_ref = args
-        .head_ref
-        .clone()
-        .or_else(|| compared.map(|c| c.head_sha.to_string()));
-    let progress = Progress::new(ProgressMode::detect());
-    let site = RunSite {
-        repo: ctx.repo.as_ref().map(|r| r.full_name()),
-        pr: pr.map(|p| p.number),
-    };
-    let (deployer, base_label, head_label) =
-        deployer_for(&config, base_ref.clone(), head_ref.clone(), &site).await;
-    // A shard: the whole run's hash and load in words, then its share of the load.
-    let mut shard_info = None;
-    if let Some(shard) = args.shard {
-        match sharded(&config, deployer.name(), shard, start.as_ref()) {
-            Ok((split, info)) => {
-                config = split;
-                shard_info = Some(info);
-            }
-            Err(err) => {
-                eprintln!("tailgate: {err}");
-                return exit::USAGE;
-            }
-        }
-    }
-    let mut context = if ctx.actions {
-        ctx.run_context()
-    } else {
-        RunContext {
-            kind: "local".into(),
-            base_label,
-            head_label,
-            ..RunContext::default()
-        }
-    };
-    if let Some((gate, _)) = &gate {
-        context.config = Some(gate.note.clone());
-    }
-    if release {
-        context.kind = "release".into();
-    }
-    // History: the stored baseline (`baseline: stored`), the trend and the noise
-    // floors of the branch's runs.
-    // A shard measures a share of the load: it neither reads nor records history.
-    let history = match args.shard {
-        Some(_) => None,
-        None => crate::history::History::open(&config.history, ctx.default_branch.as_deref()).await,
-    };
-    let plan = match &history {
-        Some(h) => {
-            let environment =
-                crate::history::Environment::current(&config, ctx.runner.clone(), deployer.name());
-            let stored = config.history.baseline == config::Baseline::Stored && !release;
-            let candidates = stored.then(|| {
-                let base = base_ref.clone().unwrap_or_else(|| "main".into());
-                crate::history::candidates(&repo_dir, &base, head_ref.as_deref())
-            });
-            Some(crate::history::plan(h, &config, &environment, candidates.as_deref()).await)
-        }
-        None => None,
-    };
-    let options = RunOptions {
-        server_side: Default::default(),
-        out_dir: out_dir.clone(),
-        context,
-        release,
-        history: plan,
-        shard: shard_info.clone(),
-        start,
-    };
-    let mut outcome = match gate::measure(&config, deployer.as_ref(), &options, &progress).await {
-        Ok(o) => o,
-        Err(err) => {
-            eprintln!("tailgate: {}", config.secrets.redact(&err.to_string()));
-            return exit::ERROR;
-        }
-    };
-    progress.finish();
-
-    // Right-sizing: head once more per value of the swept parameter.
-    let mut sweep_md = None;
-    if let (DeployConfig::CloudFormation(stack), false, None) =
-        (&config.deploy, release, &shard_info)
-    {
-        if let (Some(sweep), Some(clients)) = (&stack.sweep, deployer.aws_clients()) {
-            if outcome.results.verdict.level != Level::Error {
-                let context = StackContext {
-                    repo: site.repo.clone().unwrap_or_else(|| "local/repo".into()),
-                    pr: site.pr,
-                    base_sha: base_ref.clone().unwrap_or_else(|| "main".into()),
-                    head_sha: head_ref.clone().unwrap_or_else(|| "HEAD".into()),
-                };
-                let table = crate::gate::rightsize::run(
-                    &config,
-                    stack,
-                    sweep,
-                    &context,
-                    clients,
-                    &config.base_dir,
-                    &options,
-                    &progress,
-                )
-                .await;
-                progress.finish();
-                sweep_md = Some(table.markdown());
-                if let Err(e) = std::fs::write(
-                    crate::gate::rightsize::table_path(&out_dir),
-                    serde_json::to_string_pretty(&table).unwrap_or_default(),
-                ) {
-                    eprintln!("tailgate: writing the right-sizing table: {e}");
-                }
-            }
-        }
-    }
-
-    let mut changed = false;
-    // A config changed by the PR does not change the verdict; the report says what
-    // the PR's copy would have decided.
-    if let Some((gate, base_dir)) = &gate {
-        if let (Some(head), false) = (&gate.head, outcome.results.verdict.level == Level::Error) {
-            if let Ok(head_cfg) = config::parse_with(&head.text, &head.source, base_dir, &read) {
-                let level =
-                    crate::judge::verdict::decide(&head_cfg, &outcome.results.comparisons).level;
-                if let Some(note) = outcome.results.context.config.as_mut() {
-                    note.head_verdict = Some(level);
-                }
-                changed = true;
-            }
-        }
-    }
-    // A known regression accepted by the PR's label, for this head commit only
-    // (not by a shard: its verdict is not the run's).
-    if let (Some(label), Some(pr), None) = (&config.accept_label, pr, &shard_info) {
-        changed |=
-            super::accept::accept(&ctx, label, pr, history.as_ref(), &mut outcome.results).await;
-    }
-    // Runs of the history branch are recorded for the runs after them.
-    if args.record && history.is_none() && args.shard.is_none() {
-        eprintln!("tailgate: --record: the config keeps no history (`history: {{ store: ... }}`): nothing recorded");
-    }
-    if let Some(h) = &history {
-        if args.record || on_history_branch(&ctx, h.branch()) {
-            changed |= record(
-                &config,
-                h,
-                &repo_dir,
-                head_ref.as_deref(),
-                &mut outcome.results,
-                &progress,
-            )
-            .await;
-        }
-    }
-    if changed {
-        match render_markdown(&build_view(&outcome.results)) {
-            Ok(markdown) => {
-                outcome.markdown = markdown;
-                if let Err(err) = gate::write_outputs(&out_dir, &outcome.results, &outcome.markdown)
-                {
-                    eprintln!("tailgate: {err}");
-                }
-            }
-            Err(err) => eprintln!("tailgate: {err}"),
-        }
-    }
-
-    if let Some(info) = shard_info {
-        let note = format!(
-            "> Shard {} of {}: this report judges only this shard's share of the load. \
-             Merge all {} shards' `tailgate-results.json` with `tailgate merge` for the verdict.\n\n",
-            info.index.unwrap_or(0),
-            info.count,
-            info.count
-        );
-        outcome.markdown.insert_str(0, &note);
-        if let Err(err) = gate::write_outputs(&out_dir, &outcome.results, &outcome.markdown) {
-            eprintln!("tailgate: {err}");
-            return exit::ERROR;
-        }
-    }
-
-    if let Some(md) = sweep_md {
-        outcome.markdown.push('\n');
-        outcome.markdown.push_str(&md);
-        if let Err(e) = std::fs::write(&outcome.markdown_path, &outcome.markdown) {
-            eprintln!("tailgate: {e}");
-        }
-    }
-
-    if !args.quiet {
-        // The job log is plain text: no markdown escapes.
-        println!("{}", crate::report::escape::plain(&outcome.markdown));
-    }
-    let v = &outcome.results.verdict;
-    if let Some(error) = &v.error {
-        eprintln!("tailgate: the run failed: {error}");
-    }
-    eprintln!(
-        "tailgate: verdict {} (exit {}); report {}, results {}",
-        v.level.as_str(),
-        outcome.exit_code(),
-        outcome.markdown_path.display(),
-        outcome.results_path.display()
-    );
-    if publish {
-        let mut opts = PublishOptions::from_context(&ctx);
-        opts.results_path = Some(outcome.results_path.clone());
-        // A cancelled job stops publishing at once: the summary is written first
-        // and the results and report are on disk already.
-        tokio::select! {
-            _ = publish::publish(&ctx, &outcome.results, &outcome.markdown, &opts) => {}
-            _ = gate::shutdown_signal() => {
-                eprintln!(
-                    "tailgate: interrupted while publishing; the results and report are in {}",
-                    out_dir.display()
-                );
-                return exit::INTERRUPTED;
-            }
-        }
-    }
-    if outcome.results.shard.is_some() && outcome.exit_code() == exit::FAIL {
-        // Its share alone decides nothing: the merge does.
-        return exit::PASS;
-    }
-    outcome.exit_code()
-}
-
-/// Whether this run is a push to (or a manual run on) the history branch.
-fn on_history_branch(ctx: &Context, branch: &str) -> bool {
-    matches!(&ctx.trigger, Trigger::Release { git_ref: Some(r), .. } if r.strip_prefix("refs/heads/") == Some(branch))
-}
-
-/// Record `results` in `history` as a run of its branch (not a failed run: it
-/// measured nothing to compare with). Returns whether the results changed.
-async fn record(
-    config: &Config,
-    history: &crate::history::History,
-    repo_dir: &std::path::Path,
-    head_ref: Option<&str>,
-    results: &mut crate::results::RunResults,
-    progress: &Progress,
-) -> bool {
-    if results.verdict.level == Level::Error || results.endpoints.is_empty() {
-        progress.log("history: a failed run is not recorded");
-        return false;
-    }
-    let commit = results.context.head_sha.clone().or_else(|| {
-        let rev = head_ref.unwrap_or("HEAD");
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo_dir)
-            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    });
-    let note = results
-        .history
-        .get_or_insert_with(|| crate::results::HistoryNote {
-            store: history.describe(),
-            branch: history.branch().to_string(),
-            ..Default::default()
-        });
-    let Some(commit) = commit else {
-        note.warnings.push(
-            "not recorded: the commit measured is not known (run in a git repository, or pass --head-ref)"
-                .into(),
-        );
-        return true;
-    };
-    let record = crate::history::record_of(config, results, &commit, history.branch());
-    match history.append(&record).await {
-        Ok(key) => {
-            progress.log(&format!(
-                "history: recorded as {key} in {}",
-                history.describe()
-            ));
-            if let Some(note) = results.history.as_mut() {
-                note.recorded = Some(key);
-            }
-        }
-        Err(e) => {
-            let message = config.secrets.redact(&e.to_string());
-            eprintln!("tailgate: history: {message}");
-            if let Some(note) = results.history.as_mut() {
-                note.warnings.push(message);
-            }
-        }
-    }
-    true
+    gate::run(&ctx, request, deps).await.code
 }
 
 /// The furthest ahead a shared start may be: the longest a GitHub Actions job runs.
@@ -754,74 +306,4 @@ fn shared_start(args: &RunArgs) -> Result<Option<crate::bench::SharedStart>, Str
         given: text.trim().to_string(),
         max_late,
     }))
-}
-
-/// The config of `shard` (its share of the load) and what its results record.
-fn sharded(
-    config: &Config,
-    deployer: &str,
-    shard: crate::shard::Shard,
-    start: Option<&crate::bench::SharedStart>,
-) -> Result<(Config, crate::results::ShardInfo), String> {
-    let seed = config
-        .compare
-        .seed
-        .ok_or(crate::shard::ShardError::NoSeed(shard))
-        .map_err(|e| e.to_string())?;
-    let split = shard.split(config).map_err(|e| e.to_string())?;
-    if let Some(start) = start {
-        // Every round needs a known length to be on the grid: refused before
-        // anything is deployed.
-        let order = crate::bench::draw_order(split.compare.rounds, seed);
-        crate::bench::Grid::new(start.start_ms, &split.endpoints, &order, |_| true)
-            .map_err(|e| e.to_string())?;
-    }
-    let info = crate::results::ShardInfo {
-        index: Some(shard.index()),
-        count: shard.count(),
-        config_hash: crate::shard::config_hash(config, deployer, seed),
-        profiles: crate::bench::expand_ladders(&config.endpoints)
-            .iter()
-            .map(|e| crate::bench::describe_load(&e.load))
-            .collect(),
-        start: None,
-        together: None,
-    };
-    Ok((split, info))
-}
-
-/// The number of the pull request a `pull_request` `closed` event closed.
-fn closed_pull_request(ctx: &Context) -> Option<u64> {
-    if !matches!(ctx.trigger, Trigger::PullRequest { .. }) {
-        return None;
-    }
-    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
-    let payload = std::fs::read_to_string(path).ok()?;
-    crate::cli::cleanup::closed_pr_of_event(&payload)
-}
-
-/// On a closed pull request: delete its stacks (the `cloudformation` deployer), then
-/// exit 0 without measuring anything.
-async fn closed(config: &config::Config, ctx: &Context, number: u64) -> i32 {
-    let DeployConfig::CloudFormation(stack) = &config.deploy else {
-        println!("tailgate: pull request #{number} is closed: nothing to gate");
-        return exit::PASS;
-    };
-    println!("tailgate: pull request #{number} is closed: deleting its preview stacks");
-    let clients = crate::aws::AwsClients::load(&crate::aws::ClientOptions {
-        region: stack.region.clone(),
-        ..Default::default()
-    })
-    .await;
-    let request = crate::deploy::cloudformation::sweep::SweepRequest {
-        repo: ctx.repo.as_ref().map(|r| r.full_name()),
-        closed_prs: vec![number],
-        now: time::OffsetDateTime::now_utc(),
-        dry_run: false,
-    };
-    let polling = crate::deploy::cloudformation::stack::Polling {
-        timeout: stack.timeout,
-        interval: stack.poll_interval,
-    };
-    crate::cli::cleanup::sweep_and_report(&clients, &request, polling).await
 }

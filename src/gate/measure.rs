@@ -441,14 +441,65 @@ fn with_stored_baseline(
     }
 }
 
-/// Run the whole pipeline for `config` with `deployer`. Never leaves anything
-/// running: teardown runs before this returns, whatever happened.
+/// Run the whole pipeline for `config` with `deployer` and write its report and
+/// results into `options.out_dir`. Never leaves anything running: teardown runs
+/// before this returns, whatever happened.
 pub async fn measure(
     config: &Config,
     deployer: &dyn Deployer,
     options: &RunOptions,
     progress: &Progress,
 ) -> Result<RunOutcome, PipelineError> {
+    let judged = judged(config, deployer, options, progress).await;
+    judged.write(config, &options.out_dir)
+}
+
+/// A run measured and judged, not yet written: the gate adds what comes after the
+/// measuring (right-sizing, acceptance, the history record) before it writes once.
+#[derive(Debug)]
+pub struct Judged {
+    /// Everything measured and decided.
+    pub results: RunResults,
+    /// Whether the run was interrupted by a signal.
+    pub interrupted: bool,
+    /// Teardown failures, as `(what, error)` messages.
+    pub teardown_failures: Vec<String>,
+}
+
+impl Judged {
+    /// Render the report and write it with the results into `dir`, with every
+    /// secret from `${NAME}` replaced by its name (an error text may quote a URL
+    /// or a header, for instance): the one writing of a run's outputs.
+    pub fn write(self, config: &Config, dir: &Path) -> Result<RunOutcome, PipelineError> {
+        let results =
+            config
+                .secrets
+                .redact_all(&self.results)
+                .map_err(|e| PipelineError::Write {
+                    path: dir.join("tailgate-results.json"),
+                    source: std::io::Error::other(e),
+                })?;
+        let markdown = render_markdown(&build_view(&results))?;
+        let (markdown_path, results_path) = write_outputs(dir, &results, &markdown)?;
+        Ok(RunOutcome {
+            results,
+            markdown,
+            markdown_path,
+            results_path,
+            interrupted: self.interrupted,
+            teardown_failures: self.teardown_failures,
+        })
+    }
+}
+
+/// Deploy, measure and judge `config` with `deployer`, and tear down. Never
+/// leaves anything running: teardown runs before this returns, whatever happened.
+pub async fn judged(
+    config: &Config,
+    deployer: &dyn Deployer,
+    options: &RunOptions,
+    progress: &Progress,
+) -> Judged {
     let started_at = crate::results::now_rfc3339();
     let seed = config.compare.seed.unwrap_or_else(rand::random);
     let order = bench::draw_order(config.compare.rounds, seed);
@@ -586,30 +637,17 @@ pub async fn measure(
         warnings: server.warnings,
         history: options.history.as_ref().map(|p| p.note.clone()),
         acceptance: None,
+        rightsizing: None,
         shard: options.shard.clone().map(|info| crate::results::ShardInfo {
             start: start.or(info.start),
             ..info
         }),
     };
-    // A secret from `${NAME}` is in no file, comment or message: its name stands
-    // in for it (an error text may quote a URL or a header, for instance).
-    let results = config
-        .secrets
-        .redact_all(&results)
-        .map_err(|e| PipelineError::Write {
-            path: options.out_dir.join("tailgate-results.json"),
-            source: std::io::Error::other(e),
-        })?;
-    let markdown = render_markdown(&build_view(&results))?;
-    let (markdown_path, results_path) = write_outputs(&options.out_dir, &results, &markdown)?;
-    Ok(RunOutcome {
+    Judged {
         results,
-        markdown,
-        markdown_path,
-        results_path,
         interrupted,
         teardown_failures,
-    })
+    }
 }
 
 /// Write `report.md` and `tailgate-results.json` into `dir`.

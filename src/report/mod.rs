@@ -14,6 +14,7 @@ mod history;
 mod ladder;
 mod marker;
 mod render;
+mod rightsizing;
 pub mod server_side;
 mod shards;
 mod view;

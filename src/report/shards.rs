@@ -173,3 +173,15 @@ pub fn method(results: &RunResults) -> Option<String> {
     ));
     Some(text)
 }
+
+/// The note at the top of one shard's report: `> Shard 2 of 4: this report judges
+/// only this shard's share of the load…` (not on a merged run).
+pub(super) fn note(results: &RunResults) -> Option<String> {
+    let info = results.shard.as_ref()?;
+    let index = info.index?;
+    Some(format!(
+        "> Shard {index} of {count}: this report judges only this shard's share of the load. \
+         Merge all {count} shards' `tailgate-results.json` with `tailgate merge` for the verdict.",
+        count = info.count
+    ))
+}

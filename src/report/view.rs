@@ -63,6 +63,10 @@ pub struct ReportView {
     pub shortened: Option<String>,
     /// A merged run of shards: how many, how together, the load at once.
     pub sharded: Option<String>,
+    /// One shard's report (`tailgate run --shard I/N`): it judges only its share.
+    pub shard_note: Option<String>,
+    /// Right-sizing: head per value of a swept template parameter.
+    pub rightsizing: Option<super::rightsizing::RightsizingView>,
 }
 
 /// One finding: a line of the report's opening, with the `Server-Timing` entries
@@ -798,6 +802,8 @@ pub fn build_view(results: &RunResults) -> ReportView {
         marker: super::marker_for(results).render(),
         shortened: None,
         sharded: super::shards::line(results),
+        shard_note: super::shards::note(results),
+        rightsizing: super::rightsizing::view(results),
     }
 }
 

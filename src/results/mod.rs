@@ -21,6 +21,7 @@ use crate::side::Side;
 mod file;
 mod notes;
 mod recompute;
+mod rightsizing;
 mod together;
 
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
@@ -28,6 +29,7 @@ pub use notes::{
     Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, Trend, TrendChange, TrendPoint,
 };
 pub use recompute::recompute;
+pub use rightsizing::{Rightsizing, RightsizingRow};
 pub use together::{Dropped, PhaseTogether, ShardClock, Together};
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.
@@ -91,6 +93,10 @@ pub struct RunResults {
     /// I/N`), which one; for the merge of all of them (`tailgate merge`), the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// Right-sizing (`deploy.cloudformation.sweep`): head measured once per value
+    /// of a template parameter, judged by its SLOs alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rightsizing: Option<Rightsizing>,
 }
 
 /// A shard of a run (`tailgate run --shard I/N`), or the merge of all N.

@@ -165,6 +165,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         warnings: Vec::new(),
         history: None,
         acceptance: None,
+        rightsizing: None,
         shard: None,
     }
 }

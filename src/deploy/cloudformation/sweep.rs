@@ -181,6 +181,48 @@ pub async fn sweep(
     Ok(out)
 }
 
+/// Run the sweep of `request` and print a line per stack; `false` when the sweep
+/// or a deletion failed. `tailgate cleanup`, and `tailgate run` on a closed pull
+/// request.
+pub async fn sweep_and_print(
+    clients: &crate::aws::AwsClients,
+    request: &SweepRequest,
+    polling: super::stack::Polling,
+) -> bool {
+    let swept = match sweep(clients, request, polling).await {
+        Ok(swept) => swept,
+        Err(err) => {
+            eprintln!("tailgate cleanup: {err}");
+            return false;
+        }
+    };
+    if swept.is_empty() {
+        println!("no tailgate stacks to delete");
+    }
+    let mut failed = false;
+    for s in &swept {
+        let action = match &s.action {
+            SweepAction::Deleted => "deleted".to_string(),
+            SweepAction::WouldDelete => "would delete".to_string(),
+            SweepAction::Failed(why) => {
+                failed = true;
+                format!("FAILED ({why})")
+            }
+        };
+        let tag = |k: &str| s.tags.get(k).map_or("-", String::as_str);
+        println!(
+            "{action}: {} (repo {}, pr {}, side {}, expires {}, reason {:?})",
+            s.name,
+            tag(super::tags::keys::REPO),
+            tag(super::tags::keys::PR),
+            tag(super::tags::keys::SIDE),
+            tag(super::tags::keys::EXPIRES),
+            s.reason
+        );
+    }
+    !failed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::publish;
 /// earlier run of this commit left in the history or in the marker of the PR's
 /// sticky comment (read back through the API, so it holds whatever the workflow
 /// does with the history store). Returns whether the results changed.
-pub(super) async fn accept(
+pub(crate) async fn accept(
     ctx: &Context,
     label: &str,
     pr: &crate::context::PullRequest,
