@@ -3,11 +3,31 @@
 //! and the commits.
 
 use super::escape;
-use super::view::ConfigView;
 use crate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use crate::format;
 use crate::judge::verdict::{ChangeState, Level, Metric, Observation};
 use crate::results::RunResults;
+use serde::Serialize;
+
+/// The config note.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigView {
+    /// A line shown under the findings when the PR changes the config.
+    pub notice: Option<String>,
+    /// The sentence for the details.
+    pub source: String,
+    /// The diff from the gating config to the PR's.
+    pub diff: Option<String>,
+}
+
+/// What a percentile needing `needed` samples asks of the rounds, in words.
+pub(super) fn estimable_rule(needed: u64) -> String {
+    format!(
+        "it needs ≥ {} requests per round, or as many in all over at least {} rounds",
+        format::thousands(needed),
+        crate::stats::DEFAULT_MIN_BOOTSTRAP_ROUNDS
+    )
+}
 
 /// The detail texts of a report.
 pub struct Details {
@@ -153,7 +173,7 @@ fn could_not_tell(results: &RunResults) -> Vec<String> {
                 metric = m.metric,
                 have = format::thousands(why.per_round),
                 rounds = why.rounds,
-                rule = super::view::estimable_rule(why.needed),
+                rule = estimable_rule(why.needed),
             ));
         } else if m.state == ChangeState::Inconclusive {
             if let Some(mde) = m.mde.filter(|mde| mde > limit) {

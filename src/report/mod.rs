@@ -20,15 +20,20 @@ mod shards;
 mod view;
 mod why;
 
+pub use details::ConfigView;
 pub use marker::Marker;
-pub use render::{render_markdown, RenderError};
+pub use render::RenderError;
 pub use view::{
-    build_view, ChartView, CheckRow, ConfigView, EndpointRow, FindingView, Headline, ReportView,
-    TimingRow,
+    build_view, ChartView, CheckRow, EndpointRow, FindingView, Headline, ReportView, TimingRow,
 };
 pub use why::{WhyCause, WhyView};
 
 use crate::results::RunResults;
+
+/// Render the markdown used for the PR comment, the job summary and the terminal.
+pub fn render_markdown(view: &ReportView) -> Result<String, RenderError> {
+    render::render_comment(view)
+}
 
 /// GitHub's limit on a comment body, in characters.
 pub const COMMENT_LIMIT: usize = 65_536;

@@ -2,8 +2,6 @@
 
 use minijinja::Environment;
 
-use super::view::ReportView;
-
 /// The comment / job summary template.
 const COMMENT: &str = include_str!("../../templates/comment.md.j2");
 
@@ -52,8 +50,9 @@ pub(crate) fn render_template<S: serde::Serialize>(
         })
 }
 
-/// Render the markdown used for the PR comment, the job summary and the terminal.
-pub fn render_markdown(view: &ReportView) -> Result<String, RenderError> {
+/// Render the markdown used for the PR comment, the job summary and the terminal
+/// from its view (`view::ReportView`; the templates know no Rust type).
+pub(crate) fn render_comment<V: serde::Serialize>(view: &V) -> Result<String, RenderError> {
     let env = environment()?;
     let template = env
         .get_template("comment.md")

@@ -52,7 +52,7 @@ pub struct ReportView {
     /// How the numbers were obtained, in one paragraph.
     pub method: String,
     /// Where the gating config came from and what the PR changes in it.
-    pub config: Option<ConfigView>,
+    pub config: Option<super::details::ConfigView>,
     /// Links to the run and the results.
     pub links: String,
     /// Footer facts.
@@ -84,17 +84,6 @@ impl FindingView {
     pub fn line(text: String) -> FindingView {
         FindingView { text, why: None }
     }
-}
-
-/// The config note.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfigView {
-    /// A line shown under the findings when the PR changes the config.
-    pub notice: Option<String>,
-    /// The sentence for the details.
-    pub source: String,
-    /// The diff from the gating config to the PR's.
-    pub diff: Option<String>,
 }
 
 /// The decision in one line.
@@ -242,19 +231,10 @@ fn not_judged(verdict: &crate::judge::verdict::Verdict) -> Vec<String> {
                  ({}); raise the rate or the round's duration.",
                 names.join(", "),
                 format::thousands(per_round),
-                estimable_rule(needed)
+                super::details::estimable_rule(needed)
             )
         })
         .collect()
-}
-
-/// What a percentile needing `needed` samples asks of the rounds, in words.
-pub(super) fn estimable_rule(needed: u64) -> String {
-    format!(
-        "it needs ≥ {} requests per round, or as many in all over at least {} rounds",
-        format::thousands(needed),
-        crate::stats::DEFAULT_MIN_BOOTSTRAP_ROUNDS
-    )
 }
 
 /// A change and its interval as one unbreakable piece (non-breaking spaces), so a
