@@ -27,10 +27,10 @@ use base64::Engine;
 use servers::{Behavior, Server};
 use tailgate::aws::AwsClients;
 use tailgate::config;
-use tailgate::context::RunContext;
 use tailgate::deploy::{CloudFormationDeployer, StackContext};
 use tailgate::gate::{self, RunOptions};
 use tailgate::progress::Progress;
+use tailgate::results::RunContext;
 use tailgate::server_side::ServerSideOptions;
 
 const BUCKET: &str = "tailgate-artifacts";

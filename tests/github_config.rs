@@ -11,10 +11,11 @@ use common::standin::StandIn;
 use common::{comparisons, fast_retry, CANARY};
 use tailgate::config::{Config, Fraction};
 use tailgate::context::Token;
-use tailgate::context::{ConfigChange, ConfigOrigin, Context, Env};
+use tailgate::context::{Context, Env};
 use tailgate::github::{gate_config, GitHub};
 use tailgate::judge::verdict::{self, Level};
 use tailgate::report::{build_view, render_markdown};
+use tailgate::results::{ConfigChange, ConfigOrigin};
 
 const BASE_YML: &str = "mode: blocking\nbudget:\n  p99: +10%\nendpoints:\n  - GET /users/42\n";
 const HEAD_YML: &str = "mode: blocking\nbudget:\n  p99: +300%\nendpoints:\n  - GET /users/42\n";

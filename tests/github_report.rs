@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use tailgate::bench::{EndpointRun, Recorder, RoundRecord};
-use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::judge::verdict::{Level, Verdict};
 use tailgate::report::{build_view, comment_body, render_markdown, Marker, COMMENT_LIMIT};
 use tailgate::results::RunResults;
+use tailgate::results::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::side::Side;
 
 use common::standin::HEAD_SHA;

@@ -19,12 +19,12 @@ use tailgate::results::{
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tailgate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::cost::{side_cost, Architecture, CostComparison, Prices, Usage};
 use tailgate::judge::verdict::{Check, CheckKind, Level, Metric, Observation};
 use tailgate::publish::workflow;
 use tailgate::report::{build_view, comment_body, headline_text, render_markdown, COMMENT_LIMIT};
 use tailgate::results::RunResults;
+use tailgate::results::{ConfigChange, ConfigNote, ConfigOrigin};
 use tailgate::server_side::lambda::{LambdaSide, Spread};
 use tailgate::server_side::view::{Hint, HintKind};
 use tailgate::server_side::xray::DownstreamCall;

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::config::DeployConfig;
-use crate::context::RunContext;
 use crate::demo::service::{SampleService, Variant};
 use crate::deploy::LocalDeployer;
 use crate::gate::{self, RunOptions};
 use crate::judge::verdict::{exit, Level};
 use crate::progress::{Progress, ProgressMode};
+use crate::results::RunContext;
 use crate::side::Side;
 
 /// `tailgate demo`.

@@ -14,14 +14,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-mod config_note;
 mod inputs;
-mod run;
 mod token;
 
-pub use config_note::{ConfigChange, ConfigNote, ConfigOrigin};
+use crate::results::RunContext;
 pub use inputs::{action_args, ActionInputs, CommentPolicy, ACTION_INPUTS};
-pub use run::RunContext;
 pub use token::Token;
 
 /// Environment variables by name.

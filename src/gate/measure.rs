@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use crate::bench::{self, EndpointRun};
 use crate::config::Config;
-use crate::context::RunContext;
 use crate::deploy::{Cleanup, Deployer, Target};
 use crate::judge::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
+use crate::results::RunContext;
 use crate::results::{RunResults, Settings, TargetInfo, SCHEMA};
 use crate::server_side::ServerStage;
 use crate::side::Side;

@@ -21,11 +21,12 @@ pub use measure::{
 pub use stopped::{config_failed, stopped_early};
 
 use crate::config::{self, Config, DeployConfig};
-use crate::context::{Context, RunContext, Trigger};
+use crate::context::{Context, Trigger};
 use crate::github::{self, GitHub};
 use crate::judge::verdict::{exit, Level};
 use crate::progress::Progress;
 use crate::publish::{self, PublishOptions};
+use crate::results::RunContext;
 
 /// What to run: the command line's and the action's inputs, resolved.
 #[derive(Debug, Clone, Default)]

@@ -13,12 +13,12 @@ use std::path::Path;
 
 use crate::aws::AwsClients;
 use crate::config::{CloudFormationDeploy, Config, Sweep};
-use crate::context::RunContext;
 use crate::cost::Money;
 use crate::deploy::{CloudFormationDeployer, StackContext};
 use crate::gate::{self, RunOptions};
 use crate::judge::verdict::{Level, Metric};
 use crate::progress::Progress;
+use crate::results::RunContext;
 use crate::results::{Rightsizing, RightsizingRow};
 
 /// A stack-name-safe form of a value (`1024` -> `1024`, `arm64` -> `arm64`).

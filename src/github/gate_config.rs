@@ -14,7 +14,8 @@ use tokio::process::Command;
 
 use super::api::{Call, GitHub};
 use super::GithubError;
-use crate::context::{ConfigChange, ConfigNote, ConfigOrigin, Context};
+use crate::context::Context;
+use crate::results::{ConfigChange, ConfigNote, ConfigOrigin};
 
 const CONTENTS: Call = Call {
     what: "reading the config at the base commit",

@@ -31,9 +31,10 @@ use serde::Deserialize;
 
 use crate::bench::{EndpointRun, Recorder};
 use crate::config::{self, Config, Environment, ReadOptions};
-use crate::context::{ConfigNote, Context, Trigger};
+use crate::context::{Context, Trigger};
 use crate::github::api::{Call, GitHub};
 use crate::github::gate_config;
+use crate::results::ConfigNote;
 use crate::results::RunResults;
 use crate::side::Side;
 
@@ -329,7 +330,7 @@ pub fn rejudge_sides(
         .filter(|c| {
             matches!(
                 c,
-                crate::context::ConfigChange::Changed | crate::context::ConfigChange::Unchanged
+                crate::results::ConfigChange::Changed | crate::results::ConfigChange::Unchanged
             )
         })
         .unwrap_or(note.change);
@@ -337,7 +338,7 @@ pub fn rejudge_sides(
         .context
         .config
         .as_ref()
-        .filter(|_| change == crate::context::ConfigChange::Changed)
+        .filter(|_| change == crate::results::ConfigChange::Changed)
         .and_then(|n| n.diff.clone());
     results.context.config = Some(ConfigNote {
         change,
@@ -444,7 +445,7 @@ pub async fn config_at(
         read_from,
         sha: Some(sha),
         via: copy.origin,
-        change: crate::context::ConfigChange::Unchanged,
+        change: crate::results::ConfigChange::Unchanged,
         diff: None,
         head_verdict: None,
     };

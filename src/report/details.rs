@@ -3,10 +3,10 @@
 //! and the commits.
 
 use super::escape;
-use crate::context::{ConfigChange, ConfigNote, ConfigOrigin};
 use crate::format;
 use crate::judge::verdict::{ChangeState, Level, Metric, Observation};
 use crate::results::RunResults;
+use crate::results::{ConfigChange, ConfigNote, ConfigOrigin};
 use serde::Serialize;
 
 /// The config note.

@@ -13,23 +13,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::EndpointRun;
 use crate::config::{Config, Fraction, Mode};
-use crate::context::RunContext;
 use crate::deploy::Target;
 use crate::judge::verdict::{EndpointComparison, EndpointLimits, Verdict};
 use crate::side::Side;
 
+mod config_note;
 mod file;
 mod notes;
 mod recompute;
 mod rightsizing;
+mod run_context;
 mod together;
 
+pub use config_note::{ConfigChange, ConfigNote, ConfigOrigin};
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
 pub use notes::{
     Acceptance, BaselineNote, FloorNote, FloorSource, HistoryNote, Trend, TrendChange, TrendPoint,
 };
 pub use recompute::recompute;
 pub use rightsizing::{Rightsizing, RightsizingRow};
+pub use run_context::RunContext;
 pub use together::{Dropped, PhaseTogether, ShardClock, Together};
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.

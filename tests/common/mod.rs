@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tailgate::config::{Fraction, Mode};
-use tailgate::context::RunContext;
 use tailgate::context::{Context, Env};
 use tailgate::github::RetryPolicy;
 use tailgate::judge::verdict::{
     self, Change, ChangeKind, ChangeState, EndpointComparison, Metric, MetricComparison,
 };
+use tailgate::results::RunContext;
 use tailgate::results::{RunResults, Settings, SCHEMA};
 
 use standin::{StandIn, BASE_SHA, HEAD_SHA, OWNER, PR, REPO};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ConfigNote;
+use super::config_note::ConfigNote;
 
 /// Where a run happened, as plain values.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
