@@ -417,23 +417,20 @@ fn rate_cell(m: &MetricComparison) -> String {
     }
 }
 
-/// Build the view of `results`.
-pub fn build_view(results: &RunResults) -> ReportView {
+/// The decision in one line: the verdict's level, or the acceptance of a failing one.
+fn headline(
+    results: &RunResults,
+    failing: &[&Check],
+    warnings: &[&Check],
+    improved: &[(&EndpointComparison, &MetricComparison)],
+) -> Headline {
     let verdict = &results.verdict;
-    let failing: Vec<&Check> = verdict.at(Level::Fail).collect();
-    let warnings: Vec<&Check> = verdict.at(Level::Warn).collect();
     let advisory = verdict.mode == crate::config::Mode::Advisory;
-
     let regressed_endpoints = {
         let mut names: Vec<&str> = failing.iter().map(|c| c.endpoint.as_str()).collect();
         names.dedup();
         names.len()
     };
-    let improved: Vec<(&EndpointComparison, &MetricComparison)> = results
-        .comparisons
-        .iter()
-        .filter_map(|c| crate::judge::verdict::improvement(&results.limits, c).map(|m| (c, m)))
-        .collect();
     let release = results.context.kind == "release";
     let broken_slos = failing.iter().filter(|c| c.kind == CheckKind::Slo).count();
     let headline = match verdict.level {
@@ -491,7 +488,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         },
         Level::Pass => Headline {
             emoji: "✅".into(),
-            text: match improved.as_slice() {
+            text: match improved {
                 [] => "no performance regression".into(),
                 [(cmp, m)] => format!(
                     "no performance regression, `{}` improved ({} {})",
@@ -515,7 +512,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         },
     };
 
-    let headline = match &results.acceptance {
+    match &results.acceptance {
         Some(a) => Headline {
             emoji: "☑️".into(),
             text: format!(
@@ -526,7 +523,161 @@ pub fn build_view(results: &RunResults) -> ReportView {
             level: "pass".into(),
         },
         None => headline,
-    };
+    }
+}
+
+/// One row per endpoint: the gate cell, each metric base → head with its change.
+fn endpoint_rows(results: &RunResults, with_slos: bool) -> Vec<EndpointRow> {
+    let verdict = &results.verdict;
+    let currency = results
+        .cost
+        .as_ref()
+        .map(|c| c.currency)
+        .or_else(|| results.limits.first().map(|l| l.currency))
+        .unwrap_or(crate::cost::Currency::USD);
+    let mut endpoints = Vec::new();
+    for cmp in &results.comparisons {
+        let checks: Vec<&Check> = verdict
+            .checks
+            .iter()
+            .filter(|c| c.endpoint == cmp.endpoint)
+            .collect();
+        let gate = gate_cell(&checks, with_slos);
+        let budget_checks: Vec<&Check> = checks
+            .iter()
+            .copied()
+            .filter(|c| c.kind == CheckKind::Budget)
+            .collect();
+        let errors = cmp
+            .get(Metric::ErrorRate)
+            .map_or("—".into(), |m| pair_cell(m, format::percent));
+        let rps = cmp.get(Metric::Throughput).map_or("—".into(), rate_cell);
+        let cost = change_cell(
+            cmp.get(Metric::Cost),
+            &budget_checks,
+            &|v| format::money(v, currency),
+            false,
+        );
+        endpoints.push(EndpointRow {
+            name: escape::cell_code(&cmp.endpoint),
+            p50: latency_cell(cmp.get(Metric::P50), &budget_checks, false),
+            p95: latency_cell(cmp.get(Metric::P95), &budget_checks, false),
+            p99: latency_cell(cmp.get(Metric::P99), &budget_checks, true),
+            errors,
+            rps,
+            cost,
+            gate,
+            attention: checks.iter().any(|c| c.level >= Level::Warn),
+        });
+    }
+
+    endpoints
+}
+
+/// The p99 chart's data: head ÷ base per endpoint, when any has both.
+fn chart(results: &RunResults) -> Option<ChartView> {
+    let points: Vec<(String, f64)> = results
+        .comparisons
+        .iter()
+        .filter_map(|c| {
+            let m = c.get(Metric::P99)?;
+            let (base, head) = (m.base?, m.head?);
+            (base > 0.0 && head.is_finite())
+                .then(|| (escape::mermaid_label(&c.endpoint), head / base))
+        })
+        .collect();
+    (!points.is_empty()).then(|| {
+        let max = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
+        ChartView {
+            labels: points.iter().map(|p| p.0.clone()).collect(),
+            ratios: points.iter().map(|p| chart_ratio(p.1)).collect(),
+            unchanged: points.iter().map(|_| "1".to_string()).collect(),
+            max: format!("{}", (max * 1.1).ceil().max(2.0)),
+        }
+    })
+}
+
+/// The `Server-Timing` breakdown: per endpoint and metric, the mean per request
+/// on each side, and a note where a part is more than `total`.
+fn timing_rows(results: &RunResults) -> Vec<TimingRow> {
+    let mut timings = Vec::new();
+    for run in &results.endpoints {
+        let base = timing_means(run, Side::Base);
+        let head = timing_means(run, Side::Head);
+        let total = |list: &[(String, f64)]| list.iter().find(|(n, _)| n == "total").map(|p| p.1);
+        let (base_total, head_total) = (total(&base), total(&head));
+        let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let cell = |list: &[(String, f64)]| {
+                list.iter()
+                    .find(|(n, _)| n == name)
+                    .map_or("—".to_string(), |(_, v)| format::ms(*v))
+            };
+            let over = |list: &[(String, f64)], total: Option<f64>| {
+                let part = list.iter().find(|(n, _)| n == name).map(|p| p.1);
+                name.as_str() != "total"
+                    && matches!((part, total), (Some(p), Some(t)) if p > t * 1.05 + 0.005)
+            };
+            let note = match (over(&base, base_total), over(&head, head_total)) {
+                (false, false) => String::new(),
+                (true, false) => {
+                    "⚠️ more than `total` on base: the server's numbers disagree".into()
+                }
+                (false, true) => {
+                    "⚠️ more than `total` on head: the server's numbers disagree".into()
+                }
+                (true, true) => "⚠️ more than `total`: the server's numbers disagree".into(),
+            };
+            timings.push(TimingRow {
+                endpoint: escape::cell_code(&run.name),
+                metric: escape::cell_code(name),
+                base: cell(&base),
+                head: cell(&head),
+                note,
+            });
+        }
+    }
+    timings
+}
+
+/// The server-side section and its summary line: Lambda's REPORT lines, cost and
+/// hints, or the cost alone.
+fn server_side(results: &RunResults) -> (Option<super::server_side::ServerSideView>, String) {
+    match (&results.server, &results.cost) {
+        (Some(server), _) => {
+            let cold: u64 = server.lambda.iter().map(|l| l.cold_starts).sum();
+            (
+                Some(super::server_side::view(server)),
+                format!(
+                    "Server side (AWS Lambda): {}, cost, hints",
+                    plural(cold as usize, "cold start", "cold starts")
+                ),
+            )
+        }
+        (None, Some(cost)) => (
+            Some(super::server_side::ServerSideView {
+                cost: Some(super::server_side::cost_view(cost, false)),
+                ..Default::default()
+            }),
+            format!("Cost ({})", escape::inline(&cost.source)),
+        ),
+        (None, None) => (None, String::new()),
+    }
+}
+
+/// Build the view of `results`.
+pub fn build_view(results: &RunResults) -> ReportView {
+    let verdict = &results.verdict;
+    let failing: Vec<&Check> = verdict.at(Level::Fail).collect();
+    let warnings: Vec<&Check> = verdict.at(Level::Warn).collect();
+    let improved: Vec<(&EndpointComparison, &MetricComparison)> = results
+        .comparisons
+        .iter()
+        .filter_map(|c| crate::judge::verdict::improvement(&results.limits, c).map(|m| (c, m)))
+        .collect();
+    let headline = headline(results, &failing, &warnings, &improved);
 
     let mut findings: Vec<FindingView> = super::history::findings(results)
         .into_iter()
@@ -580,110 +731,12 @@ pub fn build_view(results: &RunResults) -> ReportView {
     }
     findings.extend(not_judged(verdict).into_iter().map(FindingView::line));
 
-    let currency = results
-        .cost
-        .as_ref()
-        .map(|c| c.currency)
-        .or_else(|| results.limits.first().map(|l| l.currency))
-        .unwrap_or(crate::cost::Currency::USD);
     let common_slos = common_slos(results);
-    let mut endpoints = Vec::new();
-    for cmp in &results.comparisons {
-        let checks: Vec<&Check> = verdict
-            .checks
-            .iter()
-            .filter(|c| c.endpoint == cmp.endpoint)
-            .collect();
-        let gate = gate_cell(&checks, common_slos.is_none());
-        let budget_checks: Vec<&Check> = checks
-            .iter()
-            .copied()
-            .filter(|c| c.kind == CheckKind::Budget)
-            .collect();
-        let errors = cmp
-            .get(Metric::ErrorRate)
-            .map_or("—".into(), |m| pair_cell(m, format::percent));
-        let rps = cmp.get(Metric::Throughput).map_or("—".into(), rate_cell);
-        let cost = change_cell(
-            cmp.get(Metric::Cost),
-            &budget_checks,
-            &|v| format::money(v, currency),
-            false,
-        );
-        endpoints.push(EndpointRow {
-            name: escape::cell_code(&cmp.endpoint),
-            p50: latency_cell(cmp.get(Metric::P50), &budget_checks, false),
-            p95: latency_cell(cmp.get(Metric::P95), &budget_checks, false),
-            p99: latency_cell(cmp.get(Metric::P99), &budget_checks, true),
-            errors,
-            rps,
-            cost,
-            gate,
-            attention: checks.iter().any(|c| c.level >= Level::Warn),
-        });
-    }
+    let endpoints = endpoint_rows(results, common_slos.is_none());
 
-    let chart = {
-        let points: Vec<(String, f64)> = results
-            .comparisons
-            .iter()
-            .filter_map(|c| {
-                let m = c.get(Metric::P99)?;
-                let (base, head) = (m.base?, m.head?);
-                (base > 0.0 && head.is_finite())
-                    .then(|| (escape::mermaid_label(&c.endpoint), head / base))
-            })
-            .collect();
-        (!points.is_empty()).then(|| {
-            let max = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
-            ChartView {
-                labels: points.iter().map(|p| p.0.clone()).collect(),
-                ratios: points.iter().map(|p| chart_ratio(p.1)).collect(),
-                unchanged: points.iter().map(|_| "1".to_string()).collect(),
-                max: format!("{}", (max * 1.1).ceil().max(2.0)),
-            }
-        })
-    };
+    let chart = chart(results);
 
-    let mut timings = Vec::new();
-    for run in &results.endpoints {
-        let base = timing_means(run, Side::Base);
-        let head = timing_means(run, Side::Head);
-        let total = |list: &[(String, f64)]| list.iter().find(|(n, _)| n == "total").map(|p| p.1);
-        let (base_total, head_total) = (total(&base), total(&head));
-        let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
-        names.sort();
-        names.dedup();
-        for name in names {
-            let cell = |list: &[(String, f64)]| {
-                list.iter()
-                    .find(|(n, _)| n == name)
-                    .map_or("—".to_string(), |(_, v)| format::ms(*v))
-            };
-            let over = |list: &[(String, f64)], total: Option<f64>| {
-                let part = list.iter().find(|(n, _)| n == name).map(|p| p.1);
-                name.as_str() != "total"
-                    && matches!((part, total), (Some(p), Some(t)) if p > t * 1.05 + 0.005)
-            };
-            let note = match (over(&base, base_total), over(&head, head_total)) {
-                (false, false) => String::new(),
-                (true, false) => {
-                    "⚠️ more than `total` on base: the server's numbers disagree".into()
-                }
-                (false, true) => {
-                    "⚠️ more than `total` on head: the server's numbers disagree".into()
-                }
-                (true, true) => "⚠️ more than `total`: the server's numbers disagree".into(),
-            };
-            timings.push(TimingRow {
-                endpoint: escape::cell_code(&run.name),
-                metric: escape::cell_code(name),
-                base: cell(&base),
-                head: cell(&head),
-                note,
-            });
-        }
-    }
+    let timings = timing_rows(results);
 
     let checks_passed = verdict
         .checks
@@ -731,26 +784,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         .comparisons
         .iter()
         .any(|c| c.get(Metric::Cost).is_some_and(|m| m.head.is_some()));
-    let (server_side, server_summary) = match (&results.server, &results.cost) {
-        (Some(server), _) => {
-            let cold: u64 = server.lambda.iter().map(|l| l.cold_starts).sum();
-            (
-                Some(super::server_side::view(server)),
-                format!(
-                    "Server side (AWS Lambda): {}, cost, hints",
-                    plural(cold as usize, "cold start", "cold starts")
-                ),
-            )
-        }
-        (None, Some(cost)) => (
-            Some(super::server_side::ServerSideView {
-                cost: Some(super::server_side::cost_view(cost, false)),
-                ..Default::default()
-            }),
-            format!("Cost ({})", escape::inline(&cost.source)),
-        ),
-        (None, None) => (None, String::new()),
-    };
+    let (server_side, server_summary) = server_side(results);
     let mut details = super::details::build(results);
     if let Some(sentence) = results
         .history
