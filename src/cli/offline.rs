@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::deploy::{Deployer, UrlDeployer};
 use crate::gate::{self, RunOptions};
 use crate::gate::{deployer_for, RunSite};
-use crate::judge::compare::paired_rounds;
+use crate::judge::comparisons::paired_rounds;
 use crate::judge::verdict::{self, exit};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{build_view, render_markdown};

@@ -260,7 +260,7 @@ fn values_of(run: &EndpointRun, side: Side) -> BTreeMap<Metric, f64> {
     for r in &mut one.rounds {
         r.side = Side::Head;
     }
-    let Some(comparison) = crate::judge::compare::head_only(std::slice::from_ref(&one))
+    let Some(comparison) = crate::judge::comparisons::head_only(std::slice::from_ref(&one))
         .into_iter()
         .next()
     else {

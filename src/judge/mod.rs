@@ -7,16 +7,16 @@
 //!
 //! [`judge`] is the one judging every command does: `tailgate run` on what it
 //! measured, `compare`, `merge` and `publish` on a results file's rounds
-//! ([`compare::recompute`]). Pure: values in, values out.
+//! ([`comparisons::recompute`]). Pure: values in, values out.
 
-pub mod compare;
+pub mod comparisons;
 pub mod verdict;
 
 use crate::bench::EndpointRun;
 use crate::config::{CompareConfig, Mode};
 use crate::side::Side;
 
-use compare::{compare_all, head_only, CompareError};
+use comparisons::{compare_all, head_only, CompareError};
 use verdict::{EndpointComparison, EndpointLimits, Level, Verdict};
 
 /// Compare `runs` under `limits` and `cfg` (its confidence already the one of a

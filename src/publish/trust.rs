@@ -18,7 +18,7 @@
 //!   the privileged workflow runs on (`GITHUB_SHA`: the default branch), read with
 //!   git or the contents API, never from the file's recorded settings;
 //! - the comparison, the verdict and the report, recomputed from the rounds with
-//!   the same code as `tailgate compare` ([`crate::judge::compare::recompute`]).
+//!   the same code as `tailgate compare` ([`crate::judge::comparisons::recompute`]).
 //!
 //! A fork can still make up rounds that are consistent with each other: a green check
 //! from this mode says that the numbers the fork's runner reported pass the base
@@ -96,7 +96,7 @@ pub enum Refusal {
     Config(String),
     /// The rounds could not be compared.
     #[error("the measured rounds could not be compared: {0}")]
-    Compare(#[from] crate::judge::compare::CompareError),
+    Compare(#[from] crate::judge::comparisons::CompareError),
 }
 
 /// An outside string as shown in a message: quoted with its control characters

@@ -3,7 +3,7 @@
 
 use super::RunResults;
 use crate::config::CompareConfig;
-use crate::judge::compare::CompareError;
+use crate::judge::comparisons::CompareError;
 use std::collections::BTreeMap;
 
 use crate::judge::verdict::Metric;
