@@ -194,12 +194,7 @@ impl fmt::Display for CommentPolicy {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::tests::env;
 
     #[test]
     fn inputs_are_validated() {

@@ -579,10 +579,11 @@ impl Context {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
+    /// An environment of `pairs`.
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> Env {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

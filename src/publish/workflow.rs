@@ -278,15 +278,7 @@ mod tests {
 
     #[test]
     fn outputs_are_declared() {
-        let results: RunResults = serde_json::from_value(serde_json::json!({
-            "schema": crate::results::SCHEMA, "tool_version": "0", "started_at": "",
-            "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
-            "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
-                "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
-            "targets": [], "order": [], "endpoints": [], "comparisons": [],
-            "verdict": {"level": "pass", "mode": "blocking", "checks": [], "error": null}
-        }))
-        .expect("results");
+        let results: RunResults = crate::results::empty_for_tests();
         for (name, _) in outputs(&results, Some(Path::new("r.json"))) {
             assert!(OUTPUTS.contains(&name.as_str()), "{name}");
         }

@@ -403,20 +403,16 @@ mod tests {
 
     #[test]
     fn a_learned_floor_past_the_budget_is_said() {
-        let mut r: RunResults = serde_json::from_value(serde_json::json!({
-            "schema": crate::results::SCHEMA, "tool_version": "0", "started_at": "",
-            "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
-            "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
-                "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
-            "targets": [], "order": [], "endpoints": [], "comparisons": [],
-            "verdict": {"level": "pass", "mode": "blocking", "error": null, "checks": [{
+        let mut r: RunResults = crate::results::empty_for_tests();
+        r.verdict = serde_json::from_value(serde_json::json!(
+            {"level": "pass", "mode": "blocking", "error": null, "checks": [{
                 "endpoint": "GET /a", "metric": "p99", "kind": "budget", "level": "pass",
                 "observed": {"type": "budget", "limit": 0.1, "past_budget": false, "currency": "USD",
                     "comparison": {"metric": "p99", "base": 10.0, "head": 11.5, "state": "unchanged",
                         "change": {"kind": "ratio", "point": 1.15, "low": 0.9, "high": 1.4, "confidence": 0.95}}}
             }]}
-        }))
-        .expect("results");
+        ))
+        .expect("verdict");
         let floor = |floor: f64| crate::results::FloorNote {
             endpoint: "GET /a".into(),
             metric: Some(Metric::P99),

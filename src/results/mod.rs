@@ -220,3 +220,18 @@ impl From<&Target> for TargetInfo {
         }
     }
 }
+
+/// A results file with nothing measured (a local run, blocking, passing), for the
+/// unit tests of the modules that read results.
+#[cfg(test)]
+pub(crate) fn empty_for_tests() -> RunResults {
+    serde_json::from_value(serde_json::json!({
+        "schema": SCHEMA, "tool_version": "0", "started_at": "",
+        "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
+        "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
+            "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
+        "targets": [], "order": [], "endpoints": [], "comparisons": [],
+        "verdict": {"level": "pass", "mode": "blocking", "checks": [], "error": null}
+    }))
+    .expect("results")
+}

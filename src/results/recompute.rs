@@ -79,15 +79,7 @@ mod tests {
     use crate::results::{FloorNote, FloorSource, HistoryNote};
 
     fn results(floors: Vec<FloorNote>) -> RunResults {
-        let mut r: RunResults = serde_json::from_value(serde_json::json!({
-            "schema": crate::results::SCHEMA, "tool_version": "0", "started_at": "",
-            "context": {"kind": "local", "base_label": "", "head_label": "", "run_url": null},
-            "settings": {"config_source": "t", "mode": "blocking", "deployer": "url",
-                "rounds": 2, "noise_floor": 0.02, "confidence": 0.95, "resamples": 10, "seed": 1},
-            "targets": [], "order": [], "endpoints": [], "comparisons": [],
-            "verdict": {"level": "pass", "mode": "blocking", "checks": [], "error": null}
-        }))
-        .expect("results");
+        let mut r: RunResults = crate::results::empty_for_tests();
         r.history = Some(HistoryNote {
             floors,
             ..HistoryNote::default()
