@@ -139,6 +139,29 @@ pub struct EndpointRun {
     pub missed: Vec<Missed>,
 }
 
+impl EndpointRun {
+    /// An endpoint's run of `rounds`, measured from its first round on (no first
+    /// requests, no stop, nothing missed yet).
+    pub fn new(
+        name: &str,
+        method: &str,
+        path: &str,
+        profile: String,
+        rounds: Vec<RoundRecord>,
+    ) -> EndpointRun {
+        EndpointRun {
+            name: name.to_string(),
+            method: method.to_string(),
+            path: path.to_string(),
+            profile,
+            rounds,
+            first_requests: Vec::new(),
+            stop: None,
+            missed: Vec::new(),
+        }
+    }
+}
+
 /// A (round, side) not measured on the shared start's grid (joined later, or
 /// reached after its slot began).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -479,15 +502,14 @@ pub async fn measure(
     };
     let mut runs: Vec<EndpointRun> = endpoints
         .iter()
-        .map(|e| EndpointRun {
-            name: e.name.clone(),
-            method: e.method.to_string(),
-            path: e.path.clone(),
-            profile: describe_load(&e.load),
-            rounds: Vec::with_capacity(order.len() * 2),
-            first_requests: Vec::new(),
-            stop: None,
-            missed: Vec::new(),
+        .map(|e| {
+            EndpointRun::new(
+                &e.name,
+                e.method.as_str(),
+                &e.path,
+                describe_load(&e.load),
+                Vec::with_capacity(order.len() * 2),
+            )
         })
         .collect();
     // On a shared start, where each phase's slot is and whether this run joined

@@ -138,16 +138,7 @@ mod tests {
     }
 
     fn run(rounds: Vec<RoundRecord>) -> EndpointRun {
-        EndpointRun {
-            name: "GET /".into(),
-            method: "GET".into(),
-            path: "/".into(),
-            profile: String::new(),
-            rounds,
-            first_requests: Vec::new(),
-            stop: None,
-            missed: Vec::new(),
-        }
+        EndpointRun::new("GET /", "GET", "/", String::new(), rounds)
     }
 
     #[test]

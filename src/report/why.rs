@@ -180,16 +180,7 @@ mod tests {
                 });
             }
         }
-        EndpointRun {
-            name: "GET /x".into(),
-            method: "GET".into(),
-            path: "/x".into(),
-            profile: String::new(),
-            rounds,
-            first_requests: Vec::new(),
-            stop: None,
-            missed: Vec::new(),
-        }
+        EndpointRun::new("GET /x", "GET", "/x", String::new(), rounds)
     }
 
     #[test]

@@ -240,16 +240,7 @@ mod tests {
     }
 
     fn run(rounds: Vec<RoundRecord>) -> EndpointRun {
-        EndpointRun {
-            name: "users".into(),
-            method: "GET".into(),
-            path: "/".into(),
-            profile: String::new(),
-            rounds,
-            first_requests: Vec::new(),
-            stop: None,
-            missed: Vec::new(),
-        }
+        EndpointRun::new("users", "GET", "/", String::new(), rounds)
     }
 
     fn start(offset_ms: f64, uncertainty_ms: f64) -> ShardStart {
