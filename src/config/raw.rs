@@ -2,8 +2,8 @@
 //!
 //! Every struct denies unknown keys. Leaf values with a format (durations,
 //! percentages, budgets, counts, status codes) are newtypes whose `Deserialize`
-//! parses and checks the text, so serde_yaml attaches the value's line and column
-//! to their errors. Whether values make sense together (p50 below p99, a unique
+//! parses and checks the text; the problem is located at the value by its field
+//! path (`index.rs`). Whether values make sense together (p50 below p99, a unique
 //! endpoint name) is checked later, in `validate.rs`.
 //!
 //! Most keys are `Option`: a missing key and an explicit `~` both mean "not given"
