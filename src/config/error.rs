@@ -90,25 +90,12 @@ impl ConfigError {
     }
 }
 
-/// Start and end of a leaf complaint inside a serde error message.
-const START: char = '\u{1e}';
-/// Separates the complaint's "what" from its "help".
-const SEP: char = '\u{1f}';
-
-/// A serde error from a leaf value's `Deserialize`, carrying what is wrong and
-/// the help line through the deserializer (the problem is located by its path).
+/// A leaf value's complaint, as serde's typed "invalid value": what is wrong
+/// with the value (`"fast" is not a duration`) and how to fix it (`write a
+/// number with a unit, ...`) travel as two fields of the deserializer's error
+/// (serde-saphyr's `SerdeInvalidValue`), and the problem is located by its path.
 pub(crate) fn leaf_error<E: serde::de::Error>(what: String, help: &str) -> E {
-    E::custom(format!("{START}{what}{SEP}{help}{START}"))
-}
-
-/// Take a leaf complaint back out of a custom error message.
-fn decode_leaf(message: &str) -> Option<(String, String)> {
-    let end = message.rfind(START)?;
-    let body = message.get(..end)?;
-    let start = body.rfind(START)?;
-    let body = body.get(start + START.len_utf8()..)?;
-    let (what, help) = body.split_once(SEP)?;
-    Some((what.to_string(), help.to_string()))
+    E::invalid_value(serde::de::Unexpected::Other(&what), &help)
 }
 
 /// The valid name nearest to `wrong`, if one is close enough to be a typo.
@@ -179,16 +166,19 @@ pub(crate) fn from_serde(
     let mut hint = Hint::default();
     let (kind, message, help) = match err {
         E::WithSnippet { error, .. } => return from_serde(error, path, index, file),
-        E::Message { msg, .. } => match decode_leaf(msg) {
-            Some((what, help)) => {
-                // A complaint about one value: where the index has that value, use it.
-                if index.contains(&path) {
-                    pos = index.value(&path);
-                }
-                (ProblemKind::Schema, what, help)
+        E::Message { msg, .. } => (ProblemKind::Schema, msg.clone(), shape_help(&path)),
+        // The raw structs have no value serde itself checks: every invalid value
+        // is a leaf's complaint (`leaf_error`), what is wrong and how to fix it.
+        E::SerdeInvalidValue {
+            unexpected: what,
+            expected: help,
+            ..
+        } => {
+            if index.contains(&path) {
+                pos = index.value(&path);
             }
-            None => (ProblemKind::Schema, msg.clone(), shape_help(&path)),
-        },
+            (ProblemKind::Schema, what.clone(), help.clone())
+        }
         E::SerdeUnknownField {
             field: wrong,
             expected: valid,
@@ -274,15 +264,6 @@ pub(crate) fn from_serde(
             let message = format!("expected {expected}, found {found}");
             (ProblemKind::Schema, message, shape_help(&path))
         }
-        E::SerdeInvalidValue {
-            unexpected,
-            expected,
-            ..
-        } => (
-            ProblemKind::Schema,
-            format!("invalid value: {unexpected}, expected {expected}"),
-            shape_help(&path),
-        ),
         E::SerdeMissingField { field, .. } => {
             hint.missing = Some(field.to_string());
             (
@@ -447,6 +428,23 @@ impl fmt::Display for ProblemKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leaf_complaint_arrives_as_two_fields() {
+        let err = serde_saphyr::from_str::<super::super::raw::RawDuration>("fast")
+            .expect_err("not a duration");
+        match err {
+            serde_saphyr::Error::SerdeInvalidValue {
+                unexpected,
+                expected,
+                ..
+            } => {
+                assert!(unexpected.contains("is not a duration"), "{unexpected}");
+                assert!(expected.contains("500ms"), "{expected}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn suggestions_need_to_be_close() {
