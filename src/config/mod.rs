@@ -174,13 +174,15 @@ pub fn parse_with(
     }
 }
 
-/// How the config is read: a null written for a text is its text (`~`), only
-/// `true` and `false` are booleans (not `yes`), no snippet is kept (the problem
-/// has the position); serde-saphyr's limits on depth and aliases stay on.
+/// How the config is read, as serde_yaml read it before: a null written for a
+/// text is its text (`~`), only `true` and `false` are booleans (not `yes`), a
+/// merge key (`<<`) is an ordinary (so unknown) key; no snippet is kept (the
+/// problem has the position); serde-saphyr's limits on depth and aliases stay on.
 fn yaml_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         null_as_string: true,
         strict_booleans: true,
+        merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
         with_snippet: false,
     }
 }
@@ -297,4 +299,50 @@ fn every_problem(
     }
     problems.sort_by_key(|p| p.pos);
     ConfigError { problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, "t.yml", Path::new(".")) {
+            Ok(config) => panic!("accepted {text:?} as {config:?}"),
+            Err(e) => e.problems,
+        }
+    }
+
+    #[test]
+    fn a_merge_key_is_an_unknown_key_as_before() {
+        let all = problems("defaults: &d { slo: { p99: 5ms } }\n<<: *d\n");
+        assert!(
+            all.iter()
+                .any(|p| p.message.starts_with("unknown key `<<`")),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn every_shape_problem_keeps_its_position() {
+        // Two bad values in one flow mapping, a third in a block mapping: each is
+        // found, at its own place, after the ones before are blanked out.
+        let all =
+            problems("load: { duration: fast, connections: many }\ncompare:\n  rounds: lots\n");
+        let at: Vec<(usize, usize, String)> = all
+            .iter()
+            .map(|p| (p.pos.line, p.pos.column, p.path.to_string()))
+            .collect();
+        assert!(
+            at.contains(&(1, 19, "load.duration".to_string())),
+            "{all:#?}"
+        );
+        assert!(
+            at.contains(&(1, 38, "load.connections".to_string())),
+            "{all:#?}"
+        );
+        assert!(
+            at.contains(&(3, 11, "compare.rounds".to_string())),
+            "{all:#?}"
+        );
+    }
 }

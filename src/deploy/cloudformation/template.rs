@@ -52,9 +52,14 @@ impl Node {
         Node { value, tag: None }
     }
 
-    /// Parse a template's text.
+    /// Parse a template's text. A merge key (`<<`) stays an ordinary key, as it
+    /// did with serde_yaml: the template is rewritten as it was written.
     pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
-        serde_saphyr::from_str(text)
+        let options = serde_saphyr::options! {
+            merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
+            with_snippet: false,
+        };
+        serde_saphyr::from_str_with_options(text, options)
     }
 
     /// Write the template as YAML.
