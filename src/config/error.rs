@@ -314,13 +314,14 @@ fn wrong_type(
     (ProblemKind::Schema, message, shape_help(path))
 }
 
-/// An error's own text, without the position it appends (the problem has it).
+/// An error's own text, without a position (the problem has it): serde-saphyr's
+/// message for its typed error, control characters escaped.
 fn without_location(err: &serde_saphyr::Error) -> String {
-    let text = err.to_string();
-    match text.split_once(" at line ") {
-        Some((before, _)) => before.to_string(),
-        None => text,
-    }
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::DefaultMessageFormatter
+        .format_message(err)
+        .escape_debug()
+        .to_string()
 }
 
 /// Help for a value of the wrong shape at `path`: its example, if it has one.
@@ -444,6 +445,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_error_in_serde_saphyrs_words_is_shown_without_its_position() {
+        let err = serde_saphyr::from_str::<u16>("\n  eighty").expect_err("not a number");
+        assert!(err.to_string().contains('2'), "{err}");
+        let shown = without_location(&err);
+        assert!(!shown.is_empty() && !shown.contains("line"), "{shown}");
     }
 
     #[test]
