@@ -323,6 +323,18 @@ mod tests {
     }
 
     #[test]
+    fn a_name_given_twice_in_two_spellings_is_one_problem() {
+        let all = problems("endpoints:\n  - path: /a\n    headers: { 1: a, \"1\": b }\n");
+        let p = all
+            .iter()
+            .find(|p| p.message.contains("given twice"))
+            .expect("the header given twice");
+        assert_eq!(p.message, "`1` is given twice", "{p}");
+        assert_eq!(p.help, "keep one of the two", "{p}");
+        assert_eq!(p.pos.line, 3, "{p}");
+    }
+
+    #[test]
     fn every_shape_problem_keeps_its_position() {
         // Two bad values in one flow mapping, a third in a block mapping: each is
         // found, at its own place, after the ones before are blanked out.

@@ -761,8 +761,12 @@ impl<'de> Deserialize<'de> for StringMap {
                 let mut entries: Vec<(String, String)> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
                     if entries.iter().any(|(k, _)| *k == key) {
-                        // serde's wording, so the error points at the second key.
-                        return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                        // Two keys the parser tells apart (`1` and `"1"`) but that
+                        // are the same name.
+                        return Err(leaf_error(
+                            format!("`{key}` is given twice"),
+                            "keep one of the two",
+                        ));
                     }
                     let value = map.next_value::<String>()?;
                     entries.push((key, value));
