@@ -1,8 +1,11 @@
 //! Where each field of the file is: a map from field path (`endpoints[1].slo.p99`)
-//! to the line and column of its key and of its value.
+//! to the line and column of its key and of its value, what the value is (for
+//! "expected a list, found string \"x\""), and the byte range of each entry (so
+//! a bad entry can be blanked out and the rest read again, every position kept:
+//! [`Index::blank`]).
 //!
-//! serde's errors carry their own position; the semantic checks in `validate.rs`
-//! run on plain values and look their position up here. The index is built from
+//! serde's errors carry their own position, and their field path; the semantic
+//! checks in `validate.rs` run on plain values and look their position up here. The index is built from
 //! the event stream of granit-parser (the parser under serde-saphyr, so the file is
 //! read by one YAML implementation) with an explicit stack (no recursion, so deep
 //! nesting cannot overflow the stack). On a YAML error it keeps what it saw
