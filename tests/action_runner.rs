@@ -103,7 +103,7 @@ impl Runner {
 
     /// Run the steps of a job (YAML sequence) in order; stops at the first
     /// failing step, as a job does. Returns the contexts' `steps`.
-    async fn job(&mut self, steps: &serde_yaml::Value, secrets: &Value) -> Result<Value, StepRun> {
+    async fn job(&mut self, steps: &Value, secrets: &Value) -> Result<Value, StepRun> {
         let mut ctx = json!({
             "github": self.github_context(None),
             "secrets": secrets,
@@ -111,7 +111,7 @@ impl Runner {
             "steps": {},
             "env": {},
         });
-        for step in steps.as_sequence().expect("steps") {
+        for step in steps.as_array().expect("steps") {
             let id = step["id"].as_str().map(str::to_string);
             let outputs = if let Some(uses) = step["uses"].as_str() {
                 if uses == "./" {
@@ -158,10 +158,10 @@ impl Runner {
     /// workflow would name after `@`).
     async fn composite(
         &mut self,
-        step: &serde_yaml::Value,
+        step: &Value,
         caller: &Value,
     ) -> Result<BTreeMap<String, String>, StepRun> {
-        let action: serde_yaml::Value = serde_yaml::from_str(
+        let action: Value = serde_saphyr::from_str(
             &std::fs::read_to_string(Path::new(ROOT).join("action.yml")).expect("action.yml"),
         )
         .expect("action.yml is YAML");
@@ -176,9 +176,9 @@ impl Runner {
         });
         // Inputs: what `with:` gives (expanded in the caller's context), else the
         // default (expanded in the action's). An input action.yml lacks is an error.
-        let with = step["with"].as_mapping().cloned().unwrap_or_default();
+        let with = step["with"].as_object().cloned().unwrap_or_default();
         for key in with.keys() {
-            let key = key.as_str().expect("input name");
+            let key = key.as_str();
             if key != "__ref" {
                 assert!(
                     !action["inputs"][key].is_null(),
@@ -186,8 +186,8 @@ impl Runner {
                 );
             }
         }
-        for (name, input) in action["inputs"].as_mapping().expect("inputs") {
-            let name = name.as_str().expect("input name");
+        for (name, input) in action["inputs"].as_object().expect("inputs") {
+            let name = name.as_str();
             let value = match with.get(name) {
                 Some(v) => expand(&yaml_text(v), caller),
                 None => expand(&yaml_text(&input["default"]), &ctx),
@@ -196,7 +196,7 @@ impl Runner {
         }
         // The `uses:` step's own `env:` reaches every composite step.
         let outer_env = expand_env(&step["env"], caller);
-        for inner in action["runs"]["steps"].as_sequence().expect("runs.steps") {
+        for inner in action["runs"]["steps"].as_array().expect("runs.steps") {
             if let Some(condition) = inner["if"].as_str() {
                 if !truthy(condition, &ctx) {
                     continue;
@@ -225,21 +225,16 @@ impl Runner {
             }
         }
         let mut outputs = BTreeMap::new();
-        for (name, output) in action["outputs"].as_mapping().expect("outputs") {
+        for (name, output) in action["outputs"].as_object().expect("outputs") {
             let value = expand(output["value"].as_str().expect("output value"), &ctx);
-            outputs.insert(name.as_str().expect("name").to_string(), value);
+            outputs.insert(name.clone(), value);
         }
         Ok(outputs)
     }
 
     /// `actions/cache/restore` (output `cache-hit`) and `actions/cache/save` (a key
     /// is saved once, as on GitHub) against the cache store; other actions: nothing.
-    fn cache_step(
-        &mut self,
-        uses: &str,
-        with: &serde_yaml::Value,
-        ctx: &Value,
-    ) -> BTreeMap<String, String> {
+    fn cache_step(&mut self, uses: &str, with: &Value, ctx: &Value) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         let (Some(path), Some(key)) = (with["path"].as_str(), with["key"].as_str()) else {
             return out;
@@ -345,7 +340,7 @@ impl Runner {
     }
 }
 
-fn step_name(step: &serde_yaml::Value) -> String {
+fn step_name(step: &Value) -> String {
     step["name"]
         .as_str()
         .or(step["id"].as_str())
@@ -353,23 +348,20 @@ fn step_name(step: &serde_yaml::Value) -> String {
         .to_string()
 }
 
-fn yaml_text(v: &serde_yaml::Value) -> String {
+fn yaml_text(v: &Value) -> String {
     match v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Bool(b) => b.to_string(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        serde_yaml::Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => String::new(),
         other => panic!("not a scalar: {other:?}"),
     }
 }
 
-fn expand_env(env: &serde_yaml::Value, ctx: &Value) -> BTreeMap<String, String> {
+fn expand_env(env: &Value, ctx: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (k, v) in env.as_mapping().into_iter().flatten() {
-        out.insert(
-            k.as_str().expect("env name").to_string(),
-            expand(&yaml_text(v), ctx),
-        );
+    for (k, v) in env.as_object().into_iter().flatten() {
+        out.insert(k.clone(), expand(&yaml_text(v), ctx));
     }
     out
 }
@@ -568,7 +560,7 @@ endpoints:
 
 /// The user's workflow: start the service on the runner (two instances, base and
 /// head), then the gate with their URLs and the token from a secret.
-fn workflow(release_url: &str, action_ref: &str) -> serde_yaml::Value {
+fn workflow(release_url: &str, action_ref: &str) -> Value {
     let bin = env!("CARGO_BIN_EXE_tailgate");
     let text = format!(
         r#"
@@ -599,7 +591,7 @@ fn workflow(release_url: &str, action_ref: &str) -> serde_yaml::Value {
     github_token: ${{{{ github.token }}}}
 "#
     );
-    serde_yaml::from_str(&text).expect("workflow YAML")
+    serde_saphyr::from_str(&text).expect("workflow YAML")
 }
 
 fn stop_services(runner: &Runner) {
@@ -748,7 +740,7 @@ async fn the_action_installs_a_verified_binary_and_gates_a_service_on_the_runner
 /// install used the cached, verified binary.
 async fn installs_from_the_cache(runner: &mut Runner, secrets: &Value) {
     let from = runner.counter;
-    let again = serde_yaml::from_str::<serde_yaml::Value>(&format!(
+    let again = serde_saphyr::from_str::<Value>(&format!(
         r#"
 - id: gate
   uses: ./
@@ -849,12 +841,12 @@ fn labeled_event(dir: &Path, name: &str, action: &str, head: &str, labels: &[&st
 
 /// `examples/workflows/history.yml`'s steps, with its `uses:` of the action
 /// pointed at this repository's action.yml and the release server.
-fn history_workflow(release_url: &str) -> serde_yaml::Value {
+fn history_workflow(release_url: &str) -> Value {
     let text = std::fs::read_to_string(Path::new(ROOT).join("examples/workflows/history.yml"))
         .expect("history.yml");
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
+    let doc: Value = serde_saphyr::from_str(&text).expect("YAML");
     let mut steps = doc["jobs"]["tailgate"]["steps"].clone();
-    for step in steps.as_sequence_mut().expect("steps") {
+    for step in steps.as_array_mut().expect("steps") {
         let ours = step["uses"]
             .as_str()
             .is_some_and(|u| u.starts_with("tailgate-dev/tailgate@"));
@@ -872,7 +864,7 @@ fn history_workflow(release_url: &str) -> serde_yaml::Value {
 /// `run`, on a fresh workspace: whether it passed, and its log.
 async fn history_job(
     runner: &mut Runner,
-    steps: &serde_yaml::Value,
+    steps: &Value,
     events: &Path,
     (name, action, head, labels): (&str, &str, &str, &[&str]),
     run: u64,

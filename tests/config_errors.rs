@@ -535,8 +535,8 @@ fn semantic_problems_are_collected_in_file_order() {
 
 #[test]
 fn columns_count_characters_not_bytes() {
-    // serde's position (libyaml) and the index's (yaml-rust2) agree after
-    // multi-byte characters.
+    // serde-saphyr's position and the index's (both from granit-parser) agree
+    // after multi-byte characters.
     let text =
         with_deploy("endpoints:\n  - { name: \"日本語😀\", path: /a, slo: { p99: lent } }\n");
     only(&text, 3, 43, "endpoints[0].slo.p99", "is not a duration");

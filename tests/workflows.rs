@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
+use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -44,7 +44,7 @@ fn yaml_blocks(markdown: &str) -> Vec<String> {
 /// Every mapping with a `uses:` that names tailgate, anywhere in `v`.
 fn tailgate_steps<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
     match v {
-        Value::Mapping(m) => {
+        Value::Object(m) => {
             if m.get("uses")
                 .and_then(Value::as_str)
                 .is_some_and(|u| u.contains("tailgate"))
@@ -55,7 +55,7 @@ fn tailgate_steps<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
                 tailgate_steps(item, out);
             }
         }
-        Value::Sequence(items) => items.iter().for_each(|i| tailgate_steps(i, out)),
+        Value::Array(items) => items.iter().for_each(|i| tailgate_steps(i, out)),
         _ => {}
     }
 }
@@ -66,7 +66,7 @@ fn readme_uses() -> String {
     let mut steps = Vec::new();
     let docs: Vec<Value> = yaml_blocks(&readme)
         .iter()
-        .filter_map(|b| serde_yaml::from_str(b).ok())
+        .filter_map(|b| serde_saphyr::from_str(b).ok())
         .collect();
     for d in &docs {
         tailgate_steps(d, &mut steps);
@@ -86,15 +86,15 @@ fn readme_uses() -> String {
 
 #[test]
 fn every_example_and_doc_uses_the_action_as_it_is() {
-    let action: Value = serde_yaml::from_str(
+    let action: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(Path::new(ROOT).join("action.yml")).expect("action.yml"),
     )
     .expect("action.yml");
     let inputs: Vec<&str> = action["inputs"]
-        .as_mapping()
+        .as_object()
         .expect("inputs")
         .keys()
-        .filter_map(Value::as_str)
+        .map(String::as_str)
         .collect();
     let expected = readme_uses();
 
@@ -117,7 +117,7 @@ fn every_example_and_doc_uses_the_action_as_it_is() {
     let mut problems = Vec::new();
     let mut checked = 0;
     for (name, text) in &sources {
-        let doc: Value = match serde_yaml::from_str(text) {
+        let doc: Value = match serde_saphyr::from_str(text) {
             Ok(d) => d,
             Err(e) => {
                 problems.push(format!("{name}: not YAML: {e}"));
@@ -144,8 +144,8 @@ fn every_example_and_doc_uses_the_action_as_it_is() {
                     "{name}: `uses: {uses}`, not `{expected}` (or a full sha with `# {version}`)"
                 ));
             }
-            for key in step["with"].as_mapping().into_iter().flat_map(|m| m.keys()) {
-                let key = key.as_str().unwrap_or_default();
+            for key in step["with"].as_object().into_iter().flat_map(|m| m.keys()) {
+                let key = key.as_str();
                 if !inputs.contains(&key) {
                     problems.push(format!(
                         "{name}: input `{key}` is not declared in action.yml (it has {inputs:?})"
@@ -161,9 +161,10 @@ fn every_example_and_doc_uses_the_action_as_it_is() {
 #[test]
 fn a_wrong_input_or_owner_is_caught() {
     // The check itself, on a workflow with both mistakes.
-    let doc: Value =
-        serde_yaml::from_str("steps:\n  - uses: acme/tailgate@v1\n    with: { github-token: x }\n")
-            .unwrap();
+    let doc: Value = serde_saphyr::from_str(
+        "steps:\n  - uses: acme/tailgate@v1\n    with: { github-token: x }\n",
+    )
+    .unwrap();
     let mut steps = Vec::new();
     tailgate_steps(&doc, &mut steps);
     assert_eq!(steps.len(), 1);

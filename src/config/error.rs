@@ -6,15 +6,15 @@
 //!   help: write a number with a unit, e.g. `500ms` or `2s`
 //! ```
 //!
-//! Problems come from four places: reading the file, YAML syntax (libyaml via
-//! serde_yaml), the shape of the document (serde: wrong type, unknown key, a
-//! badly written value) and the semantic checks in `validate.rs`. serde errors
-//! carry their own position; semantic ones look theirs up in the position
-//! index (`index.rs`).
+//! Problems come from four places: reading the file, YAML syntax (granit-parser,
+//! a typed error kind), the shape of the document (serde-saphyr's typed errors:
+//! wrong type, unknown key, a badly written value) and the semantic checks in
+//! `validate.rs`. serde errors carry their own position; semantic ones look
+//! theirs up in the position index (`index.rs`).
 
 use std::fmt;
 
-use super::index::{FieldPath, Index, Pos};
+use super::index::{FieldPath, Index, Pos, SyntaxError};
 use super::schema;
 
 /// What kind of problem a [`Problem`] is.
@@ -90,57 +90,12 @@ impl ConfigError {
     }
 }
 
-/// Start and end of a leaf complaint inside a serde error message.
-const START: char = '\u{1e}';
-/// Separates the complaint's "what" from its "help".
-const SEP: char = '\u{1f}';
-
-/// A serde error from a leaf value's `Deserialize`, carrying what is wrong and
-/// the help line through serde_yaml (which adds the position).
+/// A leaf value's complaint, as serde's typed "invalid value": what is wrong
+/// with the value (`"fast" is not a duration`) and how to fix it (`write a
+/// number with a unit, ...`) travel as two fields of the deserializer's error
+/// (serde-saphyr's `SerdeInvalidValue`), and the problem is located by its path.
 pub(crate) fn leaf_error<E: serde::de::Error>(what: String, help: &str) -> E {
-    E::custom(format!("{START}{what}{SEP}{help}{START}"))
-}
-
-/// Take a leaf complaint back out of a serde_yaml error message.
-fn decode_leaf(message: &str) -> Option<(String, String)> {
-    let end = message.rfind(START)?;
-    let body = message.get(..end)?;
-    let start = body.rfind(START)?;
-    let body = body.get(start + START.len_utf8()..)?;
-    let (what, help) = body.split_once(SEP)?;
-    Some((what.to_string(), help.to_string()))
-}
-
-/// Remove serde_yaml's `path: ` prefix and ` at line L column C` suffix.
-fn bare_message(err: &serde_yaml::Error) -> String {
-    let mut text = err.to_string();
-    if let Some(loc) = err.location() {
-        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
-        if let Some(stripped) = text.strip_suffix(&suffix) {
-            text = stripped.to_string();
-        }
-    }
-    const MARKERS: &[&str] = &[
-        "unknown field `",
-        "unknown variant `",
-        "duplicate field `",
-        "missing field `",
-        "invalid type: ",
-        "invalid value: ",
-        "invalid length ",
-    ];
-    MARKERS
-        .iter()
-        .filter_map(|m| text.find(m))
-        .min()
-        .and_then(|at| text.get(at..))
-        .map(str::to_string)
-        .unwrap_or(text)
-}
-
-/// The names between backticks in a serde message, in order.
-pub(crate) fn backticked(text: &str) -> Vec<&str> {
-    text.split('`').skip(1).step_by(2).collect()
+    E::invalid_value(serde::de::Unexpected::Other(&what), &help)
 }
 
 /// The valid name nearest to `wrong`, if one is close enough to be a typo.
@@ -172,111 +127,201 @@ fn where_in(parent: &FieldPath) -> String {
     }
 }
 
-/// Turn a serde_yaml error met while deserializing the raw structs into a problem.
+/// A problem of the document's shape, with what the search for every problem
+/// (`every_problem` in `mod.rs`) needs to know about it.
+pub(crate) struct Shape {
+    /// The problem.
+    pub problem: Problem,
+    /// What the search for every problem needs to know about it.
+    pub hint: Hint,
+}
+
+/// What a shape problem says besides its text.
+#[derive(Debug, Default)]
+pub(crate) struct Hint {
+    /// A required key of this name is missing (in the problem's path).
+    pub missing: Option<String>,
+    /// The unknown key is probably this key misspelt.
+    pub meant: Option<String>,
+}
+
+/// Where serde-saphyr says an error is, when it says.
+fn location(err: &serde_saphyr::Error) -> Option<Pos> {
+    let loc = err.location()?;
+    let line = usize::try_from(loc.line()).ok().filter(|l| *l >= 1)?;
+    let column = usize::try_from(loc.column()).ok()?.max(1);
+    Some(Pos { line, column })
+}
+
+/// Turn a serde-saphyr error met while deserializing the raw structs at `path`
+/// into a problem.
 pub(crate) fn from_serde(
-    err: serde_path_to_error::Error<serde_yaml::Error>,
+    err: &serde_saphyr::Error,
+    mut path: FieldPath,
     index: &Index,
     file: &str,
-) -> Problem {
-    let mut path = FieldPath::root();
-    for segment in err.path().iter() {
-        path = match segment {
-            serde_path_to_error::Segment::Seq { index } => path.index(*index),
-            serde_path_to_error::Segment::Map { key } => path.key(key),
-            serde_path_to_error::Segment::Enum { variant } => path.key(variant),
-            serde_path_to_error::Segment::Unknown => break,
-        };
-    }
-    let inner = err.inner();
-    let mut pos = inner
-        .location()
-        .map(|l| Pos {
-            line: l.line().max(1),
-            column: l.column().max(1),
-        })
-        .unwrap_or_else(|| index.value(&path));
-    let text = bare_message(inner);
-    let names = backticked(&text);
-    let (kind, message, help) = if let Some((what, help)) = decode_leaf(&text) {
-        // A complaint about one value: where the index has that value, use it
-        // (serde_yaml marks a `null` list item at the start of its list).
-        if index.contains(&path) {
-            pos = index.value(&path);
+) -> Shape {
+    use serde_saphyr::Error as E;
+    let mut pos = location(err).unwrap_or_else(|| index.value(&path));
+    let mut hint = Hint::default();
+    let (kind, message, help) = match err {
+        E::WithSnippet { error, .. } => return from_serde(error, path, index, file),
+        E::Message { msg, .. } => (ProblemKind::Schema, msg.clone(), shape_help(&path)),
+        // The raw structs have no value serde itself checks: every invalid value
+        // is a leaf's complaint (`leaf_error`), what is wrong and how to fix it.
+        E::SerdeInvalidValue {
+            unexpected: what,
+            expected: help,
+            ..
+        } => {
+            if index.contains(&path) {
+                pos = index.value(&path);
+            }
+            (ProblemKind::Schema, what.clone(), help.clone())
         }
-        (ProblemKind::Schema, what, help)
-    } else if text.starts_with("unknown field `") {
-        let wrong = names.first().copied().unwrap_or("");
-        let valid: Vec<&str> = names.get(1..).unwrap_or(&[]).to_vec();
-        // The path ends in the unknown key itself.
-        let parent = path.parent();
-        let message = match nearest(wrong, &valid) {
-            Some(near) => format!(
-                "unknown key `{wrong}` {}; did you mean `{near}`?",
-                where_in(&parent)
-            ),
-            None => format!("unknown key `{wrong}` {}", where_in(&parent)),
-        };
-        let help = if valid.is_empty() {
-            format!("remove `{wrong}`")
-        } else {
-            format!("the keys {} are {}", where_in(&parent), list(&valid))
-        };
-        (ProblemKind::Schema, message, help)
-    } else if text.starts_with("unknown variant `") {
-        let wrong = names.first().copied().unwrap_or("");
-        let valid: Vec<&str> = names.get(1..).unwrap_or(&[]).to_vec();
-        let message = match nearest(wrong, &valid) {
-            Some(near) => format!("unknown value `{wrong}`; did you mean `{near}`?"),
-            None => format!("unknown value `{wrong}`"),
-        };
-        let help = format!("write one of {}", list(&valid));
-        (ProblemKind::Schema, message, help)
-    } else if text.starts_with("duplicate field `") {
-        let key = names.first().copied().unwrap_or("");
-        let key_path = path.key(key);
-        if let Some(at) = index.duplicate(&key_path) {
-            pos = at;
+        E::SerdeUnknownField {
+            field: wrong,
+            expected: valid,
+            ..
+        } => {
+            // The path ends in the unknown key itself.
+            let parent = path.parent();
+            let near = nearest(wrong, valid);
+            let message = match near {
+                Some(near) => format!(
+                    "unknown key `{wrong}` {}; did you mean `{near}`?",
+                    where_in(&parent)
+                ),
+                None => format!("unknown key `{wrong}` {}", where_in(&parent)),
+            };
+            hint.meant = near.map(str::to_string);
+            let help = if valid.is_empty() {
+                format!("remove `{wrong}`")
+            } else {
+                format!("the keys {} are {}", where_in(&parent), list(valid))
+            };
+            pos = index.key(&path);
+            (ProblemKind::Schema, message, help)
         }
-        path = key_path;
-        (
-            ProblemKind::Schema,
-            format!("`{key}` is given twice"),
-            "keep one of the two".to_string(),
-        )
-    } else if let Some(rest) = text.strip_prefix("invalid type: ") {
-        let (found, expected) = rest
-            .split_once(", expected ")
-            .unwrap_or((rest, "another type"));
-        let found = match found {
-            "unit value" => "nothing (null)",
-            "map" => "a mapping",
-            "sequence" => "a list",
-            other => other,
-        };
-        let expected = match expected {
-            "a sequence" => "a list",
-            other => other,
-        };
-        let expected = expected.replace("field identifier", "a key name");
-        let message = format!("expected {expected}, found {found}");
-        (ProblemKind::Schema, message, shape_help(&path))
-    } else if text.contains("recursion limit exceeded") {
-        (
+        E::SerdeUnknownVariant {
+            variant: wrong,
+            expected: valid,
+            ..
+        } => {
+            let message = match nearest(wrong, valid) {
+                Some(near) => format!("unknown value `{wrong}`; did you mean `{near}`?"),
+                None => format!("unknown value `{wrong}`"),
+            };
+            let help = format!("write one of {}", list(valid));
+            (ProblemKind::Schema, message, help)
+        }
+        E::DuplicateMappingKey { key, .. } => {
+            let key = key.clone().unwrap_or_default();
+            let key_path = path.key(&key);
+            if let Some(at) = index.duplicate(&key_path) {
+                pos = at;
+            }
+            path = key_path;
+            (
+                ProblemKind::Schema,
+                format!("`{key}` is given twice"),
+                "keep one of the two".to_string(),
+            )
+        }
+        E::Unexpected { expected, .. } => {
+            let expected = match *expected {
+                "sequence start" => "a list",
+                "mapping start" => "a mapping",
+                "string scalar" => "a string",
+                other => other,
+            };
+            wrong_type(expected, &mut pos, &path, index)
+        }
+        E::InvalidBooleanStrict { .. } => wrong_type("a boolean", &mut pos, &path, index),
+        E::InvalidScalar { ty, .. } => wrong_type(ty, &mut pos, &path, index),
+        E::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
+            wrong_type("one of its values", &mut pos, &path, index)
+        }
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        } => {
+            if index.contains(&path) {
+                pos = index.value(&path);
+            }
+            let found = match unexpected.as_str() {
+                "unit value" => "nothing (null)",
+                "map" => "a mapping",
+                "sequence" => "a list",
+                other => other,
+            };
+            let expected = match expected.as_str() {
+                "a sequence" => "a list",
+                other => other,
+            };
+            let expected = expected.replace("field identifier", "a key name");
+            let message = format!("expected {expected}, found {found}");
+            (ProblemKind::Schema, message, shape_help(&path))
+        }
+        E::SerdeMissingField { field, .. } => {
+            hint.missing = Some(field.to_string());
+            (
+                ProblemKind::Schema,
+                format!("missing field `{field}`"),
+                shape_help(&path),
+            )
+        }
+        E::Budget { .. } | E::AliasReplayStackDepthExceeded { .. } => (
             ProblemKind::Syntax,
             "the document nests too deeply".to_string(),
             "a tailgate config is a few levels deep; see examples/tailgate.yml".to_string(),
-        )
-    } else {
-        (ProblemKind::Schema, text, shape_help(&path))
+        ),
+        other => (
+            ProblemKind::Schema,
+            without_location(other),
+            shape_help(&path),
+        ),
     };
-    Problem {
-        file: file.to_string(),
-        pos,
-        path,
-        kind,
-        message,
-        help,
+    Shape {
+        problem: Problem {
+            file: file.to_string(),
+            pos,
+            path,
+            kind,
+            message,
+            help,
+        },
+        hint,
     }
+}
+
+/// A value of the wrong type at `path`: what was expected, what the file has
+/// there (from the index), and where.
+fn wrong_type(
+    expected: &str,
+    pos: &mut Pos,
+    path: &FieldPath,
+    index: &Index,
+) -> (ProblemKind, String, String) {
+    let message = match index.node(path) {
+        Some(node) => {
+            *pos = index.value(path);
+            format!("expected {expected}, found {}", node.found())
+        }
+        None => format!("expected {expected}"),
+    };
+    (ProblemKind::Schema, message, shape_help(path))
+}
+
+/// An error's own text, without a position (the problem has it): serde-saphyr's
+/// message for its typed error, control characters escaped.
+fn without_location(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::DefaultMessageFormatter
+        .format_message(err)
+        .escape_debug()
+        .to_string()
 }
 
 /// Help for a value of the wrong shape at `path`: its example, if it has one.
@@ -287,60 +332,49 @@ pub(crate) fn shape_help(path: &FieldPath) -> String {
     }
 }
 
-/// Turn a YAML syntax error (from a parse into `serde_yaml::Value`) into a problem.
-pub(crate) fn from_syntax(
-    err: &serde_yaml::Error,
-    text: &str,
-    index: &Index,
-    file: &str,
-) -> Problem {
-    let shown = err.to_string();
-    let mut pos = err
-        .location()
-        .map(|l| Pos {
-            line: l.line().max(1),
-            column: l.column().max(1),
-        })
-        .unwrap_or(Pos::START);
-    // libyaml writes "problem at line L column C, context at line L column C",
-    // or, for bad characters, "problem at position N" (a byte offset).
-    let marks = line_columns(&shown);
-    if let Some(at) = byte_offset(&shown).and_then(|offset| pos_of_offset(text, offset)) {
-        pos = at;
-    }
-    let mut message = strip_marks(&shown);
-    let help;
-    let mut path = None;
-    if shown.contains("more than one document") {
-        path = Some(FieldPath::root());
-        pos = index.documents.get(1).copied().unwrap_or(pos);
-        message = "the file has more than one YAML document".to_string();
-        help = "keep one document: remove this `---` and what follows, or move it into the first"
-            .to_string();
-    } else if shown.contains("end of stream") && shown.contains("quoted scalar") {
-        if let Some(start) = marks.get(1) {
-            pos = *start;
+/// Turn a YAML syntax error (from the parser, in [`Index::build`]) into a problem.
+pub(crate) fn from_syntax(err: &SyntaxError, text: &str, index: &Index, file: &str) -> Problem {
+    use serde_saphyr::granit_parser::ErrorKind as K;
+    let mut pos = err.pos;
+    if is_tab(&err.kind) {
+        // The parser stops after the tab; point at the tab itself.
+        if let Some(at) = first_tab(text, pos) {
+            pos = at;
         }
-        message = "this quoted value is never closed".to_string();
-        help = "close the quote on the same value, or use a block scalar (`|`) for long text"
-            .to_string();
-    } else if char_at(text, pos) == Some('\t') {
-        message = "a tab is used for indentation".to_string();
-        help = "indent with spaces; YAML does not allow tabs".to_string();
-    } else if shown.contains("recursion limit") {
-        path = Some(FieldPath::root());
-        message = "the document nests too deeply".to_string();
-        help = "a tailgate config is a few levels deep; see examples/tailgate.yml".to_string();
-    } else if shown.contains("unknown anchor") {
-        message = "an alias (`*name`) refers to an anchor that is not defined".to_string();
-        help = "define the anchor with `&name` before using `*name`".to_string();
-    } else if shown.contains("control characters") || shown.contains("UTF-8") {
-        message = format!("invalid YAML: {message}");
-        help = "save the file as plain UTF-8 text without control characters".to_string();
-    } else {
-        message = format!("invalid YAML: {message}");
-        help = "check the indentation and the quoting on this line and the line above".to_string();
     }
+    let (path, message, help) = match &err.kind {
+        K::UnclosedQuotedScalar => (
+            None,
+            "this quoted value is never closed".to_string(),
+            "close the quote on the same value, or use a block scalar (`|`) for long text"
+                .to_string(),
+        ),
+        _ if char_at(text, pos) == Some('\t') || is_tab(&err.kind) => (
+            None,
+            "a tab is used for indentation".to_string(),
+            "indent with spaces; YAML does not allow tabs".to_string(),
+        ),
+        K::RecursionLimitExceeded => (
+            Some(FieldPath::root()),
+            "the document nests too deeply".to_string(),
+            "a tailgate config is a few levels deep; see examples/tailgate.yml".to_string(),
+        ),
+        K::UnknownAnchor => (
+            None,
+            "an alias (`*name`) refers to an anchor that is not defined".to_string(),
+            "define the anchor with `&name` before using `*name`".to_string(),
+        ),
+        K::InputDecoding { .. } | K::BomInsideDocument => (
+            None,
+            format!("invalid YAML: {}", err.info),
+            "save the file as plain UTF-8 text without control characters".to_string(),
+        ),
+        _ => (
+            None,
+            format!("invalid YAML: {}", err.info),
+            "check the indentation and the quoting on this line and the line above".to_string(),
+        ),
+    };
     Problem {
         file: file.to_string(),
         pos,
@@ -351,53 +385,26 @@ pub(crate) fn from_syntax(
     }
 }
 
-/// The `line L column C` marks in a message, in order.
-fn line_columns(text: &str) -> Vec<Pos> {
-    let mut marks = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("line ") {
-        rest = rest.get(at + 5..).unwrap_or("");
-        let mut words = rest.split_whitespace();
-        let line = words.next().and_then(|w| w.parse::<usize>().ok());
-        let column = match (words.next(), words.next()) {
-            (Some("column"), Some(c)) => c.trim_end_matches(',').parse::<usize>().ok(),
-            _ => None,
-        };
-        if let (Some(line), Some(column)) = (line, column) {
-            marks.push(Pos { line, column });
-        }
-    }
-    marks
+/// The first tab on `pos`'s line at or before it.
+fn first_tab(text: &str, pos: Pos) -> Option<Pos> {
+    let line = text.lines().nth(pos.line.checked_sub(1)?)?;
+    let column = line.chars().take(pos.column).position(|c| c == '\t')? + 1;
+    Some(Pos {
+        line: pos.line,
+        column,
+    })
 }
 
-/// `"found x at line 3 column 1, while y at line 2 column 1"` -> `"found x, while y"`.
-fn strip_marks(text: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in text.split(", ").enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let part = part.split(" at line ").next().unwrap_or(part);
-        out.push_str(part.split(" at position ").next().unwrap_or(part));
-    }
-    out
-}
-
-/// The `N` of `at position N` in a libyaml message.
-fn byte_offset(text: &str) -> Option<usize> {
-    let (_, rest) = text.split_once(" at position ")?;
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Line and column (1-based, in characters) of a byte offset into `text`.
-fn pos_of_offset(text: &str, offset: usize) -> Option<Pos> {
-    let before = text.get(..offset)?;
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Some(Pos { line, column })
+/// Whether the parser stopped at a tab.
+fn is_tab(kind: &serde_saphyr::granit_parser::ErrorKind) -> bool {
+    use serde_saphyr::granit_parser::ErrorKind as K;
+    matches!(
+        kind,
+        K::TabNotAllowed
+            | K::TabInBlockIndentation
+            | K::TabInIndentation
+            | K::TabAtBlockScalarStart
+    )
 }
 
 /// The character at a 1-based position, if there is one.
@@ -424,13 +431,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn leaf_complaints_survive_serde_yaml_decoration() {
-        let err: serde_yaml::Error = leaf_error("\"x\" is bad".to_string(), "write y");
-        let decorated = format!("load.duration: {err} at line 3 column 4");
-        assert_eq!(
-            decode_leaf(&decorated),
-            Some(("\"x\" is bad".to_string(), "write y".to_string()))
-        );
+    fn a_leaf_complaint_arrives_as_two_fields() {
+        let err = serde_saphyr::from_str::<super::super::raw::RawDuration>("fast")
+            .expect_err("not a duration");
+        match err {
+            serde_saphyr::Error::SerdeInvalidValue {
+                unexpected,
+                expected,
+                ..
+            } => {
+                assert!(unexpected.contains("is not a duration"), "{unexpected}");
+                assert!(expected.contains("500ms"), "{expected}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_error_in_serde_saphyrs_words_is_shown_without_its_position() {
+        let err = serde_saphyr::from_str::<u16>("\n  eighty").expect_err("not a number");
+        assert!(err.to_string().contains('2'), "{err}");
+        let shown = without_location(&err);
+        assert!(!shown.is_empty() && !shown.contains("line"), "{shown}");
     }
 
     #[test]
@@ -440,19 +462,6 @@ mod tests {
         assert_eq!(nearest("Duration", &keys), Some("duration"));
         assert_eq!(nearest("timout", &keys), Some("timeout"));
         assert_eq!(nearest("zzz", &keys), None);
-    }
-
-    #[test]
-    fn libyaml_marks_are_read_and_stripped() {
-        let text = "found unexpected end of stream at line 5 column 1, while scanning a quoted scalar at line 3 column 9";
-        assert_eq!(
-            line_columns(text),
-            vec![Pos { line: 5, column: 1 }, Pos { line: 3, column: 9 }]
-        );
-        assert_eq!(
-            strip_marks(text),
-            "found unexpected end of stream, while scanning a quoted scalar"
-        );
     }
 
     #[test]

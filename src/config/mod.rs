@@ -1,7 +1,8 @@
 //! Config: `tailgate.yml`, parsed with serde and validated into domain types.
 //!
 //! The stage runs in four steps, each in its own file:
-//! 1. index the YAML events, field path -> line and column (`index.rs`);
+//! 1. index the YAML events, field path -> line and column (`index.rs`), with
+//!    granit-parser, the parser serde-saphyr deserializes with;
 //! 2. deserialize what the user wrote into raw structs, parsing units on the way
 //!    (`raw.rs`, `units.rs`);
 //! 3. validate and merge into the domain types of `model.rs` (`validate.rs`,
@@ -33,7 +34,7 @@ pub use index::{FieldPath, Pos, Segment};
 pub use interpolate::{Environment, Secrets};
 pub use model::*;
 
-use index::Index;
+use index::{Index, RootKind};
 
 /// Read and validate the config file at `path`. Relative paths inside it
 /// (`body_file`, `items_file`, `tls.ca_file`, `deploy.local.repo`) resolve
@@ -128,64 +129,122 @@ pub fn parse_with(
             help: help.to_string(),
         })
     };
-    // YAML syntax, several documents, nesting: one problem, from libyaml.
-    let top = serde_yaml::from_str::<TopLevel>(text)
-        .map_err(|e| ConfigError::one(error::from_syntax(&e, text, &index, source)))?;
-    let root_pos = index.root.map_or(Pos::START, |(_, pos)| pos);
-    match top {
-        TopLevel::Mapping => {}
-        TopLevel::Nothing => {
+    // YAML syntax, several documents: one problem, from the parser.
+    if let Some(syntax) = &index.syntax {
+        return Err(ConfigError::one(error::from_syntax(
+            syntax, text, &index, source,
+        )));
+    }
+    if let Some(second) = index.documents.get(1) {
+        return Err(problem(
+            *second,
+            "the file has more than one YAML document",
+            "keep one document: remove this `---` and what follows, or move it into the first",
+        ));
+    }
+    match index.root {
+        Some((RootKind::Mapping, _)) => {}
+        None => {
             return Err(problem(
-                root_pos,
+                Pos::START,
                 "the config file is empty",
                 "start from examples/tailgate.yml: at least `deploy:` and `endpoints:`",
             ));
         }
-        TopLevel::Other => {
+        Some((_, pos)) if index.root_is_null => {
             return Err(problem(
-                root_pos,
+                pos,
+                "the config file is empty",
+                "start from examples/tailgate.yml: at least `deploy:` and `endpoints:`",
+            ));
+        }
+        Some((_, pos)) => {
+            return Err(problem(
+                pos,
                 "the top level is not a mapping of keys",
                 "write keys at the top level, e.g. `deploy:` and `endpoints:`",
             ));
         }
     }
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    let raw: raw::RawConfig = match serde_path_to_error::deserialize(deserializer) {
-        Ok(raw) => raw,
-        Err(first) => {
-            let first = error::from_serde(first, &index, source);
-            return Err(every_problem(
-                first, text, &index, source, base_dir, options,
-            ));
-        }
-    };
-    validate::validate(raw, &index, source, base_dir, options)
+    match deserialize(text, &index, source) {
+        Ok(raw) => validate::validate(raw, &index, source, base_dir, options),
+        Err(first) => Err(every_problem(
+            *first, text, &index, source, base_dir, options,
+        )),
+    }
+}
+
+/// How the config is read, as serde_yaml read it before: a null written for a
+/// text is its text (`~`), only `true` and `false` are booleans (not `yes`), a
+/// merge key (`<<`) is an ordinary (so unknown) key; no snippet is kept (the
+/// problem has the position); serde-saphyr's limits on depth and aliases stay on.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        null_as_string: true,
+        strict_booleans: true,
+        merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
+        with_snippet: false,
+    }
+}
+
+/// Deserialize the raw structs from `text`, or the first problem, located at the
+/// field it is about.
+fn deserialize(
+    text: &str,
+    index: &Index,
+    source: &str,
+) -> Result<raw::RawConfig, Box<error::Shape>> {
+    let mut at = FieldPath::root();
+    serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            at = field_path(e.path());
+            e.into_inner()
+        })
+    })
+    .map_err(|e| Box::new(error::from_serde(&e, at, index, source)))
+}
+
+/// serde_path_to_error's path as a [`FieldPath`].
+fn field_path(path: &serde_path_to_error::Path) -> FieldPath {
+    let mut out = FieldPath::root();
+    for segment in path.iter() {
+        out = match segment {
+            serde_path_to_error::Segment::Seq { index } => out.index(*index),
+            serde_path_to_error::Segment::Map { key } => out.key(key),
+            serde_path_to_error::Segment::Enum { variant } => out.key(variant),
+            serde_path_to_error::Segment::Unknown => break,
+        };
+    }
+    out
 }
 
 /// At most this many problems of the shape are collected from one file.
 const MOST_SHAPE_PROBLEMS: usize = 50;
 
 /// Every problem of a file whose shape is wrong somewhere, not only the first:
-/// serde stops at the first bad value, so the bad value's key is taken out of the
-/// document and the rest deserialized again, until it deserializes (then the
-/// semantic checks run on what is left) or nothing more can be taken out. A
-/// problem the removal itself causes (a required key now missing, a check on the
-/// removed value's parent or children) is not reported.
+/// serde stops at the first bad value, so the bad value's key is blanked out of
+/// the text (positions stay where they were) and the rest deserialized again,
+/// until it deserializes (then the semantic checks run on what is left) or
+/// nothing more can be taken out. A problem the removal itself causes (a
+/// required key now missing, a check on the removed value's parent or children)
+/// is not reported.
 fn every_problem(
-    first: Problem,
+    first: error::Shape,
     text: &str,
     index: &Index,
     source: &str,
     base_dir: &Path,
     options: &ReadOptions,
 ) -> ConfigError {
-    let mut problems = vec![first];
-    let mut removed: Vec<FieldPath> = Vec::new();
-    // A document serde_yaml cannot read as a plain tree (duplicate keys, merge
-    // keys it rejects): the first problem is all there is.
-    let Ok(mut tree) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+    let mut hint = first.hint;
+    let mut problems = vec![first.problem];
+    // A key given twice: which of the two to take out is a guess, so the first
+    // problem is all there is.
+    if index.has_duplicates() {
         return ConfigError { problems };
-    };
+    }
+    let mut removed: Vec<FieldPath> = Vec::new();
+    let mut rest = text.to_string();
     // A check on a removed value's siblings may follow from the removal too (an
     // `items` taken out leaves a `path` with an `{{item}}` placeholder unfilled):
     // below the top level, problems beside a removed key are not reported.
@@ -196,37 +255,28 @@ fn every_problem(
     };
     while problems.len() < MOST_SHAPE_PROBLEMS {
         let Some(last) = problems.last() else { break };
-        if last.message.starts_with("missing field `") {
+        if let Some(key) = &hint.missing {
             // A required key missing: if this pass removed it, not the file's problem.
-            let removed_here = error::backticked(&last.message)
-                .first()
-                .is_some_and(|key| removed.contains(&last.path.key(key)));
-            if removed_here {
+            if removed.contains(&last.path.key(key)) {
                 problems.pop();
             }
             break;
         }
         let path = last.path.clone();
-        if path.is_root() || !remove(&mut tree, &path) {
+        if path.is_root() || matches!(path.0.last(), Some(Segment::Index(_))) {
             break;
         }
+        let Some(blanked) = index.blank(&rest, &path, &removed) else {
+            break;
+        };
+        rest = blanked;
         // A misspelt key stands for the key it was meant to be: that key's absence
         // is the same problem.
-        if let Some(meant) = last
-            .message
-            .split_once("did you mean `")
-            .and_then(|(_, rest)| rest.split('`').next())
-        {
+        if let Some(meant) = &hint.meant {
             removed.push(path.parent().key(meant));
         }
         removed.push(path);
-        // Deserialized again from YAML text, as the file was (a tree deserializes
-        // numbers differently); positions come from the original file's index.
-        let Ok(rest) = serde_yaml::to_string(&tree) else {
-            break;
-        };
-        let deserializer = serde_yaml::Deserializer::from_str(&rest);
-        match serde_path_to_error::deserialize::<_, raw::RawConfig>(deserializer) {
+        match deserialize(&rest, index, source) {
             Ok(raw) => {
                 if let Err(semantic) = validate::validate(raw, index, source, base_dir, options) {
                     problems.extend(
@@ -239,17 +289,11 @@ fn every_problem(
                 break;
             }
             Err(next) => {
-                let mut next = error::from_serde(next, index, source);
-                // The position serde gave is in the re-written text.
-                next.pos = if next.message.starts_with("unknown key") {
-                    index.key(&next.path)
-                } else {
-                    index.value(&next.path)
-                };
-                if problems.contains(&next) {
+                if problems.contains(&next.problem) {
                     break;
                 }
-                problems.push(next);
+                hint = next.hint;
+                problems.push(next.problem);
             }
         }
     }
@@ -257,108 +301,60 @@ fn every_problem(
     ConfigError { problems }
 }
 
-/// Take the key at `path` out of `tree`; `false` when there is no such key (or the
-/// path ends in a list item, whose removal would renumber its siblings).
-fn remove(tree: &mut serde_yaml::Value, path: &FieldPath) -> bool {
-    let Some((Segment::Key(last), parents)) = path.0.split_last() else {
-        return false;
-    };
-    let mut node = tree;
-    for segment in parents {
-        let next = match segment {
-            Segment::Key(k) => node.get_mut(k.as_str()),
-            Segment::Index(i) => node.get_mut(*i),
-        };
-        match next {
-            Some(n) => node = n,
-            None => return false,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, "t.yml", Path::new(".")) {
+            Ok(config) => panic!("accepted {text:?} as {config:?}"),
+            Err(e) => e.problems,
         }
     }
-    node.as_mapping_mut()
-        .is_some_and(|m| m.remove(last.as_str()).is_some())
-}
 
-/// What the document is at the top level, found without interpreting anything
-/// below it (so no value can fail to convert here: this pass finds YAML errors).
-enum TopLevel {
-    Mapping,
-    Nothing,
-    Other,
-}
+    #[test]
+    fn a_merge_key_is_an_unknown_key_as_before() {
+        let all = problems("defaults: &d { slo: { p99: 5ms } }\n<<: *d\n");
+        assert!(
+            all.iter()
+                .any(|p| p.message.starts_with("unknown key `<<`")),
+            "{all:#?}"
+        );
+    }
 
-impl<'de> serde::Deserialize<'de> for TopLevel {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, Visitor};
+    #[test]
+    fn a_name_given_twice_in_two_spellings_is_one_problem() {
+        let all = problems("endpoints:\n  - path: /a\n    headers: { 1: a, \"1\": b }\n");
+        let p = all
+            .iter()
+            .find(|p| p.message.contains("given twice"))
+            .expect("the header given twice");
+        assert_eq!(p.message, "`1` is given twice", "{p}");
+        assert_eq!(p.help, "keep one of the two", "{p}");
+        assert_eq!(p.pos.line, 3, "{p}");
+    }
 
-        struct Probe;
-
-        impl<'de> Visitor<'de> for Probe {
-            type Value = TopLevel;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("any YAML document")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(TopLevel::Mapping)
-            }
-
-            fn visit_unit<E>(self) -> Result<TopLevel, E> {
-                Ok(TopLevel::Nothing)
-            }
-
-            fn visit_none<E>(self) -> Result<TopLevel, E> {
-                Ok(TopLevel::Nothing)
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<TopLevel, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_i128<E>(self, _: i128) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_u128<E>(self, _: u128) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
-                Ok(TopLevel::Other)
-            }
-
-            fn visit_enum<A: serde::de::EnumAccess<'de>>(
-                self,
-                data: A,
-            ) -> Result<TopLevel, A::Error> {
-                use serde::de::VariantAccess;
-                let ((), variant) = data.variant::<IgnoredAny>().map(|(_, v)| ((), v))?;
-                variant.newtype_variant::<IgnoredAny>()?;
-                Ok(TopLevel::Other)
-            }
-        }
-
-        deserializer.deserialize_any(Probe)
+    #[test]
+    fn every_shape_problem_keeps_its_position() {
+        // Two bad values in one flow mapping, a third in a block mapping: each is
+        // found, at its own place, after the ones before are blanked out.
+        let all =
+            problems("load: { duration: fast, connections: many }\ncompare:\n  rounds: lots\n");
+        let at: Vec<(usize, usize, String)> = all
+            .iter()
+            .map(|p| (p.pos.line, p.pos.column, p.path.to_string()))
+            .collect();
+        assert!(
+            at.contains(&(1, 19, "load.duration".to_string())),
+            "{all:#?}"
+        );
+        assert!(
+            at.contains(&(1, 38, "load.connections".to_string())),
+            "{all:#?}"
+        );
+        assert!(
+            at.contains(&(3, 11, "compare.rounds".to_string())),
+            "{all:#?}"
+        );
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Every struct denies unknown keys. Leaf values with a format (durations,
 //! percentages, budgets, counts, status codes) are newtypes whose `Deserialize`
-//! parses and checks the text, so serde_yaml attaches the value's line and column
-//! to their errors. Whether values make sense together (p50 below p99, a unique
+//! parses and checks the text; the problem is located at the value by its field
+//! path (`index.rs`). Whether values make sense together (p50 below p99, a unique
 //! endpoint name) is checked later, in `validate.rs`.
 //!
 //! Most keys are `Option`: a missing key and an explicit `~` both mean "not given"
@@ -761,8 +761,12 @@ impl<'de> Deserialize<'de> for StringMap {
                 let mut entries: Vec<(String, String)> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
                     if entries.iter().any(|(k, _)| *k == key) {
-                        // serde's wording, so the error points at the second key.
-                        return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                        // Two keys the parser tells apart (`1` and `"1"`) but that
+                        // are the same name.
+                        return Err(leaf_error(
+                            format!("`{key}` is given twice"),
+                            "keep one of the two",
+                        ));
                     }
                     let value = map.next_value::<String>()?;
                     entries.push((key, value));

@@ -12,12 +12,12 @@ pub mod package;
 pub mod stack;
 pub mod sweep;
 pub mod tags;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_yaml::Value;
 use time::OffsetDateTime;
 
 use crate::aws::{AwsClients, AwsError};
@@ -28,6 +28,7 @@ use crate::deploy::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target}
 use crate::side::Side;
 use stack::{Polling, StackSpec};
 use tags::StackIdentity;
+use template::Node;
 
 /// A function of a side's stack, as the cost model needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,7 +306,7 @@ pub struct TemplateFacts {
     pub gateway: Option<ApiGatewayKind>,
 }
 
-fn first_arch(value: Option<&Value>) -> Option<Architecture> {
+fn first_arch(value: Option<&Node>) -> Option<Architecture> {
     value?
         .as_sequence()?
         .first()?
@@ -317,7 +318,7 @@ fn first_arch(value: Option<&Value>) -> Option<Architecture> {
 /// Intrinsic functions (`!Ref`) are not resolved: such values count as unknown.
 pub fn analyze_template(body: &str) -> TemplateFacts {
     let mut facts = TemplateFacts::default();
-    let Ok(doc) = serde_yaml::from_str::<Value>(body) else {
+    let Ok(doc) = Node::parse(body) else {
         return facts;
     };
     let global_arch = first_arch(
@@ -325,12 +326,12 @@ pub fn analyze_template(body: &str) -> TemplateFacts {
             .and_then(|g| g.get("Function"))
             .and_then(|f| f.get("Architectures")),
     );
-    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+    let Some(resources) = doc.get("Resources").and_then(Node::as_mapping) else {
         return facts;
     };
     let (mut rest, mut http) = (false, false);
     for (id, res) in resources {
-        let (Some(id), Some(kind)) = (id.as_str(), res.get("Type").and_then(Value::as_str)) else {
+        let (Some(id), Some(kind)) = (id.as_str(), res.get("Type").and_then(Node::as_str)) else {
             continue;
         };
         let props = res.get("Properties");
@@ -344,9 +345,9 @@ pub fn analyze_template(body: &str) -> TemplateFacts {
                 facts.functions.insert(id.to_string(), arch);
                 let events = props
                     .and_then(|p| p.get("Events"))
-                    .and_then(Value::as_mapping);
-                for event in events.into_iter().flat_map(|m| m.values()) {
-                    match event.get("Type").and_then(Value::as_str) {
+                    .and_then(Node::as_mapping);
+                for (_, event) in events.into_iter().flatten() {
+                    match event.get("Type").and_then(Node::as_str) {
                         Some("Api") => rest = true,
                         Some("HttpApi") => http = true,
                         _ => {}

@@ -12,7 +12,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use super::template::Node;
 
 use super::stack::MAX_TEMPLATE_BODY;
 use crate::aws::AwsError;
@@ -38,13 +38,13 @@ const CODE_PROPERTIES: [(&str, &str, bool); 4] = [
     ("AWS::Lambda::LayerVersion", "Content", false),
 ];
 
-fn is_local(value: &Value) -> Option<&str> {
+fn is_local(value: &Node) -> Option<&str> {
     let s = value.as_str()?;
     (!s.starts_with("s3://") && !s.starts_with("https://") && !s.trim().is_empty()).then_some(s)
 }
 
 /// The local artifacts of a template (JSON or YAML, plain or SAM).
-pub fn local_artifacts(doc: &Value) -> Vec<LocalArtifact> {
+pub fn local_artifacts(doc: &Node) -> Vec<LocalArtifact> {
     let mut out = Vec::new();
     if let Some(uri) = doc
         .get("Globals")
@@ -58,11 +58,11 @@ pub fn local_artifacts(doc: &Value) -> Vec<LocalArtifact> {
             sam: true,
         });
     }
-    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+    let Some(resources) = doc.get("Resources").and_then(Node::as_mapping) else {
         return out;
     };
     for (id, res) in resources {
-        let (Some(id), Some(kind)) = (id.as_str(), res.get("Type").and_then(Value::as_str)) else {
+        let (Some(id), Some(kind)) = (id.as_str(), res.get("Type").and_then(Node::as_str)) else {
             continue;
         };
         for (ty, prop, sam) in CODE_PROPERTIES {
@@ -86,20 +86,19 @@ pub fn local_artifacts(doc: &Value) -> Vec<LocalArtifact> {
 }
 
 /// Replace the artifact at `at` with its S3 location.
-fn point_at(doc: &mut Value, artifact: &LocalArtifact, bucket: &str, key: &str) {
-    let mut v = &mut *doc;
+fn point_at(doc: &mut Node, artifact: &LocalArtifact, bucket: &str, key: &str) {
+    let mut v = Some(doc);
     for part in artifact.at.split('.') {
-        v = &mut v[part];
+        v = v.and_then(|node| node.get_mut(part));
     }
-    let mut location = Mapping::new();
+    // `at` was found by `local_artifacts` in this document.
+    let Some(v) = v else { return };
     let (b, k) = if artifact.sam {
         ("Bucket", "Key")
     } else {
         ("S3Bucket", "S3Key")
     };
-    location.insert(b.into(), bucket.into());
-    location.insert(k.into(), key.into());
-    *v = Value::Mapping(location);
+    *v = Node::text_map(&[(b, bucket), (k, key)]);
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -219,8 +218,7 @@ pub async fn package(
         path: template.display().to_string(),
         message,
     };
-    let mut doc: Value =
-        serde_yaml::from_str(body).map_err(|e| err(format!("not YAML or JSON: {e}")))?;
+    let mut doc = Node::parse(body).map_err(|e| err(format!("not YAML or JSON: {e}")))?;
     let artifacts = local_artifacts(&doc);
     let needs_url = body.len() > MAX_TEMPLATE_BODY;
     if artifacts.is_empty() && !needs_url {
@@ -256,7 +254,7 @@ pub async fn package(
     let body = if artifacts.is_empty() {
         body.to_string()
     } else {
-        serde_yaml::to_string(&doc).map_err(|e| err(e.to_string()))?
+        doc.to_yaml().map_err(|e| err(e.to_string()))?
     };
     let url = if body.len() > MAX_TEMPLATE_BODY {
         let key = format!("{}/{}.template", upload.prefix, sha256_hex(body.as_bytes()));
@@ -358,7 +356,7 @@ mod tests {
 
     #[test]
     fn finds_local_code_of_sam_and_plain_templates() {
-        let doc: Value = serde_yaml::from_str(
+        let doc = Node::parse(
             "Globals: { Function: { CodeUri: app/ } }\nResources:\n  A: { Type: AWS::Serverless::Function, Properties: { CodeUri: src/ } }\n  B: { Type: AWS::Serverless::Function, Properties: { CodeUri: s3://b/k.zip } }\n  C: { Type: AWS::Lambda::Function, Properties: { Code: dist } }\n  D: { Type: AWS::Lambda::Function, Properties: { Code: { ZipFile: x } } }\n  L: { Type: AWS::Serverless::LayerVersion, Properties: { ContentUri: layer/ } }\n",
         )
         .unwrap();
@@ -383,8 +381,13 @@ mod tests {
         let c = &local_artifacts(&doc)[2].clone();
         point_at(&mut doc, c, "bkt", "tailgate/s/abc.zip");
         assert_eq!(
-            doc["Resources"]["C"]["Properties"]["Code"]["S3Key"],
-            "tailgate/s/abc.zip"
+            doc.get("Resources")
+                .and_then(|r| r.get("C"))
+                .and_then(|c| c.get("Properties"))
+                .and_then(|p| p.get("Code"))
+                .and_then(|c| c.get("S3Key"))
+                .and_then(Node::as_str),
+            Some("tailgate/s/abc.zip")
         );
     }
 
