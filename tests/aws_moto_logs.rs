@@ -13,7 +13,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use tailgate::aws::AwsClients;
 use tailgate::cost::{self, ApiGatewayKind, Architecture, Prices};
-use tailgate::deploy::cloudformation::meta;
+use tailgate::deploy::{AwsTarget, FunctionInfo};
 use tailgate::server_side::lambda::{self, RoundWindow};
 use tailgate::server_side::logs;
 use tailgate::side::Side;
@@ -146,19 +146,20 @@ async fn report_lines_give_cold_starts_and_the_cost_per_request() {
     assert_eq!(summary.memory_size_mb, Some(256));
     assert_eq!(summary.max_memory_used_mb, Some(71));
 
-    let fns = [tailgate::deploy::cloudformation::FunctionInfo {
+    let fns = [FunctionInfo {
         name: function.into(),
         logical_id: "Fn".into(),
-        architecture: Architecture::X86_64,
+        architecture: Some(Architecture::X86_64),
     }];
     let rounds = lambda::round_usage(
         Side::Head,
         &fetched.events,
         &windows,
         &fns,
-        Architecture::X86_64,
+        None,
         ApiGatewayKind::Rest,
-    );
+    )
+    .unwrap();
     let side = cost::side_cost(
         Side::Head,
         &rounds,
@@ -259,10 +260,19 @@ async fn the_server_side_stage_prices_both_sides() {
             base_url: "https://example.invalid".into(),
             label: side.to_string(),
             pid: None,
-            meta: BTreeMap::from([
-                (meta::FUNCTIONS.to_string(), format!("{function}=arm64")),
-                (meta::GATEWAY.to_string(), "http".to_string()),
-            ]),
+            meta: BTreeMap::new(),
+            aws: Some(AwsTarget {
+                stack: None,
+                region: None,
+                functions: vec![FunctionInfo {
+                    name: function.to_string(),
+                    logical_id: String::new(),
+                    architecture: Some(Architecture::Arm64),
+                }],
+                gateway: Some(ApiGatewayKind::Http),
+                applied: None,
+                packaged: Vec::new(),
+            }),
         });
     }
     let model = CostModel {

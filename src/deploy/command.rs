@@ -50,8 +50,9 @@ pub struct CommandDeployer {
     context: CommandContext,
     /// AWS clients, loaded when a side turns out to run Lambda functions.
     clients: tokio::sync::OnceCell<crate::aws::AwsClients>,
-    /// The functions' architecture (`cost.architecture`), which outputs do not tell.
-    architecture: crate::cost::Architecture,
+    /// The functions' architecture (`cost.architecture`), which outputs do not tell
+    /// (`None`: unknown, and the cost model says it could not price).
+    architecture: Option<crate::cost::Architecture>,
 }
 
 impl CommandDeployer {
@@ -62,13 +63,13 @@ impl CommandDeployer {
             dir,
             context,
             clients: tokio::sync::OnceCell::new(),
-            architecture: crate::cost::Architecture::X86_64,
+            architecture: None,
         }
     }
 
-    /// The architecture of the functions behind the deploy (default x86_64).
+    /// The architecture of the functions behind the deploy (`None`: unknown).
     pub fn with_architecture(mut self, architecture: Option<crate::cost::Architecture>) -> Self {
-        self.architecture = architecture.unwrap_or(crate::cost::Architecture::X86_64);
+        self.architecture = architecture;
         self
     }
 
@@ -402,9 +403,10 @@ impl Deployer for CommandDeployer {
             let functions = lambda_functions(&self.settings.functions, &map);
             let mut meta: BTreeMap<String, String> = map
                 .into_iter()
-                .map(|(k, v)| (format!("output.{k}"), v))
+                .map(|(k, v)| (format!("{}{k}", super::cloudformation::OUTPUT_PREFIX), v))
                 .collect();
             meta.insert("checkout".into(), side_dir.note.clone());
+            let mut aws = None;
             if !functions.is_empty() {
                 // REPORT lines, cold starts and cost, as for a stack.
                 self.clients
@@ -412,12 +414,21 @@ impl Deployer for CommandDeployer {
                         crate::aws::AwsClients::load(&crate::aws::ClientOptions::default()).await
                     })
                     .await;
-                let arch = self.architecture.as_str();
-                let listed: Vec<String> = functions.iter().map(|f| format!("{f}={arch}")).collect();
-                meta.insert(
-                    super::cloudformation::meta::FUNCTIONS.into(),
-                    listed.join(","),
-                );
+                aws = Some(super::AwsTarget {
+                    stack: None,
+                    region: None,
+                    functions: functions
+                        .into_iter()
+                        .map(|name| super::FunctionInfo {
+                            name,
+                            logical_id: String::new(),
+                            architecture: self.architecture,
+                        })
+                        .collect(),
+                    gateway: None,
+                    applied: None,
+                    packaged: Vec::new(),
+                });
             }
             Ok(Target {
                 side,
@@ -428,6 +439,7 @@ impl Deployer for CommandDeployer {
                 },
                 pid: None,
                 meta,
+                aws,
             })
         })
     }

@@ -104,6 +104,7 @@ impl LocalDeployer {
             label,
             pid: Some(process.pid()),
             meta,
+            aws: None,
         })
     }
 }

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::side::Side;
 
@@ -49,8 +49,40 @@ pub struct Target {
     pub label: String,
     /// The server's process id when it is ours (for CPU-time cost), else `None`.
     pub pid: Option<u32>,
-    /// Deployer-specific facts shown in the report's details.
+    /// Deployer-specific facts for people (checkout, worktree, outputs); no stage
+    /// reads them back: what a later stage needs is a typed field.
     pub meta: BTreeMap<String, String>,
+    /// The AWS side of the deploy (stack, functions, gateway), when there is one.
+    pub aws: Option<AwsTarget>,
+}
+
+/// What the server-side stage and the cost model need to know about a side on AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsTarget {
+    /// The stack, when the deployer created one.
+    pub stack: Option<String>,
+    /// The region, when known (regional prices).
+    pub region: Option<String>,
+    /// The Lambda functions serving the side.
+    pub functions: Vec<FunctionInfo>,
+    /// The API Gateway in front of them, when the deployer knows.
+    pub gateway: Option<crate::cost::ApiGatewayKind>,
+    /// What happened to the stack (`None` when there is no stack).
+    pub applied: Option<cloudformation::stack::Applied>,
+    /// S3 keys of the artifacts packaged for the stack.
+    pub packaged: Vec<String>,
+}
+
+/// A Lambda function of a side, as the cost model needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    /// Physical name (the log group is `/aws/lambda/<name>`).
+    pub name: String,
+    /// The template's logical id (empty when the deployer does not know it).
+    pub logical_id: String,
+    /// Its architecture; `None` when neither the template nor the stack's parameters
+    /// say (the cost model then uses `cost.architecture`, or does not price).
+    pub architecture: Option<crate::cost::Architecture>,
 }
 
 /// Something that stands up one side.

@@ -78,6 +78,7 @@ impl Deployer for UrlDeployer {
                 label: url.clone(),
                 pid: None,
                 meta: BTreeMap::new(),
+                aws: None,
             })
         })
     }
