@@ -13,6 +13,7 @@ pub mod cost;
 pub mod demo;
 pub mod deploy;
 pub mod format;
+pub mod git;
 pub mod github;
 pub mod history;
 pub mod judge;

@@ -473,10 +473,13 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
             let environment =
                 crate::history::Environment::current(&config, ctx.runner.clone(), deployer.name());
             let stored = config.history.baseline == config::Baseline::Stored && !release;
-            let candidates = stored.then(|| {
-                let base = base_ref.clone().unwrap_or_else(|| "main".into());
-                crate::history::candidates(&repo_dir, &base, head_ref.as_deref())
-            });
+            let candidates = match stored {
+                true => {
+                    let base = base_ref.clone().unwrap_or_else(|| "main".into());
+                    Some(crate::history::candidates(&repo_dir, &base, head_ref.as_deref()).await)
+                }
+                false => None,
+            };
             Some(crate::history::plan(h, &config, &environment, candidates.as_deref()).await)
         }
         None => None,
@@ -667,17 +670,15 @@ async fn record(
         progress.log("history: a failed run is not recorded");
         return false;
     }
-    let commit = results.context.head_sha.clone().or_else(|| {
-        let rev = head_ref.unwrap_or("HEAD");
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo_dir)
-            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    });
+    let commit = match results.context.head_sha.clone() {
+        Some(sha) => Some(sha),
+        None => {
+            let spec = format!("{}^{{commit}}", head_ref.unwrap_or("HEAD"));
+            crate::git::run(repo_dir, &["rev-parse", "--verify", &spec])
+                .await
+                .ok()
+        }
+    };
     let note = results
         .history
         .get_or_insert_with(|| crate::results::HistoryNote {

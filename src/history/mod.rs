@@ -631,24 +631,24 @@ pub struct Plan {
 /// The commits a stored baseline may come from, best first: the merge-base of
 /// `base` and `head` in the repository at `repo_dir`, then its first-parent
 /// ancestors (at most 200). Without git (or the commits), just `base`.
-pub fn candidates(repo_dir: &std::path::Path, base: &str, head: Option<&str>) -> Vec<String> {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo_dir)
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .output()
+pub async fn candidates(repo_dir: &std::path::Path, base: &str, head: Option<&str>) -> Vec<String> {
+    use crate::git::run;
+    let mut merge_base = match head {
+        Some(h) => run(repo_dir, &["merge-base", base, h])
+            .await
             .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty()),
+        None => None,
     };
-    let merge_base = head
-        .and_then(|h| git(&["merge-base", base, h]))
-        .filter(|s| !s.is_empty())
-        .or_else(|| git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")]))
-        .unwrap_or_else(|| base.to_string());
-    let mut out: Vec<String> = git(&["rev-list", "--first-parent", "--max-count=200", &merge_base])
+    if merge_base.is_none() {
+        let spec = format!("{base}^{{commit}}");
+        merge_base = run(repo_dir, &["rev-parse", "--verify", &spec]).await.ok();
+    }
+    let merge_base = merge_base.unwrap_or_else(|| base.to_string());
+    let rev_list = ["rev-list", "--first-parent", "--max-count=200", &merge_base];
+    let mut out: Vec<String> = run(repo_dir, &rev_list)
+        .await
+        .ok()
         .map(|text| text.lines().map(str::to_string).collect())
         .unwrap_or_default();
     if out.first() != Some(&merge_base) {
