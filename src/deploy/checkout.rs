@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::command::run;
+use super::spawn::run;
 use super::worktree::{add_worktree, resolve_commit, toplevel};
 use super::{Cleanup, DeployError};
 use crate::config::SideBuild;

@@ -16,6 +16,7 @@ mod output;
 mod probe;
 mod process;
 mod ready;
+mod spawn;
 mod url;
 mod worktree;
 

@@ -16,7 +16,7 @@
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -86,18 +86,8 @@ impl ProcessSpec {
             side: self.side,
             source,
         };
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
-            .current_dir(&self.cwd)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(spawn_error)?;
+        let mut child =
+            super::spawn::shell(&self.command, &self.cwd, &self.env).map_err(spawn_error)?;
         let Some(pid) = child.id() else {
             // Cannot happen: nothing reaps the child before we do. Dropping it kills it.
             return Err(spawn_error(io::Error::other(
