@@ -13,7 +13,6 @@ pub mod cloudformation;
 pub mod command;
 mod local;
 mod output;
-mod probe;
 mod process;
 mod ready;
 mod spawn;

@@ -27,7 +27,7 @@ use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 use super::output::{capture, OutputTail};
-use super::probe::ProbeTarget;
+use super::ready::LocalProbe;
 use super::{BoxFuture, Cleanup, DeployError, Resource};
 use crate::side::Side;
 
@@ -172,7 +172,7 @@ impl RunningProcess {
     /// the future leaves the process running (the cleanup stops it).
     pub async fn wait_ready(&self, url: &str, timeout: Duration) -> Result<(), DeployError> {
         let side = self.inner.side;
-        let target = ProbeTarget::parse(url).map_err(|reason| DeployError::BadUrl {
+        let probe = LocalProbe::new(url).map_err(|reason| DeployError::BadUrl {
             side,
             url: url.to_string(),
             reason,
@@ -195,8 +195,8 @@ impl RunningProcess {
                 });
             }
             let budget = remaining.min(PROBE_TIMEOUT);
-            match tokio::time::timeout(budget, target.probe()).await {
-                Ok(Ok(status)) if status.as_u16() < 500 => return Ok(()),
+            match tokio::time::timeout(budget, probe.probe(budget)).await {
+                Ok(Ok(status)) if status < 500 => return Ok(()),
                 Ok(Ok(status)) => last = format!("the last probe answered HTTP {status}"),
                 Ok(Err(error)) => last = format!("the last probe failed: {error}"),
                 Err(_) => last = format!("the last probe had no answer within {budget:?}"),
