@@ -12,6 +12,7 @@ pub mod context;
 pub mod cost;
 pub mod demo;
 pub mod deploy;
+pub mod fingerprint;
 pub mod format;
 pub mod git;
 pub mod github;

@@ -781,7 +781,7 @@ fn sharded(
     let info = crate::results::ShardInfo {
         index: Some(shard.index()),
         count: shard.count(),
-        config_hash: crate::shard::config_hash(config, deployer, seed),
+        config_hash: crate::fingerprint::run(config, deployer, seed),
         profiles: crate::bench::expand_ladders(&config.endpoints)
             .iter()
             .map(|e| crate::bench::describe_load(&e.load))

@@ -233,26 +233,6 @@ pub enum HistoryError {
     },
 }
 
-/// A hash of what shapes a measurement: runs with the same hash measured the same
-/// endpoints under the same load and rounds.
-pub fn config_hash(config: &Config) -> String {
-    let mut text = format!("rounds={}\n", config.compare.rounds);
-    for e in &config.endpoints {
-        text.push_str(&format!(
-            "{}\t{}\t{}\t{}\n",
-            e.name,
-            e.method,
-            e.path,
-            crate::bench::describe_load(&e.load)
-        ));
-    }
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    digest.as_ref()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The values of [`KEPT`] of `side` of `run`, by the report's rules.
 fn values_of(run: &EndpointRun, side: Side) -> BTreeMap<Metric, f64> {
     let mut one = run.clone();
@@ -588,7 +568,7 @@ pub fn record_of(config: &Config, results: &RunResults, commit: &str, branch: &s
         schema: RECORD_SCHEMA.to_string(),
         commit: commit.to_string(),
         branch: branch.to_string(),
-        config_hash: config_hash(config),
+        config_hash: crate::fingerprint::measurement(config),
         recorded_at: crate::results::now_rfc3339(),
         environment: Environment::of(config, results),
         points: points_of(results),
@@ -665,7 +645,7 @@ pub async fn plan(
     environment: &Environment,
     candidates: Option<&[String]>,
 ) -> Plan {
-    let hash = config_hash(config);
+    let hash = crate::fingerprint::measurement(config);
     let mut note = HistoryNote {
         store: history.describe(),
         branch: history.branch().to_string(),
