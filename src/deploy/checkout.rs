@@ -91,7 +91,7 @@ pub(crate) async fn prepare(
         };
         let done = run(build, &side_dir.dir, &env, sides.build_timeout)
             .await
-            .map_err(|m| fail(m, String::new()))?;
+            .map_err(|e| fail(e.to_string(), String::new()))?;
         if !done.success {
             return Err(fail(format!("exited with {}", done.status), done.tail));
         }

@@ -107,11 +107,27 @@ impl CommandDeployer {
     }
 }
 
+/// What `up` printed that is not a side's URL. The message says what to print.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpOutputError {
+    /// JSON outputs without the URL's key.
+    #[error("`up` printed JSON outputs without the key `{key}` (it has: {}); set `deploy.url_output`", .available.join(", "))]
+    MissingKey {
+        /// The key looked for (`deploy.url_output`).
+        key: String,
+        /// The keys printed.
+        available: Vec<String>,
+    },
+    /// Neither a URL nor a JSON object.
+    #[error("`up` printed no URL: print the side's base URL (http:// or https://) or a JSON object of outputs as its last line of stdout")]
+    NoUrl,
+}
+
 /// The URL and outputs printed by `up`. `Err` says what was looked for.
 pub fn parse_up_output(
     stdout: &str,
     url_key: &str,
-) -> Result<(String, BTreeMap<String, String>), String> {
+) -> Result<(String, BTreeMap<String, String>), UpOutputError> {
     let as_object = |text: &str| -> Option<BTreeMap<String, String>> {
         let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
         let map = value.as_object()?;
@@ -127,14 +143,12 @@ pub fn parse_up_output(
                 .collect(),
         )
     };
-    let from_outputs = |outputs: BTreeMap<String, String>| {
-        match outputs.get(url_key) {
+    let from_outputs = |outputs: BTreeMap<String, String>| match outputs.get(url_key) {
         Some(url) => Ok((url.clone(), outputs)),
-        None => Err(format!(
-            "`up` printed JSON outputs without the key `{url_key}` (it has: {}); set `deploy.url_output`",
-            outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-        )),
-    }
+        None => Err(UpOutputError::MissingKey {
+            key: url_key.to_string(),
+            available: outputs.keys().cloned().collect(),
+        }),
     };
     if stdout.trim_start().starts_with('{') {
         if let Some(outputs) = as_object(stdout) {
@@ -152,7 +166,7 @@ pub fn parse_up_output(
             return Ok((url.to_string(), BTreeMap::new()));
         }
     }
-    Err("`up` printed no URL: print the side's base URL (http:// or https://) or a JSON object of outputs as its last line of stdout".into())
+    Err(UpOutputError::NoUrl)
 }
 
 /// The Lambda functions behind a deploy: the config's list, else `up`'s outputs
@@ -280,12 +294,12 @@ impl Deployer for CommandDeployer {
                 self.settings.up_timeout,
             )
             .await
-            .map_err(|m| fail(m, String::new()))?;
+            .map_err(|e| fail(e.to_string(), String::new()))?;
             if !done.success {
                 return Err(fail(format!("exited with {}", done.status), done.tail));
             }
             let (url, map) = parse_up_output(&done.stdout, &self.settings.url_output)
-                .map_err(|m| fail(m, done.tail.clone()))?;
+                .map_err(|e| fail(e.to_string(), done.tail.clone()))?;
             let mut extra = output_env(&map);
             extra.push(("TAILGATE_URL".into(), url.clone()));
             *outputs.lock().unwrap_or_else(|p| p.into_inner()) = extra;
@@ -367,7 +381,7 @@ impl Resource for DownCommand {
             };
             let done = run(&self.command, &self.dir, &env, self.timeout)
                 .await
-                .map_err(|m| fail(m, String::new()))?;
+                .map_err(|e| fail(e.to_string(), String::new()))?;
             if done.success {
                 Ok(())
             } else {
@@ -403,13 +417,15 @@ mod tests {
         assert_eq!(outputs["n"], "3");
         let pretty = "{\n  \"ApiUrl\": \"https://a.b\"\n}\n";
         assert_eq!(parse_up_output(pretty, "ApiUrl").unwrap().0, "https://a.b");
-        let err = parse_up_output("{\"x\": 1}", "url").unwrap_err();
+        let err = parse_up_output("{\"x\": 1}", "url")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x") && err.contains("url_output"), "{err}");
     }
 
     #[test]
     fn no_url_is_an_error_that_says_what_to_print() {
-        let err = parse_up_output("done\n", "url").unwrap_err();
+        let err = parse_up_output("done\n", "url").unwrap_err().to_string();
         assert!(err.contains("http://"), "{err}");
     }
 

@@ -80,14 +80,33 @@ impl Drop for GroupGuard {
     }
 }
 
+/// Why a command did not run to its end (a non-zero exit is a [`Finished`]).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunError {
+    /// `sh -c` could not be started.
+    #[error("cannot start `sh -c`: {0}")]
+    Spawn(#[source] io::Error),
+    /// The command ran past its time limit; its process group was killed.
+    #[error("timed out after {after:?}; last output:\n{tail}")]
+    TimedOut {
+        /// The time limit.
+        after: Duration,
+        /// The last lines of its output.
+        tail: String,
+    },
+    /// Waiting for the command failed.
+    #[error("waiting for the command failed: {0}")]
+    Wait(#[source] io::Error),
+}
+
 /// Run `command` with `sh -c` in `dir`; `Err` is a spawn failure or the timeout.
 pub(crate) async fn run(
     command: &str,
     dir: &Path,
     env: &[(String, String)],
     timeout: Duration,
-) -> Result<Finished, String> {
-    let mut child = shell(command, dir, env).map_err(|e| format!("cannot start `sh -c`: {e}"))?;
+) -> Result<Finished, RunError> {
+    let mut child = shell(command, dir, env).map_err(RunError::Spawn)?;
     let mut guard = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()));
     let tail = Arc::new(Mutex::new(Vec::new()));
     let stdout = child.stdout.take();
@@ -112,12 +131,15 @@ pub(crate) async fn run(
         Err(_) => {
             drop(guard);
             let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
-            return Err(format!("timed out after {timeout:?}; last output:\n{tail}"));
+            return Err(RunError::TimedOut {
+                after: timeout,
+                tail,
+            });
         }
     };
     // The command ended: its group may still hold background children; end them too.
     drop(std::mem::replace(&mut guard, GroupGuard(None)));
-    let status = status.map_err(|e| format!("waiting for the command failed: {e}"))?;
+    let status = status.map_err(RunError::Wait)?;
     let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
     Ok(Finished {
         success: status.success(),
