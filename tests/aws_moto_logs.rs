@@ -308,5 +308,48 @@ async fn the_server_side_stage_prices_both_sides() {
     let md = tailgate::report::server_side::markdown(&view).expect("render");
     assert!(md.contains("| head | 4 | 4 | 1 (25"), "{md}");
     assert!(md.contains("per 1M requests"), "{md}");
+
+    // A function whose architecture nothing says is not priced as a guess...
+    for f in &mut targets[0].aws.as_mut().unwrap().functions {
+        f.architecture = None;
+    }
+    let unpriced = stacks::read(
+        &clients,
+        &targets[0],
+        &targets[1],
+        &windows,
+        &model,
+        Some(250.0),
+        options,
+    )
+    .await
+    .unwrap();
+    assert!(unpriced.cost.is_none());
+    let why = unpriced.cost_error.as_deref().expect("says why");
+    assert!(
+        why.contains("orders-base") && why.contains("cost.architecture"),
+        "{why}"
+    );
+    assert!(unpriced.window_costs.iter().all(Option::is_none));
+    let md = tailgate::report::server_side::markdown(&unpriced).expect("render");
+    assert!(md.contains("Cost could not be priced"), "{md}");
+    // ...and `cost.architecture` prices it.
+    let given = CostModel {
+        architecture: Some(Architecture::X86_64),
+        ..model
+    };
+    let priced = stacks::read(
+        &clients,
+        &targets[0],
+        &targets[1],
+        &windows,
+        &given,
+        Some(250.0),
+        options,
+    )
+    .await
+    .unwrap();
+    assert!(priced.cost_error.is_none());
+    assert_eq!(priced.cost.as_ref().unwrap().base.usage.invocations, 4);
     assert_nothing_left(&clients).await;
 }

@@ -158,7 +158,11 @@ pub async fn read(
         ) {
             Ok(per_window) => per_window,
             Err(e) => {
-                out.cost_error = Some(format!("{side}: {e}"));
+                let why = format!("{side}: {e}");
+                out.cost_error = Some(match out.cost_error.take() {
+                    Some(earlier) => format!("{earlier}; {why}"),
+                    None => why,
+                });
                 Vec::new()
             }
         };
