@@ -83,11 +83,11 @@ async fn create_read_tag_and_delete_both_sides() {
     assert_eq!(stack_of(&head), "tailgate-acme-orders-pr42-head");
     assert!(head.base_url.starts_with("https://") && head.base_url.ends_with("/prod"));
     assert_eq!(head.aws.as_ref().unwrap().applied, Some(Applied::Created));
-    assert!(head.meta.contains_key("output.FunctionName"));
+    assert!(head.outputs.contains_key("FunctionName"));
     // One function; the template says arm64 (moto drops Architectures, the template keeps it).
     let fns = functions_of(&head);
-    assert_eq!(fns.len(), 1, "{:?}", head.meta);
-    assert_eq!(fns[0].name, head.meta["output.FunctionName"]);
+    assert_eq!(fns.len(), 1, "{:?}", head.aws);
+    assert_eq!(fns[0].name, head.outputs["FunctionName"]);
     assert_eq!(fns[0].architecture, Some(Architecture::Arm64));
     assert_eq!(gateway_of(&head), Some(ApiGatewayKind::Rest));
 

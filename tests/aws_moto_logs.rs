@@ -260,7 +260,9 @@ async fn the_server_side_stage_prices_both_sides() {
             base_url: "https://example.invalid".into(),
             label: side.to_string(),
             pid: None,
-            meta: BTreeMap::new(),
+            checkout: None,
+            worktree: None,
+            outputs: BTreeMap::new(),
             aws: Some(AwsTarget {
                 stack: None,
                 region: None,

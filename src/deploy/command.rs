@@ -304,11 +304,6 @@ impl Deployer for CommandDeployer {
             extra.push(("TAILGATE_URL".into(), url.clone()));
             *outputs.lock().unwrap_or_else(|p| p.into_inner()) = extra;
             let functions = lambda_functions(&self.settings.functions, &map);
-            let mut meta: BTreeMap<String, String> = map
-                .into_iter()
-                .map(|(k, v)| (format!("{}{k}", super::cloudformation::OUTPUT_PREFIX), v))
-                .collect();
-            meta.insert("checkout".into(), side_dir.note.clone());
             let mut aws = None;
             if !functions.is_empty() {
                 // REPORT lines, cold starts and cost, as for a stack.
@@ -341,7 +336,9 @@ impl Deployer for CommandDeployer {
                     None => self.git_ref(side).to_string(),
                 },
                 pid: None,
-                meta,
+                checkout: Some(side_dir.note.clone()),
+                worktree: None,
+                outputs: map,
                 aws,
             })
         })

@@ -49,11 +49,24 @@ pub struct Target {
     pub label: String,
     /// The server's process id when it is ours (for CPU-time cost), else `None`.
     pub pid: Option<u32>,
-    /// Deployer-specific facts for people (checkout, worktree, outputs); no stage
-    /// reads them back: what a later stage needs is a typed field.
-    pub meta: BTreeMap<String, String>,
+    /// How the side's folder came to be (its own worktree at a commit, or the run's
+    /// checkout; what built it), when the deployer checked one out.
+    pub checkout: Option<String>,
+    /// The git worktree a `local` side runs in, when it has its own.
+    pub worktree: Option<Worktree>,
+    /// What the deploy returned by key: a stack's outputs, the keys of `up`'s JSON.
+    pub outputs: BTreeMap<String, String>,
     /// The AWS side of the deploy (stack, functions, gateway), when there is one.
     pub aws: Option<AwsTarget>,
+}
+
+/// A side's own git worktree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Worktree {
+    /// Its folder.
+    pub path: std::path::PathBuf,
+    /// The commit checked out.
+    pub sha: String,
 }
 
 /// What the server-side stage and the cost model need to know about a side on AWS.

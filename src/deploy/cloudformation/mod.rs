@@ -32,9 +32,6 @@ use tags::StackIdentity;
 
 pub use crate::deploy::{AwsTarget, FunctionInfo};
 
-/// Prefix of the stack outputs in [`Target::meta`] (`output.ApiUrl`).
-pub const OUTPUT_PREFIX: &str = "output.";
-
 /// What this run is, for stack names and tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackContext {
@@ -209,10 +206,6 @@ impl CloudFormationDeployer {
                     .flatten(),
             })
             .collect();
-        let mut meta = BTreeMap::from([("checkout".to_string(), side_dir.note.clone())]);
-        for (k, v) in &info.outputs {
-            meta.insert(format!("{OUTPUT_PREFIX}{k}"), v.clone());
-        }
         let aws = AwsTarget {
             stack: Some(spec.name.clone()),
             region: self.clients.region.clone(),
@@ -230,7 +223,9 @@ impl CloudFormationDeployer {
             base_url,
             label: format!("{} ({})", self.identity(side).git_ref, spec.name),
             pid: None,
-            meta,
+            checkout: Some(side_dir.note.clone()),
+            worktree: None,
+            outputs: info.outputs.clone(),
             aws: Some(aws),
         })
     }
@@ -496,7 +491,9 @@ mod tests {
             base_url: "http://x".into(),
             label: String::new(),
             pid: None,
-            meta: BTreeMap::new(),
+            checkout: None,
+            worktree: None,
+            outputs: BTreeMap::new(),
             aws: Some(AwsTarget {
                 stack: None,
                 region: None,
