@@ -59,7 +59,7 @@ async fn json_outputs_name_the_url_and_reach_down() {
     let cleanup = Cleanup::new();
     let target = d.deploy(Side::Base, &cleanup).await.unwrap();
     assert_eq!(target.base_url, "https://preview.example.com");
-    assert_eq!(target.meta["output.FunctionName"], "orders-fn");
+    assert_eq!(target.outputs["FunctionName"], "orders-fn");
     assert!(cleanup.teardown_all().await.is_empty());
     assert_eq!(
         std::fs::read_to_string(dir.path().join("down.txt"))

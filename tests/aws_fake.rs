@@ -19,9 +19,10 @@ use fake::{describe_stacks_xml, no_such_stack, ok_xml, stack_event, stack_events
 use tailgate::aws::AwsError;
 use tailgate::config::CloudFormationDeploy;
 use tailgate::cost::{ApiGatewayKind, Architecture};
+use tailgate::deploy::cloudformation::stack::Applied;
 use tailgate::deploy::cloudformation::stack::Polling;
 use tailgate::deploy::cloudformation::sweep::{self, SweepAction, SweepRequest};
-use tailgate::deploy::cloudformation::{functions_of, gateway_of, meta};
+use tailgate::deploy::cloudformation::{functions_of, gateway_of};
 use tailgate::deploy::{Cleanup, CloudFormationDeployer, DeployError, Deployer, StackContext};
 use tailgate::server_side::{logs, xray};
 use tailgate::side::Side;
@@ -182,7 +183,10 @@ async fn no_updates_to_perform_is_success_and_sam_is_sent_with_auto_expand() {
         .deploy(Side::Head, &cleanup)
         .await
         .expect("unchanged is success");
-    assert_eq!(target.meta[meta::APPLIED], "unchanged");
+    assert_eq!(
+        target.aws.as_ref().unwrap().applied,
+        Some(Applied::Unchanged)
+    );
     assert_eq!(
         target.base_url,
         "https://abc123.execute-api.us-east-1.amazonaws.com"
@@ -190,7 +194,7 @@ async fn no_updates_to_perform_is_success_and_sam_is_sent_with_auto_expand() {
     assert_eq!(gateway_of(&target), Some(ApiGatewayKind::Http));
     let fns = functions_of(&target);
     assert_eq!(fns.len(), 1);
-    assert_eq!(fns[0].architecture, Architecture::Arm64);
+    assert_eq!(fns[0].architecture, Some(Architecture::Arm64));
 
     let update = aws
         .seen()

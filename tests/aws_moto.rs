@@ -16,10 +16,12 @@ use std::time::Duration;
 use tailgate::aws::AwsClients;
 use tailgate::config::CloudFormationDeploy;
 use tailgate::cost::{ApiGatewayKind, Architecture};
+use tailgate::deploy::cloudformation::stack::Applied;
 use tailgate::deploy::cloudformation::stack::{self, Polling, StackSpec};
 use tailgate::deploy::cloudformation::sweep::{self, SweepAction, SweepReason, SweepRequest};
 use tailgate::deploy::cloudformation::tags::{keys, StackIdentity};
-use tailgate::deploy::cloudformation::{functions_of, gateway_of, meta};
+use tailgate::deploy::cloudformation::{functions_of, gateway_of};
+use tailgate::deploy::Target;
 use tailgate::deploy::{Cleanup, CloudFormationDeployer, Deployer, StackContext};
 use tailgate::side::Side;
 
@@ -77,19 +79,19 @@ async fn create_read_tag_and_delete_both_sides() {
         .expect("head deploys");
     assert_eq!(cleanup.len(), 2, "each stack is registered for deletion");
 
-    assert_eq!(base.meta[meta::STACK], "tailgate-acme-orders-pr42-base");
-    assert_eq!(head.meta[meta::STACK], "tailgate-acme-orders-pr42-head");
+    assert_eq!(stack_of(&base), "tailgate-acme-orders-pr42-base");
+    assert_eq!(stack_of(&head), "tailgate-acme-orders-pr42-head");
     assert!(head.base_url.starts_with("https://") && head.base_url.ends_with("/prod"));
-    assert_eq!(head.meta[meta::APPLIED], "created");
-    assert!(head.meta.contains_key("output.FunctionName"));
+    assert_eq!(head.aws.as_ref().unwrap().applied, Some(Applied::Created));
+    assert!(head.outputs.contains_key("FunctionName"));
     // One function; the template says arm64 (moto drops Architectures, the template keeps it).
     let fns = functions_of(&head);
-    assert_eq!(fns.len(), 1, "{:?}", head.meta);
-    assert_eq!(fns[0].name, head.meta["output.FunctionName"]);
-    assert_eq!(fns[0].architecture, Architecture::Arm64);
+    assert_eq!(fns.len(), 1, "{:?}", head.aws);
+    assert_eq!(fns[0].name, head.outputs["FunctionName"]);
+    assert_eq!(fns[0].architecture, Some(Architecture::Arm64));
     assert_eq!(gateway_of(&head), Some(ApiGatewayKind::Rest));
 
-    let info = stack::describe(&clients.cloudformation, &head.meta[meta::STACK])
+    let info = stack::describe(&clients.cloudformation, stack_of(&head))
         .await
         .unwrap()
         .expect("head stack exists");
@@ -108,7 +110,7 @@ async fn create_read_tag_and_delete_both_sides() {
             .map(|(w, e)| format!("{w}: {e}"))
             .collect::<Vec<_>>()
     );
-    for name in [&base.meta[meta::STACK], &head.meta[meta::STACK]] {
+    for name in [stack_of(&base), stack_of(&head)] {
         assert!(stack::describe(&clients.cloudformation, name)
             .await
             .unwrap()
@@ -135,7 +137,7 @@ async fn a_rerun_updates_the_same_stack() {
     let rerun = CloudFormationDeployer::new(settings(), context(7, "bbbbbbb"), clients.clone());
     let cleanup = Cleanup::new();
     let target = rerun.deploy(Side::Head, &cleanup).await.expect("rerun");
-    assert_ne!(target.meta[meta::APPLIED], "created");
+    assert_ne!(target.aws.as_ref().unwrap().applied, Some(Applied::Created));
     let live = moto_support::live_tailgate_stacks(&clients).await;
     assert_eq!(live, vec!["tailgate-acme-orders-pr7-head".to_string()]);
     let info = stack::describe(&clients.cloudformation, &live[0])
@@ -149,7 +151,7 @@ async fn a_rerun_updates_the_same_stack() {
         .deploy(Side::Head, &cleanup)
         .await
         .expect("same sha again");
-    assert_ne!(again.meta[meta::APPLIED], "created");
+    assert_ne!(again.aws.as_ref().unwrap().applied, Some(Applied::Created));
 
     assert!(cleanup.teardown_all().await.is_empty());
     assert!(orphaned.teardown_all().await.is_empty());
@@ -337,4 +339,13 @@ async fn the_cleanup_command_honours_aws_endpoint_url() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains(&format!("deleted: {expired}")), "{text}");
     assert_nothing_left(&clients).await;
+}
+
+/// The stack a target was deployed to.
+fn stack_of(target: &Target) -> &str {
+    target
+        .aws
+        .as_ref()
+        .and_then(|a| a.stack.as_deref())
+        .expect("a stack")
 }

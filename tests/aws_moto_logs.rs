@@ -13,7 +13,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use tailgate::aws::AwsClients;
 use tailgate::cost::{self, ApiGatewayKind, Architecture, Prices};
-use tailgate::deploy::cloudformation::meta;
+use tailgate::deploy::{AwsTarget, FunctionInfo};
 use tailgate::server_side::lambda::{self, RoundWindow};
 use tailgate::server_side::logs;
 use tailgate::side::Side;
@@ -146,19 +146,20 @@ async fn report_lines_give_cold_starts_and_the_cost_per_request() {
     assert_eq!(summary.memory_size_mb, Some(256));
     assert_eq!(summary.max_memory_used_mb, Some(71));
 
-    let fns = [tailgate::deploy::cloudformation::FunctionInfo {
+    let fns = [FunctionInfo {
         name: function.into(),
         logical_id: "Fn".into(),
-        architecture: Architecture::X86_64,
+        architecture: Some(Architecture::X86_64),
     }];
     let rounds = lambda::round_usage(
         Side::Head,
         &fetched.events,
         &windows,
         &fns,
-        Architecture::X86_64,
+        None,
         ApiGatewayKind::Rest,
-    );
+    )
+    .unwrap();
     let side = cost::side_cost(
         Side::Head,
         &rounds,
@@ -259,10 +260,21 @@ async fn the_server_side_stage_prices_both_sides() {
             base_url: "https://example.invalid".into(),
             label: side.to_string(),
             pid: None,
-            meta: BTreeMap::from([
-                (meta::FUNCTIONS.to_string(), format!("{function}=arm64")),
-                (meta::GATEWAY.to_string(), "http".to_string()),
-            ]),
+            checkout: None,
+            worktree: None,
+            outputs: BTreeMap::new(),
+            aws: Some(AwsTarget {
+                stack: None,
+                region: None,
+                functions: vec![FunctionInfo {
+                    name: function.to_string(),
+                    logical_id: String::new(),
+                    architecture: Some(Architecture::Arm64),
+                }],
+                gateway: Some(ApiGatewayKind::Http),
+                applied: None,
+                packaged: Vec::new(),
+            }),
         });
     }
     let model = CostModel {
@@ -298,5 +310,48 @@ async fn the_server_side_stage_prices_both_sides() {
     let md = tailgate::report::server_side::markdown(&view).expect("render");
     assert!(md.contains("| head | 4 | 4 | 1 (25"), "{md}");
     assert!(md.contains("per 1M requests"), "{md}");
+
+    // A function whose architecture nothing says is not priced as a guess...
+    for f in &mut targets[0].aws.as_mut().unwrap().functions {
+        f.architecture = None;
+    }
+    let unpriced = stacks::read(
+        &clients,
+        &targets[0],
+        &targets[1],
+        &windows,
+        &model,
+        Some(250.0),
+        options,
+    )
+    .await
+    .unwrap();
+    assert!(unpriced.cost.is_none());
+    let why = unpriced.cost_error.as_deref().expect("says why");
+    assert!(
+        why.contains("orders-base") && why.contains("cost.architecture"),
+        "{why}"
+    );
+    assert!(unpriced.window_costs.iter().all(Option::is_none));
+    let md = tailgate::report::server_side::markdown(&unpriced).expect("render");
+    assert!(md.contains("Cost could not be priced"), "{md}");
+    // ...and `cost.architecture` prices it.
+    let given = CostModel {
+        architecture: Some(Architecture::X86_64),
+        ..model
+    };
+    let priced = stacks::read(
+        &clients,
+        &targets[0],
+        &targets[1],
+        &windows,
+        &given,
+        Some(250.0),
+        options,
+    )
+    .await
+    .unwrap();
+    assert!(priced.cost_error.is_none());
+    assert_eq!(priced.cost.as_ref().unwrap().base.usage.invocations, 4);
     assert_nothing_left(&clients).await;
 }

@@ -238,8 +238,8 @@ async fn deploys_each_side_from_its_commit_and_tears_everything_down() {
         assert!(target.base_url.ends_with(&format!(":{}", env["PORT"])));
         assert!(target.label.starts_with(git_ref), "{}", target.label);
         assert!(target.label.contains(&sha[..7]), "{}", target.label);
-        assert_eq!(target.meta["sha"], *sha);
-        let worktree = PathBuf::from(&target.meta["worktree"]);
+        assert_eq!(target.worktree.as_ref().unwrap().sha, *sha);
+        let worktree = target.worktree.as_ref().unwrap().path.clone();
         let temp_name = worktree
             .parent()
             .and_then(Path::file_name)
@@ -268,7 +268,7 @@ async fn deploys_each_side_from_its_commit_and_tears_everything_down() {
         "only the main worktree is left"
     );
     for target in [&base, &head] {
-        let worktree = PathBuf::from(&target.meta["worktree"]);
+        let worktree = target.worktree.as_ref().unwrap().path.clone();
         assert!(!worktree.exists());
         assert!(!worktree.parent().expect("a parent").exists());
         assert_port_closed(&target.base_url).await;
@@ -293,7 +293,7 @@ async fn without_worktree_runs_in_the_repository() {
         .await
         .expect("deploys");
     assert_eq!(target.label, "HEAD");
-    assert!(!target.meta.contains_key("worktree"));
+    assert!(target.worktree.is_none());
     assert_eq!(
         get(&target.base_url, "/content").await.1,
         "content of the second commit"

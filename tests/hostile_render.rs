@@ -118,6 +118,7 @@ fn rich() -> RunResults {
         }],
         insights: Vec::new(),
         insights_error: Some("AccessDenied".into()),
+        cost_error: None,
         window_costs: Vec::new(),
     });
     res.cost = Some(cost);

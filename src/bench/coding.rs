@@ -5,7 +5,7 @@
 
 use std::io::Read as _;
 
-use super::record::ErrorKind;
+use super::outcome::ErrorKind;
 
 /// A response's `Content-Encoding`, as far as sizes are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

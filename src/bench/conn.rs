@@ -21,7 +21,7 @@ use tokio_rustls::TlsConnector;
 use super::coding::{Coding, KeptBody};
 use super::http1::{H1Conn, ResponseMeta};
 use super::keepalive::{probe, Kept, Probe, Stale};
-use super::record::ErrorKind;
+use super::outcome::ErrorKind;
 
 /// Which HTTP version to speak (the config's word for it).
 pub use crate::config::HttpVersion;

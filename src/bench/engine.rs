@@ -30,7 +30,8 @@ use tokio::time::Instant;
 use super::conn::{connect_backoff, is_connect_failure, Conn, HttpVersion, TargetSpec};
 use super::evloop::EventLoop;
 use super::keepalive::may_replay;
-use super::record::{ErrorKind, Recorder, Sent};
+use super::outcome::ErrorKind;
+use super::record::{Recorder, Sent};
 use super::request::RequestPlan;
 use super::schedule::{Pacing, Schedule, Slot};
 

@@ -36,7 +36,8 @@ use tokio::time::Instant;
 use super::conn::{connect_backoff, connect_error, is_connect_failure, TargetSpec};
 use super::h1reader::{ResponseMeta, ResponseReader};
 use super::keepalive::{may_replay, probe, Kept, Probe, Stale};
-use super::record::{ErrorKind, Recorder, Sent};
+use super::outcome::ErrorKind;
+use super::record::{Recorder, Sent};
 use super::request::RequestPlan;
 use super::schedule::Schedule;
 

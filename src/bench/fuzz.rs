@@ -3,7 +3,7 @@
 
 use super::h1reader::ResponseMeta;
 use super::h1reader::ResponseReader;
-use super::record::ErrorKind;
+use super::outcome::ErrorKind;
 
 /// Read responses from `input` as a connection delivers it, `piece` bytes per read
 /// (at least 1), asking each response for its decoded size when `decode`: the

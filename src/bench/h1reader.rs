@@ -13,7 +13,7 @@
 use std::mem::MaybeUninit;
 
 use super::coding::{Coding, KeptBody};
-use super::record::ErrorKind;
+use super::outcome::ErrorKind;
 
 const MAX_HEADERS: usize = 96;
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;

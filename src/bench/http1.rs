@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 pub use super::h1reader::ResponseMeta;
 use super::h1reader::ResponseReader;
-use super::record::ErrorKind;
+use super::outcome::ErrorKind;
 
 /// One HTTP/1.1 connection over any byte stream (plain TCP or TLS).
 #[derive(Debug)]

@@ -17,6 +17,7 @@ pub mod grid;
 mod h1reader;
 pub mod http1;
 pub(crate) mod keepalive;
+pub mod outcome;
 pub mod record;
 pub mod request;
 pub mod saturation;
@@ -38,7 +39,8 @@ use crate::side::Side;
 pub use conn::{rustls_client_config, HttpVersion, TargetError, TargetSpec, TlsOptions};
 pub use engine::{Engine, PacingReport, PhaseOutcome};
 pub use grid::{Grid, GridError, Join, SharedStart};
-pub use record::{ErrorKind, Recorder, TimingSum};
+pub use outcome::ErrorKind;
+pub use record::{Recorder, TimingSum};
 pub use request::RequestPlan;
 pub use schedule::{Pacing, Schedule, Slot};
 

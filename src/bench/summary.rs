@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::engine::{PacingReport, PhaseOutcome};
-use super::record::ErrorKind;
+use super::outcome::ErrorKind;
 use super::FirstRequest;
 use crate::config::LadderKind;
 use crate::format;

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::checker::Checker;
 use super::index::FieldPath;
 use super::model::{CloudFormationDeploy, CommandDeploy, DeployConfig};
 use super::raw::{
     RawArchitecture, RawCloudFormationDeploy, RawCommandDeploy, RawCost, RawGateway, RawMoney,
     RawPrices, StringMap,
 };
-use super::validate::{positive, Checker};
+use super::validate::positive;
 use crate::cost::{
     ApiGatewayKind, Architecture, CostModel, Currency, Money, PriceOverrides, Prices,
 };

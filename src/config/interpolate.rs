@@ -18,9 +18,9 @@
 
 use std::collections::BTreeMap;
 
+use super::checker::Checker;
 use super::index::FieldPath;
 use super::raw::{RawConfig, RawDeploy, StringMap};
-use super::validate::Checker;
 
 /// Where `${NAME}` values come from.
 #[derive(Debug, Clone, Default)]

@@ -13,10 +13,10 @@ use std::path::Path;
 use http::header::HeaderValue;
 use http::uri::PathAndQuery;
 
+use super::checker::Checker;
 use super::csv;
 use super::error::{list, nearest};
 use super::index::FieldPath;
-use super::validate::Checker;
 
 /// The variables a request can use.
 const VARIABLES: [&str; 3] = ["counter", "random_id", "item"];

@@ -13,6 +13,7 @@
 //!
 //! The schema, with every key explained, is `examples/tailgate.yml`.
 
+mod checker;
 mod cloud;
 mod csv;
 mod error;

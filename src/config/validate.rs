@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::checker::Checker;
 use super::cloud;
 use super::error::{shape_help, ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
@@ -20,75 +21,7 @@ use super::raw::{
     RawBaseline, RawCompare, RawConfig, RawDeploy, RawHistory, RawLocalDeploy, RawMode,
     RawRemoteReady, RawTls, RawUrlDeploy,
 };
-use super::schema;
 use super::units::format_percent;
-
-/// Collects located problems while the conversion goes on.
-pub(crate) struct Checker<'a> {
-    index: &'a Index,
-    file: &'a str,
-    problems: Vec<Problem>,
-}
-
-impl<'a> Checker<'a> {
-    fn new(index: &'a Index, file: &'a str) -> Self {
-        Checker {
-            index,
-            file,
-            problems: Vec::new(),
-        }
-    }
-
-    /// A problem with the value at `path`.
-    pub fn value(&mut self, path: &FieldPath, message: impl Into<String>, help: impl Into<String>) {
-        let pos = self.index.value(path);
-        self.push(pos, path, message.into(), help.into());
-    }
-
-    /// A problem with the key at `path` (its name, or its presence).
-    pub fn key(&mut self, path: &FieldPath, message: impl Into<String>, help: impl Into<String>) {
-        let pos = self.index.key(path);
-        self.push(pos, path, message.into(), help.into());
-    }
-
-    /// A required key is missing; located at its parent.
-    pub fn missing(&mut self, path: &FieldPath) {
-        let key = path.last_key().unwrap_or("");
-        let parent = path.parent();
-        let message = if parent.is_root() {
-            format!("missing key `{key}` at the top level")
-        } else {
-            format!("missing key `{key}` in `{parent}`")
-        };
-        let help = match schema::example(path) {
-            Some(example) => format!("add `{example}`"),
-            None => format!("add `{key}:`"),
-        };
-        let pos = self.index.value(&parent);
-        self.push(pos, path, message, help);
-    }
-
-    /// Where the key of `path` is written (for "which of two keys comes second").
-    pub fn key_pos(&self, path: &FieldPath) -> super::index::Pos {
-        self.index.key(path)
-    }
-
-    /// Whether the file has `path` (written, possibly as `~`).
-    pub fn written(&self, path: &FieldPath) -> bool {
-        self.index.contains(path)
-    }
-
-    fn push(&mut self, pos: super::index::Pos, path: &FieldPath, message: String, help: String) {
-        self.problems.push(Problem {
-            file: self.file.to_string(),
-            pos,
-            path: path.clone(),
-            kind: ProblemKind::Invalid,
-            message,
-            help,
-        });
-    }
-}
 
 /// Check `raw` and turn it into a [`Config`], or report every problem found.
 pub(crate) fn validate(
@@ -141,7 +74,7 @@ pub(crate) fn validate(
     } {
         unmeasurable_cost(kind, endpoint_count, &mut check);
     }
-    let mut problems = check.problems;
+    let mut problems = check.into_problems();
     if !problems.is_empty() {
         // Problems go to the log, annotations and the job summary before any
         // `::add-mask::` is printed: no secret value read from the environment in them.

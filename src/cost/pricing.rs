@@ -179,7 +179,8 @@ pub struct CostModel {
     pub monthly_requests: Option<u64>,
     /// The gateway in front of the functions when the stack does not show one.
     pub api_gateway: Option<ApiGatewayKind>,
-    /// The architecture when a function's template does not say (Lambda's default is x86_64).
+    /// The architecture when the deploy does not say it (a `command` deploy, an
+    /// `Architectures` the template computes); `None`: such functions are not priced.
     pub architecture: Option<Architecture>,
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::command::run;
+use super::spawn::run;
 use super::worktree::{add_worktree, resolve_commit, toplevel};
 use super::{Cleanup, DeployError};
 use crate::config::SideBuild;
@@ -91,7 +91,7 @@ pub(crate) async fn prepare(
         };
         let done = run(build, &side_dir.dir, &env, sides.build_timeout)
             .await
-            .map_err(|m| fail(m, String::new()))?;
+            .map_err(|e| fail(e.to_string(), String::new()))?;
         if !done.success {
             return Err(fail(format!("exited with {}", done.status), done.tail));
         }

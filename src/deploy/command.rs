@@ -14,20 +14,15 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-
+use super::spawn::run;
 use super::url::normalise_url;
 use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
 use crate::config::CommandDeploy;
 use crate::deploy::cloudformation::tags::StackIdentity;
 use crate::side::Side;
-
-/// Lines of output kept for error messages.
-const TAIL_LINES: usize = 40;
 
 /// What this run is, for the commands' environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +45,9 @@ pub struct CommandDeployer {
     context: CommandContext,
     /// AWS clients, loaded when a side turns out to run Lambda functions.
     clients: tokio::sync::OnceCell<crate::aws::AwsClients>,
-    /// The functions' architecture (`cost.architecture`), which outputs do not tell.
-    architecture: crate::cost::Architecture,
+    /// The functions' architecture (`cost.architecture`), which outputs do not tell
+    /// (`None`: unknown, and the cost model says it could not price).
+    architecture: Option<crate::cost::Architecture>,
 }
 
 impl CommandDeployer {
@@ -62,13 +58,13 @@ impl CommandDeployer {
             dir,
             context,
             clients: tokio::sync::OnceCell::new(),
-            architecture: crate::cost::Architecture::X86_64,
+            architecture: None,
         }
     }
 
-    /// The architecture of the functions behind the deploy (default x86_64).
+    /// The architecture of the functions behind the deploy (`None`: unknown).
     pub fn with_architecture(mut self, architecture: Option<crate::cost::Architecture>) -> Self {
-        self.architecture = architecture.unwrap_or(crate::cost::Architecture::X86_64);
+        self.architecture = architecture;
         self
     }
 
@@ -111,117 +107,27 @@ impl CommandDeployer {
     }
 }
 
-/// What a command printed and how it ended.
-#[derive(Debug)]
-pub(crate) struct Finished {
-    pub success: bool,
-    pub status: String,
-    pub stdout: String,
-    pub tail: String,
-}
-
-fn push_tail(tail: &Mutex<Vec<String>>, line: String) {
-    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
-    t.push(line);
-    if t.len() > TAIL_LINES {
-        t.remove(0);
-    }
-}
-
-async fn collect<R: AsyncRead + Unpin>(
-    reader: R,
-    tail: Arc<Mutex<Vec<String>>>,
-    keep: bool,
-) -> String {
-    let mut lines = BufReader::new(reader).lines();
-    let mut all = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if keep {
-            all.push_str(&line);
-            all.push('\n');
-        }
-        push_tail(&tail, line);
-    }
-    all
-}
-
-/// Kills the command's whole process group when dropped (timeout, cancellation).
-struct GroupGuard(Option<i32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0.take() {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
-
-/// Run `command` with `sh -c` in `dir`; `Err` is a spawn failure or the timeout.
-pub(crate) async fn run(
-    command: &str,
-    dir: &PathBuf,
-    env: &[(String, String)],
-    timeout: Duration,
-) -> Result<Finished, String> {
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start `sh -c`: {e}"))?;
-    let mut guard = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()));
-    let tail = Arc::new(Mutex::new(Vec::new()));
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let work = async {
-        let out = async {
-            match stdout {
-                Some(s) => collect(s, tail.clone(), true).await,
-                None => String::new(),
-            }
-        };
-        let err = async {
-            if let Some(s) = stderr {
-                collect(s, tail.clone(), false).await;
-            }
-        };
-        let (stdout, (), status) = tokio::join!(out, err, child.wait());
-        (stdout, status)
-    };
-    let (stdout, status) = match tokio::time::timeout(timeout, work).await {
-        Ok(done) => done,
-        Err(_) => {
-            drop(guard);
-            let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
-            return Err(format!("timed out after {timeout:?}; last output:\n{tail}"));
-        }
-    };
-    // The command ended: its group may still hold background children; end them too.
-    drop(std::mem::replace(&mut guard, GroupGuard(None)));
-    let status = status.map_err(|e| format!("waiting for the command failed: {e}"))?;
-    let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
-    Ok(Finished {
-        success: status.success(),
-        status: status.to_string(),
-        stdout,
-        tail,
-    })
+/// What `up` printed that is not a side's URL. The message says what to print.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpOutputError {
+    /// JSON outputs without the URL's key.
+    #[error("`up` printed JSON outputs without the key `{key}` (it has: {}); set `deploy.url_output`", .available.join(", "))]
+    MissingKey {
+        /// The key looked for (`deploy.url_output`).
+        key: String,
+        /// The keys printed.
+        available: Vec<String>,
+    },
+    /// Neither a URL nor a JSON object.
+    #[error("`up` printed no URL: print the side's base URL (http:// or https://) or a JSON object of outputs as its last line of stdout")]
+    NoUrl,
 }
 
 /// The URL and outputs printed by `up`. `Err` says what was looked for.
 pub fn parse_up_output(
     stdout: &str,
     url_key: &str,
-) -> Result<(String, BTreeMap<String, String>), String> {
+) -> Result<(String, BTreeMap<String, String>), UpOutputError> {
     let as_object = |text: &str| -> Option<BTreeMap<String, String>> {
         let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
         let map = value.as_object()?;
@@ -237,14 +143,12 @@ pub fn parse_up_output(
                 .collect(),
         )
     };
-    let from_outputs = |outputs: BTreeMap<String, String>| {
-        match outputs.get(url_key) {
+    let from_outputs = |outputs: BTreeMap<String, String>| match outputs.get(url_key) {
         Some(url) => Ok((url.clone(), outputs)),
-        None => Err(format!(
-            "`up` printed JSON outputs without the key `{url_key}` (it has: {}); set `deploy.url_output`",
-            outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-        )),
-    }
+        None => Err(UpOutputError::MissingKey {
+            key: url_key.to_string(),
+            available: outputs.keys().cloned().collect(),
+        }),
     };
     if stdout.trim_start().starts_with('{') {
         if let Some(outputs) = as_object(stdout) {
@@ -262,7 +166,7 @@ pub fn parse_up_output(
             return Ok((url.to_string(), BTreeMap::new()));
         }
     }
-    Err("`up` printed no URL: print the side's base URL (http:// or https://) or a JSON object of outputs as its last line of stdout".into())
+    Err(UpOutputError::NoUrl)
 }
 
 /// The Lambda functions behind a deploy: the config's list, else `up`'s outputs
@@ -390,21 +294,17 @@ impl Deployer for CommandDeployer {
                 self.settings.up_timeout,
             )
             .await
-            .map_err(|m| fail(m, String::new()))?;
+            .map_err(|e| fail(e.to_string(), String::new()))?;
             if !done.success {
                 return Err(fail(format!("exited with {}", done.status), done.tail));
             }
             let (url, map) = parse_up_output(&done.stdout, &self.settings.url_output)
-                .map_err(|m| fail(m, done.tail.clone()))?;
+                .map_err(|e| fail(e.to_string(), done.tail.clone()))?;
             let mut extra = output_env(&map);
             extra.push(("TAILGATE_URL".into(), url.clone()));
             *outputs.lock().unwrap_or_else(|p| p.into_inner()) = extra;
             let functions = lambda_functions(&self.settings.functions, &map);
-            let mut meta: BTreeMap<String, String> = map
-                .into_iter()
-                .map(|(k, v)| (format!("output.{k}"), v))
-                .collect();
-            meta.insert("checkout".into(), side_dir.note.clone());
+            let mut aws = None;
             if !functions.is_empty() {
                 // REPORT lines, cold starts and cost, as for a stack.
                 self.clients
@@ -412,12 +312,21 @@ impl Deployer for CommandDeployer {
                         crate::aws::AwsClients::load(&crate::aws::ClientOptions::default()).await
                     })
                     .await;
-                let arch = self.architecture.as_str();
-                let listed: Vec<String> = functions.iter().map(|f| format!("{f}={arch}")).collect();
-                meta.insert(
-                    super::cloudformation::meta::FUNCTIONS.into(),
-                    listed.join(","),
-                );
+                aws = Some(super::AwsTarget {
+                    stack: None,
+                    region: None,
+                    functions: functions
+                        .into_iter()
+                        .map(|name| super::FunctionInfo {
+                            name,
+                            logical_id: String::new(),
+                            architecture: self.architecture,
+                        })
+                        .collect(),
+                    gateway: None,
+                    applied: None,
+                    packaged: Vec::new(),
+                });
             }
             Ok(Target {
                 side,
@@ -427,7 +336,10 @@ impl Deployer for CommandDeployer {
                     None => self.git_ref(side).to_string(),
                 },
                 pid: None,
-                meta,
+                checkout: Some(side_dir.note.clone()),
+                worktree: None,
+                outputs: map,
+                aws,
             })
         })
     }
@@ -466,7 +378,7 @@ impl Resource for DownCommand {
             };
             let done = run(&self.command, &self.dir, &env, self.timeout)
                 .await
-                .map_err(|m| fail(m, String::new()))?;
+                .map_err(|e| fail(e.to_string(), String::new()))?;
             if done.success {
                 Ok(())
             } else {
@@ -502,13 +414,15 @@ mod tests {
         assert_eq!(outputs["n"], "3");
         let pretty = "{\n  \"ApiUrl\": \"https://a.b\"\n}\n";
         assert_eq!(parse_up_output(pretty, "ApiUrl").unwrap().0, "https://a.b");
-        let err = parse_up_output("{\"x\": 1}", "url").unwrap_err();
+        let err = parse_up_output("{\"x\": 1}", "url")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x") && err.contains("url_output"), "{err}");
     }
 
     #[test]
     fn no_url_is_an_error_that_says_what_to_print() {
-        let err = parse_up_output("done\n", "url").unwrap_err();
+        let err = parse_up_output("done\n", "url").unwrap_err().to_string();
         assert!(err.contains("http://"), "{err}");
     }
 

@@ -44,16 +44,17 @@ impl LocalDeployer {
 
     async fn deploy_side(&self, side: Side, cleanup: &Cleanup) -> Result<Target, DeployError> {
         let git_ref = self.git_ref(side);
-        let mut meta = BTreeMap::new();
         let (cwd, sha) = if self.cfg.worktree {
             let sha = resolve_commit(&self.cfg.repo, git_ref).await?;
             let path = add_worktree(&self.cfg.repo, side, &sha, cleanup).await?;
-            meta.insert("worktree".to_string(), path.display().to_string());
-            meta.insert("sha".to_string(), sha.clone());
             (path, Some(sha))
         } else {
             (self.cfg.repo.clone(), None)
         };
+        let worktree = sha.clone().map(|sha| super::Worktree {
+            path: cwd.clone(),
+            sha,
+        });
 
         let port = free_port().map_err(|source| DeployError::Io {
             context: format!("finding a free port on 127.0.0.1 for {side}"),
@@ -80,10 +81,6 @@ impl LocalDeployer {
             Some(sha) => format!("{git_ref} ({})", sha.get(..7).unwrap_or(sha)),
             None => git_ref.to_string(),
         };
-        meta.insert("command".to_string(), self.cfg.command.clone());
-        meta.insert("cwd".to_string(), cwd.display().to_string());
-        meta.insert("port".to_string(), port.to_string());
-        meta.insert("ready_url".to_string(), ready_url.clone());
 
         let process = ProcessSpec {
             command: self.cfg.command.clone(),
@@ -103,7 +100,10 @@ impl LocalDeployer {
             base_url,
             label,
             pid: Some(process.pid()),
-            meta,
+            checkout: None,
+            worktree,
+            outputs: BTreeMap::new(),
+            aws: None,
         })
     }
 }

@@ -13,9 +13,9 @@ pub mod cloudformation;
 pub mod command;
 mod local;
 mod output;
-mod probe;
 mod process;
 mod ready;
+mod spawn;
 mod url;
 mod worktree;
 
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::side::Side;
 
@@ -49,8 +49,53 @@ pub struct Target {
     pub label: String,
     /// The server's process id when it is ours (for CPU-time cost), else `None`.
     pub pid: Option<u32>,
-    /// Deployer-specific facts shown in the report's details.
-    pub meta: BTreeMap<String, String>,
+    /// How the side's folder came to be (its own worktree at a commit, or the run's
+    /// checkout; what built it), when the deployer checked one out.
+    pub checkout: Option<String>,
+    /// The git worktree a `local` side runs in, when it has its own.
+    pub worktree: Option<Worktree>,
+    /// What the deploy returned by key: a stack's outputs, the keys of `up`'s JSON.
+    pub outputs: BTreeMap<String, String>,
+    /// The AWS side of the deploy (stack, functions, gateway), when there is one.
+    pub aws: Option<AwsTarget>,
+}
+
+/// A side's own git worktree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Worktree {
+    /// Its folder.
+    pub path: std::path::PathBuf,
+    /// The commit checked out.
+    pub sha: String,
+}
+
+/// What the server-side stage and the cost model need to know about a side on AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsTarget {
+    /// The stack, when the deployer created one.
+    pub stack: Option<String>,
+    /// The region, when known (regional prices).
+    pub region: Option<String>,
+    /// The Lambda functions serving the side.
+    pub functions: Vec<FunctionInfo>,
+    /// The API Gateway in front of them, when the deployer knows.
+    pub gateway: Option<crate::cost::ApiGatewayKind>,
+    /// What happened to the stack (`None` when there is no stack).
+    pub applied: Option<cloudformation::stack::Applied>,
+    /// S3 keys of the artifacts packaged for the stack.
+    pub packaged: Vec<String>,
+}
+
+/// A Lambda function of a side, as the cost model needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    /// Physical name (the log group is `/aws/lambda/<name>`).
+    pub name: String,
+    /// The template's logical id (empty when the deployer does not know it).
+    pub logical_id: String,
+    /// Its architecture; `None` when neither the template nor the stack's parameters
+    /// say (the cost model then uses `cost.architecture`, or does not price).
+    pub architecture: Option<crate::cost::Architecture>,
 }
 
 /// Something that stands up one side.

@@ -16,7 +16,7 @@
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 use super::output::{capture, OutputTail};
-use super::probe::ProbeTarget;
+use super::ready::LocalProbe;
 use super::{BoxFuture, Cleanup, DeployError, Resource};
 use crate::side::Side;
 
@@ -86,18 +86,8 @@ impl ProcessSpec {
             side: self.side,
             source,
         };
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
-            .current_dir(&self.cwd)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(spawn_error)?;
+        let mut child =
+            super::spawn::shell(&self.command, &self.cwd, &self.env).map_err(spawn_error)?;
         let Some(pid) = child.id() else {
             // Cannot happen: nothing reaps the child before we do. Dropping it kills it.
             return Err(spawn_error(io::Error::other(
@@ -182,7 +172,7 @@ impl RunningProcess {
     /// the future leaves the process running (the cleanup stops it).
     pub async fn wait_ready(&self, url: &str, timeout: Duration) -> Result<(), DeployError> {
         let side = self.inner.side;
-        let target = ProbeTarget::parse(url).map_err(|reason| DeployError::BadUrl {
+        let probe = LocalProbe::new(url).map_err(|reason| DeployError::BadUrl {
             side,
             url: url.to_string(),
             reason,
@@ -205,8 +195,8 @@ impl RunningProcess {
                 });
             }
             let budget = remaining.min(PROBE_TIMEOUT);
-            match tokio::time::timeout(budget, target.probe()).await {
-                Ok(Ok(status)) if status.as_u16() < 500 => return Ok(()),
+            match tokio::time::timeout(budget, probe.probe(budget)).await {
+                Ok(Ok(status)) if status < 500 => return Ok(()),
                 Ok(Ok(status)) => last = format!("the last probe answered HTTP {status}"),
                 Ok(Err(error)) => last = format!("the last probe failed: {error}"),
                 Err(_) => last = format!("the last probe had no answer within {budget:?}"),

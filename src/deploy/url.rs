@@ -77,7 +77,10 @@ impl Deployer for UrlDeployer {
                 base_url: normalise_url(side, url)?,
                 label: url.clone(),
                 pid: None,
-                meta: BTreeMap::new(),
+                checkout: None,
+                worktree: None,
+                outputs: BTreeMap::new(),
+                aws: None,
             })
         })
     }

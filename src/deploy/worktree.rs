@@ -2,62 +2,30 @@
 //! temporary worktree (`git worktree add --detach`), and remove it again.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{BoxFuture, Cleanup, DeployError, Resource};
 use crate::side::Side;
 
-/// What a finished git command said.
-struct GitOutput {
-    status: std::process::ExitStatus,
-    stdout: String,
-    stderr: String,
+fn deploy_error(e: crate::git::GitError) -> DeployError {
+    DeployError::Git {
+        args: e.shown(),
+        message: e.message,
+    }
 }
 
-/// How a git command is shown in errors.
-fn shown(repo: &Path, args: &[&str]) -> String {
-    format!("-C {} {}", repo.display(), args.join(" "))
-}
-
-/// Run `git -C repo ARGS` to its end, whatever its exit status. The git process is
-/// killed if the future is dropped.
-async fn run_git(repo: &Path, args: &[&str]) -> Result<GitOutput, DeployError> {
-    let output = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| DeployError::Git {
-            args: shown(repo, args),
-            message: format!("could not run git (is it installed and on PATH?): {e}"),
-        })?;
-    Ok(GitOutput {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).trim().to_string(),
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-    })
+/// Run `git -C repo ARGS` to its end, whatever its exit status, with stdout trimmed.
+async fn run_git(repo: &Path, args: &[&str]) -> Result<crate::git::GitOutput, DeployError> {
+    let mut out = crate::git::output(repo, args).await.map_err(deploy_error)?;
+    out.stdout = out.stdout.trim().to_string();
+    Ok(out)
 }
 
 /// Run `git -C repo ARGS` and return its trimmed stdout; a failure carries git's
 /// stderr.
 async fn git(repo: &Path, args: &[&str]) -> Result<String, DeployError> {
-    let out = run_git(repo, args).await?;
-    if out.status.success() {
-        return Ok(out.stdout);
-    }
-    Err(DeployError::Git {
-        args: shown(repo, args),
-        message: if out.stderr.is_empty() {
-            out.status.to_string()
-        } else {
-            out.stderr
-        },
-    })
+    crate::git::run(repo, args).await.map_err(deploy_error)
 }
 
 /// The top folder of the git work tree `dir` is in, or `None` when it is in none
@@ -73,7 +41,7 @@ pub(crate) async fn resolve_commit(repo: &Path, git_ref: &str) -> Result<String,
     let spec = format!("{git_ref}^{{commit}}");
     let args = ["rev-parse", "--verify", "--quiet", spec.as_str()];
     let error = |message: String| DeployError::Git {
-        args: shown(repo, &args),
+        args: format!("-C {} {}", repo.display(), args.join(" ")),
         message,
     };
     let missing = |detail: &str| {

@@ -214,10 +214,13 @@ pub async fn run(ctx: &Context, request: Request, deps: Deps) -> Outcome {
             let environment =
                 crate::history::Environment::current(&config, ctx.runner.clone(), deployer.name());
             let stored = config.history.baseline == config::Baseline::Stored && !release;
-            let candidates = stored.then(|| {
-                let base = base_ref.clone().unwrap_or_else(|| "main".into());
-                crate::history::candidates(&repo_dir, &base, head_ref.as_deref())
-            });
+            let candidates = match stored {
+                true => {
+                    let base = base_ref.clone().unwrap_or_else(|| "main".into());
+                    Some(crate::history::candidates(&repo_dir, &base, head_ref.as_deref()).await)
+                }
+                false => None,
+            };
             Some(crate::history::plan(h, &config, &environment, candidates.as_deref()).await)
         }
         None => None,
@@ -381,7 +384,7 @@ fn sharded(
     let info = crate::results::ShardInfo {
         index: Some(shard.index()),
         count: shard.count(),
-        config_hash: crate::shard::config_hash(config, deployer, seed),
+        config_hash: crate::fingerprint::run(config, deployer, seed),
         profiles: crate::bench::expand_ladders(&config.endpoints)
             .iter()
             .map(|e| crate::bench::describe_load(&e.load))

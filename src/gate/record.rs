@@ -24,17 +24,15 @@ pub(super) async fn record(
         progress.log("history: a failed run is not recorded");
         return false;
     }
-    let commit = results.context.head_sha.clone().or_else(|| {
-        let rev = head_ref.unwrap_or("HEAD");
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo_dir)
-            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    });
+    let commit = match results.context.head_sha.clone() {
+        Some(sha) => Some(sha),
+        None => {
+            let spec = format!("{}^{{commit}}", head_ref.unwrap_or("HEAD"));
+            crate::git::run(repo_dir, &["rev-parse", "--verify", &spec])
+                .await
+                .ok()
+        }
+    };
     let note = results
         .history
         .get_or_insert_with(|| crate::results::HistoryNote {

@@ -10,7 +10,6 @@ use std::path::{Component, Path, PathBuf};
 use base64::Engine as _;
 use serde::Deserialize;
 use similar::TextDiff;
-use tokio::process::Command;
 
 use super::api::{Call, GitHub};
 use super::GithubError;
@@ -65,17 +64,12 @@ fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
 
-async fn git(repo_dir: &Path, args: &[&str]) -> Result<std::process::Output, GithubError> {
-    Command::new("git")
-        .arg("-C")
-        .arg(repo_dir)
-        .args(args)
-        .kill_on_drop(true)
-        .output()
+async fn git(repo_dir: &Path, args: &[&str]) -> Result<crate::git::GitOutput, GithubError> {
+    crate::git::output(repo_dir, args)
         .await
         .map_err(|e| GithubError::Git {
-            args: args.join(" "),
-            message: e.to_string(),
+            args: e.args.join(" "),
+            message: e.message,
         })
 }
 
@@ -87,7 +81,7 @@ async fn read_with_git(
     path: &str,
 ) -> Result<Option<String>, GithubError> {
     let commit = format!("{sha}^{{commit}}");
-    let has_commit = |out: &std::process::Output| out.status.success();
+    let has_commit = |out: &crate::git::GitOutput| out.status.success();
     if !has_commit(&git(repo_dir, &["cat-file", "-e", &commit]).await?) {
         // A shallow checkout (actions/checkout's default) lacks the base commit.
         let _ = git(
@@ -105,15 +99,14 @@ async fn read_with_git(
     let spec = format!("{sha}:./{path}");
     let out = git(repo_dir, &["show", &spec]).await?;
     if out.status.success() {
-        return Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()));
+        return Ok(Some(out.stdout));
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("does not exist") || stderr.contains("exists on disk, but not in") {
+    if out.stderr.contains("does not exist") || out.stderr.contains("exists on disk, but not in") {
         return Ok(None);
     }
     Err(GithubError::Git {
         args: format!("show {spec}"),
-        message: stderr.trim().to_string(),
+        message: out.stderr,
     })
 }
 

@@ -233,26 +233,6 @@ pub enum HistoryError {
     },
 }
 
-/// A hash of what shapes a measurement: runs with the same hash measured the same
-/// endpoints under the same load and rounds.
-pub fn config_hash(config: &Config) -> String {
-    let mut text = format!("rounds={}\n", config.compare.rounds);
-    for e in &config.endpoints {
-        text.push_str(&format!(
-            "{}\t{}\t{}\t{}\n",
-            e.name,
-            e.method,
-            e.path,
-            crate::bench::describe_load(&e.load)
-        ));
-    }
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    digest.as_ref()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The values of [`KEPT`] of `side` of `run`, by the report's rules.
 fn values_of(run: &EndpointRun, side: Side) -> BTreeMap<Metric, f64> {
     let mut one = run.clone();
@@ -588,7 +568,7 @@ pub fn record_of(config: &Config, results: &RunResults, commit: &str, branch: &s
         schema: RECORD_SCHEMA.to_string(),
         commit: commit.to_string(),
         branch: branch.to_string(),
-        config_hash: config_hash(config),
+        config_hash: crate::fingerprint::measurement(config),
         recorded_at: crate::results::now_rfc3339(),
         environment: Environment::of(config, results),
         points: points_of(results),
@@ -631,24 +611,24 @@ pub struct Plan {
 /// The commits a stored baseline may come from, best first: the merge-base of
 /// `base` and `head` in the repository at `repo_dir`, then its first-parent
 /// ancestors (at most 200). Without git (or the commits), just `base`.
-pub fn candidates(repo_dir: &std::path::Path, base: &str, head: Option<&str>) -> Vec<String> {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo_dir)
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .output()
+pub async fn candidates(repo_dir: &std::path::Path, base: &str, head: Option<&str>) -> Vec<String> {
+    use crate::git::run;
+    let mut merge_base = match head {
+        Some(h) => run(repo_dir, &["merge-base", base, h])
+            .await
             .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty()),
+        None => None,
     };
-    let merge_base = head
-        .and_then(|h| git(&["merge-base", base, h]))
-        .filter(|s| !s.is_empty())
-        .or_else(|| git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")]))
-        .unwrap_or_else(|| base.to_string());
-    let mut out: Vec<String> = git(&["rev-list", "--first-parent", "--max-count=200", &merge_base])
+    if merge_base.is_none() {
+        let spec = format!("{base}^{{commit}}");
+        merge_base = run(repo_dir, &["rev-parse", "--verify", &spec]).await.ok();
+    }
+    let merge_base = merge_base.unwrap_or_else(|| base.to_string());
+    let rev_list = ["rev-list", "--first-parent", "--max-count=200", &merge_base];
+    let mut out: Vec<String> = run(repo_dir, &rev_list)
+        .await
+        .ok()
         .map(|text| text.lines().map(str::to_string).collect())
         .unwrap_or_default();
     if out.first() != Some(&merge_base) {
@@ -665,7 +645,7 @@ pub async fn plan(
     environment: &Environment,
     candidates: Option<&[String]>,
 ) -> Plan {
-    let hash = config_hash(config);
+    let hash = crate::fingerprint::measurement(config);
     let mut note = HistoryNote {
         store: history.describe(),
         branch: history.branch().to_string(),

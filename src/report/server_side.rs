@@ -165,6 +165,9 @@ pub fn view(server: &ServerSide) -> ServerSideView {
                 escape::text(e)
             ));
         }
+        if let Some(e) = &server.cost_error {
+            notes.push(format!("Cost could not be priced: {}", escape::text(e)));
+        }
         for s in &server.lambda {
             if let Some(m) = &s.count_mismatch {
                 notes.push(format!("{}: {}", s.side, escape::inline(m)));
@@ -245,6 +248,7 @@ mod tests {
         let view = ServerSide {
             insights: Vec::new(),
             insights_error: None,
+            cost_error: None,
             lambda: vec![side(1024, 90, 5, 100)],
             cost: Some(CostComparison {
                 currency: crate::cost::Currency::USD,
@@ -352,6 +356,7 @@ mod tests {
                 },
             ],
             insights_error: Some("AccessDenied for <logs:StartQuery>".into()),
+            cost_error: None,
             lambda: vec![base, head],
             cost: Some(comparison.clone()),
             head_calls: vec![

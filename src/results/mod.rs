@@ -111,7 +111,7 @@ pub struct ShardInfo {
     /// How many shards the run was split into (N).
     pub count: u32,
     /// SHA-256 (hex) of the whole run's config and seed (see
-    /// `tailgate::shard::config_hash`): shards merge only when theirs agree.
+    /// `tailgate::fingerprint::run`): shards merge only when theirs agree.
     pub config_hash: String,
     /// Per endpoint (in the order of `endpoints`), the whole run's load in words,
     /// before it was split.

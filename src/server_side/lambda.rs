@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::logs::ReportEvent;
 use crate::bench::record::new_histogram;
 use crate::cost::{ApiGatewayKind, Architecture, Usage};
-use crate::deploy::cloudformation::FunctionInfo;
+use crate::deploy::FunctionInfo;
 use crate::side::Side;
 use crate::stats::quantile_ms;
 
@@ -187,17 +187,46 @@ pub fn summarize(
 }
 
 /// The billed usage of each of `side`'s rounds, ready for [`crate::cost::side_cost`].
-/// A function not in `functions` is priced as `default_arch`.
+/// A function whose architecture is not known is priced as `fallback`
+/// (`cost.architecture`); without one it is not priced: [`UnknownArchitecture`].
 pub fn round_usage(
     side: Side,
     events: &[ReportEvent],
     windows: &[RoundWindow],
     functions: &[FunctionInfo],
-    default_arch: Architecture,
+    fallback: Option<Architecture>,
     gateway: ApiGatewayKind,
-) -> Vec<(u32, Usage)> {
-    let per_window = window_usage(side, events, windows, functions, default_arch, gateway);
-    usage_by_round(windows, &per_window)
+) -> Result<Vec<(u32, Usage)>, UnknownArchitecture> {
+    let per_window = window_usage(side, events, windows, functions, fallback, gateway)?;
+    Ok(usage_by_round(windows, &per_window))
+}
+
+/// Functions that cannot be priced: neither the deploy nor `cost.architecture`
+/// says their architecture, and the two architectures have different prices.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the architecture of {} is not known (the template does not say it literally and the stack's parameters do not resolve it); set `cost.architecture` to price it", .functions.join(", "))]
+pub struct UnknownArchitecture {
+    /// The functions' names.
+    pub functions: Vec<String>,
+}
+
+/// The architecture of each of `functions`, or which ones are not known.
+fn architectures(
+    functions: &[FunctionInfo],
+    fallback: Option<Architecture>,
+) -> Result<BTreeMap<&str, Architecture>, UnknownArchitecture> {
+    let unknown: Vec<String> = functions
+        .iter()
+        .filter(|f| f.architecture.or(fallback).is_none())
+        .map(|f| f.name.clone())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(UnknownArchitecture { functions: unknown });
+    }
+    Ok(functions
+        .iter()
+        .filter_map(|f| Some((f.name.as_str(), f.architecture.or(fallback)?)))
+        .collect())
 }
 
 /// [`window_usage`] summed by round number, in round order.
@@ -213,19 +242,17 @@ pub fn usage_by_round(windows: &[RoundWindow], per_window: &[Option<Usage>]) -> 
 }
 
 /// The billed usage of each of `windows` (aligned with it; `None` for the other
-/// side's windows): a window may be one endpoint's part of a round.
+/// side's windows): a window may be one endpoint's part of a round. Priced as in
+/// [`round_usage`].
 pub fn window_usage(
     side: Side,
     events: &[ReportEvent],
     windows: &[RoundWindow],
     functions: &[FunctionInfo],
-    default_arch: Architecture,
+    fallback: Option<Architecture>,
     gateway: ApiGatewayKind,
-) -> Vec<Option<Usage>> {
-    let arch: BTreeMap<&str, Architecture> = functions
-        .iter()
-        .map(|f| (f.name.as_str(), f.architecture))
-        .collect();
+) -> Result<Vec<Option<Usage>>, UnknownArchitecture> {
+    let arch = architectures(functions, fallback)?;
     let mut usage: Vec<Option<Usage>> = windows
         .iter()
         .map(|w| {
@@ -242,14 +269,15 @@ pub fn window_usage(
             continue;
         };
         if let Some(u) = usage[i].as_mut() {
-            let a = arch
-                .get(e.function.as_str())
-                .copied()
-                .unwrap_or(default_arch);
+            let Some(a) = arch.get(e.function.as_str()).copied().or(fallback) else {
+                return Err(UnknownArchitecture {
+                    functions: vec![e.function.clone()],
+                });
+            };
             u.add_invocation(e.report.billed_total(), e.report.memory_size_mb, a);
         }
     }
-    usage
+    Ok(usage)
 }
 
 #[cfg(test)]
@@ -326,20 +354,52 @@ mod tests {
         let fns = [FunctionInfo {
             name: "fn-head".into(),
             logical_id: "Fn".into(),
-            architecture: Architecture::Arm64,
+            architecture: Some(Architecture::Arm64),
         }];
         let rounds = round_usage(
             Side::Head,
             &events,
             &windows(),
             &fns,
-            Architecture::X86_64,
+            None,
             ApiGatewayKind::Http,
-        );
+        )
+        .unwrap();
         assert_eq!(rounds.len(), 2);
         assert_eq!(rounds[0].1.invocations, 1);
         assert_eq!(rounds[0].1.arm64_mb_ms, 21 * 256);
         assert_eq!(rounds[0].1.requests, 2);
         assert_eq!(rounds[1].1.invocations, 1);
+    }
+
+    #[test]
+    fn an_unknown_architecture_is_not_priced_as_a_guess() {
+        let events = [event(10_100, true)];
+        let fns = [FunctionInfo {
+            name: "fn-head".into(),
+            logical_id: String::new(),
+            architecture: None,
+        }];
+        let err = round_usage(
+            Side::Head,
+            &events,
+            &windows(),
+            &fns,
+            None,
+            ApiGatewayKind::Http,
+        )
+        .unwrap_err();
+        assert_eq!(err.functions, ["fn-head"]);
+        assert!(err.to_string().contains("cost.architecture"), "{err}");
+        let rounds = round_usage(
+            Side::Head,
+            &events,
+            &windows(),
+            &fns,
+            Some(Architecture::Arm64),
+            ApiGatewayKind::Http,
+        )
+        .unwrap();
+        assert_eq!(rounds[0].1.arm64_mb_ms, 21 * 256);
     }
 }

@@ -9,8 +9,8 @@ use super::lambda::{self, RoundWindow, WINDOW_GRACE_MS};
 use super::view::{self, ServerSide, SideInsights};
 use super::{insights, logs, xray};
 use crate::aws::{AwsClients, AwsError};
-use crate::cost::{self, ApiGatewayKind, Architecture, CostComparison, CostModel};
-use crate::deploy::cloudformation::{functions_of, gateway_of, meta};
+use crate::cost::{self, ApiGatewayKind, CostComparison, CostModel};
+use crate::deploy::cloudformation::{functions_of, gateway_of};
 use crate::deploy::Target;
 use crate::side::Side;
 
@@ -79,10 +79,11 @@ pub async fn read(
         hints: Vec::new(),
         insights: Vec::new(),
         insights_error: None,
+        cost_error: None,
         window_costs: vec![None; windows.len()],
     };
     let mut priced = Vec::new();
-    let region = head.meta.get(meta::REGION).map(String::as_str);
+    let region = head.aws.as_ref().and_then(|a| a.region.as_deref());
     let prices = model.prices_for(region);
     // A release gate has head alone: then `base` is `head`, read once.
     let sides: Vec<&Target> = if std::ptr::eq(base, head) {
@@ -147,23 +148,40 @@ pub async fn read(
             .filter(|g| *g != ApiGatewayKind::None)
             .or(model.api_gateway)
             .unwrap_or(ApiGatewayKind::None);
-        let arch = model.architecture.unwrap_or(Architecture::X86_64);
-        let per_window =
-            lambda::window_usage(side, &fetched.events, windows, &functions, arch, gateway);
+        let per_window = match lambda::window_usage(
+            side,
+            &fetched.events,
+            windows,
+            functions,
+            model.architecture,
+            gateway,
+        ) {
+            Ok(per_window) => per_window,
+            Err(e) => {
+                let why = format!("{side}: {e}");
+                out.cost_error = Some(match out.cost_error.take() {
+                    Some(earlier) => format!("{earlier}; {why}"),
+                    None => why,
+                });
+                Vec::new()
+            }
+        };
         for (slot, usage) in out.window_costs.iter_mut().zip(&per_window) {
             if let Some(usage) = usage {
                 *slot = cost::price(usage, &prices).ok().map(|b| b.total);
             }
         }
         let rounds = lambda::usage_by_round(windows, &per_window);
-        priced.push(
-            cost::side_cost(side, &rounds, &prices, model.monthly_requests).map_err(|e| {
-                AwsError::Api {
-                    operation: "cost",
-                    message: e.to_string(),
-                }
-            })?,
-        );
+        if out.cost_error.is_none() {
+            priced.push(
+                cost::side_cost(side, &rounds, &prices, model.monthly_requests).map_err(|e| {
+                    AwsError::Api {
+                        operation: "cost",
+                        message: e.to_string(),
+                    }
+                })?,
+            );
+        }
         if options.xray {
             let calls = xray::slowest_calls(&clients.xray, start, end, &names)
                 .await
@@ -173,6 +191,9 @@ pub async fn read(
                 Side::Head => out.head_calls = calls,
             }
         }
+    }
+    if out.cost_error.is_some() {
+        out.window_costs = vec![None; windows.len()];
     }
     if let [b, h] = priced.as_slice() {
         out.cost = Some(CostComparison {

@@ -27,6 +27,10 @@ pub struct ServerSide {
     /// Why the Logs Insights query failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insights_error: Option<String>,
+    /// Why the sides could not be priced, when they could not (a function whose
+    /// architecture is not known: a price is never guessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_error: Option<String>,
     /// The cost of each window passed to [`super::server_side`], in its order
     /// (`None` where the side has no functions or could not be priced): the
     /// per-round values the comparison resamples.

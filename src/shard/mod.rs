@@ -12,7 +12,8 @@
 //! zero is refused before anything is deployed, by every shard alike: each shard must measure every
 //! (round, side), or the merged rounds would not be the same rounds.
 //!
-//! Each shard records its (I, N) and a [`config_hash`] of the whole run's config
+//! Each shard records its (I, N) and a hash of the whole run's config
+//! ([`crate::fingerprint::run`])
 //! and seed; [`merge`] refuses shards that do not belong together and adds the rest
 //! exactly: per endpoint and (round, side), histograms added and counters summed
 //! ([`crate::bench::Recorder::merge`]). HdrHistograms add without loss, so the
@@ -204,25 +205,6 @@ impl FromStr for Shard {
     }
 }
 
-/// SHA-256 (hex) of what shapes the measurement and the verdict of the whole run:
-/// the tailgate version, the seed, the mode, the compare settings, the deployer's
-/// kind and every endpoint (request, load, SLOs, budgets). Paths and URLs are left
-/// out (each shard may deploy its own copy of the sides), and secret values are
-/// hashed by their `${NAME}`, so a per-job token does not split shards.
-pub fn config_hash(config: &Config, deployer: &str, seed: u64) -> String {
-    let mut compare = config.compare.clone();
-    compare.seed = Some(seed);
-    let text = format!(
-        "tailgate {}\nseed {seed}\nmode {:?}\ncompare {compare:?}\ndeployer {deployer}\nendpoints {:?}\n",
-        env!("CARGO_PKG_VERSION"),
-        config.mode,
-        crate::bench::expand_ladders(&config.endpoints),
-    );
-    let text = config.secrets.redact(&text);
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,14 +346,14 @@ endpoints:
             "{err}"
         );
         assert!(err.to_string().contains("use at most 4 shards"), "{err}");
-        let h = config_hash(&whole, "url", 3);
-        assert_eq!(h, config_hash(&config(CONFIG), "url", 3));
-        assert_ne!(h, config_hash(&whole, "url", 4));
-        assert_ne!(h, config_hash(&whole, "local", 3));
+        let h = crate::fingerprint::run(&whole, "url", 3);
+        assert_eq!(h, crate::fingerprint::run(&config(CONFIG), "url", 3));
+        assert_ne!(h, crate::fingerprint::run(&whole, "url", 4));
+        assert_ne!(h, crate::fingerprint::run(&whole, "local", 3));
         let other = config(&CONFIG.replace("connections: 10", "connections: 11"));
-        assert_ne!(h, config_hash(&other, "url", 3));
+        assert_ne!(h, crate::fingerprint::run(&other, "url", 3));
         // Where the sides are is not part of it: each shard may deploy its own.
         let elsewhere = config(&CONFIG.replace("127.0.0.1:2", "127.0.0.1:9"));
-        assert_eq!(h, config_hash(&elsewhere, "url", 3));
+        assert_eq!(h, crate::fingerprint::run(&elsewhere, "url", 3));
     }
 }

@@ -5,8 +5,10 @@
 //! deletes it. Names are stable across reruns, so a rerun updates the stack ("No
 //! updates are to be performed" is success). The URL comes from a named output; the
 //! stack's Lambda functions, their architectures and the API Gateway kind are read from
-//! its resources and processed template and put in [`Target::meta`] for the
-//! server-side metrics and the cost model ([`functions_of`], [`gateway_of`]).
+//! its resources and processed template (or the template sent, with `Ref`s to the
+//! stack's parameters resolved) and put in [`Target::aws`] for the server-side
+//! metrics and the cost model ([`functions_of`], [`gateway_of`]); an architecture
+//! nothing says is carried as unknown, never guessed.
 
 pub mod package;
 pub mod stack;
@@ -17,7 +19,6 @@ pub mod template;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::{AwsClients, AwsError};
@@ -30,32 +31,7 @@ use stack::{Polling, StackSpec};
 use tags::StackIdentity;
 use template::Node;
 
-/// A function of a side's stack, as the cost model needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FunctionInfo {
-    /// Physical name (the log group is `/aws/lambda/<name>`).
-    pub name: String,
-    /// The template's logical id.
-    pub logical_id: String,
-    /// Its architecture.
-    pub architecture: Architecture,
-}
-
-/// `Target::meta` keys set by this deployer.
-pub mod meta {
-    /// The stack name.
-    pub const STACK: &str = "aws.stack";
-    /// The region.
-    pub const REGION: &str = "aws.region";
-    /// `name=arch` of each Lambda function, comma-separated.
-    pub const FUNCTIONS: &str = "aws.functions";
-    /// `rest`, `http` or `none`.
-    pub const GATEWAY: &str = "aws.api_gateway";
-    /// `created`, `updated` or `unchanged`.
-    pub const APPLIED: &str = "aws.applied";
-    /// Prefix of the stack outputs (`output.ApiUrl`).
-    pub const OUTPUT_PREFIX: &str = "output.";
-}
+pub use crate::deploy::{AwsTarget, FunctionInfo};
 
 /// What this run is, for stack names and tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,44 +185,36 @@ impl CloudFormationDeployer {
         };
         let resources = stack::resources(cf, &spec.name).await?;
         // The processed template says which architecture each function has; without it
-        // (an emulator, a denied GetTemplate) functions count as Lambda's default.
+        // (an emulator, a denied GetTemplate) the template we sent says the same for
+        // the functions it declares. `!Ref` is resolved with the stack's parameters;
+        // what stays unknown is carried as unknown, never priced as a guess.
+        let sent = analyze_template(&spec.template_body, &spec.parameters);
         let facts = stack::processed_template(cf, &spec.name)
             .await
-            .map(|body| analyze_template(&body))
-            .unwrap_or_default();
-        let functions: Vec<String> = resources
+            .map(|body| analyze_template(&body, &spec.parameters))
+            .unwrap_or_else(|_| sent.clone());
+        let functions: Vec<FunctionInfo> = resources
             .iter()
             .filter(|r| r.resource_type == "AWS::Lambda::Function" && !r.physical_id.is_empty())
-            .map(|r| {
-                let arch = facts
+            .map(|r| FunctionInfo {
+                name: r.physical_id.clone(),
+                logical_id: r.logical_id.clone(),
+                architecture: facts
                     .functions
                     .get(&r.logical_id)
+                    .or_else(|| sent.functions.get(&r.logical_id))
                     .copied()
-                    .flatten()
-                    .unwrap_or(Architecture::X86_64);
-                format!("{}={}", r.physical_id, arch.as_str())
+                    .flatten(),
             })
             .collect();
-        let gateway = facts.gateway.unwrap_or(ApiGatewayKind::None);
-        let mut meta = BTreeMap::from([
-            ("checkout".to_string(), side_dir.note.clone()),
-            (meta::STACK.to_string(), spec.name.clone()),
-            (meta::FUNCTIONS.to_string(), functions.join(",")),
-            (meta::GATEWAY.to_string(), gateway_str(gateway).to_string()),
-            (
-                meta::APPLIED.to_string(),
-                format!("{applied:?}").to_ascii_lowercase(),
-            ),
-        ]);
-        if let Some(region) = &self.clients.region {
-            meta.insert(meta::REGION.to_string(), region.clone());
-        }
-        if !packaged.keys.is_empty() {
-            meta.insert("aws.packaged".to_string(), packaged.keys.join(","));
-        }
-        for (k, v) in &info.outputs {
-            meta.insert(format!("{}{k}", meta::OUTPUT_PREFIX), v.clone());
-        }
+        let aws = AwsTarget {
+            stack: Some(spec.name.clone()),
+            region: self.clients.region.clone(),
+            functions,
+            gateway: Some(facts.gateway.unwrap_or(ApiGatewayKind::None)),
+            applied: Some(applied),
+            packaged: packaged.keys.clone(),
+        };
         let base_url = normalise_url(side, url).map_err(|e| AwsError::Template {
             path: self.settings.template.display().to_string(),
             message: format!("output `{}`: {e}", self.settings.url_output),
@@ -256,76 +224,96 @@ impl CloudFormationDeployer {
             base_url,
             label: format!("{} ({})", self.identity(side).git_ref, spec.name),
             pid: None,
-            meta,
+            checkout: Some(side_dir.note.clone()),
+            worktree: None,
+            outputs: info.outputs.clone(),
+            aws: Some(aws),
         })
     }
 }
 
-fn gateway_str(kind: ApiGatewayKind) -> &'static str {
-    match kind {
-        ApiGatewayKind::Rest => "rest",
-        ApiGatewayKind::Http => "http",
-        ApiGatewayKind::None => "none",
-    }
+/// The Lambda functions of a target on AWS (none for others).
+pub fn functions_of(target: &Target) -> &[FunctionInfo] {
+    target.aws.as_ref().map_or(&[], |a| a.functions.as_slice())
 }
 
-/// The Lambda functions of a target deployed by this deployer (none for others).
-pub fn functions_of(target: &Target) -> Vec<FunctionInfo> {
-    let Some(list) = target.meta.get(meta::FUNCTIONS) else {
-        return Vec::new();
-    };
-    list.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|item| {
-            let (name, arch) = item.rsplit_once('=').unwrap_or((item, "x86_64"));
-            FunctionInfo {
-                name: name.to_string(),
-                logical_id: String::new(),
-                architecture: Architecture::parse(arch).unwrap_or(Architecture::X86_64),
-            }
-        })
-        .collect()
-}
-
-/// The API Gateway kind in front of a target deployed by this deployer.
+/// The API Gateway kind in front of a target on AWS, when its deployer knows.
 pub fn gateway_of(target: &Target) -> Option<ApiGatewayKind> {
-    match target.meta.get(meta::GATEWAY)?.as_str() {
-        "rest" => Some(ApiGatewayKind::Rest),
-        "http" => Some(ApiGatewayKind::Http),
-        "none" => Some(ApiGatewayKind::None),
-        _ => None,
-    }
+    target.aws.as_ref()?.gateway
 }
 
 /// What a template says that the cost model needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TemplateFacts {
-    /// Lambda functions by logical id, with their architecture when written literally.
+    /// Lambda functions by logical id, with their architecture: written literally,
+    /// a `Ref` to a parameter, or absent (Lambda's default, x86_64); `None` when the
+    /// template computes it in a way not resolved here.
     pub functions: BTreeMap<String, Option<Architecture>>,
     /// The API Gateway kind, when the template has one (REST wins over HTTP when both).
     pub gateway: Option<ApiGatewayKind>,
 }
 
-fn first_arch(value: Option<&Node>) -> Option<Architecture> {
-    value?
-        .as_sequence()?
-        .first()?
-        .as_str()
-        .and_then(Architecture::parse)
+/// What a template's `Architectures` says: absent is Lambda's default (x86_64), a
+/// literal or a `Ref` to a parameter (`!Ref Arch`, `{"Ref": "Arch"}`, on the list or
+/// its first item) is read, anything else is unknown (`None`).
+fn first_arch(value: Option<&Node>, parameters: &BTreeMap<String, String>) -> Option<Architecture> {
+    let Some(value) = value else {
+        return Some(Architecture::X86_64);
+    };
+    let resolved = |v: &Node| -> Option<String> {
+        let name = match (&v.value, v.tag.as_deref()) {
+            (template::Value::Str(s), None) => return Some(s.clone()),
+            (template::Value::Str(s), Some("!Ref")) => s.as_str(),
+            (template::Value::Map(m), None) if m.len() == 1 => v.get("Ref")?.as_str()?,
+            _ => return None,
+        };
+        parameters.get(name).cloned()
+    };
+    let text = match value.as_sequence() {
+        Some(items) => resolved(items.first()?)?,
+        // A `CommaDelimitedList` parameter: its first item.
+        None => resolved(value)?.split(',').next()?.to_string(),
+    };
+    Architecture::parse(&text)
+}
+
+/// The parameter values a stack is created with: `given`, then the template's
+/// `Default`s for the others.
+fn stack_parameters(doc: &Node, given: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = given.clone();
+    let declared = doc.get("Parameters").and_then(Node::as_mapping);
+    for (name, decl) in declared.into_iter().flatten() {
+        let (Some(name), Some(default)) = (name.as_str(), decl.get("Default")) else {
+            continue;
+        };
+        let default = match &default.value {
+            template::Value::Str(s) => s.clone(),
+            template::Value::Seq(items) => items
+                .iter()
+                .filter_map(Node::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        out.entry(name.to_string()).or_insert(default);
+    }
+    out
 }
 
 /// Read functions and the gateway kind from a template (JSON or YAML, plain or SAM).
-/// Intrinsic functions (`!Ref`) are not resolved: such values count as unknown.
-pub fn analyze_template(body: &str) -> TemplateFacts {
+/// A `Ref` in `Architectures` is resolved with `parameters` (the values the stack
+/// is deployed with) and the template's defaults; other intrinsic functions count
+/// as unknown.
+pub fn analyze_template(body: &str, parameters: &BTreeMap<String, String>) -> TemplateFacts {
     let mut facts = TemplateFacts::default();
     let Ok(doc) = Node::parse(body) else {
         return facts;
     };
-    let global_arch = first_arch(
-        doc.get("Globals")
-            .and_then(|g| g.get("Function"))
-            .and_then(|f| f.get("Architectures")),
-    );
+    let parameters = stack_parameters(&doc, parameters);
+    let global = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("Architectures"));
     let Some(resources) = doc.get("Resources").and_then(Node::as_mapping) else {
         return facts;
     };
@@ -337,11 +325,12 @@ pub fn analyze_template(body: &str) -> TemplateFacts {
         let props = res.get("Properties");
         match kind {
             "AWS::Lambda::Function" => {
-                let arch = first_arch(props.and_then(|p| p.get("Architectures")));
+                let arch = first_arch(props.and_then(|p| p.get("Architectures")), &parameters);
                 facts.functions.insert(id.to_string(), arch);
             }
             "AWS::Serverless::Function" => {
-                let arch = first_arch(props.and_then(|p| p.get("Architectures"))).or(global_arch);
+                let own = props.and_then(|p| p.get("Architectures"));
+                let arch = first_arch(own.or(global), &parameters);
                 facts.functions.insert(id.to_string(), arch);
                 let events = props
                     .and_then(|p| p.get("Events"))
@@ -448,9 +437,11 @@ mod tests {
             r#"{"Resources":{"Fn":{"Type":"AWS::Lambda::Function","Properties":{"Architectures":["arm64"]}},
               "Other":{"Type":"AWS::Lambda::Function","Properties":{}},
               "Api":{"Type":"AWS::ApiGatewayV2::Api"}}}"#,
+            &BTreeMap::new(),
         );
         assert_eq!(facts.functions["Fn"], Some(Architecture::Arm64));
-        assert_eq!(facts.functions["Other"], None);
+        // No `Architectures`: Lambda's default.
+        assert_eq!(facts.functions["Other"], Some(Architecture::X86_64));
         assert_eq!(facts.gateway, Some(ApiGatewayKind::Http));
     }
 
@@ -458,27 +449,66 @@ mod tests {
     fn reads_sam_with_globals_and_short_tags() {
         let facts = analyze_template(
             "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Architectures: [arm64]\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: !Sub '${AWS::Region}'\n      Events:\n        Get:\n          Type: Api\n",
+            &BTreeMap::new(),
         );
         assert_eq!(facts.functions["Fn"], Some(Architecture::Arm64));
         assert_eq!(facts.gateway, Some(ApiGatewayKind::Rest));
-        assert_eq!(analyze_template(": not yaml ["), TemplateFacts::default());
+        assert_eq!(
+            analyze_template(": not yaml [", &BTreeMap::new()),
+            TemplateFacts::default()
+        );
     }
 
     #[test]
-    fn meta_round_trips_functions_and_gateway() {
+    fn resolves_a_ref_with_the_stack_parameters_or_says_unknown() {
+        let yaml = "Parameters:\n  Arch:\n    Type: String\n    Default: arm64\n  Other:\n    Type: String\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Architectures: [!Ref Arch]\n  Unset:\n    Type: AWS::Lambda::Function\n    Properties:\n      Architectures: [!Ref Other]\n  Computed:\n    Type: AWS::Lambda::Function\n    Properties:\n      Architectures: [!If [IsArm, arm64, x86_64]]\n";
+        let facts = analyze_template(yaml, &BTreeMap::new());
+        assert_eq!(facts.functions["Fn"], Some(Architecture::Arm64));
+        assert_eq!(facts.functions["Unset"], None);
+        assert_eq!(facts.functions["Computed"], None);
+        let given = BTreeMap::from([
+            ("Arch".to_string(), "x86_64".to_string()),
+            ("Other".to_string(), "arm64".to_string()),
+        ]);
+        let facts = analyze_template(yaml, &given);
+        assert_eq!(facts.functions["Fn"], Some(Architecture::X86_64));
+        assert_eq!(facts.functions["Unset"], Some(Architecture::Arm64));
+        // The processed template's JSON form.
+        let json = r#"{"Resources":{"Fn":{"Type":"AWS::Lambda::Function","Properties":{"Architectures":[{"Ref":"Arch"}]}}}}"#;
+        let arm = BTreeMap::from([("Arch".to_string(), "arm64".to_string())]);
+        assert_eq!(
+            analyze_template(json, &arm).functions["Fn"],
+            Some(Architecture::Arm64)
+        );
+    }
+
+    #[test]
+    fn reads_functions_and_gateway_of_a_target() {
         let target = Target {
             side: Side::Head,
             base_url: "http://x".into(),
             label: String::new(),
             pid: None,
-            meta: BTreeMap::from([
-                (meta::FUNCTIONS.to_string(), "a=arm64,b=x86_64".to_string()),
-                (meta::GATEWAY.to_string(), "http".to_string()),
-            ]),
+            checkout: None,
+            worktree: None,
+            outputs: BTreeMap::new(),
+            aws: Some(AwsTarget {
+                stack: None,
+                region: None,
+                functions: vec![FunctionInfo {
+                    name: "a".into(),
+                    logical_id: String::new(),
+                    architecture: Some(Architecture::Arm64),
+                }],
+                gateway: Some(ApiGatewayKind::Http),
+                applied: None,
+                packaged: Vec::new(),
+            }),
         };
-        let f = functions_of(&target);
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].architecture, Architecture::Arm64);
+        assert_eq!(
+            functions_of(&target)[0].architecture,
+            Some(Architecture::Arm64)
+        );
         assert_eq!(gateway_of(&target), Some(ApiGatewayKind::Http));
     }
 }

@@ -113,16 +113,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A zip of `path` that depends only on the files' names, contents and executable
 /// bits (sorted, fixed timestamps), so the same code gives the same key. A `.zip` or
 /// `.jar` file is taken as it is.
-pub fn zip_artifact(path: &Path) -> Result<Vec<u8>, String> {
+pub fn zip_artifact(path: &Path) -> Result<Vec<u8>, ZipError> {
     use std::os::unix::fs::PermissionsExt;
 
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(ZipError::read(path))?;
     let is_archive = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("zip") || e.eq_ignore_ascii_case("jar"));
     if meta.is_file() && is_archive {
-        return std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+        return std::fs::read(path).map_err(ZipError::read(path));
     }
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     if meta.is_file() {
@@ -134,9 +134,9 @@ pub fn zip_artifact(path: &Path) -> Result<Vec<u8>, String> {
     } else {
         let mut stack = vec![path.to_path_buf()];
         while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let entries = std::fs::read_dir(&dir).map_err(ZipError::read(&dir))?;
             for entry in entries {
-                let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+                let entry = entry.map_err(ZipError::read(&dir))?;
                 let p = entry.path();
                 let name = entry.file_name();
                 if name == ".git" || name == ".aws-sam" {
@@ -145,9 +145,10 @@ pub fn zip_artifact(path: &Path) -> Result<Vec<u8>, String> {
                 if p.is_dir() {
                     stack.push(p);
                 } else {
+                    // `p` was found under `path`.
                     let rel = p
                         .strip_prefix(path)
-                        .map_err(|e| e.to_string())?
+                        .unwrap_or(&p)
                         .to_string_lossy()
                         .into_owned();
                     files.push((rel, p));
@@ -159,7 +160,7 @@ pub fn zip_artifact(path: &Path) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, file) in files {
         let mode = std::fs::metadata(&file)
-            .map_err(|e| format!("{}: {e}", file.display()))?
+            .map_err(ZipError::read(&file))?
             .permissions()
             .mode();
         let options = zip::write::SimpleFileOptions::default()
@@ -167,14 +168,61 @@ pub fn zip_artifact(path: &Path) -> Result<Vec<u8>, String> {
             .last_modified_time(zip::DateTime::DEFAULT)
             .unix_permissions(if mode & 0o111 != 0 { 0o755 } else { 0o644 });
         zip.start_file(name.as_str(), options)
-            .map_err(|e| format!("zipping {}: {e}", file.display()))?;
-        let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        zip.write_all(&bytes)
-            .map_err(|e| format!("zipping {}: {e}", file.display()))?;
+            .map_err(ZipError::zip(&file))?;
+        let bytes = std::fs::read(&file).map_err(ZipError::read(&file))?;
+        zip.write_all(&bytes).map_err(|source| ZipError::Write {
+            path: file.clone(),
+            source,
+        })?;
     }
     zip.finish()
         .map(std::io::Cursor::into_inner)
-        .map_err(|e| format!("zipping {}: {e}", path.display()))
+        .map_err(ZipError::zip(path))
+}
+
+/// Why an artifact could not be zipped.
+#[derive(Debug, thiserror::Error)]
+pub enum ZipError {
+    /// A file or folder could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file's bytes could not be written into the zip.
+    #[error("zipping {}: {source}", path.display())]
+    Write {
+        /// The file being added.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The zip could not be written.
+    #[error("zipping {}: {source}", path.display())]
+    Zip {
+        /// The file being added (or the artifact, when finishing).
+        path: PathBuf,
+        /// The zip error.
+        source: zip::result::ZipError,
+    },
+}
+
+impl ZipError {
+    fn read(path: &Path) -> impl FnOnce(std::io::Error) -> ZipError + '_ {
+        move |source| ZipError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn zip(path: &Path) -> impl FnOnce(zip::result::ZipError) -> ZipError + '_ {
+        move |source| ZipError::Zip {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Where and how objects of one stack are uploaded.

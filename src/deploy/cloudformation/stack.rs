@@ -81,7 +81,8 @@ impl StackInfo {
 }
 
 /// What [`apply`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Applied {
     /// The stack was created.
     Created,
