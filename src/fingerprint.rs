@@ -1,6 +1,7 @@
 //! What shapes a run, hashed: the one config hash, over a canonical serialisation
-//! (JSON with object keys sorted, no whitespace) of a plain view of the config,
-//! never over `Debug` output, whose format is not stable.
+//! of a plain view of the config (for the whole run JSON with object keys sorted,
+//! no whitespace; for the history's key its fixed line form), never over `Debug`
+//! output, whose format is not stable.
 //!
 //! Two views: [`measurement`] (what shapes a measurement: rounds and each endpoint's
 //! request and load), which keys the history's records, and [`run`] (the
@@ -69,10 +70,26 @@ fn measurement_view(config: &Config) -> Measurement {
 
 /// The hash of what shapes a measurement (rounds; each endpoint's name, method,
 /// path and load), 12 hex digits: the history's records are keyed by it.
+///
+/// Its canonical form is the one the history has keyed its records with since it
+/// was first written, kept byte for byte so that stores written by earlier
+/// versions stay comparable (their trends and learned floors carry on): the view's
+/// fields in a fixed order, `rounds=N` on the first line, then one line per
+/// endpoint, `name`, `method`, `path` and `load` separated by tabs.
 pub fn measurement(config: &Config) -> String {
-    let mut h = hash(&measurement_view(config), config);
-    h.truncate(12);
-    h
+    let view = measurement_view(config);
+    let mut text = format!("rounds={}\n", view.rounds);
+    for e in &view.endpoints {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            e.name, e.method, e.path, e.load
+        ));
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The whole run, as shards must share it.
@@ -248,6 +265,9 @@ endpoints:
     #[test]
     fn the_measurement_hash_sees_load_and_rounds_not_limits() {
         let h = measurement(&config(CONFIG));
+        // The key stores written by earlier versions hold for this config
+        // (SHA-256 of "rounds=4\nhome\tGET\t/\t<load in words>\n", computed apart).
+        assert_eq!(h, "e85564ed7bd2");
         assert_eq!(h.len(), 12);
         assert!(h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
         let slo = config(&CONFIG.replace("200ms", "300ms"));
