@@ -207,6 +207,32 @@ pub(crate) struct RunSite {
     pub repo: Option<String>,
     /// The pull request, when there is one.
     pub pr: Option<u64>,
+    /// traces (issue 27): what `local` and `command` sides are told to export to.
+    pub traces: Option<crate::deploy::TraceExport>,
+}
+
+/// traces (issue 27): the run's receiver when `traces:` is on; one that cannot
+/// bind is a warning, not a failed run.
+async fn start_tracing(
+    config: &Config,
+    progress: &Progress,
+) -> Option<std::sync::Arc<crate::traces::Tracing>> {
+    if !config.traces.enabled {
+        return None;
+    }
+    match crate::traces::Tracing::start(&config.traces, config.compare.rounds).await {
+        Ok(t) => {
+            progress.log(&format!("traces: OTLP/HTTP receiver at {}", t.endpoint()));
+            Some(std::sync::Arc::new(t))
+        }
+        Err(e) => {
+            progress.log(&format!(
+                "warning: traces: cannot listen on {}: {e}; measuring without traces",
+                config.traces.listen
+            ));
+            None
+        }
+    }
 }
 
 /// The deployer a config asks for, with the refs in force.
@@ -238,11 +264,10 @@ pub(crate) async fn deployer_for(
         DeployConfig::Local(local) => {
             let (base_ref, head_ref) = refs(local.base_ref.clone(), local.head_ref.clone());
             (
-                Box::new(LocalDeployer::new(
-                    local.clone(),
-                    base_ref.clone(),
-                    head_ref.clone(),
-                )),
+                Box::new(
+                    LocalDeployer::new(local.clone(), base_ref.clone(), head_ref.clone())
+                        .with_traces(site.traces.clone()),
+                ),
                 base_ref,
                 head_ref,
             )
@@ -258,7 +283,8 @@ pub(crate) async fn deployer_for(
             (
                 Box::new(
                     CommandDeployer::new(command.clone(), config.base_dir.clone(), context)
-                        .with_architecture(config.cost.architecture),
+                        .with_architecture(config.cost.architecture)
+                        .with_traces(site.traces.clone()),
                 ),
                 base_ref,
                 head_ref,
@@ -425,9 +451,12 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         .clone()
         .or_else(|| compared.map(|c| c.head_sha.to_string()));
     let progress = Progress::new(ProgressMode::detect());
+    // traces (issue 27): the OTLP receiver listens before the sides are deployed.
+    let tracing = start_tracing(&config, &progress).await;
     let site = RunSite {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),
         pr: pr.map(|p| p.number),
+        traces: tracing.as_ref().map(|t| t.export()),
     };
     let (deployer, base_label, head_label) =
         deployer_for(&config, base_ref.clone(), head_ref.clone(), &site).await;
@@ -489,6 +518,7 @@ pub(crate) async fn run(mut args: RunArgs) -> i32 {
         history: plan,
         shard: shard_info.clone(),
         start,
+        traces: tracing,
     };
     let mut outcome = match pipeline::run(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,

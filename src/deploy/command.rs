@@ -52,6 +52,8 @@ pub struct CommandDeployer {
     clients: tokio::sync::OnceCell<crate::aws::AwsClients>,
     /// The functions' architecture (`cost.architecture`), which outputs do not tell.
     architecture: crate::cost::Architecture,
+    /// Where each side's process exports its spans (issue 27).
+    traces: Option<crate::deploy::TraceExport>,
 }
 
 impl CommandDeployer {
@@ -63,7 +65,14 @@ impl CommandDeployer {
             context,
             clients: tokio::sync::OnceCell::new(),
             architecture: crate::cost::Architecture::X86_64,
+            traces: None,
         }
+    }
+
+    /// Tell each side's commands where to export spans (`OTEL_*`, issue 27).
+    pub fn with_traces(mut self, traces: Option<crate::deploy::TraceExport>) -> Self {
+        self.traces = traces;
+        self
     }
 
     /// The architecture of the functions behind the deploy (default x86_64).
@@ -107,6 +116,9 @@ impl CommandDeployer {
             ),
             ("TAILGATE_STACK_NAME".to_string(), stack),
         ]);
+        if let Some(traces) = &self.traces {
+            env.extend(traces.env(side, &self.settings.env));
+        }
         env
     }
 }

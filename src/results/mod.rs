@@ -22,6 +22,7 @@ mod file;
 mod notes;
 mod recompute;
 mod together;
+mod traces;
 
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
 pub use notes::{
@@ -29,6 +30,7 @@ pub use notes::{
 };
 pub use recompute::recompute;
 pub use together::{Dropped, PhaseTogether, ShardClock, Together};
+pub use traces::{TraceCounts, TracedEndpoint, TracedRound, TracesResults};
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.
 pub fn now_rfc3339() -> String {
@@ -91,6 +93,10 @@ pub struct RunResults {
     /// I/N`), which one; for the merge of all of them (`tailgate merge`), the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// What the run's traces said (`traces:` enabled): the spans of each side of
+    /// each round and what the receiver dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<TracesResults>,
 }
 
 /// A shard of a run (`tailgate run --shard I/N`), or the merge of all N.

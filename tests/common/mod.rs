@@ -166,6 +166,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         history: None,
         acceptance: None,
         shard: None,
+        traces: None,
     }
 }
 

@@ -1,0 +1,46 @@
+//! The `OTEL_*` environment of a side's process when the run receives traces.
+
+use crate::side::Side;
+
+/// What a side's process is told about the run's OTLP receiver (`local`,
+/// `command`; `crate::traces` fills it in, issue 27).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceExport {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The run's tag, in hex (`OTEL_RESOURCE_ATTRIBUTES`' `tailgate.run`).
+    pub run: String,
+}
+
+impl TraceExport {
+    /// The `OTEL_*` variables for `side`'s process: OTLP/HTTP protobuf to the
+    /// receiver, a short batch delay (so the last round's spans arrive within the
+    /// grace period), no metrics or logs exporters, and the side and run as
+    /// resource attributes. `OTEL_SERVICE_NAME` is the user's when given (a
+    /// service that names itself keeps its name) else `tailgate-SIDE`.
+    pub fn env(&self, side: Side, user: &[(String, String)]) -> Vec<(String, String)> {
+        let has = |k: &str| user.iter().any(|(n, _)| n == k) || std::env::var_os(k).is_some();
+        let mut env = vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), self.endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()),
+            ("OTEL_TRACES_EXPORTER".into(), "otlp".into()),
+            ("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES".into(),
+                format!("tailgate.side={side},tailgate.run={}", self.run),
+            ),
+        ];
+        for (k, v) in [
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ] {
+            if !has(k) {
+                env.push((k.into(), v.into()));
+            }
+        }
+        if !has("OTEL_SERVICE_NAME") {
+            env.push(("OTEL_SERVICE_NAME".into(), format!("tailgate-{side}")));
+        }
+        env
+    }
+}
