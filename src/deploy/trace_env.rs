@@ -17,7 +17,9 @@ impl TraceExport {
     /// receiver, a short batch delay (so the last round's spans arrive within the
     /// grace period), no metrics or logs exporters, and the side and run as
     /// resource attributes. `OTEL_SERVICE_NAME` is the user's when given (a
-    /// service that names itself keeps its name) else `tailgate-SIDE`.
+    /// service that names itself keeps its name) else `app`, the same on both
+    /// sides: spans are compared by service, so the sides must not differ in it
+    /// (the side is the resource attribute `tailgate.side`).
     pub fn env(&self, side: Side, user: &[(String, String)]) -> Vec<(String, String)> {
         let has = |k: &str| user.iter().any(|(n, _)| n == k) || std::env::var_os(k).is_some();
         let mut env = vec![
@@ -39,7 +41,7 @@ impl TraceExport {
             }
         }
         if !has("OTEL_SERVICE_NAME") {
-            env.push(("OTEL_SERVICE_NAME".into(), format!("tailgate-{side}")));
+            env.push(("OTEL_SERVICE_NAME".into(), "app".into()));
         }
         env
     }

@@ -16,11 +16,13 @@ mod marker;
 mod render;
 pub mod server_side;
 mod shards;
+mod traces;
 mod view;
 mod why;
 
 pub use marker::Marker;
 pub use render::{render_markdown, RenderError};
+pub use traces::{TraceRowView, TracedEndpointView, TracesView};
 pub use view::{
     build_view, ChartView, CheckRow, ConfigView, EndpointRow, FindingView, Headline, ReportView,
     TimingRow,

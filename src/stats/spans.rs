@@ -16,8 +16,10 @@
 //! mean per traced request on each side, paired head − base over the rounds, a
 //! paired t interval (Satterthwaite's kurtosis-corrected degrees of freedom), and
 //! the same rule for which entries are causes (a share of at least
-//! [`super::attribution::MIN_SHARE`] of the endpoint's mean change, interval
-//! excluding 0). The entries are:
+//! [`super::attribution::MIN_SHARE`] of the whole's mean change, interval
+//! excluding 0). The whole is the root spans' duration (the server's time per
+//! request, which the spans add up to), not the client's latency, which also
+//! holds the network, queueing and the SDK's own export work. The entries are:
 //!
 //! - each span key's **self time** per request: self times add up along a trace
 //!   without counting a parent and its child twice, so a slow statement is named
@@ -34,6 +36,11 @@
 //! named stays at most 1 − confidence. The causes are explanations: they never
 //! change the verdict.
 //!
+//! Causes that changed structure (calls per request that grew by half or more,
+//! appeared, disappeared, or calls that stopped overlapping) are listed before
+//! those that only took longer: the handler's own time grows with each call it
+//! makes, so an N+1 query also shows as handler self time, and the query is why.
+//!
 //! Each cause also carries its calls per request on each side, which says *how*
 //! it grew: a statement run 1 → 37 times per request is an N+1 query, one at the
 //! same count is a slower query, one absent on base appeared (a cache no longer
@@ -43,7 +50,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::{attribute, PairedChange, TimingPair, TimingRound};
+use super::attribution::{
+    attribute, paired, PairedChange, TimingPair, TimingRound, MAX_CAUSES, MIN_CHANGE_MS,
+};
 
 /// At most this many child keys are kept per parent key (in [`GroupSums`]).
 pub const MAX_CHILDREN: usize = 8;
@@ -83,6 +92,9 @@ pub struct GroupSums {
 pub struct SpanRound {
     /// Traced requests whose root span arrived (the denominator of every mean).
     pub traces: u64,
+    /// Σ of the root spans' durations (the server's time per traced request), ms.
+    #[serde(default)]
+    pub root_ms: f64,
     /// Per span key, its sums.
     #[serde(default)]
     pub spans: BTreeMap<String, SpanSums>,
@@ -91,17 +103,13 @@ pub struct SpanRound {
     pub groups: BTreeMap<String, GroupSums>,
 }
 
-/// Base and head of one round: their spans and the endpoint's mean latency.
+/// Base and head of one round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanPair<'a> {
     /// Base's spans.
     pub base: &'a SpanRound,
     /// Head's spans.
     pub head: &'a SpanRound,
-    /// Base's mean latency per request in the round, ms.
-    pub base_latency_ms: Option<f64>,
-    /// Head's mean latency per request in the round, ms.
-    pub head_latency_ms: Option<f64>,
 }
 
 /// How a cause changed.
@@ -162,7 +170,9 @@ pub struct SpanComparison {
     pub rounds: usize,
     /// Traced requests on base and head over those rounds.
     pub traces: (u64, u64),
-    /// The endpoint's mean latency change (all requests of those rounds).
+    /// The root spans' mean duration per traced request and its change: the
+    /// server's time, what the spans can explain (the client's latency also holds
+    /// the network, queueing and the SDK's own work outside the spans).
     pub endpoint: PairedChange,
     /// The causes, largest change first (at most
     /// [`super::attribution::MAX_CAUSES`]).
@@ -199,9 +209,9 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
         .iter()
         .flat_map(|p| p.base.groups.keys().chain(p.head.groups.keys()))
         .collect();
-    let timing = |r: &SpanRound, latency: Option<f64>| TimingRound {
+    let timing = |r: &SpanRound| TimingRound {
         responses: r.traces,
-        latency_mean_ms: latency,
+        latency_mean_ms: Some(r.root_ms / r.traces as f64),
         timing_ms: r
             .spans
             .iter()
@@ -216,8 +226,8 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
     let timing_pairs: Vec<TimingPair> = usable
         .iter()
         .map(|p| TimingPair {
-            base: timing(p.base, p.base_latency_ms),
-            head: timing(p.head, p.head_latency_ms),
+            base: timing(p.base),
+            head: timing(p.head),
         })
         .collect();
     let entries = (keys.len() + groups.len()).max(1) as f64;
@@ -240,7 +250,7 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
             side_sums(key, true, |s| s.calls as f64),
         )
     };
-    let causes = attribution
+    let causes: Vec<SpanCause> = attribution
         .causes
         .iter()
         .map(|c| {
@@ -288,6 +298,74 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
             }
         })
         .collect();
+    // A span whose calls per request changed structurally (appeared, went,
+    // multiplied or shrank by half) is named on its own clear change, whatever its
+    // share: the time its calls drag along (the handler's loop, the driver, the
+    // instrumentation) shows as its parent's self time, not its own. Calls per
+    // request do not move by noise, so this names nothing on an unchanged service.
+    let mut causes: Vec<SpanCause> = causes;
+    for key in &keys {
+        if causes.iter().any(|c| &c.span == *key) {
+            continue;
+        }
+        let calls = calls_of(key);
+        let structural = (calls.0 == 0.0) != (calls.1 == 0.0)
+            || calls.1 >= 1.5 * calls.0
+            || calls.1 * 1.5 <= calls.0;
+        if !structural {
+            continue;
+        }
+        let values: Vec<(f64, f64)> = usable
+            .iter()
+            .map(|p| {
+                let per =
+                    |r: &SpanRound| r.spans.get(*key).map_or(0.0, |s| s.self_ms) / r.traces as f64;
+                (per(p.base), per(p.head))
+            })
+            .collect();
+        let change = paired(&values, widened);
+        let clear = if change.change_ms > 0.0 {
+            change.low_ms > 0.0
+        } else {
+            change.high_ms < 0.0
+        };
+        if !clear || change.change_ms.abs() < MIN_CHANGE_MS {
+            continue;
+        }
+        let how = if calls.0 == 0.0 {
+            SpanHow::Appeared
+        } else if calls.1 == 0.0 {
+            SpanHow::Disappeared
+        } else if calls.1 > calls.0 {
+            SpanHow::MoreCalls
+        } else {
+            SpanHow::FewerCalls
+        };
+        causes.push(SpanCause {
+            span: (*key).clone(),
+            how,
+            change,
+            calls,
+            share: attribution
+                .endpoint_clear
+                .then(|| change.change_ms / attribution.endpoint.change_ms),
+            children: Vec::new(),
+        });
+    }
+    // A change of structure (calls that multiplied, appeared, went, or stopped
+    // overlapping) comes first: it is why the time around it moved too. Then the
+    // largest change.
+    causes.sort_by(|a, b| {
+        (a.how == SpanHow::Time)
+            .cmp(&(b.how == SpanHow::Time))
+            .then(
+                b.change
+                    .change_ms
+                    .abs()
+                    .total_cmp(&a.change.change_ms.abs()),
+            )
+    });
+    causes.truncate(MAX_CAUSES);
     let mut rows: Vec<SpanRow> = keys
         .iter()
         .map(|key| SpanRow {
@@ -331,9 +409,9 @@ mod tests {
     }
 
     /// One side of a round: 50 traces of a handler with the given spans, each
-    /// `(key, calls per request, self ms per call)`; latency = Σ of the self
-    /// times plus the serial time.
-    fn side(i: usize, spans: &[(&str, f64, f64)], serial: Option<f64>) -> (SpanRound, f64) {
+    /// `(key, calls per request, self ms per call)`; the root's duration = Σ of
+    /// the self times plus the serial time.
+    fn side(i: usize, spans: &[(&str, f64, f64)], serial: Option<f64>) -> SpanRound {
         let traces = 50u64;
         let mut r = SpanRound {
             traces,
@@ -368,7 +446,8 @@ mod tests {
             );
             latency += serial;
         }
-        (r, latency + 0.2 + wobble(i, 0.02))
+        r.root_ms = (latency + 0.2 + wobble(i, 0.02)) * traces as f64;
+        r
     }
 
     fn compare(
@@ -376,17 +455,12 @@ mod tests {
         head: &[(&str, f64, f64)],
         serial: (Option<f64>, Option<f64>),
     ) -> SpanComparison {
-        let rounds: Vec<((SpanRound, f64), (SpanRound, f64))> = (0..10)
+        let rounds: Vec<(SpanRound, SpanRound)> = (0..10)
             .map(|i| (side(i, base, serial.0), side(i + 3, head, serial.1)))
             .collect();
         let pairs: Vec<SpanPair> = rounds
             .iter()
-            .map(|(b, h)| SpanPair {
-                base: &b.0,
-                head: &h.0,
-                base_latency_ms: Some(b.1),
-                head_latency_ms: Some(h.1),
-            })
+            .map(|(b, h)| SpanPair { base: b, head: h })
             .collect();
         compare_spans(&pairs, 0.95).unwrap()
     }
@@ -405,6 +479,30 @@ mod tests {
         assert!((c.causes[0].calls.1 - 37.0).abs() < 1e-9);
         assert!(c.causes[0].share.is_some());
         assert!(c.causes.iter().all(|x| x.span != "handler"), "{c:?}");
+    }
+
+    #[test]
+    fn an_n_plus_one_comes_before_the_handler_time_it_drags_along() {
+        let q = "sqlite SELECT * FROM order_items WHERE order_id = ?";
+        // Each query costs 0.05 ms in its span and 0.1 ms of the handler's own
+        // time around it (the loop, the driver, the instrumentation).
+        let c = compare(
+            &[("handler", 1.0, 1.0), (q, 1.0, 0.05)],
+            &[("handler", 1.0, 4.7), (q, 37.0, 0.05)],
+            (None, None),
+        );
+        assert_eq!(c.causes.len(), 2, "{c:?}");
+        assert_eq!(c.causes[0].span, q);
+        assert_eq!(c.causes[0].how, SpanHow::MoreCalls);
+        assert_eq!(c.causes[1].span, "handler");
+        // Still named when its own time is a small share of the change.
+        let small = compare(
+            &[("handler", 1.0, 1.0), (q, 1.0, 0.01)],
+            &[("handler", 1.0, 8.0), (q, 37.0, 0.01)],
+            (None, None),
+        );
+        assert_eq!(small.causes[0].span, q, "{small:?}");
+        assert!(small.causes[0].share.is_some_and(|s| s < 0.25));
     }
 
     #[test]
@@ -448,20 +546,13 @@ mod tests {
 
     #[test]
     fn too_few_traced_rounds_are_not_enough_data() {
-        let (r, l) = side(0, &[("a", 1.0, 1.0)], None);
+        let r = side(0, &[("a", 1.0, 1.0)], None);
         let empty = SpanRound::default();
         let pairs = [
-            SpanPair {
-                base: &r,
-                head: &r,
-                base_latency_ms: Some(l),
-                head_latency_ms: Some(l),
-            },
+            SpanPair { base: &r, head: &r },
             SpanPair {
                 base: &empty,
                 head: &r,
-                base_latency_ms: Some(l),
-                head_latency_ms: Some(l),
             },
         ];
         assert_eq!(compare_spans(&pairs, 0.95), None);

@@ -97,6 +97,15 @@ pub fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// Whether `host` is this machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The kind's word.
 pub fn kind_name(kind: i32) -> &'static str {
     match kind {
@@ -130,9 +139,11 @@ pub fn span_key(service: &str, name: &str, kind: i32, attrs: &[KeyValue]) -> Str
         }
     } else if kind == 3 && peer.is_some() {
         let peer = peer.unwrap_or_default();
+        // A loopback port is drawn per side (services the run started): it is not
+        // part of what was called.
         let at = match port {
-            Some(port) => format!("{peer}:{port}"),
-            None => peer.to_string(),
+            Some(port) if !is_loopback(&peer) => format!("{peer}:{port}"),
+            _ => peer.to_string(),
         };
         format!("{} {name} → {at}", kind_name(kind))
     } else if let (Some(route), Some(method)) = (&route, &method) {
@@ -205,7 +216,17 @@ mod tests {
             3,
             &[kv("server.address", "127.0.0.1"), kv("server.port", "4001")],
         );
-        assert_eq!(call, "front: client GET → 127.0.0.1:4001");
+        assert_eq!(call, "front: client GET → 127.0.0.1");
+        let remote = span_key(
+            "front",
+            "GET",
+            3,
+            &[
+                kv("server.address", "pricing.internal"),
+                kv("server.port", "8080"),
+            ],
+        );
+        assert_eq!(remote, "front: client GET → pricing.internal:8080");
         let server = span_key(
             "front",
             "GET",

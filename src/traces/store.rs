@@ -42,6 +42,8 @@ pub struct Compact {
     pub end: u64,
     /// Its key (index into the interned keys).
     pub key: u32,
+    /// Its kind (OTLP `SpanKind`: 2 server, 3 client, …).
+    pub kind: u8,
 }
 
 /// The spans of one run.
@@ -142,6 +144,7 @@ impl Store {
                         start,
                         end: span.end_time_unix_nano.max(start),
                         key,
+                        kind: u8::try_from(span.kind).unwrap_or(0),
                     });
                     self.counts.kept += 1;
                 }
@@ -166,6 +169,12 @@ impl Store {
             }
             complete += 1;
             let round = out.entry((t.endpoint, t.side, t.round)).or_default();
+            round.root_ms += trace
+                .iter()
+                .filter(|s| s.parent == root)
+                .map(|s| (s.end - s.start) as f64 / MS)
+                .max_by(f64::total_cmp)
+                .unwrap_or(0.0);
             fold_trace(trace, &self.names, round);
         }
         self.counts.complete = complete;
@@ -240,7 +249,14 @@ fn fold_trace(trace: &[Compact], names: &[String], round: &mut SpanRound) {
                 if group.children.len() >= MAX_CHILDREN {
                     break;
                 }
-                group.children.insert(names[c.key as usize].clone());
+                // A call is named by what answered it: the server span under a
+                // client span, when it is there (`pricing: server GET /p/:id`).
+                let answered = children
+                    .get(&c.span)
+                    .and_then(|under| under.iter().find(|u| u.kind == 2))
+                    .filter(|_| c.kind == 3);
+                let child = answered.unwrap_or(c);
+                group.children.insert(names[child.key as usize].clone());
             }
         }
     }
