@@ -448,6 +448,104 @@ impl RequestPlan {
 mod tests {
     use super::*;
 
+    fn endpoint(path: &str) -> Endpoint {
+        use crate::config::{HttpVersion, Load, Profile};
+        Endpoint {
+            name: "GET /x".into(),
+            method: Method::GET,
+            path: path.into(),
+            headers: HeaderMap::new(),
+            body: None,
+            expect_status: Vec::new(),
+            items: Vec::new(),
+            load: Load {
+                profile: Profile::Closed { connections: 1 },
+                duration: None,
+                requests: None,
+                warmup: std::time::Duration::ZERO,
+                timeout: std::time::Duration::from_secs(1),
+                http: HttpVersion::Http1,
+            },
+            slo: Default::default(),
+            budget: Default::default(),
+        }
+    }
+
+    /// The `traceparent` value of a rendered HTTP/1.1 request.
+    fn traceparent(h1: &[u8]) -> String {
+        let text = String::from_utf8_lossy(h1);
+        text.lines()
+            .find_map(|l| l.strip_prefix("traceparent: "))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_round_samples_per_round_requests_and_flags_the_rest_unsampled() {
+        let spec = TargetSpec::resolve(
+            "http://127.0.0.1:9",
+            crate::config::HttpVersion::Http1,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        let sampling = Sampling {
+            run: 0xabcd_0001,
+            per_round: 3,
+            every: 2,
+        };
+        // Fixed bytes (no variable) and a rendered path alike.
+        for path in ["/x", "/x/{{counter}}"] {
+            let plan = RequestPlan::new(
+                &endpoint(path),
+                &spec,
+                Vec::new(),
+                Some((sampling, Side::Head)),
+            )
+            .unwrap();
+            let mut scratch = Vec::new();
+            // Outside a round (the warm-up): unsampled.
+            let (r, _, _) = plan.next(&mut scratch);
+            assert!(r.trace.is_none());
+            assert_eq!(traceparent(r.h1), trace_id::unsampled(sampling.run));
+            plan.trace_round(Some(5));
+            let mut sampled = Vec::new();
+            for _ in 0..20 {
+                let (r, _, _) = plan.next(&mut scratch);
+                let value = traceparent(r.h1);
+                assert_eq!(value.len(), trace_id::VALUE_LEN);
+                match r.trace {
+                    Some(t) => {
+                        assert!(value.ends_with("-01"), "{value}");
+                        assert_eq!((t.round, t.side), (5, Side::Head));
+                        assert_eq!(t.endpoint, trace_id::endpoint_hash("GET /x"));
+                        let id = (0..16)
+                            .map(|i| u8::from_str_radix(&value[3 + 2 * i..5 + 2 * i], 16).unwrap())
+                            .collect::<Vec<u8>>();
+                        assert_eq!(trace_id::parse(sampling.run, &id), Some(t));
+                        sampled.push(t.seq);
+                    }
+                    None => assert!(value.ends_with("-00"), "{value}"),
+                }
+            }
+            // One in `every`, `per_round` of them.
+            assert_eq!(sampled, vec![0, 1, 2]);
+            plan.trace_round(None);
+            assert!(plan.next(&mut scratch).0.trace.is_none());
+            // HTTP/2 carries the same header.
+            let h2 = plan.h2_request(0, 0, None);
+            assert_eq!(
+                h2.headers()["traceparent"].to_str().unwrap(),
+                trace_id::unsampled(sampling.run)
+            );
+        }
+        // Off: no header at all.
+        let plan = RequestPlan::new(&endpoint("/x"), &spec, Vec::new(), None).unwrap();
+        let mut scratch = Vec::new();
+        plan.trace_round(Some(0));
+        assert_eq!(traceparent(plan.next(&mut scratch).0.h1), "");
+    }
+
     #[test]
     fn templates_split_known_variables_only() {
         let t = Template::parse("/users/{{counter}}?x={{nope}}&id={{ random_id }}");

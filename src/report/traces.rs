@@ -267,3 +267,109 @@ pub fn view(
         notes: traces.notes.iter().map(|n| escape::text(n)).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bench::{Recorder, RoundRecord};
+    use crate::results::TracedRound;
+    use crate::stats::SpanSums;
+
+    /// A hostile span key: code spans, table pipes, a mention, HTML.
+    const HOSTILE: &str = "app: sqlite SELECT `x` | y FROM t WHERE @admin = '<b>' \n-- #1";
+
+    fn run() -> EndpointRun {
+        let mut rounds = Vec::new();
+        for round in 0..6u32 {
+            for side in Side::BOTH {
+                let mut data = Recorder::default();
+                data.success(Duration::from_millis(2), 0);
+                rounds.push(RoundRecord {
+                    round,
+                    side,
+                    position: 0,
+                    elapsed: Duration::from_secs(1),
+                    data,
+                    pacing: None,
+                    window: None,
+                    cpu: None,
+                    cost: None,
+                    generator_cpu: None,
+                    generator_saturated: false,
+                });
+            }
+        }
+        EndpointRun {
+            name: "GET /x".into(),
+            method: "GET".into(),
+            path: "/x".into(),
+            profile: String::new(),
+            rounds,
+            first_requests: Vec::new(),
+            stop: None,
+            missed: Vec::new(),
+        }
+    }
+
+    /// Head runs the hostile statement 10 times per request, base once.
+    fn traced() -> TracesResults {
+        let mut rounds = Vec::new();
+        for round in 0..6u32 {
+            for side in Side::BOTH {
+                let calls = if side == Side::Base { 1.0 } else { 10.0 };
+                let wobble = 1.0 + f64::from(round % 3) * 0.01;
+                let mut spans = SpanRound {
+                    traces: 20,
+                    root_ms: 20.0 * (1.0 + calls * 0.5 * wobble),
+                    ..Default::default()
+                };
+                spans.spans.insert(
+                    HOSTILE.into(),
+                    SpanSums {
+                        calls: (20.0 * calls) as u64,
+                        total_ms: 20.0 * calls * 0.5 * wobble,
+                        self_ms: 20.0 * calls * 0.5 * wobble,
+                    },
+                );
+                rounds.push(TracedRound { round, side, spans });
+            }
+        }
+        TracesResults {
+            endpoint: "http://127.0.0.1:1".into(),
+            per_round: 20,
+            notes: vec!["spans from <script> @someone".into()],
+            endpoints: vec![TracedEndpoint {
+                name: "GET /x".into(),
+                rounds,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn span_keys_and_notes_are_escaped_in_the_why_and_the_details() {
+        let traces = traced();
+        let run = run();
+        let cmp = comparison(&run, &traces.endpoints[0], 0.95).unwrap();
+        let why = why_causes(&cmp, Direction::Slower);
+        assert_eq!(why.len(), 1, "{cmp:?}");
+        assert!(!why[0].metric.contains('`') && !why[0].metric.contains('\n'));
+        assert_eq!(
+            why[0].detail.as_deref(),
+            Some("1 → 10 calls per request (N+1)")
+        );
+        assert!(why_causes(&cmp, Direction::Faster).is_empty());
+        let view = view(&traces, &[run], &["GET /x"], 0.95);
+        let row = &view.endpoints[0].rows[0];
+        assert!(
+            row.span.contains("\\|") && !row.span.contains('`'),
+            "{}",
+            row.span
+        );
+        assert_eq!(row.calls, "1 → 10");
+        assert!(view.notes[0].contains("&lt;script&gt;"), "{:?}", view.notes);
+        assert!(!view.notes[0].contains("@someone"));
+    }
+}
