@@ -143,6 +143,9 @@ endpoints:
         "most traced requests should have arrived whole: {}\n{report}\n{log}",
         traces["counts"]
     );
+    for why in report.lines().filter(|l| l.starts_with("↳ Why:")) {
+        eprintln!("{scenario}: {why}");
+    }
     Gate { report, results }
 }
 

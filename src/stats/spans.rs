@@ -57,6 +57,10 @@ use super::attribution::{
 /// At most this many child keys are kept per parent key (in [`GroupSums`]).
 pub const MAX_CHILDREN: usize = 8;
 
+/// Children overlapped when Σ of their durations is at least this multiple of
+/// their union (a serial cause needs it on the side that ran them in parallel).
+pub const MIN_OVERLAP: f64 = 1.25;
+
 /// Prefix of a parent key's serial-time entry in the attribution.
 const SERIAL: &str = "\u{1}serial\u{1}";
 
@@ -250,9 +254,36 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
             side_sums(key, true, |s| s.calls as f64),
         )
     };
+    // How much a side's children of `parent` overlapped: Σ durations ÷ union.
+    let overlap = |parent: &str, head: bool| {
+        let (sum, union) = usable
+            .iter()
+            .map(|p| if head { p.head } else { p.base })
+            .filter_map(|r| r.groups.get(parent))
+            .fold((0.0, 0.0), |(s, u), g| (s + g.sum_ms, u + g.union_ms));
+        if union > 0.0 {
+            sum / union
+        } else {
+            1.0
+        }
+    };
     let causes: Vec<SpanCause> = attribution
         .causes
         .iter()
+        .filter(|c| match c.name.strip_prefix(SERIAL) {
+            // Calls that "no longer run in parallel" overlapped in base (and the
+            // other way round): children that were always one after another and
+            // merely took longer are not a change of overlap.
+            Some(parent) => {
+                let before = if c.change.change_ms > 0.0 {
+                    overlap(parent, false)
+                } else {
+                    overlap(parent, true)
+                };
+                before >= MIN_OVERLAP
+            }
+            None => true,
+        })
         .map(|c| {
             if let Some(parent) = c.name.strip_prefix(SERIAL) {
                 let children: BTreeSet<String> = usable
@@ -299,20 +330,30 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
         })
         .collect();
     // A span whose calls per request changed structurally (appeared, went,
-    // multiplied or shrank by half) is named on its own clear change, whatever its
-    // share: the time its calls drag along (the handler's loop, the driver, the
-    // instrumentation) shows as its parent's self time, not its own. Calls per
-    // request do not move by noise, so this names nothing on an unchanged service.
+    // multiplied or shrank by half) in every round is named on that evidence, with
+    // its time change (at least MIN_CHANGE_MS, the way its calls went) and
+    // whatever its share: the time its calls drag along (the handler's loop, the
+    // driver, the instrumentation) shows as its parent's self time, not its own,
+    // and on a loaded machine the time of many small calls is noisier than their
+    // count. Calls per request do not move by noise, so an unchanged service has
+    // none of these (a sign test: every one of R ≥ 2 rounds, p ≤ 2^-R per key when
+    // calls only wobble).
     let mut causes: Vec<SpanCause> = causes;
     for key in &keys {
         if causes.iter().any(|c| &c.span == *key) {
             continue;
         }
         let calls = calls_of(key);
-        let structural = (calls.0 == 0.0) != (calls.1 == 0.0)
-            || calls.1 >= 1.5 * calls.0
-            || calls.1 * 1.5 <= calls.0;
-        if !structural {
+        let grew = |b: f64, h: f64| (b == 0.0 && h > 0.0) || (b > 0.0 && h >= 1.5 * b);
+        let per_round =
+            |r: &SpanRound| r.spans.get(*key).map_or(0.0, |s| s.calls as f64) / r.traces as f64;
+        let up = usable
+            .iter()
+            .all(|p| grew(per_round(p.base), per_round(p.head)));
+        let down = usable
+            .iter()
+            .all(|p| grew(per_round(p.head), per_round(p.base)));
+        if !up && !down {
             continue;
         }
         let values: Vec<(f64, f64)> = usable
@@ -324,12 +365,7 @@ pub fn compare_spans(pairs: &[SpanPair<'_>], confidence: f64) -> Option<SpanComp
             })
             .collect();
         let change = paired(&values, widened);
-        let clear = if change.change_ms > 0.0 {
-            change.low_ms > 0.0
-        } else {
-            change.high_ms < 0.0
-        };
-        if !clear || change.change_ms.abs() < MIN_CHANGE_MS {
+        if (change.change_ms > 0.0) != up || change.change_ms.abs() < MIN_CHANGE_MS {
             continue;
         }
         let how = if calls.0 == 0.0 {
@@ -505,6 +541,69 @@ mod tests {
         assert!(small.causes[0].share.is_some_and(|s| s < 0.25));
     }
 
+    /// Rounds of 50 traces: `(calls per request, self ms per request)` of key `q`
+    /// on base and head, with a root of 5 ms plus `q`'s time.
+    fn rounds_of(base: &[(f64, f64)], head: &[(f64, f64)]) -> Vec<(SpanRound, SpanRound)> {
+        let side = |(calls, ms): (f64, f64)| {
+            let mut r = SpanRound {
+                traces: 50,
+                root_ms: 50.0 * (5.0 + ms),
+                ..Default::default()
+            };
+            if calls > 0.0 {
+                r.spans.insert(
+                    "q".into(),
+                    SpanSums {
+                        calls: (calls * 50.0) as u64,
+                        total_ms: ms * 50.0,
+                        self_ms: ms * 50.0,
+                    },
+                );
+            }
+            r
+        };
+        base.iter()
+            .zip(head)
+            .map(|(b, h)| (side(*b), side(*h)))
+            .collect()
+    }
+
+    fn pairs(rounds: &[(SpanRound, SpanRound)]) -> Vec<SpanPair<'_>> {
+        rounds
+            .iter()
+            .map(|(b, h)| SpanPair { base: b, head: h })
+            .collect()
+    }
+
+    #[test]
+    fn calls_that_multiplied_in_every_round_are_named_through_a_noisy_round() {
+        // One stalled round makes the time's interval useless; the calls say it.
+        let head = [
+            (37.0, 0.5),
+            (37.0, 9.0),
+            (37.0, 0.6),
+            (37.0, 0.4),
+            (37.0, 0.7),
+            (37.0, 0.5),
+        ];
+        let rounds = rounds_of(&[(1.0, 0.02); 6], &head);
+        let c = compare_spans(&pairs(&rounds), 0.95).unwrap();
+        assert_eq!(c.causes.len(), 1, "{c:?}");
+        assert_eq!(c.causes[0].how, SpanHow::MoreCalls);
+        // Calls that only wobble (a retry now and then) are no change of structure.
+        let wobbly = [
+            (1.0, 0.5),
+            (1.2, 0.6),
+            (1.0, 0.5),
+            (1.6, 0.8),
+            (1.0, 0.5),
+            (1.0, 0.5),
+        ];
+        let rounds = rounds_of(&[(1.0, 0.5); 6], &wobbly);
+        let c = compare_spans(&pairs(&rounds), 0.95).unwrap();
+        assert!(c.causes.is_empty(), "{c:?}");
+    }
+
     #[test]
     fn a_slow_query_a_lost_cache_and_serial_calls() {
         let q = "sqlite SELECT * FROM orders WHERE customer = ?";
@@ -530,9 +629,20 @@ mod tests {
             (Some(0.5), Some(20.0)),
         );
         assert_eq!(serial.causes.len(), 1, "{serial:?}");
+        // (The helper's base overlaps: Σ 30 ms over a union of 10.5 ms.)
         assert_eq!(serial.causes[0].span, "handler");
         assert_eq!(serial.causes[0].how, SpanHow::Serial);
         assert_eq!(serial.causes[0].children.len(), 3);
+        // Calls that ran one after another on base too are no lost overlap.
+        let never = compare(
+            &[("handler", 1.0, 0.5)],
+            &[("handler", 1.0, 0.5)],
+            (Some(20.0), Some(25.0)),
+        );
+        assert!(
+            never.causes.iter().all(|c| c.how != SpanHow::Serial),
+            "{never:?}"
+        );
     }
 
     #[test]
