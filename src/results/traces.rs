@@ -74,8 +74,112 @@ pub struct TracedRound {
 }
 
 impl TracesResults {
+    /// Add another run's traces of the same rounds (a shard's): counters, notes
+    /// and each (endpoint, side, round)'s sums.
+    pub fn absorb(&mut self, other: &TracesResults) {
+        let (a, b) = (&mut self.counts, &other.counts);
+        a.exports += b.exports;
+        a.too_large += b.too_large;
+        a.undecodable += b.undecodable;
+        a.spans += b.spans;
+        a.kept += b.kept;
+        a.foreign += b.foreign;
+        a.over_cap += b.over_cap;
+        a.after_last_round += b.after_last_round;
+        a.incomplete += b.incomplete;
+        a.complete += b.complete;
+        if self.endpoint.is_empty() {
+            self.endpoint = other.endpoint.clone();
+            self.per_round = other.per_round;
+        }
+        for note in &other.notes {
+            if !self.notes.contains(note) {
+                self.notes.push(note.clone());
+            }
+        }
+        for theirs in &other.endpoints {
+            let mine = match self
+                .endpoints
+                .iter_mut()
+                .position(|e| e.name == theirs.name)
+            {
+                Some(i) => &mut self.endpoints[i],
+                None => {
+                    self.endpoints.push(TracedEndpoint {
+                        name: theirs.name.clone(),
+                        rounds: Vec::new(),
+                    });
+                    self.endpoints.last_mut().expect("just pushed")
+                }
+            };
+            for r in &theirs.rounds {
+                match mine
+                    .rounds
+                    .iter_mut()
+                    .find(|m| m.round == r.round && m.side == r.side)
+                {
+                    Some(m) => m.spans.add(&r.spans),
+                    None => mine.rounds.push(r.clone()),
+                }
+            }
+        }
+    }
+
     /// The traced rounds of endpoint `name`.
     pub fn endpoint(&self, name: &str) -> Option<&TracedEndpoint> {
         self.endpoints.iter().find(|e| e.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::SpanSums;
+
+    fn round(side: Side, traces: u64, calls: u64) -> TracedRound {
+        let mut spans = SpanRound {
+            traces,
+            root_ms: traces as f64,
+            ..Default::default()
+        };
+        spans.spans.insert(
+            "q".into(),
+            SpanSums {
+                calls,
+                total_ms: calls as f64,
+                self_ms: calls as f64,
+            },
+        );
+        TracedRound {
+            round: 0,
+            side,
+            spans,
+        }
+    }
+
+    #[test]
+    fn shards_of_one_round_add_up() {
+        let shard = |traces, calls| TracesResults {
+            endpoint: "http://127.0.0.1:1".into(),
+            per_round: 10,
+            counts: TraceCounts {
+                complete: traces,
+                ..Default::default()
+            },
+            notes: vec!["late".into()],
+            endpoints: vec![TracedEndpoint {
+                name: "e".into(),
+                rounds: vec![round(Side::Base, traces, calls)],
+            }],
+        };
+        let mut all = TracesResults::default();
+        all.absorb(&shard(10, 10));
+        all.absorb(&shard(5, 20));
+        assert_eq!(all.counts.complete, 15);
+        assert_eq!(all.notes, vec!["late".to_string()]);
+        let r = &all.endpoint("e").unwrap().rounds[0].spans;
+        assert_eq!(r.traces, 15);
+        assert_eq!(r.spans["q"].calls, 30);
+        assert_eq!(all.per_round, 10);
     }
 }

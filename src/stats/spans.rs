@@ -107,6 +107,32 @@ pub struct SpanRound {
     pub groups: BTreeMap<String, GroupSums>,
 }
 
+impl SpanRound {
+    /// Add `other`'s sums (the same round traced by another shard).
+    pub fn add(&mut self, other: &SpanRound) {
+        self.traces += other.traces;
+        self.root_ms += other.root_ms;
+        for (k, s) in &other.spans {
+            let mine = self.spans.entry(k.clone()).or_default();
+            mine.calls += s.calls;
+            mine.total_ms += s.total_ms;
+            mine.self_ms += s.self_ms;
+        }
+        for (k, g) in &other.groups {
+            let mine = self.groups.entry(k.clone()).or_default();
+            mine.instances += g.instances;
+            mine.sum_ms += g.sum_ms;
+            mine.union_ms += g.union_ms;
+            mine.serial_ms += g.serial_ms;
+            for c in &g.children {
+                if mine.children.len() < MAX_CHILDREN {
+                    mine.children.insert(c.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Base and head of one round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanPair<'a> {
