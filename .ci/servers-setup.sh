@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Install the real servers the keep-alive tests run against (tests/real_servers.rs):
 # uvicorn (pip, into the same python3 as moto) and express (npm ci into tests/node,
-# from its committed package-lock.json). Idempotent. Source it, or run it and then
+# from its committed package-lock.json); and the services of the traces tests
+# (tests/traces_real.rs), instrumented with the stock OpenTelemetry SDKs: the Python
+# distro with the Starlette and sqlite3 instrumentations and the OTLP/HTTP exporter
+# (pip), and Node's auto-instrumentations with the SDK (npm ci into tests/otel/node).
+# PyPI and npm only. Idempotent. Source it, or run it and then
 # export TAILGATE_REQUIRE_SERVERS=1 so a missing server fails those tests instead
 # of skipping them.
 set -euo pipefail
@@ -32,6 +36,23 @@ if [ ! -d "$servers_root/tests/node/node_modules/express" ]; then
   (cd "$servers_root/tests/node" && npm ci --no-audit --no-fund --silent)
 fi
 
+OTEL_PY_VERSION="${OTEL_PY_VERSION:-0.66b1}"
+OTEL_PY_SDK_VERSION="${OTEL_PY_SDK_VERSION:-1.45.1}"
+if ! command -v opentelemetry-instrument >/dev/null 2>&1 \
+  || ! "$py" -c "import starlette, opentelemetry.instrumentation.starlette, opentelemetry.instrumentation.sqlite3, opentelemetry.exporter.otlp.proto.http" 2>/dev/null; then
+  pip_install "starlette==1.10.0" \
+    "opentelemetry-distro==$OTEL_PY_VERSION" \
+    "opentelemetry-instrumentation-starlette==$OTEL_PY_VERSION" \
+    "opentelemetry-instrumentation-asgi==$OTEL_PY_VERSION" \
+    "opentelemetry-instrumentation-sqlite3==$OTEL_PY_VERSION" \
+    "opentelemetry-sdk==$OTEL_PY_SDK_VERSION" \
+    "opentelemetry-exporter-otlp-proto-http==$OTEL_PY_SDK_VERSION"
+fi
+if [ ! -f "$servers_root/tests/otel/node/node_modules/@opentelemetry/auto-instrumentations-node/package.json" ]; then
+  (cd "$servers_root/tests/otel/node" && npm ci --no-audit --no-fund --silent)
+fi
+
 "$py" -c "import uvicorn; print('uvicorn', uvicorn.__version__)"
 echo "node $(node --version), express $(node -p "require('$servers_root/tests/node/node_modules/express/package.json').version")"
+echo "opentelemetry (python) $("$py" -c "import opentelemetry.version as v; print(v.__version__)"), auto-instrumentations-node $(node -p "require('$servers_root/tests/otel/node/node_modules/@opentelemetry/auto-instrumentations-node/package.json').version")"
 export TAILGATE_REQUIRE_SERVERS=1

@@ -5,7 +5,7 @@
 # TARGETS="fuzz_http" for one. Prints each target's cases and wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=${TARGETS:-"config_robustness fuzz_events fuzz_results fuzz_http fuzz_server_timing aws_report_fuzz"}
+targets=${TARGETS:-"config_robustness fuzz_events fuzz_results fuzz_http fuzz_server_timing fuzz_otlp aws_report_fuzz"}
 cargo test --release --locked --no-run $(printf -- '--test %s ' $targets) >/dev/null
 for t in $targets; do
   start=$(date +%s)

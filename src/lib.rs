@@ -28,3 +28,5 @@ pub mod shard;
 pub mod side;
 pub mod stats;
 pub mod tls;
+pub mod traceparent;
+pub mod traces;

@@ -241,6 +241,7 @@ endpoints:
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -354,6 +355,7 @@ endpoints:
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -450,6 +452,7 @@ endpoints:
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await

@@ -311,6 +311,7 @@ async fn each_stack_runs_its_own_commits_code_and_everything_is_removed() {
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await
@@ -399,6 +400,7 @@ async fn local_code_without_a_bucket_names_the_key_and_leaves_nothing() {
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = gate::measure(&config, &deployer, &options, &Progress::quiet())
         .await

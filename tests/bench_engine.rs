@@ -55,6 +55,7 @@ async fn bench_with(base_url: &str, endpoint: Endpoint, tls: TlsOptions) -> Benc
         tls,
         threads: Some(2),
         slo_p99: None,
+        traces: None,
     };
     run_bench(&spec, &Progress::quiet())
         .await

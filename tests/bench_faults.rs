@@ -66,6 +66,7 @@ async fn bench(base_url: &str, tls: &TlsOptions, load: Load) -> BenchReport {
         tls: tls.clone(),
         threads: Some(2),
         slo_p99: None,
+        traces: None,
     };
     run_bench(&spec, &Progress::quiet())
         .await

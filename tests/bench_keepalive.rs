@@ -65,7 +65,7 @@ async fn rounds(
         let spec = TargetSpec::resolve(&t.server.base_url(), HttpVersion::Http1, &t.tls)
             .await
             .expect("the target resolves");
-        let plan = RequestPlan::new(&endpoint(method.clone()), &spec, Vec::new())
+        let plan = RequestPlan::new(&endpoint(method.clone()), &spec, Vec::new(), None)
             .expect("the request plan");
         specs.push((spec, plan));
     }

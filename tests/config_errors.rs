@@ -1381,3 +1381,63 @@ fn a_removed_bad_value_is_not_also_reported_missing() {
     assert_eq!(all[0].path.to_string(), "endpoints[0].path", "{}", all[0]);
     assert_eq!(all[1].path.to_string(), "endpoints[1].methd", "{}", all[1]);
 }
+
+#[test]
+fn traces_settings_are_checked_where_they_are_written() {
+    // Line 3 is the `traces:` line after the deploy and the endpoints.
+    only(
+        &with_both("traces: { listen: \"localhost:4318\" }\n"),
+        3,
+        19,
+        "traces.listen",
+        "is not an address and port",
+    );
+    only(
+        &with_both("traces:\n  per_round: 0\n"),
+        4,
+        14,
+        "traces.per_round",
+        "at least 1",
+    );
+    only(
+        &with_both("traces: { max_body_kib: 1 }\n"),
+        3,
+        25,
+        "traces.max_body_kib",
+        "at least 16",
+    );
+    only(
+        &with_both("traces: { grace: 1h }\n"),
+        3,
+        18,
+        "traces.grace",
+        "at most 10m",
+    );
+    only(
+        &with_both("traces: { sampling: 5 }\n"),
+        3,
+        11,
+        "traces.sampling",
+        "unknown",
+    );
+    only(
+        &with_both("traces: { enabled: maybe }\n"),
+        3,
+        20,
+        "traces.enabled",
+        "",
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs");
+    let parse = |text: &str| config::parse(&with_both(text), "tailgate.yml", &dir).expect(text);
+    let off = parse("");
+    assert!(!off.traces.enabled);
+    let on = parse("traces: { per_round: 20, every: 3, max_spans: 5000, max_body_kib: 1024, grace: 2s, listen: \"0.0.0.0:4318\" }\n");
+    assert!(on.traces.enabled);
+    assert_eq!(on.traces.per_round, 20);
+    assert_eq!(on.traces.every, 3);
+    assert_eq!(on.traces.max_spans, 5000);
+    assert_eq!(on.traces.max_body, 1024 * 1024);
+    assert_eq!(on.traces.grace, std::time::Duration::from_secs(2));
+    assert_eq!(on.traces.listen.port(), 4318);
+    assert!(!parse("traces: { enabled: false }\n").traces.enabled);
+}

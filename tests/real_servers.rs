@@ -108,7 +108,7 @@ async fn rounds(url: &str) -> Recorder {
     let target = TargetSpec::resolve(url, HttpVersion::Http1, &TlsOptions::default())
         .await
         .expect("the target resolves");
-    let plan = RequestPlan::new(&endpoint(), &target, Vec::new()).expect("the request plan");
+    let plan = RequestPlan::new(&endpoint(), &target, Vec::new(), None).expect("the request plan");
     let mut all = Recorder::default();
     let closed = (Pacing::Closed, None, Some(200));
     let open = (

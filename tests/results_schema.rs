@@ -58,6 +58,8 @@ fn real_results_match_the_published_schema() {
         r#"
 load: { connections: 2, requests: 20, duration: 10s, warmup: 0s }
 compare: { rounds: 2, seed: 11 }
+# The targets export no spans: the results still carry the traces section.
+traces: { grace: 1s }
 defaults:
   slo: { p99: 1s, error_rate: 1% }
   budget: { p99: +50% }
@@ -103,6 +105,21 @@ endpoints:
             > 0
     );
     assert_valid(&v, &results, "tailgate run's results");
+    // The traces section, with no spans from these targets, and one with a round.
+    assert_eq!(results["traces"]["counts"]["spans"], 0);
+    let mut traced = results.clone();
+    traced["traces"]["endpoints"] = serde_json::json!([{
+        "name": "users",
+        "rounds": [{
+            "round": 0, "side": "head", "traces": 2, "root_ms": 4.0,
+            "spans": { "app: sqlite SELECT 1": { "calls": 2, "total_ms": 1.0, "self_ms": 1.0 } },
+            "groups": { "app: server GET /u": {
+                "instances": 2, "sum_ms": 2.0, "union_ms": 1.5, "serial_ms": 0.5,
+                "children": ["app: sqlite SELECT 1"]
+            } }
+        }]
+    }]);
+    assert_valid(&v, &traced, "results with a traced round");
 
     let again = dir.path().join("again");
     let o = Command::new(BIN)

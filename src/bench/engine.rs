@@ -347,6 +347,7 @@ async fn worker(
         let sent_at = Instant::now();
         let (rendered, counter, random) = plan.next(&mut scratch);
         let body_len = rendered.body_len as u64;
+        let trace = rendered.trace;
         let h1 = rendered.h1;
         timer.as_mut().reset(sent_at + timeout);
         let result = {
@@ -362,7 +363,7 @@ async fn worker(
                 let Some(c) = conn.as_mut() else {
                     return Err(ErrorKind::Connect);
                 };
-                let h2 = || plan.h2_request(counter, random);
+                let h2 = || plan.h2_request(counter, random, trace.as_ref());
                 let result = c.send(h1, h2, plan.head, plan.decode).await;
                 match (&result, c.stale()) {
                     // A stale kept connection: the request is sent again, once,

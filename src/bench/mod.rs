@@ -441,6 +441,8 @@ pub struct MeasureOptions {
     /// it. Each phase starts at its slot's start; the first requests come before
     /// the grid's first slot, slots before `join.first` are not measured.
     pub grid: Option<(Grid, Join)>,
+    /// Traces on (`traces:`): a `traceparent` on every request, sampled per round.
+    pub traces: Option<crate::traceparent::Sampling>,
 }
 
 impl MeasureOptions {
@@ -453,6 +455,7 @@ impl MeasureOptions {
             },
             cpu_time: None,
             grid: None,
+            traces: None,
         }
     }
 }
@@ -489,8 +492,18 @@ pub async fn measure(
         let base_spec = TargetSpec::resolve(&base.base_url, version, &options.tls).await?;
         let head_spec = TargetSpec::resolve(&head.base_url, version, &options.tls).await?;
         plans.push([
-            RequestPlan::new(endpoint, &base_spec, endpoint.items.clone())?,
-            RequestPlan::new(endpoint, &head_spec, endpoint.items.clone())?,
+            RequestPlan::new(
+                endpoint,
+                &base_spec,
+                endpoint.items.clone(),
+                options.traces.map(|s| (s, Side::Base)),
+            )?,
+            RequestPlan::new(
+                endpoint,
+                &head_spec,
+                endpoint.items.clone(),
+                options.traces.map(|s| (s, Side::Head)),
+            )?,
         ]);
         specs.push([base_spec, head_spec]);
     }
@@ -638,6 +651,7 @@ pub async fn measure(
                 let cpu_time = |pid: Option<u32>| pid.zip(options.cpu_time).and_then(|(p, f)| f(p));
                 let cpu_before = cpu_time(pid);
                 let start_ms = unix_ms();
+                plan(i, side).trace_round(Some(number));
                 let outcome = load_phase(
                     &engine,
                     spec(i, side),
@@ -647,6 +661,7 @@ pub async fn measure(
                     load.requests,
                 )
                 .await;
+                plan(i, side).trace_round(None);
                 let end_ms = unix_ms();
                 let cpu = cpu_before
                     .and_then(|before| cpu_time(pid).map(|after| after.saturating_sub(before)));

@@ -9,7 +9,7 @@
 //! A request without variables is rendered once; one with variables is rendered
 //! into a reusable buffer per request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,6 +21,51 @@ use rand::Rng;
 use super::conn::TargetSpec;
 use super::TargetError;
 use crate::config::Endpoint;
+use crate::side::Side;
+use crate::traceparent::{self as trace_id, Sampling, TraceRef};
+
+/// The `traceparent` of a plan: which requests are sampled, and the round they
+/// belong to (set by the round loop; none outside the measured rounds).
+#[derive(Debug)]
+struct PlanTrace {
+    sampling: Sampling,
+    endpoint: u32,
+    side: Side,
+    /// The measured round, or [`NO_ROUND`] (warm-up, first request).
+    round: AtomicU32,
+    /// Requests drawn in this round.
+    drawn: AtomicU32,
+    /// The constant unsampled value, sent with every other request.
+    unsampled: String,
+}
+
+const NO_ROUND: u32 = u32::MAX;
+
+impl PlanTrace {
+    /// The trace of the next request when it is sampled: a relaxed load, and a
+    /// fetch-add only while the round still samples.
+    fn draw(&self) -> Option<TraceRef> {
+        let round = self.round.load(Ordering::Relaxed);
+        if round == NO_ROUND {
+            return None;
+        }
+        let s = &self.sampling;
+        let limit = s.per_round.saturating_mul(s.every);
+        if self.drawn.load(Ordering::Relaxed) >= limit {
+            return None;
+        }
+        let n = self.drawn.fetch_add(1, Ordering::Relaxed);
+        if n >= limit || !n.is_multiple_of(s.every) {
+            return None;
+        }
+        Some(TraceRef {
+            endpoint: self.endpoint,
+            side: self.side,
+            round,
+            seq: n / s.every,
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Var {
@@ -120,6 +165,10 @@ pub struct RequestPlan {
     /// idempotent method or an `Idempotency-Key`): a written request that met a
     /// stale keep-alive connection is replayed only then (`bench::keepalive`).
     pub idempotent: bool,
+    /// The `traceparent` sent, when traces are on.
+    trace: Option<PlanTrace>,
+    /// Where the `traceparent` value starts in `fixed`.
+    trace_at: usize,
 }
 
 /// One rendered request: HTTP/1.1 bytes and the parts for HTTP/2.
@@ -129,14 +178,18 @@ pub struct Rendered<'a> {
     pub h1: &'a [u8],
     /// Request body length.
     pub body_len: usize,
+    /// The sampled trace it belongs to, when it is one.
+    pub trace: Option<TraceRef>,
 }
 
 impl RequestPlan {
-    /// Plan `endpoint` for `target`, with `items` for `{{item}}`.
+    /// Plan `endpoint` for `target`, with `items` for `{{item}}`; with `trace`, a
+    /// `traceparent` on every request (sampled as `trace` says, for that side).
     pub fn new(
         endpoint: &Endpoint,
         target: &TargetSpec,
         items: Vec<String>,
+        trace: Option<(Sampling, Side)>,
     ) -> Result<Arc<RequestPlan>, TargetError> {
         let full = format!("{}{}", target.base_path, endpoint.path);
         let path = Template::parse(&full);
@@ -158,6 +211,7 @@ impl RequestPlan {
             .headers
             .iter()
             .filter(|(name, _)| *name != HOST && *name != CONTENT_LENGTH)
+            .filter(|(name, _)| trace.is_none() || name.as_str() != trace_id::HEADER)
             .map(|(name, value)| {
                 (
                     name.clone(),
@@ -196,13 +250,23 @@ impl RequestPlan {
             decode,
             head: endpoint.method == Method::HEAD,
             idempotent: super::keepalive::is_idempotent(&endpoint.method, &endpoint.headers),
+            trace: trace.map(|(sampling, side)| PlanTrace {
+                sampling,
+                endpoint: trace_id::endpoint_hash(&endpoint.name),
+                side,
+                round: AtomicU32::new(NO_ROUND),
+                drawn: AtomicU32::new(0),
+                unsampled: trace_id::unsampled(sampling.run),
+            }),
+            trace_at: 0,
         };
         if plan.path.is_static()
             && plan.body.is_static()
             && plan.headers.iter().all(|(_, t)| t.is_static())
         {
             let mut buf = Vec::new();
-            plan.render_h1(&mut buf, 0, 0);
+            let (_, at) = plan.render_h1(&mut buf, 0, 0);
+            plan.trace_at = at;
             plan.fixed = Some(Bytes::from(buf));
         }
         Ok(Arc::new(plan))
@@ -221,7 +285,21 @@ impl RequestPlan {
         }
     }
 
-    fn render_h1(&self, out: &mut Vec<u8>, counter: u64, random: u64) -> usize {
+    /// Sample the requests of measured round `round` (`None`: none sampled, as in
+    /// the warm-up); the round's count starts again.
+    pub fn trace_round(&self, round: Option<u32>) {
+        if let Some(t) = &self.trace {
+            t.drawn.store(0, Ordering::Relaxed);
+            t.round.store(
+                round.map_or(NO_ROUND, |r| r.min(NO_ROUND - 1)),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Render into `out`: the body length and where the `traceparent` value
+    /// starts (0 without one).
+    fn render_h1(&self, out: &mut Vec<u8>, counter: u64, random: u64) -> (usize, usize) {
         let vars = self.values(counter, random);
         out.clear();
         out.extend_from_slice(self.method.as_str().as_bytes());
@@ -236,6 +314,14 @@ impl RequestPlan {
             value.render_into(out, &vars);
             out.extend_from_slice(b"\r\n");
         }
+        let mut trace_at = 0;
+        if let Some(t) = &self.trace {
+            out.extend_from_slice(trace_id::HEADER.as_bytes());
+            out.extend_from_slice(b": ");
+            trace_at = out.len();
+            out.extend_from_slice(t.unsampled.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         let mut body = Vec::new();
         self.body.render_into(&mut body, &vars);
         if !body.is_empty() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH) {
@@ -243,12 +329,14 @@ impl RequestPlan {
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&body);
-        body.len()
+        (body.len(), trace_at)
     }
 
-    /// Render the next request into `scratch` (or use the pre-rendered bytes).
+    /// Render the next request into `scratch` (or use the pre-rendered bytes; a
+    /// sampled request copies them and writes its `traceparent` in place).
     pub fn next<'a>(&'a self, scratch: &'a mut Vec<u8>) -> (Rendered<'a>, u64, u64) {
         let counter = self.counter.fetch_add(1, Ordering::Relaxed);
+        let trace = self.trace.as_ref().and_then(PlanTrace::draw);
         if let Some(fixed) = &self.fixed {
             let body_len = self
                 .body
@@ -259,21 +347,44 @@ impl RequestPlan {
                     Piece::Var(_) => 0,
                 })
                 .sum();
+            let h1: &[u8] = match (&trace, &self.trace) {
+                (Some(r), Some(t)) => {
+                    scratch.clear();
+                    scratch.extend_from_slice(fixed);
+                    let at = self.trace_at;
+                    trace_id::write_sampled(
+                        &mut scratch[at..at + trace_id::VALUE_LEN],
+                        t.sampling.run,
+                        r,
+                    );
+                    scratch
+                }
+                _ => fixed,
+            };
             return (
                 Rendered {
-                    h1: fixed,
+                    h1,
                     body_len,
+                    trace,
                 },
                 counter,
                 0,
             );
         }
         let random = rand::thread_rng().gen::<u64>();
-        let body_len = self.render_h1(scratch, counter, random);
+        let (body_len, at) = self.render_h1(scratch, counter, random);
+        if let (Some(r), Some(t)) = (&trace, &self.trace) {
+            trace_id::write_sampled(
+                &mut scratch[at..at + trace_id::VALUE_LEN],
+                t.sampling.run,
+                r,
+            );
+        }
         (
             Rendered {
                 h1: scratch,
                 body_len,
+                trace,
             },
             counter,
             random,
@@ -281,7 +392,12 @@ impl RequestPlan {
     }
 
     /// The same request as an `http::Request` for HTTP/2.
-    pub fn h2_request(&self, counter: u64, random: u64) -> Request<Full<Bytes>> {
+    pub fn h2_request(
+        &self,
+        counter: u64,
+        random: u64,
+        trace: Option<&TraceRef>,
+    ) -> Request<Full<Bytes>> {
         let vars = self.values(counter, random);
         let mut path = Vec::new();
         self.path.render_into(&mut path, &vars);
@@ -301,6 +417,19 @@ impl RequestPlan {
                 headers.append(name.clone(), v);
             }
         }
+        if let Some(t) = &self.trace {
+            let value = match trace {
+                Some(r) => {
+                    let mut out = [0u8; trace_id::VALUE_LEN];
+                    trace_id::write_sampled(&mut out, t.sampling.run, r);
+                    HeaderValue::from_bytes(&out).ok()
+                }
+                None => HeaderValue::from_str(&t.unsampled).ok(),
+            };
+            if let Some(v) = value {
+                headers.insert(HeaderName::from_static(trace_id::HEADER), v);
+            }
+        }
         let mut req = Request::new(Full::new(Bytes::from(body)));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = uri.parse().unwrap_or_else(|_| Uri::from_static("/"));
@@ -318,6 +447,104 @@ impl RequestPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint(path: &str) -> Endpoint {
+        use crate::config::{HttpVersion, Load, Profile};
+        Endpoint {
+            name: "GET /x".into(),
+            method: Method::GET,
+            path: path.into(),
+            headers: HeaderMap::new(),
+            body: None,
+            expect_status: Vec::new(),
+            items: Vec::new(),
+            load: Load {
+                profile: Profile::Closed { connections: 1 },
+                duration: None,
+                requests: None,
+                warmup: std::time::Duration::ZERO,
+                timeout: std::time::Duration::from_secs(1),
+                http: HttpVersion::Http1,
+            },
+            slo: Default::default(),
+            budget: Default::default(),
+        }
+    }
+
+    /// The `traceparent` value of a rendered HTTP/1.1 request.
+    fn traceparent(h1: &[u8]) -> String {
+        let text = String::from_utf8_lossy(h1);
+        text.lines()
+            .find_map(|l| l.strip_prefix("traceparent: "))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_round_samples_per_round_requests_and_flags_the_rest_unsampled() {
+        let spec = TargetSpec::resolve(
+            "http://127.0.0.1:9",
+            crate::config::HttpVersion::Http1,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        let sampling = Sampling {
+            run: 0xabcd_0001,
+            per_round: 3,
+            every: 2,
+        };
+        // Fixed bytes (no variable) and a rendered path alike.
+        for path in ["/x", "/x/{{counter}}"] {
+            let plan = RequestPlan::new(
+                &endpoint(path),
+                &spec,
+                Vec::new(),
+                Some((sampling, Side::Head)),
+            )
+            .unwrap();
+            let mut scratch = Vec::new();
+            // Outside a round (the warm-up): unsampled.
+            let (r, _, _) = plan.next(&mut scratch);
+            assert!(r.trace.is_none());
+            assert_eq!(traceparent(r.h1), trace_id::unsampled(sampling.run));
+            plan.trace_round(Some(5));
+            let mut sampled = Vec::new();
+            for _ in 0..20 {
+                let (r, _, _) = plan.next(&mut scratch);
+                let value = traceparent(r.h1);
+                assert_eq!(value.len(), trace_id::VALUE_LEN);
+                match r.trace {
+                    Some(t) => {
+                        assert!(value.ends_with("-01"), "{value}");
+                        assert_eq!((t.round, t.side), (5, Side::Head));
+                        assert_eq!(t.endpoint, trace_id::endpoint_hash("GET /x"));
+                        let id = (0..16)
+                            .map(|i| u8::from_str_radix(&value[3 + 2 * i..5 + 2 * i], 16).unwrap())
+                            .collect::<Vec<u8>>();
+                        assert_eq!(trace_id::parse(sampling.run, &id), Some(t));
+                        sampled.push(t.seq);
+                    }
+                    None => assert!(value.ends_with("-00"), "{value}"),
+                }
+            }
+            // One in `every`, `per_round` of them.
+            assert_eq!(sampled, vec![0, 1, 2]);
+            plan.trace_round(None);
+            assert!(plan.next(&mut scratch).0.trace.is_none());
+            // HTTP/2 carries the same header.
+            let h2 = plan.h2_request(0, 0, None);
+            assert_eq!(
+                h2.headers()["traceparent"].to_str().unwrap(),
+                trace_id::unsampled(sampling.run)
+            );
+        }
+        // Off: no header at all.
+        let plan = RequestPlan::new(&endpoint("/x"), &spec, Vec::new(), None).unwrap();
+        let mut scratch = Vec::new();
+        plan.trace_round(Some(0));
+        assert_eq!(traceparent(plan.next(&mut scratch).0.h1), "");
+    }
 
     #[test]
     fn templates_split_known_variables_only() {

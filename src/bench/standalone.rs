@@ -27,6 +27,9 @@ pub struct BenchSpec {
     pub threads: Option<usize>,
     /// For a ladder: the p99 limit a step must meet.
     pub slo_p99: Option<Duration>,
+    /// A `traceparent` on every request, as the gate sends with `traces:` on
+    /// (each measured phase samples `per_round`): to measure what it costs.
+    pub traces: Option<crate::traceparent::Sampling>,
 }
 
 fn latency_origin(load: &Load) -> &'static str {
@@ -52,7 +55,12 @@ pub async fn run_bench(spec: &BenchSpec, progress: &Progress) -> Result<BenchRep
     for endpoint in &spec.endpoints {
         let load = &endpoint.load;
         let target = TargetSpec::resolve(&spec.base_url, load.http, &spec.tls).await?;
-        let plan = RequestPlan::new(endpoint, &target, endpoint.items.clone())?;
+        let plan = RequestPlan::new(
+            endpoint,
+            &target,
+            endpoint.items.clone(),
+            spec.traces.map(|s| (s, Side::Head)),
+        )?;
         progress.log(&format!("{}: {}", endpoint.name, describe_load(load)));
         let first = warm_up(&engine, &target, &plan, Side::Head, load, true).await;
         let (phases, ladder) = match &load.profile {
@@ -76,8 +84,10 @@ pub async fn run_bench(spec: &BenchSpec, progress: &Progress) -> Result<BenchRep
                 (phases, Some(result))
             }
             _ => {
+                plan.trace_round(Some(0));
                 let outcome =
                     load_phase(&engine, &target, &plan, load, load.duration, load.requests).await;
+                plan.trace_round(None);
                 (vec![PhaseSummary::new(describe_load(load), &outcome)], None)
             }
         };

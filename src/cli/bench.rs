@@ -88,6 +88,11 @@ pub struct BenchArgs {
     /// Write the JSON results here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Send a W3C `traceparent` on every request as the gate does with `traces:`
+    /// on, N requests of the measured phase sampled (the rest flagged unsampled):
+    /// to measure what tracing costs the engine.
+    #[arg(long, value_name = "N")]
+    pub traceparent: Option<u32>,
 }
 
 /// Connections when `-c` is not given.
@@ -256,6 +261,7 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
             },
             threads: args.threads,
             slo_p99: args.slo_p99,
+            traces: traceparent(args),
         });
     }
     let url = args.url.clone().unwrap_or_default();
@@ -310,7 +316,18 @@ fn bench_spec(args: &BenchArgs) -> Result<crate::bench::standalone::BenchSpec, S
         tls,
         threads: args.threads,
         slo_p99: args.slo_p99,
+        traces: traceparent(args),
     })
+}
+
+/// `--traceparent N`: the gate's sampling with `per_round: N`.
+fn traceparent(args: &BenchArgs) -> Option<crate::traceparent::Sampling> {
+    args.traceparent
+        .map(|per_round| crate::traceparent::Sampling {
+            run: rand::random::<u32>() | 1,
+            per_round,
+            every: 1,
+        })
 }
 
 pub(crate) async fn bench(args: BenchArgs) -> i32 {

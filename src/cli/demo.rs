@@ -98,6 +98,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = match gate::measure(&config, &deployer, &options, &progress).await {
         Ok(outcome) => outcome,

@@ -478,6 +478,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
         history: None,
         shard: None,
         start: None,
+        traces: None,
     };
     let outcome = match gate::measure(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,

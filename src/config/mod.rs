@@ -25,6 +25,7 @@ mod merge;
 mod model;
 mod raw;
 mod schema;
+mod traces;
 pub mod units;
 mod validate;
 

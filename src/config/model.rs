@@ -63,6 +63,53 @@ pub struct Config {
     /// A pull request label that accepts a failing verdict for the head commit it
     /// was added on (`accept_label:`).
     pub accept_label: Option<String>,
+    /// Why from traces (`traces:`): the OTLP receiver and the `traceparent`s.
+    pub traces: TracesConfig,
+}
+
+/// `traces:`: an OTLP/HTTP receiver for the run, and a sampled W3C `traceparent`
+/// on the measured requests, so the spans of base and head can be compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracesConfig {
+    /// Whether traces are received and `traceparent`s sent.
+    pub enabled: bool,
+    /// Sampled requests per round, endpoint and side.
+    pub per_round: u32,
+    /// One request in `every` is sampled (until `per_round` are).
+    pub every: u32,
+    /// At most this many spans are kept per round (all endpoints and sides).
+    pub max_spans: u32,
+    /// Export bodies over this many bytes (also once decompressed) are refused.
+    pub max_body: usize,
+    /// How long to wait after the last round for the last spans.
+    pub grace: Duration,
+    /// The address the receiver listens on (`127.0.0.1:0`: a free loopback port).
+    pub listen: std::net::SocketAddr,
+}
+
+impl TracesConfig {
+    /// Sampled requests per round, endpoint and side by default.
+    pub const DEFAULT_PER_ROUND: u32 = 50;
+    /// Spans kept per round by default.
+    pub const DEFAULT_MAX_SPANS: u32 = 20_000;
+    /// The body limit by default, KiB.
+    pub const DEFAULT_MAX_BODY_KIB: u32 = 4_096;
+    /// The grace period by default: longer than the SDKs' default batch delay (5 s).
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(6);
+}
+
+impl Default for TracesConfig {
+    fn default() -> Self {
+        TracesConfig {
+            enabled: false,
+            per_round: Self::DEFAULT_PER_ROUND,
+            every: 1,
+            max_spans: Self::DEFAULT_MAX_SPANS,
+            max_body: Self::DEFAULT_MAX_BODY_KIB as usize * 1024,
+            grace: Self::DEFAULT_GRACE,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
 }
 
 /// `history:`: the store of past runs of the default branch.

@@ -39,6 +39,23 @@ pub(crate) struct RawConfig {
     pub cost: Option<RawCost>,
     pub history: Option<RawHistory>,
     pub accept_label: Option<String>,
+    pub traces: Option<RawTraces>,
+}
+
+/// `traces:`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with keys like `enabled:` and `per_round:`"
+)]
+pub(crate) struct RawTraces {
+    pub enabled: Option<bool>,
+    pub per_round: Option<RawWhole>,
+    pub every: Option<RawWhole>,
+    pub max_spans: Option<RawWhole>,
+    pub max_body_kib: Option<RawWhole>,
+    pub grace: Option<RawDuration>,
+    pub listen: Option<String>,
 }
 
 /// `history:`.

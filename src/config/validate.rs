@@ -47,6 +47,7 @@ pub(crate) fn validate(
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
     let tls = tls(raw.tls, &root.key("tls"), base_dir, &mut check);
     let history = history(raw.history, &root.key("history"), base_dir, &mut check);
+    let traces = super::traces::traces(raw.traces, &root.key("traces"), &mut check);
     let accept_label = raw.accept_label.and_then(|label| {
         let label = label.trim().to_string();
         if label.is_empty() || label.chars().count() > 50 {
@@ -85,7 +86,7 @@ pub(crate) fn validate(
         problems.sort_by_key(|p| p.pos);
         return Err(ConfigError { problems });
     }
-    match (deploy, load, compare, endpoints, tls, cost, history) {
+    match (deploy, load, compare, endpoints, tls, cost, history, traces) {
         (
             Some(deploy),
             Some(load),
@@ -94,6 +95,7 @@ pub(crate) fn validate(
             Some(tls),
             Some(cost),
             Some(history),
+            Some(traces),
         ) => Ok(Config {
             source: file.to_string(),
             base_dir: base_dir.to_path_buf(),
@@ -107,6 +109,7 @@ pub(crate) fn validate(
             secrets,
             history,
             accept_label,
+            traces,
         }),
         // Every `None` above comes with a recorded problem; this is a fallback.
         _ => Err(ConfigError::one(Problem {

@@ -94,5 +94,6 @@ pub fn demo_config(deploy: DeployConfig) -> Config {
         secrets: Default::default(),
         history: Default::default(),
         accept_label: None,
+        traces: Default::default(),
     }
 }

@@ -48,6 +48,8 @@ pub struct CommandDeployer {
     /// The functions' architecture (`cost.architecture`), which outputs do not tell
     /// (`None`: unknown, and the cost model says it could not price).
     architecture: Option<crate::cost::Architecture>,
+    /// Where each side's process exports its spans (issue 27).
+    traces: Option<crate::deploy::TraceExport>,
 }
 
 impl CommandDeployer {
@@ -59,7 +61,14 @@ impl CommandDeployer {
             context,
             clients: tokio::sync::OnceCell::new(),
             architecture: None,
+            traces: None,
         }
+    }
+
+    /// Tell each side's commands where to export spans (`OTEL_*`, issue 27).
+    pub fn with_traces(mut self, traces: Option<crate::deploy::TraceExport>) -> Self {
+        self.traces = traces;
+        self
     }
 
     /// The architecture of the functions behind the deploy (`None`: unknown).
@@ -103,6 +112,9 @@ impl CommandDeployer {
             ),
             ("TAILGATE_STACK_NAME".to_string(), stack),
         ]);
+        if let Some(traces) = &self.traces {
+            env.extend(traces.env(side, &self.settings.env));
+        }
         env
     }
 }

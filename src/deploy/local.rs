@@ -21,6 +21,7 @@ pub struct LocalDeployer {
     cfg: LocalDeploy,
     base_ref: String,
     head_ref: String,
+    traces: Option<crate::deploy::TraceExport>,
 }
 
 impl LocalDeployer {
@@ -31,7 +32,14 @@ impl LocalDeployer {
             cfg,
             base_ref,
             head_ref,
+            traces: None,
         }
+    }
+
+    /// Tell each side's process where to export its spans (`OTEL_*`, issue 27).
+    pub fn with_traces(mut self, traces: Option<crate::deploy::TraceExport>) -> Self {
+        self.traces = traces;
+        self
     }
 
     /// The git ref `side` is built from.
@@ -75,6 +83,9 @@ impl LocalDeployer {
         env.push(("TAILGATE_REF".to_string(), git_ref.to_string()));
         if let Some(sha) = &sha {
             env.push(("TAILGATE_SHA".to_string(), sha.clone()));
+        }
+        if let Some(traces) = &self.traces {
+            env.extend(traces.env(side, &self.cfg.env));
         }
 
         let label = match &sha {

@@ -16,6 +16,7 @@ mod output;
 mod process;
 mod ready;
 mod spawn;
+mod trace_env;
 mod url;
 mod worktree;
 
@@ -33,6 +34,7 @@ pub use command::{CommandContext, CommandDeployer};
 pub use local::LocalDeployer;
 pub use process::{free_port, ProcessSpec, RunningProcess};
 pub use ready::ReadinessPoller;
+pub use trace_env::TraceExport;
 pub use url::UrlDeployer;
 
 /// A boxed, sendable future (deployers are used as trait objects).

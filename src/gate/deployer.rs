@@ -13,6 +13,8 @@ pub struct RunSite {
     pub repo: Option<String>,
     /// The pull request, when there is one.
     pub pr: Option<u64>,
+    /// traces (issue 27): what `local` and `command` sides are told to export to.
+    pub traces: Option<crate::deploy::TraceExport>,
 }
 
 /// The deployer a config asks for, with the refs in force.
@@ -44,11 +46,10 @@ pub async fn deployer_for(
         DeployConfig::Local(local) => {
             let (base_ref, head_ref) = refs(local.base_ref.clone(), local.head_ref.clone());
             (
-                Box::new(LocalDeployer::new(
-                    local.clone(),
-                    base_ref.clone(),
-                    head_ref.clone(),
-                )),
+                Box::new(
+                    LocalDeployer::new(local.clone(), base_ref.clone(), head_ref.clone())
+                        .with_traces(site.traces.clone()),
+                ),
                 base_ref,
                 head_ref,
             )
@@ -64,7 +65,8 @@ pub async fn deployer_for(
             (
                 Box::new(
                     CommandDeployer::new(command.clone(), config.base_dir.clone(), context)
-                        .with_architecture(config.cost.architecture),
+                        .with_architecture(config.cost.architecture)
+                        .with_traces(site.traces.clone()),
                 ),
                 base_ref,
                 head_ref,

@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub shard: Option<crate::results::ShardInfo>,
     /// A shared start (`--start-at`): every phase on the grid from T0.
     pub start: Option<bench::SharedStart>,
+    /// traces (issue 27): the run's OTLP receiver, started before the deploy.
+    pub traces: Option<std::sync::Arc<crate::traces::Tracing>>,
 }
 
 /// What a run produced.
@@ -100,6 +102,8 @@ struct Measured {
     looks: u32,
     /// How the run met the shared start, when it had one.
     start: Option<crate::results::ShardStart>,
+    /// traces (issue 27): the spans received over the rounds.
+    traces: Option<crate::results::TracesResults>,
 }
 
 /// The limits in force: SLOs only for a release gate.
@@ -252,6 +256,8 @@ async fn deploy_and_measure(
     let deployed = targets.lock().await.clone();
     let mut client = bench::MeasureOptions {
         cpu_time: Some(crate::server_side::cpu::process_time),
+        // traces (issue 27): a sampled `traceparent` on the measured requests.
+        traces: options.traces.as_ref().map(|t| t.sampling()),
         ..bench::MeasureOptions::from_config(config)
     };
     let mut start_note = None;
@@ -330,6 +336,11 @@ async fn deploy_and_measure(
             elapsed_ms: started.elapsed().as_millis() as u64,
         });
     }
+    // traces (issue 27): the last round's spans, then the receiver closes.
+    let traces = match &options.traces {
+        Some(t) => Some(collect_traces(t, &runs, deployer.name(), progress).await),
+        None => None,
+    };
     let server = server_stage(config, deployer, &deployed, &mut runs, options, progress).await;
     if let (Some(stored), false) = (stored, release) {
         with_stored_baseline(&mut runs, stored);
@@ -342,7 +353,29 @@ async fn deploy_and_measure(
         verdict,
         looks: 1,
         start: start_note,
+        traces,
     })
+}
+
+/// traces (issue 27): wait for the last spans (shorter when the sides were told a
+/// short batch delay) and fold them per endpoint, side and round.
+async fn collect_traces(
+    tracing: &crate::traces::Tracing,
+    runs: &[EndpointRun],
+    deployer: &str,
+    progress: &Progress,
+) -> crate::results::TracesResults {
+    progress.log("waiting for the last spans");
+    let quiet = match deployer {
+        "local" | "command" => std::time::Duration::from_secs(1),
+        _ => std::time::Duration::MAX,
+    };
+    let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
+    let traces = tracing.collect(&names, quiet).await;
+    for note in &traces.notes {
+        progress.log(&format!("traces: {note}"));
+    }
+    traces
 }
 
 /// The grid of a shared start and where this run joins it, after the deploy:
@@ -593,7 +626,7 @@ pub async fn judged(
         progress.log(&format!("teardown failed: {failure}"));
     }
 
-    let (targets, endpoints, comparisons, verdict, looks, server, start) = match stage {
+    let (targets, endpoints, comparisons, verdict, looks, server, start, traces) = match stage {
         Stage::Done(targets, m) => (
             targets,
             m.runs,
@@ -602,6 +635,7 @@ pub async fn judged(
             m.looks,
             m.server,
             m.start,
+            m.traces,
         ),
         Stage::Failed(targets, message) => {
             let verdict = Verdict::error(config.mode, message);
@@ -612,6 +646,7 @@ pub async fn judged(
                 verdict,
                 1,
                 ServerStage::default(),
+                None,
                 None,
             )
         }
@@ -642,6 +677,7 @@ pub async fn judged(
             start: start.or(info.start),
             ..info
         }),
+        traces,
     };
     Judged {
         results,

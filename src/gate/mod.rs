@@ -166,9 +166,12 @@ pub async fn run(ctx: &Context, request: Request, deps: Deps) -> Outcome {
         .head_ref
         .clone()
         .or_else(|| compared.map(|c| c.head_sha.to_string()));
+    // traces (issue 27): the OTLP receiver listens before the sides are deployed.
+    let tracing = start_tracing(&config, &progress).await;
     let site = RunSite {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),
         pr: pr.map(|p| p.number),
+        traces: tracing.as_ref().map(|t| t.export()),
     };
     let (deployer, base_label, head_label) =
         deployer_for(&config, base_ref.clone(), head_ref.clone(), &site).await;
@@ -233,6 +236,7 @@ pub async fn run(ctx: &Context, request: Request, deps: Deps) -> Outcome {
         history: plan,
         shard: shard_info.clone(),
         start: request.start.clone(),
+        traces: tracing,
     };
     let mut judged = measure::judged(&config, deployer.as_ref(), &options, &progress).await;
     progress.finish();
@@ -358,6 +362,30 @@ pub async fn run(ctx: &Context, request: Request, deps: Deps) -> Outcome {
     Outcome {
         code,
         run: Some(outcome),
+    }
+}
+
+/// traces (issue 27): the run's receiver when `traces:` is on; one that cannot
+/// bind is a warning, not a failed run.
+async fn start_tracing(
+    config: &Config,
+    progress: &Progress,
+) -> Option<std::sync::Arc<crate::traces::Tracing>> {
+    if !config.traces.enabled {
+        return None;
+    }
+    match crate::traces::Tracing::start(&config.traces, config.compare.rounds).await {
+        Ok(t) => {
+            progress.log(&format!("traces: OTLP/HTTP receiver at {}", t.endpoint()));
+            Some(std::sync::Arc::new(t))
+        }
+        Err(e) => {
+            progress.log(&format!(
+                "warning: traces: cannot listen on {}: {e}; measuring without traces",
+                config.traces.listen
+            ));
+            None
+        }
     }
 }
 

@@ -70,6 +70,7 @@ pub async fn run(
             history: None,
             shard: None,
             start: None,
+            traces: None,
         };
         progress.log(&format!("right-sizing: {} = {value}", sweep.parameter));
         rows.push(

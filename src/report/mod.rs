@@ -17,12 +17,14 @@ mod render;
 mod rightsizing;
 pub mod server_side;
 mod shards;
+mod traces;
 mod view;
 mod why;
 
 pub use details::ConfigView;
 pub use marker::Marker;
 pub use render::RenderError;
+pub use traces::{TraceRowView, TracedEndpointView, TracesView};
 pub use view::{
     build_view, ChartView, CheckRow, EndpointRow, FindingView, Headline, ReportView, TimingRow,
 };

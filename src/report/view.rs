@@ -32,6 +32,9 @@ pub struct ReportView {
     pub trend: Option<super::history::TrendView>,
     /// `Server-Timing` breakdown.
     pub timings: Vec<TimingRow>,
+    /// Where the time went by span, for the endpoints with a finding, when the
+    /// run received traces (`traces:`).
+    pub traces: Option<super::traces::TracesView>,
     /// Whether any endpoint was priced (the table gets a cost column).
     pub has_cost: bool,
     /// The server's side of the run (Lambda REPORT lines, cost, X-Ray, hints) as a
@@ -700,7 +703,10 @@ pub fn build_view(results: &RunResults) -> ReportView {
             .endpoints
             .iter()
             .find(|e| e.name == endpoint)
-            .and_then(|run| why(run, direction, results.settings.confidence));
+            .and_then(|run| {
+                let traced = results.traces.as_ref().and_then(|t| t.endpoint(endpoint));
+                why(run, traced, direction, results.settings.confidence)
+            });
         if found.is_some() {
             explained.push(endpoint.to_string());
         }
@@ -730,6 +736,26 @@ pub fn build_view(results: &RunResults) -> ReportView {
         });
     }
     findings.extend(not_judged(verdict).into_iter().map(FindingView::line));
+    // The traces details: the endpoints with a finding, failing ones first.
+    let mut traced_endpoints: Vec<&str> = Vec::new();
+    for name in failing
+        .iter()
+        .chain(warnings.iter())
+        .map(|c| c.endpoint.as_str())
+        .chain(improved.iter().map(|(c, _)| c.endpoint.as_str()))
+    {
+        if !traced_endpoints.contains(&name) {
+            traced_endpoints.push(name);
+        }
+    }
+    let traces = results.traces.as_ref().map(|t| {
+        super::traces::view(
+            t,
+            &results.endpoints,
+            &traced_endpoints,
+            results.settings.confidence,
+        )
+    });
 
     let common_slos = common_slos(results);
     let endpoints = endpoint_rows(results, common_slos.is_none());
@@ -802,6 +828,7 @@ pub fn build_view(results: &RunResults) -> ReportView {
         trend: results.history.as_ref().and_then(super::history::trend),
         ladders: super::ladder::rows(results),
         timings,
+        traces,
         has_cost,
         server_side,
         server_summary,
@@ -842,6 +869,7 @@ impl ReportView {
         short.chart = None;
         short.trend = None;
         short.timings = Vec::new();
+        short.traces = None;
         short.checks = Vec::new();
         short.checks_passed = 0;
         if let Some(config) = &mut short.config {
@@ -859,7 +887,9 @@ impl ReportView {
         if missing_findings > 0 {
             left_out.push(format!("{missing_findings} findings"));
         }
-        left_out.push("the chart, the `Server-Timing` breakdown and the list of checks".into());
+        left_out.push(
+            "the chart, the `Server-Timing` and traces breakdowns and the list of checks".into(),
+        );
         short.shortened = Some(format!(
             "Shortened to fit GitHub's limit of 65,536 characters per comment: left out {}. \
              The full report is in the run's job summary and in `tailgate-results.json`.",

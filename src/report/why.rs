@@ -1,15 +1,18 @@
-//! The "↳ Why" under an endpoint's first finding: the `Server-Timing` entries that
-//! explain its latency change, from the rounds of the results file
-//! ([`crate::stats::attribute`] has the method and the rule), as formatted,
-//! escaped strings for `templates/comment.md.j2`.
+//! The "↳ Why" under an endpoint's first finding: one list of the causes that
+//! explain its latency change whatever their source — `Server-Timing` entries
+//! ([`crate::stats::attribute`] has the method and the rule) and spans of the
+//! run's traces ([`crate::stats::compare_spans`], via [`super::traces`]) — from
+//! the rounds of the results file, as formatted, escaped strings for
+//! `templates/comment.md.j2`.
 
 use serde::Serialize;
 
 use super::escape;
 use crate::bench::{EndpointRun, RoundRecord};
 use crate::format;
+use crate::results::TracedEndpoint;
 use crate::side::Side;
-use crate::stats::{attribute, TimingCause, TimingPair, TimingRound};
+use crate::stats::{attribute, SpanHow, TimingCause, TimingPair, TimingRound};
 
 /// Why an endpoint's latency moved, in the direction of its finding.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -19,12 +22,21 @@ pub struct WhyView {
     /// The endpoint's own mean change per request (`+0.47 ms`), when the causes'
     /// shares are of it.
     pub endpoint_change: Option<String>,
+    /// What the shares are of: `the endpoint's mean change` (`Server-Timing`) or
+    /// `the server's mean change (root spans)` (traces alone).
+    pub basis: String,
 }
 
-/// One `Server-Timing` entry named as a cause.
+/// One cause: a `Server-Timing` entry or a span.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WhyCause {
-    /// The entry's name, escaped for inline code.
+    /// Where it comes from, as the comment names it: `` `Server-Timing` ``,
+    /// `span`.
+    pub source: String,
+    /// Whether the line names the source before it (the first cause, or one whose
+    /// source differs from the cause before it).
+    pub names_source: bool,
+    /// The entry's name or the span's key, escaped for inline code.
     pub metric: String,
     /// Its mean change per request: `+0.33 ms`.
     pub change: String,
@@ -36,6 +48,8 @@ pub struct WhyCause {
     pub head: String,
     /// Its share of the endpoint's mean change (`70 %`), when that change is clear.
     pub share: Option<String>,
+    /// How it changed, for a span (`1 → 37 calls per request (N+1)`; escaped).
+    pub detail: Option<String>,
 }
 
 /// Which way the finding the Why explains went.
@@ -102,6 +116,8 @@ fn cause(c: &TimingCause) -> WhyCause {
         }
     };
     WhyCause {
+        source: "`Server-Timing`".into(),
+        names_source: true,
         metric: escape::code(&c.name),
         change: signed_ms(c.change.change_ms),
         interval: format!(
@@ -112,28 +128,69 @@ fn cause(c: &TimingCause) -> WhyCause {
         base: side(c.on_base, c.change.base_ms),
         head: side(c.on_head, c.change.head_ms),
         share: c.share.map(format::percent),
+        detail: None,
     }
 }
 
 /// The Why of `run`'s finding that went `direction`, with intervals at
-/// `confidence`; `None` when no `Server-Timing` entry explains a meaningful share
-/// in that direction (or there are too few rounds).
-pub fn why(run: &EndpointRun, direction: Direction, confidence: f64) -> Option<WhyView> {
-    let attribution = attribute(&pairs(run), confidence)?;
+/// `confidence`: its `Server-Timing` entries and, with `traced`, its spans, largest
+/// change first; `None` when nothing explains a meaningful share in that direction
+/// (or there are too few rounds).
+pub fn why(
+    run: &EndpointRun,
+    traced: Option<&TracedEndpoint>,
+    direction: Direction,
+    confidence: f64,
+) -> Option<WhyView> {
     let slower = direction == Direction::Slower;
-    let causes: Vec<WhyCause> = attribution
-        .causes
+    let timing = attribute(&pairs(run), confidence);
+    // (a change of structure first, size): see `crate::stats::compare_spans`.
+    let mut causes: Vec<((bool, f64), WhyCause)> = timing
         .iter()
+        .flat_map(|a| a.causes.iter())
         .filter(|c| (c.change.change_ms > 0.0) == slower)
-        .map(cause)
+        .map(|c| ((true, c.change.change_ms.abs()), cause(c)))
         .collect();
+    let spans = traced.and_then(|t| super::traces::comparison(run, t, confidence));
+    if let Some(spans) = &spans {
+        let named = super::traces::why_causes(spans, direction);
+        causes.extend(
+            spans
+                .causes
+                .iter()
+                .filter(|c| (c.change.change_ms > 0.0) == slower)
+                .map(|c| (c.how == SpanHow::Time, c.change.change_ms.abs()))
+                .zip(named),
+        );
+    }
     if causes.is_empty() {
         return None;
     }
+    // One list whatever the source: changes of structure first, then the largest
+    // change (stable: a source's own order breaks ties).
+    causes.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then(b.0 .1.total_cmp(&a.0 .1)));
+    let mut causes: Vec<WhyCause> = causes.into_iter().map(|(_, c)| c).collect();
+    let mut previous: Option<String> = None;
+    for c in &mut causes {
+        c.names_source = previous.as_ref() != Some(&c.source);
+        previous = Some(c.source.clone());
+    }
     let shares = causes.iter().any(|c| c.share.is_some());
+    let timing_shares = timing
+        .as_ref()
+        .filter(|a| a.causes.iter().any(|c| c.share.is_some()));
+    let (endpoint, basis) = match (timing_shares, &spans) {
+        (Some(a), _) => (Some(a.endpoint.change_ms), "the endpoint's mean change"),
+        (None, Some(s)) => (
+            Some(s.endpoint.change_ms),
+            "the server's mean change (root spans)",
+        ),
+        (None, None) => (None, "the endpoint's mean change"),
+    };
     Some(WhyView {
         causes,
-        endpoint_change: shares.then(|| signed_ms(attribution.endpoint.change_ms)),
+        endpoint_change: endpoint.filter(|_| shares).map(signed_ms),
+        basis: basis.to_string(),
     })
 }
 
@@ -186,7 +243,7 @@ mod tests {
     #[test]
     fn a_lost_cache_is_the_why_of_a_regression_and_not_of_an_improvement() {
         let r = run(None, 0.87);
-        let why = why(&r, Direction::Slower, 0.95).unwrap();
+        let why = why(&r, None, Direction::Slower, 0.95).unwrap();
         assert_eq!(why.causes.len(), 1, "{why:?}");
         let db = &why.causes[0];
         assert_eq!(db.metric, "db");
@@ -195,13 +252,13 @@ mod tests {
         assert_eq!(db.change, "+0.87 ms");
         assert!(db.share.is_some());
         assert!(why.endpoint_change.is_some());
-        assert_eq!(super::why(&r, Direction::Faster, 0.95), None);
+        assert_eq!(super::why(&r, None, Direction::Faster, 0.95), None);
     }
 
     #[test]
     fn an_index_is_the_why_of_an_improvement() {
         let r = run(Some(0.8), 0.3);
-        let why = why(&r, Direction::Faster, 0.95).unwrap();
+        let why = why(&r, None, Direction::Faster, 0.95).unwrap();
         assert_eq!(why.causes[0].change, "−0.50 ms");
         assert!(why.causes[0].interval.starts_with("[−"), "{why:?}");
     }

@@ -24,6 +24,7 @@ mod recompute;
 mod rightsizing;
 mod run_context;
 mod together;
+mod traces;
 
 pub use config_note::{ConfigChange, ConfigNote, ConfigOrigin};
 pub use file::{check_schema, parse, read, schema_major, write, ReadError};
@@ -34,6 +35,7 @@ pub use recompute::recompute;
 pub use rightsizing::{Rightsizing, RightsizingRow};
 pub use run_context::RunContext;
 pub use together::{Dropped, PhaseTogether, ShardClock, Together};
+pub use traces::{TraceCounts, TracedEndpoint, TracedRound, TracesResults};
 
 /// Now, as RFC 3339 in UTC: how the results file writes a time.
 pub fn now_rfc3339() -> String {
@@ -100,6 +102,10 @@ pub struct RunResults {
     /// of a template parameter, judged by its SLOs alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rightsizing: Option<Rightsizing>,
+    /// What the run's traces said (`traces:` enabled): the spans of each side of
+    /// each round and what the receiver dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<TracesResults>,
 }
 
 /// A shard of a run (`tailgate run --shard I/N`), or the merge of all N.

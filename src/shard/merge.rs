@@ -468,6 +468,12 @@ fn add(parts: Vec<Part>, together: Together) -> RunResults {
                 }
             }
         }
+        // traces (issue 27): the shards traced the same rounds; their spans add up.
+        if let Some(theirs) = &p.results.traces {
+            out.traces
+                .get_or_insert_with(Default::default)
+                .absorb(theirs);
+        }
         out.started_at = out.started_at.clone().min(p.results.started_at.clone());
         server_side |= p.results.cost.is_some() || p.results.server.is_some();
         warnings.extend(

@@ -139,7 +139,7 @@ pub struct TimingAttribution {
 }
 
 /// The paired change of `(base, head)` values, one pair per round.
-fn paired(values: &[(f64, f64)], confidence: f64) -> PairedChange {
+pub(crate) fn paired(values: &[(f64, f64)], confidence: f64) -> PairedChange {
     let n = values.len() as f64;
     let mut moments = Moments::default();
     let mut diffs = Vec::with_capacity(values.len());

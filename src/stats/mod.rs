@@ -157,6 +157,7 @@ mod input;
 mod numeric;
 mod sampling;
 pub mod sequential;
+mod spans;
 mod summary;
 
 pub use attribution::{
@@ -179,5 +180,9 @@ pub use decide::{
 pub use input::{
     nearest_rank, quantile_ms, quantile_us, Metric, PairedRounds, Percentile, RoundCounters,
     RoundObs, Scale, StatsError,
+};
+pub use spans::{
+    compare_spans, GroupSums, SpanCause, SpanComparison, SpanHow, SpanPair, SpanRound, SpanRow,
+    SpanSums, MAX_CHILDREN,
 };
 pub use summary::{summarize, LatencySummary, SideSummary};

@@ -167,6 +167,7 @@ pub fn results(head_sha: &str, run_id: u64, factor: f64) -> RunResults {
         acceptance: None,
         rightsizing: None,
         shard: None,
+        traces: None,
     }
 }
 

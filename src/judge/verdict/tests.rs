@@ -37,6 +37,7 @@ fn config(mode: Mode, endpoints: Vec<Endpoint>) -> Config {
         secrets: Default::default(),
         history: Default::default(),
         accept_label: None,
+        traces: Default::default(),
     }
 }
 
