@@ -2,7 +2,9 @@
 //! [`Problem`] (the position comes from the [`Index`] by field path) and the
 //! conversion goes on, so one run reports everything.
 
-use super::error::{Problem, ProblemKind};
+use std::time::Duration;
+
+use super::error::{shape_help, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
 use super::schema;
 
@@ -76,5 +78,40 @@ impl<'a> Checker<'a> {
             message,
             help,
         });
+    }
+}
+
+/// Record a problem unless `d` is more than zero.
+pub(crate) fn positive(d: Duration, path: &FieldPath, check: &mut Checker) {
+    if d.is_zero() {
+        check.value(path, "must be more than 0s", shape_help(path));
+    }
+}
+
+/// Narrow a whole number to `min..=max`, recording a problem if it is outside.
+pub(crate) fn in_range(
+    value: u64,
+    min: u64,
+    max: u64,
+    path: &FieldPath,
+    check: &mut Checker,
+) -> Option<u32> {
+    let key = path.last_key().unwrap_or("the value");
+    if value < min {
+        check.value(
+            path,
+            format!("`{key}` is {value}; it must be at least {min}"),
+            shape_help(path),
+        );
+        None
+    } else if value > max {
+        check.value(
+            path,
+            format!("`{key}` is {value}; it can be at most {max}"),
+            shape_help(path),
+        );
+        None
+    } else {
+        u32::try_from(value).ok()
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::checker::positive;
 use super::checker::Checker;
 use super::index::FieldPath;
 use super::model::{CloudFormationDeploy, CommandDeploy, DeployConfig};
@@ -12,7 +13,6 @@ use super::raw::{
     RawArchitecture, RawCloudFormationDeploy, RawCommandDeploy, RawCost, RawGateway, RawMoney,
     RawPrices, StringMap,
 };
-use super::validate::positive;
 use crate::cost::{
     ApiGatewayKind, Architecture, CostModel, Currency, Money, PriceOverrides, Prices,
 };
@@ -233,7 +233,7 @@ pub(crate) fn cloudformation(
             tags.push((key, value));
         }
     }
-    let ready = super::validate::remote_ready(raw.ready, &path.key("ready"), check);
+    let ready = super::ready::remote_ready(raw.ready, &path.key("ready"), check);
     let sides = side_build(raw.build, raw.build_timeout, raw.worktree, path, check);
     let bucket = match raw.bucket {
         Some(b) if !valid_bucket(&b) => {
@@ -425,7 +425,7 @@ pub(crate) fn command(
     positive(up_timeout, &path.key("up_timeout"), check);
     let down_timeout = raw.down_timeout.map_or(defaults.down_timeout, |d| d.0);
     positive(down_timeout, &path.key("down_timeout"), check);
-    let ready = super::validate::remote_ready(raw.ready, &path.key("ready"), check);
+    let ready = super::ready::remote_ready(raw.ready, &path.key("ready"), check);
     let sides = side_build(raw.build, raw.build_timeout, raw.worktree, path, check);
     let functions = raw.functions.unwrap_or_default();
     for (i, f) in functions.iter().enumerate() {

@@ -13,11 +13,11 @@
 use std::time::Duration;
 
 use super::checker::Checker;
+use super::checker::{in_range, positive};
 use super::error::shape_help;
 use super::index::FieldPath;
 use super::model::{HttpVersion, LadderKind, Load, Profile};
 use super::raw::{RawLadder, RawLoad};
-use super::validate::{in_range, positive};
 
 /// The most connections a profile may use at once.
 pub(crate) const MAX_CONNECTIONS: u64 = 10_000;

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 
+use super::checker::positive;
 use super::checker::Checker;
 use super::index::FieldPath;
 use super::items::{self, ItemKeys, Role, Template};
@@ -21,7 +22,6 @@ use super::load::{self, LoadLayers};
 use super::model::{Budget, Endpoint, Fraction, Slo};
 use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawSlo};
 use super::units::{format_duration, format_percent};
-use super::validate::positive;
 use crate::cost::{Currency, Money};
 
 const LIMIT_KEYS: [&str; 4] = ["p50", "p95", "p99", "p99.9"];

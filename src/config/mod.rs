@@ -24,6 +24,7 @@ mod load;
 mod merge;
 mod model;
 mod raw;
+mod ready;
 mod schema;
 mod traces;
 pub mod units;

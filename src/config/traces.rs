@@ -3,11 +3,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::checker::in_range;
 use super::checker::Checker;
 use super::index::FieldPath;
 use super::model::TracesConfig;
 use super::raw::RawTraces;
-use super::validate::in_range;
 
 /// `traces:`; absent means off. A section written is on unless `enabled: false`.
 pub(crate) fn traces(

@@ -7,19 +7,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::checker::Checker;
+use super::checker::{in_range, positive, Checker};
 use super::cloud;
-use super::error::{shape_help, ConfigError, Problem, ProblemKind};
+use super::error::{ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
 use super::load;
 use super::merge;
 use super::model::{
     Baseline, CompareConfig, Config, DeployConfig, Fraction, HistoryConfig, LocalDeploy, Mode,
-    RemoteReady, StoreLocation, TlsSettings,
+    StoreLocation, TlsSettings,
 };
 use super::raw::{
-    RawBaseline, RawCompare, RawConfig, RawDeploy, RawHistory, RawLocalDeploy, RawMode,
-    RawRemoteReady, RawTls, RawUrlDeploy,
+    RawBaseline, RawCompare, RawConfig, RawDeploy, RawHistory, RawLocalDeploy, RawMode, RawTls,
+    RawUrlDeploy,
 };
 use super::units::format_percent;
 
@@ -264,49 +264,11 @@ fn url_deploy(raw: RawUrlDeploy, path: &FieldPath, check: &mut Checker) -> Optio
     };
     let base = side(raw.base, "base");
     let head = side(raw.head, "head");
-    let ready = remote_ready(raw.ready, &path.key("ready"), check);
+    let ready = super::ready::remote_ready(raw.ready, &path.key("ready"), check);
     Some(DeployConfig::Url {
         base: base?,
         head: head?,
         ready: ready?,
-    })
-}
-
-/// `ready:` of a deployer whose targets tailgate polls before the first round.
-pub(crate) fn remote_ready(
-    raw: Option<RawRemoteReady>,
-    path: &FieldPath,
-    check: &mut Checker,
-) -> Option<RemoteReady> {
-    let defaults = RemoteReady::default();
-    let Some(raw) = raw else {
-        return Some(defaults);
-    };
-    let ready_path = raw.path.unwrap_or(defaults.path);
-    if !ready_path.starts_with('/') {
-        check.value(
-            &path.key("path"),
-            format!("{ready_path:?} does not start with `/`"),
-            "write the path to poll until the side answers, e.g. `/healthz`",
-        );
-        return None;
-    }
-    let timeout = raw.timeout.map_or(defaults.timeout, |d| d.0);
-    positive(timeout, &path.key("timeout"), check);
-    let interval = raw.interval.map_or(defaults.interval, |d| d.0);
-    positive(interval, &path.key("interval"), check);
-    if interval > timeout {
-        check.value(
-            &path.key("interval"),
-            "the interval is longer than the timeout, so the side would be polled once",
-            "make `interval` shorter than `timeout`, e.g. `interval: 1s`",
-        );
-    }
-    Some(RemoteReady {
-        path: ready_path,
-        timeout,
-        interval,
-        status: raw.status.map(|s| s.0).unwrap_or_default(),
     })
 }
 
@@ -394,41 +356,6 @@ fn local_deploy(
             .unwrap_or(Duration::from_secs(10)),
         env,
     }))
-}
-
-/// Record a problem unless `d` is more than zero.
-pub(crate) fn positive(d: Duration, path: &FieldPath, check: &mut Checker) {
-    if d.is_zero() {
-        check.value(path, "must be more than 0s", shape_help(path));
-    }
-}
-
-/// Narrow a whole number to `min..=max`, recording a problem if it is outside.
-pub(crate) fn in_range(
-    value: u64,
-    min: u64,
-    max: u64,
-    path: &FieldPath,
-    check: &mut Checker,
-) -> Option<u32> {
-    let key = path.last_key().unwrap_or("the value");
-    if value < min {
-        check.value(
-            path,
-            format!("`{key}` is {value}; it must be at least {min}"),
-            shape_help(path),
-        );
-        None
-    } else if value > max {
-        check.value(
-            path,
-            format!("`{key}` is {value}; it can be at most {max}"),
-            shape_help(path),
-        );
-        None
-    } else {
-        u32::try_from(value).ok()
-    }
 }
 
 /// `tls:`: the CA file must be there now, readable, with at least one usable
