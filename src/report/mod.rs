@@ -7,6 +7,7 @@
 //! ([`escape`]); over GitHub's comment limit a shorter view is rendered
 //! ([`comment_body`]).
 
+mod cause;
 pub mod checks;
 mod details;
 pub mod escape;

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
+use super::cause::{Direction, WhyCause};
 use super::escape;
-use super::why::{Direction, WhyCause};
 use crate::bench::EndpointRun;
 use crate::format;
 use crate::results::{TracedEndpoint, TracesResults};
