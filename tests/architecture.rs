@@ -230,6 +230,132 @@ fn no_module_depends_on_itself_through_others() {
     }
 }
 
+/// The names a path prefix is followed by on `line`: `prefix::a`, `prefix::{a, b::c}`.
+fn named_after<'a>(line: &'a str, prefix: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (at, _) in line.match_indices(prefix) {
+        // `super::super::x` is read once, from its last `super::`.
+        if prefix == "super::" && line[at + prefix.len()..].starts_with("super::") {
+            continue;
+        }
+        let rest = &line[at + prefix.len()..];
+        match rest.strip_prefix('{') {
+            Some(group) => out.extend(
+                group
+                    .split('}')
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|item| item.trim().split("::").next().unwrap_or("").trim()),
+            ),
+            None => out.push(
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or(""),
+            ),
+        }
+    }
+    out
+}
+
+/// The pieces of the stage in `dir` (its files and sub-folders, not `mod.rs`,
+/// which declares and re-exports them) and, for each, the siblings its code names
+/// (`super::x`, `crate::stage::x`), with the first place it does.
+fn folder_graph(root: &Path, dir: &Path) -> Graph {
+    let stage = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut pieces = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if path.is_dir() {
+            let mut all = Vec::new();
+            files(&path, &mut all);
+            pieces.insert(name, all);
+        } else if path.extension().is_some_and(|e| e == "rs") && name != "mod" && name != "tests" {
+            pieces.insert(name, vec![path]);
+        }
+    }
+    let mut graph = Graph::new();
+    for (piece, all) in &pieces {
+        let edges = graph.entry(piece.clone()).or_default();
+        for file in all {
+            if file.file_stem().is_some_and(|s| s == "tests") {
+                continue;
+            }
+            // A file of a sub-folder reaches its stage's pieces with one more `super::`.
+            let depth = file.strip_prefix(dir).unwrap().components().count();
+            let up = "super::".repeat(depth);
+            let text = code(&std::fs::read_to_string(file).unwrap());
+            for (n, line) in text.lines().enumerate() {
+                let mut named = named_after(line, &format!("crate::{stage}::"));
+                if depth == 1 {
+                    named.extend(named_after(line, "super::"));
+                } else {
+                    // Only the `super::` chains that climb to the stage's folder.
+                    for (at, _) in line.match_indices(&up) {
+                        if at >= "super::".len() && line[..at].ends_with("super::") {
+                            continue;
+                        }
+                        named.extend(named_after(
+                            &line[at + up.len() - "super::".len()..],
+                            "super::",
+                        ));
+                    }
+                }
+                for other in named {
+                    if other != piece && pieces.contains_key(other) {
+                        edges.entry(other.to_string()).or_insert_with(|| {
+                            format!("{}:{}", file.strip_prefix(root).unwrap().display(), n + 1)
+                        });
+                    }
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// Inside a stage's folder too: no file depends on itself through its siblings
+/// (a piece two others share moves to a file of its own).
+#[test]
+fn no_circle_inside_a_stages_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut circles = Vec::new();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("src")).unwrap().flatten() {
+        let dir = entry.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let graph = folder_graph(root, &dir);
+        seen += graph.values().filter(|e| !e.is_empty()).count();
+        if let Some(circle) = find_circle(&graph) {
+            circles.push(format!("{}:\n{}", dir.display(), circle.join("\n")));
+        }
+    }
+    assert!(
+        seen > 10,
+        "the scan sees the folders' pieces naming each other"
+    );
+    assert!(
+        circles.is_empty(),
+        "circles inside a stage's folder (docs/architecture.md):\n{}",
+        circles.join("\n\n")
+    );
+}
+
+#[test]
+fn the_folder_scan_reads_super_and_crate_paths() {
+    assert_eq!(
+        named_after("use super::{a, b::C}; super::super::d::e()", "super::"),
+        vec!["a", "b", "d"]
+    );
+    assert_eq!(
+        named_after("crate::bench::record::X", "crate::bench::"),
+        vec!["record"]
+    );
+}
+
 #[test]
 fn the_circle_check_finds_a_circle() {
     let edge = |to: &str| (to.to_string(), "here".to_string());
