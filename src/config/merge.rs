@@ -1,5 +1,5 @@
 //! Endpoints and the layered settings they inherit: the load profile (built-in
-//! defaults <- top-level `load` <- the endpoint's `load`, in `load.rs`), the SLOs
+//! defaults <- top-level `load` <- the endpoint's `load`, in `profile.rs`), the SLOs
 //! (`defaults.slo` <- the endpoint's `slo`) and the budgets (`defaults.budget`
 //! <- the endpoint's `budget`), merged key by key.
 //!
@@ -18,8 +18,8 @@ use super::checker::positive;
 use super::checker::Checker;
 use super::index::FieldPath;
 use super::items::{self, ItemKeys, Role, Template};
-use super::load::{self, LoadLayers};
 use super::model::{Budget, Endpoint, Fraction, Slo};
+use super::profile::{self, LoadLayers};
 use super::raw::{RawBudget, RawDefaults, RawEndpoint, RawSlo};
 use super::units::{format_duration, format_percent};
 use crate::cost::{Currency, Money};
@@ -382,7 +382,7 @@ fn endpoint(
         }));
         items::check_variables(&templates, items, path, check);
     }
-    let endpoint_load = load::endpoint_load(load, raw.load.as_ref(), &path.key("load"), check);
+    let endpoint_load = profile::endpoint_load(load, raw.load.as_ref(), &path.key("load"), check);
     Some(Endpoint {
         name: name?,
         method: method?,

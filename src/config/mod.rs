@@ -6,7 +6,7 @@
 //! 2. deserialize what the user wrote into raw structs, parsing units on the way
 //!    (`raw.rs`, `units.rs`);
 //! 3. validate and merge into the domain types of `model.rs` (`validate.rs`,
-//!    `load.rs`, `merge.rs`), reading the files the config names (`items.rs`,
+//!    `profile.rs` (load profiles), `merge.rs`), reading the files the config names (`items.rs`,
 //!    `csv.rs`);
 //! 4. report every problem with its file, line, column, field path and a help
 //!    line ([`ConfigError`], `error.rs`).
@@ -20,9 +20,9 @@ mod error;
 mod index;
 mod interpolate;
 mod items;
-mod load;
 mod merge;
 mod model;
+mod profile;
 mod raw;
 mod ready;
 mod schema;

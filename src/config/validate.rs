@@ -11,12 +11,12 @@ use super::checker::{in_range, positive, Checker};
 use super::cloud;
 use super::error::{ConfigError, Problem, ProblemKind};
 use super::index::{FieldPath, Index};
-use super::load;
 use super::merge;
 use super::model::{
     Baseline, CompareConfig, Config, DeployConfig, Fraction, HistoryConfig, LocalDeploy, Mode,
     StoreLocation, TlsSettings,
 };
+use super::profile;
 use super::raw::{
     RawBaseline, RawCompare, RawConfig, RawDeploy, RawHistory, RawLocalDeploy, RawMode, RawTls,
     RawUrlDeploy,
@@ -43,7 +43,7 @@ pub(crate) fn validate(
     let cost_path = root.key("cost");
     let currency = cloud::currency(raw.cost.as_ref(), &cost_path, &mut check);
     let cost = currency.and_then(|c| cloud::cost(raw.cost, c, &cost_path, &mut check));
-    let load = load::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
+    let load = profile::top_load(raw.load.as_ref(), &root.key("load"), &mut check);
     let compare = compare(raw.compare, &root.key("compare"), &mut check);
     let tls = tls(raw.tls, &root.key("tls"), base_dir, &mut check);
     let history = history(raw.history, &root.key("history"), base_dir, &mut check);
