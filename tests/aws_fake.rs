@@ -19,11 +19,11 @@ use fake::{describe_stacks_xml, no_such_stack, ok_xml, stack_event, stack_events
 use tailgate::aws::AwsError;
 use tailgate::config::CloudFormationDeploy;
 use tailgate::cost::{ApiGatewayKind, Architecture};
+use tailgate::deploy::cloudformation::reap::{self, ReapAction, ReapRequest};
 use tailgate::deploy::cloudformation::stack::Applied;
 use tailgate::deploy::cloudformation::stack::Polling;
-use tailgate::deploy::cloudformation::sweep::{self, SweepAction, SweepRequest};
 use tailgate::deploy::cloudformation::{functions_of, gateway_of};
-use tailgate::deploy::{Cleanup, CloudFormationDeployer, DeployError, Deployer, StackContext};
+use tailgate::deploy::{CloudFormationDeployer, DeployError, Deployer, StackContext, TeardownList};
 use tailgate::server_side::{logs, xray};
 use tailgate::side::Side;
 
@@ -107,7 +107,7 @@ async fn a_failed_create_quotes_the_failing_resources_and_is_deleted() {
     })
     .await;
     let clients = creds::clients_for(&aws.url).await;
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = deployer("preview.json", clients)
         .deploy(Side::Head, &cleanup)
         .await
@@ -178,7 +178,7 @@ async fn no_updates_to_perform_is_success_and_sam_is_sent_with_auto_expand() {
     })
     .await;
     let clients = creds::clients_for(&aws.url).await;
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let target = deployer("sam.yaml", clients)
         .deploy(Side::Head, &cleanup)
         .await
@@ -371,7 +371,7 @@ async fn the_sweep_follows_tagging_pages_and_skips_deleted_stacks() {
     })
     .await;
     let clients = creds::clients_for(&aws.url).await;
-    let request = SweepRequest {
+    let request = ReapRequest {
         repo: Some("acme/orders".into()),
         closed_prs: vec![],
         now: time::OffsetDateTime::now_utc(),
@@ -381,11 +381,11 @@ async fn the_sweep_follows_tagging_pages_and_skips_deleted_stacks() {
         timeout: Duration::from_secs(5),
         interval: Duration::from_millis(5),
     };
-    let listed = sweep::sweep(&clients, &request, polling).await.unwrap();
+    let listed = reap::reap(&clients, &request, polling).await.unwrap();
     assert_eq!(aws.count("GetResources"), 2);
     let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, vec!["tailgate-a-pr1-base", "tailgate-a-pr1-head"]);
-    assert!(listed.iter().all(|s| s.action == SweepAction::WouldDelete));
+    assert!(listed.iter().all(|s| s.action == ReapAction::WouldDelete));
     assert_eq!(
         deletes.load(Ordering::SeqCst),
         0,
@@ -409,7 +409,7 @@ async fn access_errors_name_the_code_and_never_the_secret() {
     })
     .await;
     let clients = creds::clients_for(&aws.url).await;
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = deployer("preview.json", clients.clone())
         .deploy(Side::Base, &cleanup)
         .await
@@ -488,7 +488,7 @@ async fn a_rolled_back_stack_is_replaced_and_a_raw_create_error_still_deletes() 
     })
     .await;
     let clients = creds::clients_for(&aws.url).await;
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = deployer("preview.json", clients)
         .deploy(Side::Head, &cleanup)
         .await

@@ -16,13 +16,13 @@ use std::time::Duration;
 use tailgate::aws::AwsClients;
 use tailgate::config::CloudFormationDeploy;
 use tailgate::cost::{ApiGatewayKind, Architecture};
+use tailgate::deploy::cloudformation::reap::{self, ReapAction, ReapReason, ReapRequest};
 use tailgate::deploy::cloudformation::stack::Applied;
 use tailgate::deploy::cloudformation::stack::{self, Polling, StackSpec};
-use tailgate::deploy::cloudformation::sweep::{self, SweepAction, SweepReason, SweepRequest};
 use tailgate::deploy::cloudformation::tags::{keys, StackIdentity};
 use tailgate::deploy::cloudformation::{functions_of, gateway_of};
 use tailgate::deploy::Target;
-use tailgate::deploy::{Cleanup, CloudFormationDeployer, Deployer, StackContext};
+use tailgate::deploy::{CloudFormationDeployer, Deployer, StackContext, TeardownList};
 use tailgate::side::Side;
 
 fn template() -> PathBuf {
@@ -68,7 +68,7 @@ async fn create_read_tag_and_delete_both_sides() {
     };
     let clients = creds::clients_for(&session.moto.url).await;
     let deployer = CloudFormationDeployer::new(settings(), context(42, "2222222"), clients.clone());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let base = deployer
         .deploy(Side::Base, &cleanup)
         .await
@@ -127,7 +127,7 @@ async fn a_rerun_updates_the_same_stack() {
     let clients = creds::clients_for(&session.moto.url).await;
     // A first run was killed before its teardown: its stack is still there.
     let first = CloudFormationDeployer::new(settings(), context(7, "aaaaaaa"), clients.clone());
-    let orphaned = Cleanup::new();
+    let orphaned = TeardownList::new();
     first
         .deploy(Side::Head, &orphaned)
         .await
@@ -135,7 +135,7 @@ async fn a_rerun_updates_the_same_stack() {
 
     // The rerun (new head sha) updates that stack rather than creating a second one.
     let rerun = CloudFormationDeployer::new(settings(), context(7, "bbbbbbb"), clients.clone());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let target = rerun.deploy(Side::Head, &cleanup).await.expect("rerun");
     assert_ne!(target.aws.as_ref().unwrap().applied, Some(Applied::Created));
     let live = moto_support::live_tailgate_stacks(&clients).await;
@@ -167,7 +167,7 @@ async fn a_missing_url_output_fails_and_still_deletes_the_stack() {
     let mut s = settings();
     s.url_output = "NoSuchOutput".into();
     let deployer = CloudFormationDeployer::new(s, context(3, "ccc"), clients.clone());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = deployer
         .deploy(Side::Base, &cleanup)
         .await
@@ -190,7 +190,7 @@ async fn a_cancelled_deploy_is_still_torn_down() {
     };
     let clients = creds::clients_for(&session.moto.url).await;
     let deployer = CloudFormationDeployer::new(settings(), context(9, "ddd"), clients.clone());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     // Drive the deploy until its stack exists, then cancel it (drop the future), as
     // the pipeline does on SIGINT/SIGTERM.
     {
@@ -257,24 +257,24 @@ async fn cleanup_sweeps_by_tag_and_expiry_with_a_dry_run() {
     let fresh = tagged_stack(&clients, 2, Side::Base, now + hour).await;
     let closed = tagged_stack(&clients, 3, Side::Head, now + hour).await;
 
-    let mut request = SweepRequest {
+    let mut request = ReapRequest {
         repo: Some("acme/orders".into()),
         closed_prs: vec![3],
         now,
         dry_run: true,
     };
-    let listed = sweep::sweep(&clients, &request, polling()).await.unwrap();
-    let mut names: Vec<(&str, SweepReason)> =
+    let listed = reap::reap(&clients, &request, polling()).await.unwrap();
+    let mut names: Vec<(&str, ReapReason)> =
         listed.iter().map(|s| (s.name.as_str(), s.reason)).collect();
     names.sort();
     assert_eq!(
         names,
         vec![
-            (expired.as_str(), SweepReason::Expired),
-            (closed.as_str(), SweepReason::PrClosed)
+            (expired.as_str(), ReapReason::Expired),
+            (closed.as_str(), ReapReason::PrClosed)
         ]
     );
-    assert!(listed.iter().all(|s| s.action == SweepAction::WouldDelete));
+    assert!(listed.iter().all(|s| s.action == ReapAction::WouldDelete));
     assert_eq!(
         moto_support::live_tailgate_stacks(&clients).await.len(),
         3,
@@ -282,15 +282,15 @@ async fn cleanup_sweeps_by_tag_and_expiry_with_a_dry_run() {
     );
 
     request.dry_run = false;
-    let swept = sweep::sweep(&clients, &request, polling()).await.unwrap();
+    let swept = reap::reap(&clients, &request, polling()).await.unwrap();
     assert_eq!(swept.len(), 2);
-    assert!(swept.iter().all(|s| s.action == SweepAction::Deleted));
+    assert!(swept.iter().all(|s| s.action == ReapAction::Deleted));
     assert_eq!(
         moto_support::live_tailgate_stacks(&clients).await,
         vec![fresh.clone()]
     );
     // A second sweep finds nothing more to do (deleted stacks are skipped).
-    assert!(sweep::sweep(&clients, &request, polling())
+    assert!(reap::reap(&clients, &request, polling())
         .await
         .unwrap()
         .is_empty());

@@ -38,8 +38,8 @@ pub fn closed_pr_of_event(payload: &str) -> Option<u64> {
 }
 
 pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
+    use crate::deploy::cloudformation::reap::ReapRequest;
     use crate::deploy::cloudformation::stack::Polling;
-    use crate::deploy::cloudformation::sweep::SweepRequest;
 
     let mut closed_prs = args.prs.clone();
     if let Some(path) = &args.event {
@@ -55,7 +55,7 @@ pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
         ..Default::default()
     })
     .await;
-    let request = SweepRequest {
+    let request = ReapRequest {
         repo: args.repo.clone(),
         closed_prs,
         now: time::OffsetDateTime::now_utc(),
@@ -65,7 +65,7 @@ pub(crate) async fn cleanup(args: CleanupArgs) -> i32 {
         timeout: std::time::Duration::from_secs(args.timeout_secs),
         interval: std::time::Duration::from_secs(5),
     };
-    if crate::deploy::cloudformation::sweep::sweep_and_print(&clients, &request, polling).await {
+    if crate::deploy::cloudformation::reap::reap_and_print(&clients, &request, polling).await {
         exit::PASS
     } else {
         exit::ERROR

@@ -446,7 +446,7 @@ async fn closed(config: &Config, ctx: &Context, number: u64) -> i32 {
         ..Default::default()
     })
     .await;
-    let request = crate::deploy::cloudformation::sweep::SweepRequest {
+    let request = crate::deploy::cloudformation::reap::ReapRequest {
         repo: ctx.repo.as_ref().map(|r| r.full_name()),
         closed_prs: vec![number],
         now: time::OffsetDateTime::now_utc(),
@@ -456,7 +456,7 @@ async fn closed(config: &Config, ctx: &Context, number: u64) -> i32 {
         timeout: stack.timeout,
         interval: stack.poll_interval,
     };
-    if crate::deploy::cloudformation::sweep::sweep_and_print(&clients, &request, polling).await {
+    if crate::deploy::cloudformation::reap::reap_and_print(&clients, &request, polling).await {
         exit::PASS
     } else {
         exit::ERROR

@@ -11,8 +11,8 @@
 //! nothing says is carried as unknown, never guessed.
 
 pub mod package;
+pub mod reap;
 pub mod stack;
-pub mod sweep;
 pub mod tags;
 pub mod template;
 
@@ -25,7 +25,7 @@ use crate::aws::{AwsClients, AwsError};
 use crate::config::CloudFormationDeploy;
 use crate::cost::{ApiGatewayKind, Architecture};
 use crate::deploy::url::normalise_url;
-use crate::deploy::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
+use crate::deploy::{BoxFuture, DeployError, Deployer, Resource, Target, TeardownList};
 use crate::side::Side;
 use stack::{Polling, StackSpec};
 use tags::StackIdentity;
@@ -142,7 +142,7 @@ impl CloudFormationDeployer {
         &self,
         side: Side,
         side_dir: &crate::deploy::checkout::SideDir,
-        cleanup: &Cleanup,
+        cleanup: &TeardownList,
     ) -> Result<Target, AwsError> {
         let template = side_dir.map(&self.dir, &self.settings.template);
         let mut spec = self.spec_at(side, &template, OffsetDateTime::now_utc())?;
@@ -376,7 +376,7 @@ impl Deployer for CloudFormationDeployer {
     fn deploy<'a>(
         &'a self,
         side: Side,
-        cleanup: &'a Cleanup,
+        cleanup: &'a TeardownList,
     ) -> BoxFuture<'a, Result<Target, DeployError>> {
         Box::pin(async move {
             let git_ref = self.identity(side).git_ref;

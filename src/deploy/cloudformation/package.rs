@@ -16,7 +16,7 @@ use super::template::Node;
 
 use super::stack::MAX_TEMPLATE_BODY;
 use crate::aws::AwsError;
-use crate::deploy::{BoxFuture, Cleanup, DeployError, Resource};
+use crate::deploy::{BoxFuture, DeployError, Resource, TeardownList};
 
 /// One property that names local files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,7 +260,7 @@ pub async fn package(
     template: &Path,
     body: &str,
     upload: Option<&Upload>,
-    cleanup: &Cleanup,
+    cleanup: &TeardownList,
 ) -> Result<Packaged, AwsError> {
     let err = |message: String| AwsError::Template {
         path: template.display().to_string(),
@@ -347,7 +347,7 @@ async fn put(
     upload: &Upload,
     key: &str,
     bytes: Vec<u8>,
-    cleanup: &Cleanup,
+    cleanup: &TeardownList,
 ) -> Result<(), AwsError> {
     // Registered first: a cancelled upload is deleted too (deleting a missing key
     // is not an error in S3).

@@ -20,7 +20,7 @@ use crate::aws::{AwsClients, AwsError};
 
 /// Which stacks to delete.
 #[derive(Debug, Clone)]
-pub struct SweepRequest {
+pub struct ReapRequest {
     /// Only stacks of this repository (`owner/name`); `None`: every repository.
     pub repo: Option<String>,
     /// Pull requests that are closed: their stacks go whatever their expiry.
@@ -34,7 +34,7 @@ pub struct SweepRequest {
 /// Why a stack is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SweepReason {
+pub enum ReapReason {
     /// Its `tailgate:expires` is in the past.
     Expired,
     /// Its pull request is closed.
@@ -44,7 +44,7 @@ pub enum SweepReason {
 /// What happened to one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SweepAction {
+pub enum ReapAction {
     /// Deleted (and waited for).
     Deleted,
     /// Dry run: would be deleted.
@@ -55,7 +55,7 @@ pub enum SweepAction {
 
 /// One swept stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SweptStack {
+pub struct ReapedStack {
     /// Stack name.
     pub name: String,
     /// Stack id (ARN).
@@ -63,16 +63,16 @@ pub struct SweptStack {
     /// Its tags.
     pub tags: BTreeMap<String, String>,
     /// Why it is swept.
-    pub reason: SweepReason,
+    pub reason: ReapReason,
     /// What was done.
-    pub action: SweepAction,
+    pub action: ReapAction,
 }
 
 /// Decide from a stack's tags whether it goes. Pure.
 pub fn reason_to_delete(
     tags: &BTreeMap<String, String>,
-    request: &SweepRequest,
-) -> Option<SweepReason> {
+    request: &ReapRequest,
+) -> Option<ReapReason> {
     if tags.get(keys::MANAGED).map(String::as_str) != Some("true") {
         return None;
     }
@@ -83,15 +83,15 @@ pub fn reason_to_delete(
     }
     let pr = tags.get(keys::PR).and_then(|p| p.parse::<u64>().ok());
     if pr.is_some_and(|n| request.closed_prs.contains(&n)) {
-        return Some(SweepReason::PrClosed);
+        return Some(ReapReason::PrClosed);
     }
     let expires = tags
         .get(keys::EXPIRES)
         .and_then(|e| OffsetDateTime::parse(e, &Rfc3339).ok());
     match expires {
-        Some(at) if at <= request.now => Some(SweepReason::Expired),
+        Some(at) if at <= request.now => Some(ReapReason::Expired),
         // No readable expiry on a managed stack: treat it as expired rather than keep it forever.
-        None => Some(SweepReason::Expired),
+        None => Some(ReapReason::Expired),
         Some(_) => None,
     }
 }
@@ -141,12 +141,12 @@ pub async fn managed_stacks(
 }
 
 /// Find and (unless dry run) delete stacks per `request`. A failed delete is reported
-/// in its row and the sweep goes on.
-pub async fn sweep(
+/// in its row and the reaping goes on.
+pub async fn reap(
     clients: &AwsClients,
-    request: &SweepRequest,
+    request: &ReapRequest,
     polling: Polling,
-) -> Result<Vec<SweptStack>, AwsError> {
+) -> Result<Vec<ReapedStack>, AwsError> {
     let mut out = Vec::new();
     for (arn, tags) in managed_stacks(clients, request.repo.as_deref()).await? {
         let Some(reason) = reason_to_delete(&tags, request) else {
@@ -163,14 +163,14 @@ pub async fn sweep(
             continue;
         }
         let action = if request.dry_run {
-            SweepAction::WouldDelete
+            ReapAction::WouldDelete
         } else {
             match stack::delete(&clients.cloudformation, &arn, polling).await {
-                Ok(()) => SweepAction::Deleted,
-                Err(err) => SweepAction::Failed(err.to_string()),
+                Ok(()) => ReapAction::Deleted,
+                Err(err) => ReapAction::Failed(err.to_string()),
             }
         };
-        out.push(SweptStack {
+        out.push(ReapedStack {
             name,
             id: arn,
             tags,
@@ -181,15 +181,15 @@ pub async fn sweep(
     Ok(out)
 }
 
-/// Run the sweep of `request` and print a line per stack; `false` when the sweep
+/// Reap the stacks of `request` and print a line per stack; `false` when the reaping
 /// or a deletion failed. `tailgate cleanup`, and `tailgate run` on a closed pull
 /// request.
-pub async fn sweep_and_print(
+pub async fn reap_and_print(
     clients: &crate::aws::AwsClients,
-    request: &SweepRequest,
+    request: &ReapRequest,
     polling: super::stack::Polling,
 ) -> bool {
-    let swept = match sweep(clients, request, polling).await {
+    let swept = match reap(clients, request, polling).await {
         Ok(swept) => swept,
         Err(err) => {
             eprintln!("tailgate cleanup: {err}");
@@ -202,9 +202,9 @@ pub async fn sweep_and_print(
     let mut failed = false;
     for s in &swept {
         let action = match &s.action {
-            SweepAction::Deleted => "deleted".to_string(),
-            SweepAction::WouldDelete => "would delete".to_string(),
-            SweepAction::Failed(why) => {
+            ReapAction::Deleted => "deleted".to_string(),
+            ReapAction::WouldDelete => "would delete".to_string(),
+            ReapAction::Failed(why) => {
                 failed = true;
                 format!("FAILED ({why})")
             }
@@ -237,8 +237,8 @@ mod tests {
         ])
     }
 
-    fn request(closed: Vec<u64>) -> SweepRequest {
-        SweepRequest {
+    fn request(closed: Vec<u64>) -> ReapRequest {
+        ReapRequest {
             repo: Some("acme/orders".into()),
             closed_prs: closed,
             now: datetime!(2030-01-01 12:00 UTC),
@@ -251,7 +251,7 @@ mod tests {
         let r = request(vec![7]);
         assert_eq!(
             reason_to_delete(&tags("1", "2030-01-01T11:00:00Z"), &r),
-            Some(SweepReason::Expired)
+            Some(ReapReason::Expired)
         );
         assert_eq!(
             reason_to_delete(&tags("1", "2030-01-01T13:00:00Z"), &r),
@@ -259,11 +259,11 @@ mod tests {
         );
         assert_eq!(
             reason_to_delete(&tags("7", "2030-01-02T00:00:00Z"), &r),
-            Some(SweepReason::PrClosed)
+            Some(ReapReason::PrClosed)
         );
         assert_eq!(
             reason_to_delete(&tags("1", "garbage"), &r),
-            Some(SweepReason::Expired)
+            Some(ReapReason::Expired)
         );
     }
 
