@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tailgate::config::CommandDeploy;
-use tailgate::deploy::{Cleanup, CommandContext, CommandDeployer, DeployError, Deployer};
+use tailgate::deploy::{CommandContext, CommandDeployer, DeployError, Deployer, TeardownList};
 use tailgate::side::Side;
 
 fn context() -> CommandContext {
@@ -33,7 +33,7 @@ async fn up_prints_a_url_and_down_gets_it() {
         "echo building >&2; echo \"side=$TAILGATE_SIDE ref=$TAILGATE_REF pr=$TAILGATE_PR stack=$TAILGATE_STACK_NAME extra=$EXTRA\" > up.txt; echo http://127.0.0.1:4321/",
         "echo \"$TAILGATE_SIDE $TAILGATE_URL\" >> down.txt",
     );
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let target = d.deploy(Side::Head, &cleanup).await.unwrap();
     assert_eq!(target.base_url, "http://127.0.0.1:4321");
     assert_eq!(target.label, "feature/x");
@@ -56,7 +56,7 @@ async fn json_outputs_name_the_url_and_reach_down() {
         "echo 'Successfully created/updated stack'; echo '{\"url\": \"https://preview.example.com\", \"FunctionName\": \"orders-fn\"}'",
         "echo \"$TAILGATE_OUTPUT_FUNCTIONNAME\" > down.txt",
     );
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let target = d.deploy(Side::Base, &cleanup).await.unwrap();
     assert_eq!(target.base_url, "https://preview.example.com");
     assert_eq!(target.outputs["FunctionName"], "orders-fn");
@@ -77,7 +77,7 @@ async fn a_failed_up_reports_its_output_and_down_still_runs() {
         "echo 'Error: stack is in ROLLBACK_COMPLETE' >&2; exit 3",
         "touch down-ran",
     );
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = d.deploy(Side::Head, &cleanup).await.unwrap_err();
     assert!(matches!(err, DeployError::Command { which: "up", .. }));
     let text = err.to_string();
@@ -93,7 +93,7 @@ async fn a_failed_up_reports_its_output_and_down_still_runs() {
 async fn up_without_a_url_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = deployer(dir.path(), "echo deployed", "true");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = d
         .deploy(Side::Head, &cleanup)
         .await
@@ -110,7 +110,7 @@ async fn a_timed_out_up_is_killed_with_its_children() {
     s.down = Some("touch down-ran".into());
     s.up_timeout = Duration::from_millis(300);
     let d = CommandDeployer::new(s, dir.path().to_path_buf(), context());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = d
         .deploy(Side::Head, &cleanup)
         .await

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tailgate::config::LocalDeploy;
-use tailgate::deploy::{Cleanup, DeployError, Deployer, LocalDeployer, Target};
+use tailgate::deploy::{DeployError, Deployer, LocalDeployer, Target, TeardownList};
 use tailgate::side::Side;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -213,7 +213,7 @@ async fn deploys_each_side_from_its_commit_and_tears_everything_down() {
     ];
     let deployer = LocalDeployer::new(cfg, "main~1".to_string(), "main".to_string());
     assert_eq!(deployer.name(), "local");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
 
     let (base, head) = tokio::join!(
         deployer.deploy(Side::Base, &cleanup),
@@ -287,7 +287,7 @@ async fn without_worktree_runs_in_the_repository() {
     let mut cfg = config(repo.path(), "exec python3 server.py");
     cfg.worktree = false;
     let deployer = LocalDeployer::new(cfg, "base-label".to_string(), "HEAD".to_string());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let target = deployer
         .deploy(Side::Head, &cleanup)
         .await
@@ -316,7 +316,7 @@ async fn a_command_that_exits_at_once_is_exited_early_with_its_output() {
     let mut cfg = config(repo.path(), "echo to stdout; echo to stderr >&2; exit 3");
     cfg.worktree = false;
     let deployer = LocalDeployer::new(cfg, "main".to_string(), "main".to_string());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
 
     let err = deployer.deploy(Side::Base, &cleanup).await.unwrap_err();
     match &err {
@@ -348,7 +348,7 @@ async fn a_command_that_never_listens_is_not_ready() {
     cfg.worktree = false;
     cfg.ready_timeout = Duration::from_secs(1);
     let deployer = LocalDeployer::new(cfg, "main".to_string(), "main".to_string());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
 
     let err = deployer.deploy(Side::Head, &cleanup).await.unwrap_err();
     match &err {
@@ -373,7 +373,7 @@ async fn server_errors_are_not_ready_but_client_errors_are() {
     cfg.worktree = false;
     cfg.ready_path = "/status/404".to_string();
     let deployer = LocalDeployer::new(cfg.clone(), "main".to_string(), "main".to_string());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     deployer
         .deploy(Side::Base, &cleanup)
         .await
@@ -407,7 +407,7 @@ async fn a_process_that_ignores_sigterm_is_killed() {
     cfg.worktree = false;
     cfg.stop_timeout = Duration::from_millis(300);
     let deployer = LocalDeployer::new(cfg, "main".to_string(), "main".to_string());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let target = deployer
         .deploy(Side::Base, &cleanup)
         .await
@@ -428,7 +428,7 @@ async fn a_missing_ref_is_a_git_error_naming_it() {
         "no-such-branch".to_string(),
         "main".to_string(),
     );
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = deployer.deploy(Side::Base, &cleanup).await.unwrap_err();
     assert!(matches!(err, DeployError::Git { .. }), "{err:?}");
     let message = err.to_string();
@@ -446,7 +446,7 @@ async fn a_repository_that_is_not_one_is_a_clear_error() {
         "main".to_string(),
         "main".to_string(),
     );
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = deployer.deploy(Side::Head, &cleanup).await.unwrap_err();
     assert!(err.to_string().contains("is not a git repository"), "{err}");
     assert!(cleanup.is_empty());
@@ -467,7 +467,7 @@ async fn a_deploy_cancelled_while_waiting_leaves_nothing_behind() {
         ),
     );
     let deployer = LocalDeployer::new(cfg, "main~1".to_string(), "main".to_string());
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
 
     let pid = tokio::select! {
         result = deployer.deploy(Side::Base, &cleanup) => panic!("deploy ended: {result:?}"),

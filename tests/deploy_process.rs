@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tailgate::deploy::{free_port, Cleanup, DeployError, ProcessSpec};
+use tailgate::deploy::{free_port, DeployError, ProcessSpec, TeardownList};
 use tailgate::side::Side;
 
 fn spec(command: &str, cwd: &Path) -> ProcessSpec {
@@ -57,7 +57,7 @@ async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
 async fn the_stop_reaches_background_children() {
     let dir = tempfile::tempdir().expect("temp dir");
     let child_file = dir.path().join("child");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec(
         &format!("sleep 600 & echo $! > '{}'; wait", child_file.display()),
         dir.path(),
@@ -79,7 +79,7 @@ async fn the_stop_reaches_background_children() {
 #[tokio::test]
 async fn stopping_a_process_that_already_exited_is_fine() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec("exit 0", dir.path()).start(&cleanup).expect("starts");
     assert!(
         eventually(|| matches!(process.try_exit_status(), Ok(Some(_)))).await,
@@ -98,7 +98,7 @@ async fn stopping_a_process_that_already_exited_is_fine() {
 #[tokio::test]
 async fn the_output_tail_is_bounded_and_reaches_the_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec(
         "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done; exit 7",
         dir.path(),
@@ -128,7 +128,7 @@ async fn the_output_tail_is_bounded_and_reaches_the_error() {
 #[tokio::test]
 async fn the_environment_reaches_the_process() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec("echo \"$GREETING\"; exit 1", dir.path())
         .start(&cleanup)
         .expect("starts");
@@ -147,7 +147,7 @@ async fn the_environment_reaches_the_process() {
 #[tokio::test]
 async fn not_ready_carries_the_last_probe_and_the_output() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec("echo still starting; exec sleep 600", dir.path())
         .start(&cleanup)
         .expect("starts");
@@ -184,7 +184,7 @@ async fn not_ready_carries_the_last_probe_and_the_output() {
 #[tokio::test]
 async fn a_bad_probe_url_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec("exec sleep 600", dir.path())
         .start(&cleanup)
         .expect("starts");
@@ -200,7 +200,7 @@ async fn a_bad_probe_url_is_refused() {
 #[tokio::test]
 async fn a_missing_directory_is_a_spawn_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let err = spec("true", &dir.path().join("missing"))
         .start(&cleanup)
         .unwrap_err();
@@ -212,7 +212,7 @@ async fn a_missing_directory_is_a_spawn_error() {
 async fn dropping_the_cleanup_kills_the_group_as_a_last_resort() {
     let dir = tempfile::tempdir().expect("temp dir");
     let child_file = dir.path().join("child");
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let process = spec(
         &format!("sleep 600 & echo $! > '{}'; wait", child_file.display()),
         dir.path(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::spawn::run;
 use super::worktree::{add_worktree, resolve_commit, toplevel};
-use super::{Cleanup, DeployError};
+use super::{DeployError, TeardownList};
 use crate::config::SideBuild;
 use crate::side::Side;
 
@@ -41,7 +41,7 @@ pub(crate) async fn prepare(
     side: Side,
     git_ref: &str,
     env: &[(String, String)],
-    cleanup: &Cleanup,
+    cleanup: &TeardownList,
 ) -> Result<SideDir, DeployError> {
     let top = match sides.worktree {
         Some(false) => None,

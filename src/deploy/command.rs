@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use super::spawn::run;
 use super::url::normalise_url;
-use super::{BoxFuture, Cleanup, DeployError, Deployer, Resource, Target};
+use super::{BoxFuture, DeployError, Deployer, Resource, Target, TeardownList};
 use crate::config::CommandDeploy;
 use crate::deploy::cloudformation::tags::StackIdentity;
 use crate::side::Side;
@@ -266,7 +266,7 @@ impl Deployer for CommandDeployer {
     fn deploy<'a>(
         &'a self,
         side: Side,
-        cleanup: &'a Cleanup,
+        cleanup: &'a TeardownList,
     ) -> BoxFuture<'a, Result<Target, DeployError>> {
         Box::pin(async move {
             let mut env = self.env(side);

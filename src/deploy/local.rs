@@ -4,14 +4,14 @@
 //! Per side: resolve the ref to a commit, `git worktree add --detach` it into a
 //! temporary directory (or run in the repository itself when `worktree` is off),
 //! start the command with `PORT` set, and poll the readiness path until it answers.
-//! The worktree and the process are registered with the run's [`Cleanup`] as each
+//! The worktree and the process are registered with the run's [`TeardownList`] as each
 //! comes to exist; the cleanup stops the process before it removes the worktree.
 
 use std::collections::BTreeMap;
 
 use super::process::{free_port, ProcessSpec};
 use super::worktree::{add_worktree, resolve_commit};
-use super::{BoxFuture, Cleanup, DeployError, Deployer, Target};
+use super::{BoxFuture, DeployError, Deployer, Target, TeardownList};
 use crate::config::LocalDeploy;
 use crate::side::Side;
 
@@ -50,7 +50,7 @@ impl LocalDeployer {
         }
     }
 
-    async fn deploy_side(&self, side: Side, cleanup: &Cleanup) -> Result<Target, DeployError> {
+    async fn deploy_side(&self, side: Side, cleanup: &TeardownList) -> Result<Target, DeployError> {
         let git_ref = self.git_ref(side);
         let (cwd, sha) = if self.cfg.worktree {
             let sha = resolve_commit(&self.cfg.repo, git_ref).await?;
@@ -127,7 +127,7 @@ impl Deployer for LocalDeployer {
     fn deploy<'a>(
         &'a self,
         side: Side,
-        cleanup: &'a Cleanup,
+        cleanup: &'a TeardownList,
     ) -> BoxFuture<'a, Result<Target, DeployError>> {
         Box::pin(self.deploy_side(side, cleanup))
     }

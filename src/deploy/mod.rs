@@ -1,13 +1,12 @@
 //! Deploy: stand up base and head, hand back targets, tear everything down.
 //!
 //! A [`Deployer`] creates a [`Target`] per side. Everything it creates (a process,
-//! a git worktree, later a cloud stack) is registered with the run's [`Cleanup`]
+//! a git worktree, later a cloud stack) is registered with the run's [`TeardownList`]
 //! *as soon as it exists*, so a run that fails or is cancelled half-way through a
 //! deploy still tears down what was created. The pipeline calls
-//! [`Cleanup::teardown_all`] on every exit path.
+//! [`TeardownList::teardown_all`] on every exit path.
 
 mod checkout;
-mod cleanup;
 pub mod clock;
 pub mod cloudformation;
 pub mod command;
@@ -16,6 +15,7 @@ mod output;
 mod process;
 mod ready;
 mod spawn;
+mod teardown;
 mod trace_env;
 mod url;
 mod worktree;
@@ -28,12 +28,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::side::Side;
 
-pub use cleanup::{Cleanup, Resource};
 pub use cloudformation::{CloudFormationDeployer, StackContext};
 pub use command::{CommandContext, CommandDeployer};
 pub use local::LocalDeployer;
 pub use process::{free_port, ProcessSpec, RunningProcess};
 pub use ready::ReadinessPoller;
+pub use teardown::{Resource, TeardownList};
 pub use trace_env::TraceExport;
 pub use url::UrlDeployer;
 
@@ -109,7 +109,7 @@ pub trait Deployer: Send + Sync {
     fn deploy<'a>(
         &'a self,
         side: Side,
-        cleanup: &'a Cleanup,
+        cleanup: &'a TeardownList,
     ) -> BoxFuture<'a, Result<Target, DeployError>>;
 
     /// Whether base and head may be deployed at the same time (they share nothing

@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use super::output::{capture, OutputTail};
 use super::ready::LocalProbe;
-use super::{BoxFuture, Cleanup, DeployError, Resource};
+use super::{BoxFuture, DeployError, Resource, TeardownList};
 use crate::side::Side;
 
 /// Time limit of one readiness probe.
@@ -80,7 +80,7 @@ impl ProcessSpec {
     /// ring buffer of the last lines ([`RunningProcess::output_tail`]).
     ///
     /// Must be called inside a Tokio runtime (it spawns the output readers).
-    pub fn start(self, cleanup: &Cleanup) -> Result<RunningProcess, DeployError> {
+    pub fn start(self, cleanup: &TeardownList) -> Result<RunningProcess, DeployError> {
         let spawn_error = |source: io::Error| DeployError::Spawn {
             command: self.command.clone(),
             side: self.side,
@@ -130,7 +130,7 @@ impl ProcessSpec {
     }
 }
 
-/// A started service. Its stop is owned by the [`Cleanup`] it was registered with;
+/// A started service. Its stop is owned by the [`TeardownList`] it was registered with;
 /// dropping this handle does not stop it.
 pub struct RunningProcess {
     inner: Arc<Inner>,

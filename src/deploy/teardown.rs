@@ -15,11 +15,11 @@ pub trait Resource: Send {
 
 /// The teardown list of one run. Shared by reference with the deployers.
 #[derive(Default)]
-pub struct Cleanup {
+pub struct TeardownList {
     items: Mutex<Vec<Box<dyn Resource>>>,
 }
 
-impl Cleanup {
+impl TeardownList {
     /// An empty list.
     pub fn new() -> Self {
         Self::default()

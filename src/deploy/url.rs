@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::config::RemoteReady;
 
-use super::{BoxFuture, Cleanup, DeployError, Deployer, Target};
+use super::{BoxFuture, DeployError, Deployer, Target, TeardownList};
 use crate::side::Side;
 
 /// Hands back fixed URLs; creates nothing, so tears down nothing.
@@ -65,7 +65,7 @@ impl Deployer for UrlDeployer {
     fn deploy<'a>(
         &'a self,
         side: Side,
-        _cleanup: &'a Cleanup,
+        _cleanup: &'a TeardownList,
     ) -> BoxFuture<'a, Result<Target, DeployError>> {
         Box::pin(async move {
             let url = match side {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{BoxFuture, Cleanup, DeployError, Resource};
+use super::{BoxFuture, DeployError, Resource, TeardownList};
 use crate::side::Side;
 
 fn deploy_error(e: crate::git::GitError) -> DeployError {
@@ -84,7 +84,7 @@ pub(crate) async fn add_worktree(
     repo: &Path,
     side: Side,
     sha: &str,
-    cleanup: &Cleanup,
+    cleanup: &TeardownList,
 ) -> Result<PathBuf, DeployError> {
     let temp_dir = make_temp_dir(side).map_err(|source| DeployError::Io {
         context: format!(

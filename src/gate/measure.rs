@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::bench::{self, EndpointRun};
 use crate::config::Config;
-use crate::deploy::{Cleanup, Deployer, Target};
+use crate::deploy::{Deployer, Target, TeardownList};
 use crate::judge::verdict::{self, EndpointComparison, EndpointLimits, Verdict};
 use crate::progress::Progress;
 use crate::report::{build_view, render_markdown};
@@ -192,7 +192,7 @@ async fn server_stage(
 async fn deploy_and_measure(
     config: &Config,
     deployer: &dyn Deployer,
-    cleanup: &Cleanup,
+    cleanup: &TeardownList,
     order: &[[Side; 2]],
     seed: u64,
     options: &RunOptions,
@@ -588,7 +588,7 @@ pub async fn judged(
         }
         _ => config,
     };
-    let cleanup = Cleanup::new();
+    let cleanup = TeardownList::new();
     let targets = tokio::sync::Mutex::new(Vec::new());
 
     let mut interrupted = false;
