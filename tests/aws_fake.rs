@@ -5,10 +5,9 @@
 //! (HTTP API, arm64), a stack that never settles, paginated CloudWatch Logs, X-Ray
 //! traces, the tagging API's pages, and an access error that must not leak the secret.
 
-#[path = "aws_support/creds.rs"]
-mod creds;
-#[path = "aws_support/fake.rs"]
-mod fake;
+mod support;
+
+use support::{creds, fake};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

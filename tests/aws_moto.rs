@@ -4,10 +4,9 @@
 //! `tailgate cleanup` command through `AWS_ENDPOINT_URL`. After every test no tailgate
 //! stack is left that is not deleted. (REPORT lines: `aws_moto_logs.rs`.)
 
-#[path = "aws_support/creds.rs"]
-mod creds;
-#[path = "aws_support/moto.rs"]
-mod moto_support;
+mod support;
+
+use support::{creds, moto as moto_support};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

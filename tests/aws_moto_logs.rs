@@ -2,10 +2,9 @@
 //! `put_log_events` are read back into cold starts and a cost per request equal to a
 //! hand computation, and the whole server-side stage prices base and head.
 
-#[path = "aws_support/creds.rs"]
-mod creds;
-#[path = "aws_support/moto.rs"]
-mod moto_support;
+mod support;
+
+use support::{creds, moto as moto_support};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,10 +5,9 @@
 //! the lines of every round's window, prices every (round, side), fails the +5 % cost
 //! budget with the cost per 1M a hand computation gives, and deletes both stacks.
 
-#[path = "aws_support/creds.rs"]
-mod creds;
-#[path = "aws_support/moto.rs"]
-mod moto_support;
+mod support;
+
+use support::{creds, moto as moto_support};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -5,10 +5,9 @@
 //! from moto while the stacks exist: the S3 object and the function's CodeSha256)
 //! is that side's commit; afterwards no stack, object or worktree is left.
 
-#[path = "aws_support/creds.rs"]
-mod creds;
-#[path = "aws_support/moto.rs"]
-mod moto_support;
+mod support;
+
+use support::{creds, moto as moto_support};
 #[expect(
     dead_code,
     unused_imports,

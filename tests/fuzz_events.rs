@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-#[path = "fuzz_support/json.rs"]
-mod json;
+mod support;
+
+use support::json;
 
 use json::pointers;
 use proptest::prelude::*;

@@ -4,14 +4,9 @@
 //! named in the report; the accept label passes a failing verdict for the head
 //! commit it was added on, and only that one.
 
-#[path = "aws_support/creds.rs"]
-mod creds;
-#[path = "aws_support/moto.rs"]
-#[expect(
-    dead_code,
-    reason = "shared moto helpers; the stacks ones are not needed here"
-)]
-mod moto_support;
+mod support;
+
+use support::{creds, moto as moto_support};
 #[expect(
     dead_code,
     unused_imports,
