@@ -37,19 +37,13 @@ fn run_with_timings(name: &str) -> EndpointRun {
                     )),
                 }
             }
-            rounds.push(RoundRecord {
+            rounds.push(RoundRecord::new(
                 round,
                 side,
-                position: position as u8,
-                elapsed: Duration::from_secs(1),
+                position as u8,
+                Duration::from_secs(1),
                 data,
-                pacing: None,
-                window: None,
-                cpu: None,
-                cost: None,
-                generator_cpu: None,
-                generator_saturated: false,
-            });
+            ));
         }
     }
     EndpointRun {

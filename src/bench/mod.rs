@@ -141,6 +141,33 @@ pub struct EndpointRun {
     pub missed: Vec<Missed>,
 }
 
+impl RoundRecord {
+    /// A round of `side` measured into `data` over `elapsed`, with nothing else
+    /// known yet (no pacing, window, CPU time, cost or generator load): what the
+    /// engine fills in as it learns it.
+    pub fn new(
+        round: u32,
+        side: Side,
+        position: u8,
+        elapsed: Duration,
+        data: Recorder,
+    ) -> RoundRecord {
+        RoundRecord {
+            round,
+            side,
+            position,
+            elapsed,
+            data,
+            pacing: None,
+            window: None,
+            cpu: None,
+            cost: None,
+            generator_cpu: None,
+            generator_saturated: false,
+        }
+    }
+}
+
 impl EndpointRun {
     /// An endpoint's run of `rounds`, measured from its first round on (no first
     /// requests, no stop, nothing missed yet).

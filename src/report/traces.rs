@@ -286,31 +286,16 @@ mod tests {
             for side in Side::BOTH {
                 let mut data = Recorder::default();
                 data.success(Duration::from_millis(2), 0);
-                rounds.push(RoundRecord {
+                rounds.push(RoundRecord::new(
                     round,
                     side,
-                    position: 0,
-                    elapsed: Duration::from_secs(1),
+                    0,
+                    Duration::from_secs(1),
                     data,
-                    pacing: None,
-                    window: None,
-                    cpu: None,
-                    cost: None,
-                    generator_cpu: None,
-                    generator_saturated: false,
-                });
+                ));
             }
         }
-        EndpointRun {
-            name: "GET /x".into(),
-            method: "GET".into(),
-            path: "/x".into(),
-            profile: String::new(),
-            rounds,
-            first_requests: Vec::new(),
-            stop: None,
-            missed: Vec::new(),
-        }
+        EndpointRun::new("GET /x", "GET", "/x", String::new(), rounds)
     }
 
     /// Head runs the hostile statement 10 times per request, base once.

@@ -189,19 +189,13 @@ mod tests {
                         None => data.server_timing("cache;dur=0.01"),
                     }
                 }
-                rounds.push(RoundRecord {
+                rounds.push(RoundRecord::new(
                     round,
                     side,
-                    position: 0,
-                    elapsed: Duration::from_secs(1),
+                    0,
+                    Duration::from_secs(1),
                     data,
-                    pacing: None,
-                    window: None,
-                    cpu: None,
-                    cost: None,
-                    generator_cpu: None,
-                    generator_saturated: false,
-                });
+                ));
             }
         }
         EndpointRun::new("GET /x", "GET", "/x", String::new(), rounds)

@@ -361,19 +361,13 @@ pub fn measured_results(head_sha: &str, run_id: u64, factor: f64) -> RunResults 
                 for (position, side) in Side::BOTH.into_iter().enumerate() {
                     let drift = 1.0 + 0.01 * f64::from(round % 3);
                     let ms = 40.0 * drift * if side == Side::Head { slow } else { 1.0 };
-                    rounds.push(RoundRecord {
+                    rounds.push(RoundRecord::new(
                         round,
                         side,
-                        position: position as u8,
-                        elapsed: Duration::from_secs(2),
-                        data: round_data(ms, 1_000),
-                        pacing: None,
-                        window: None,
-                        cpu: None,
-                        cost: None,
-                        generator_cpu: None,
-                        generator_saturated: false,
-                    });
+                        position as u8,
+                        Duration::from_secs(2),
+                        round_data(ms, 1_000),
+                    ));
                 }
             }
             EndpointRun {
