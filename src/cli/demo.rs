@@ -94,11 +94,7 @@ pub(crate) async fn demo(args: DemoArgs) -> i32 {
             head_label: "sample-service (head variant)".into(),
             ..RunContext::default()
         },
-        release: false,
-        history: None,
-        shard: None,
-        start: None,
-        traces: None,
+        ..RunOptions::default()
     };
     let outcome = match gate::measure(&config, &deployer, &options, &progress).await {
         Ok(outcome) => outcome,

@@ -474,11 +474,7 @@ pub(crate) async fn calibrate(args: CalibrateArgs) -> i32 {
             head_label: label,
             ..RunContext::default()
         },
-        release: false,
-        history: None,
-        shard: None,
-        start: None,
-        traces: None,
+        ..RunOptions::default()
     };
     let outcome = match gate::measure(&config, deployer.as_ref(), &options, &progress).await {
         Ok(o) => o,
