@@ -8,6 +8,7 @@
 //! ([`comment_body`]).
 
 mod cause;
+mod chart;
 pub mod checks;
 mod details;
 pub mod escape;
@@ -18,17 +19,20 @@ mod render;
 mod rightsizing;
 pub mod server_side;
 mod shards;
+mod table;
+mod timings;
 mod traces;
 mod view;
 mod why;
 
+pub use chart::ChartView;
 pub use details::ConfigView;
 pub use marker::Marker;
 pub use render::RenderError;
+pub use table::EndpointRow;
+pub use timings::TimingRow;
 pub use traces::{TraceRowView, TracedEndpointView, TracesView};
-pub use view::{
-    build_view, ChartView, CheckRow, EndpointRow, FindingView, Headline, ReportView, TimingRow,
-};
+pub use view::{build_view, CheckRow, FindingView, Headline, ReportView};
 pub use why::{WhyCause, WhyView};
 
 use crate::results::RunResults;

@@ -3,17 +3,17 @@
 
 use serde::Serialize;
 
+use super::chart::{chart, ChartView};
 use super::checks::describe_change;
 use super::escape;
+use super::table::{common_slos, endpoint_rows, level_icon, point_text, EndpointRow};
+use super::timings::{timing_rows, TimingRow};
 use super::why::{why, Direction, WhyView};
-use crate::bench::EndpointRun;
 use crate::format;
 use crate::judge::verdict::{
-    Change, ChangeKind, ChangeState, Check, CheckKind, EndpointComparison, Level, Metric,
-    MetricComparison,
+    Check, CheckKind, EndpointComparison, Level, Metric, MetricComparison,
 };
 use crate::results::RunResults;
-use crate::side::Side;
 
 /// Everything a report shows.
 #[derive(Debug, Clone, Serialize)]
@@ -100,62 +100,6 @@ pub struct Headline {
     pub level: String,
 }
 
-/// One endpoint's row of the table.
-#[derive(Debug, Clone, Serialize)]
-pub struct EndpointRow {
-    /// `GET /orders` (user text, escaped by the template).
-    pub name: String,
-    /// p50 cell.
-    pub p50: String,
-    /// p95 cell.
-    pub p95: String,
-    /// p99 cell.
-    pub p99: String,
-    /// Error rate cell.
-    pub errors: String,
-    /// Throughput cell.
-    pub rps: String,
-    /// Cost per million requests cell (`—` when not priced).
-    pub cost: String,
-    /// The endpoint's outcome over all its checks: the worst level, the limits it
-    /// broke or may break, and its SLOs unless the column header names them.
-    pub gate: String,
-    /// Whether a check of this endpoint failed or warned (kept in the short view).
-    pub attention: bool,
-}
-
-/// Data of the p99 chart: one bar per endpoint, head's p99 as a multiple of
-/// base's (1 = unchanged), and a line at 1, so a regression is a bar above the
-/// line and an improvement one below it whatever the endpoints' absolute
-/// latencies are, and no series can hide another.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChartView {
-    /// Endpoint names (escaped for Mermaid).
-    pub labels: Vec<String>,
-    /// Head p99 ÷ base p99 per endpoint.
-    pub ratios: Vec<String>,
-    /// The reference line: 1 per endpoint.
-    pub unchanged: Vec<String>,
-    /// Top of the y axis.
-    pub max: String,
-}
-
-/// One `Server-Timing` metric of one endpoint.
-#[derive(Debug, Clone, Serialize)]
-pub struct TimingRow {
-    /// Endpoint name.
-    pub endpoint: String,
-    /// Metric name.
-    pub metric: String,
-    /// Mean per request on base (`—` when absent).
-    pub base: String,
-    /// Mean per request on head.
-    pub head: String,
-    /// Set when this part's mean exceeds the endpoint's `total` on a side: the
-    /// server's own numbers disagree, and the report says so.
-    pub note: String,
-}
-
 /// One check, for the details list.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckRow {
@@ -169,33 +113,8 @@ pub struct CheckRow {
     pub reason: String,
 }
 
-fn level_icon(level: Level) -> &'static str {
-    match level {
-        Level::Pass => "✅",
-        Level::Warn => "⚠️",
-        Level::Fail => "❌",
-        Level::Error => "💥",
-    }
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Mean `Server-Timing` duration per response of one side, by metric name: every
-/// metric over the same denominator (all responses, counting 0 where a response
-/// did not carry it), so parts and their total are comparable.
-fn timing_means(run: &EndpointRun, side: Side) -> Vec<(String, f64)> {
-    let merged = run.merged(side);
-    let responses: u64 = merged.statuses.values().sum();
-    if responses == 0 {
-        return Vec::new();
-    }
-    merged
-        .server_timing
-        .iter()
-        .map(|(name, sum)| (name.clone(), sum.total_ms / responses as f64))
-        .collect()
 }
 
 /// One line per gated percentile the rounds could not estimate, naming its
@@ -238,186 +157,6 @@ fn not_judged(verdict: &crate::judge::verdict::Verdict) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// A change and its interval as one unbreakable piece (non-breaking spaces), so a
-/// narrow table cell never wraps a bracket away from its number.
-fn interval_text(c: &Change) -> String {
-    nbsp(&match c.kind {
-        ChangeKind::Ratio => {
-            let [point, low, high] = format::ratio_change(c.point, c.low, c.high);
-            format!("{point} [{low}, {high}]")
-        }
-        ChangeKind::Difference => format!(
-            "{} [{}, {}] points",
-            format::signed_percent(c.point),
-            format::signed_percent(c.low),
-            format::signed_percent(c.high)
-        ),
-    })
-}
-
-/// A change without its interval: `−65 %`, `×104`, `+0.1 % points`.
-fn point_text(c: &Change) -> String {
-    nbsp(&match c.kind {
-        ChangeKind::Ratio => {
-            let [point, _, _] = format::ratio_change(c.point, c.low, c.high);
-            point
-        }
-        ChangeKind::Difference => format!("{} points", format::signed_percent(c.point)),
-    })
-}
-
-/// `s` with its spaces made non-breaking.
-fn nbsp(s: &str) -> String {
-    s.replace(' ', "\u{a0}")
-}
-
-fn state_icon(m: &MetricComparison, failing: bool, warning: bool) -> &'static str {
-    if failing {
-        return "❌";
-    }
-    if warning {
-        return "⚠️";
-    }
-    match m.state {
-        ChangeState::Improved => "✅",
-        ChangeState::Unchanged => "≈",
-        ChangeState::Regressed => "🔺",
-        ChangeState::Inconclusive => "❔",
-        ChangeState::NoData | ChangeState::NotEstimable => "—",
-    }
-}
-
-/// A ratio for the chart: two decimals below 10, whole numbers above.
-fn chart_ratio(r: f64) -> String {
-    if r >= 10.0 {
-        format!("{r:.0}")
-    } else {
-        format!("{r:.2}")
-    }
-}
-
-/// The SLO limits every endpoint shares (`p99 < 250 ms, error rate ≤ 0.1 %`), if
-/// they all have the same ones, so the table names them once in its header.
-fn common_slos(results: &RunResults) -> Option<String> {
-    let per_endpoint: Vec<Vec<String>> = results
-        .comparisons
-        .iter()
-        .map(|cmp| {
-            results
-                .verdict
-                .checks
-                .iter()
-                .filter(|c| c.endpoint == cmp.endpoint && c.kind == CheckKind::Slo)
-                .map(super::checks::limit)
-                .collect()
-        })
-        .collect();
-    let first = per_endpoint.first()?;
-    (!first.is_empty() && per_endpoint.iter().all(|l| l == first)).then(|| {
-        first
-            .iter()
-            .map(|l| escape::inline(l))
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
-}
-
-/// The gate cell of one endpoint: the worst level over all its checks (SLOs and
-/// budgets), the limits that failed or warned, and its SLOs when `with_slos`.
-fn gate_cell(checks: &[&Check], with_slos: bool) -> String {
-    let Some(worst) = checks.iter().map(|c| c.level).max() else {
-        return "—".into();
-    };
-    let mut parts: Vec<String> = checks
-        .iter()
-        .filter(|c| c.level == worst && worst >= Level::Warn)
-        .map(|c| {
-            let kind = match c.kind {
-                CheckKind::Slo => "SLO",
-                CheckKind::Budget => "budget",
-                CheckKind::Load => "load",
-            };
-            format!("{kind} {}", escape::inline(&super::checks::limit(c)))
-        })
-        .collect();
-    if with_slos && worst < Level::Warn {
-        parts.extend(
-            checks
-                .iter()
-                .filter(|c| c.kind == CheckKind::Slo)
-                .map(|c| format!("SLO {}", escape::inline(&super::checks::limit(c)))),
-        );
-    }
-    if parts.is_empty() {
-        level_icon(worst).to_string()
-    } else {
-        format!("{} {}", level_icon(worst), parts.join(", "))
-    }
-}
-
-fn latency_cell(m: Option<&MetricComparison>, checks: &[&Check], interval: bool) -> String {
-    change_cell(m, checks, &format::ms_bare, interval)
-}
-
-/// `base → head` with the change's state, values shown by `fmt`; with the change's
-/// interval when `interval` or when a check of this metric failed or warned (the
-/// table keeps to 900 px: the other intervals are in the results file).
-fn change_cell(
-    m: Option<&MetricComparison>,
-    checks: &[&Check],
-    fmt: &dyn Fn(f64) -> String,
-    interval: bool,
-) -> String {
-    let Some(m) = m else {
-        return "—".into();
-    };
-    let level = checks
-        .iter()
-        .filter(|c| c.metric == m.metric)
-        .map(|c| c.level)
-        .max();
-    let icon = state_icon(m, level == Some(Level::Fail), level == Some(Level::Warn));
-    let head = m.head.map_or("—".into(), |v| nbsp(&fmt(v)));
-    let Some(base) = m.base else {
-        // A release gate: head alone.
-        return head;
-    };
-    let base = nbsp(&fmt(base));
-    let interval = interval || level.is_some_and(|l| l >= Level::Warn);
-    match &m.change {
-        Some(c) if interval => format!("{base} → {head}<br>{icon}\u{a0}{}", interval_text(c)),
-        Some(c) => format!("{base} → {head}<br>{icon}\u{a0}{}", point_text(c)),
-        None => format!("{base} → {head}"),
-    }
-}
-
-/// `base → head`, or head alone when there is no base (a release gate).
-fn pair_cell(m: &MetricComparison, fmt: fn(f64) -> String) -> String {
-    let head = m.head.map_or("—".into(), |v| nbsp(&fmt(v)));
-    match m.base {
-        Some(base) => format!("{} → {head}", nbsp(&fmt(base))),
-        None => head,
-    }
-}
-
-/// Throughput `base → head`, marked when it moved: 🔻 fell, 🔼 rose (with the
-/// change and its interval), so a collapse of req/s is seen even though no budget
-/// gates it.
-fn rate_cell(m: &MetricComparison) -> String {
-    let pair = pair_cell(m, format::rate);
-    match (&m.change, m.state) {
-        (Some(c), ChangeState::Improved | ChangeState::Regressed) => {
-            let fell = match c.kind {
-                ChangeKind::Ratio => c.point < 1.0,
-                ChangeKind::Difference => c.point < 0.0,
-            };
-            let icon = if fell { "🔻" } else { "🔼" };
-            format!("{pair}<br>{icon}\u{a0}{}", point_text(c))
-        }
-        _ => pair,
-    }
 }
 
 /// The decision in one line: the verdict's level, or the acceptance of a failing one.
@@ -527,122 +266,6 @@ fn headline(
         },
         None => headline,
     }
-}
-
-/// One row per endpoint: the gate cell, each metric base → head with its change.
-fn endpoint_rows(results: &RunResults, with_slos: bool) -> Vec<EndpointRow> {
-    let verdict = &results.verdict;
-    let currency = results
-        .cost
-        .as_ref()
-        .map(|c| c.currency)
-        .or_else(|| results.limits.first().map(|l| l.currency))
-        .unwrap_or(crate::cost::Currency::USD);
-    let mut endpoints = Vec::new();
-    for cmp in &results.comparisons {
-        let checks: Vec<&Check> = verdict
-            .checks
-            .iter()
-            .filter(|c| c.endpoint == cmp.endpoint)
-            .collect();
-        let gate = gate_cell(&checks, with_slos);
-        let budget_checks: Vec<&Check> = checks
-            .iter()
-            .copied()
-            .filter(|c| c.kind == CheckKind::Budget)
-            .collect();
-        let errors = cmp
-            .get(Metric::ErrorRate)
-            .map_or("—".into(), |m| pair_cell(m, format::percent));
-        let rps = cmp.get(Metric::Throughput).map_or("—".into(), rate_cell);
-        let cost = change_cell(
-            cmp.get(Metric::Cost),
-            &budget_checks,
-            &|v| format::money(v, currency),
-            false,
-        );
-        endpoints.push(EndpointRow {
-            name: escape::cell_code(&cmp.endpoint),
-            p50: latency_cell(cmp.get(Metric::P50), &budget_checks, false),
-            p95: latency_cell(cmp.get(Metric::P95), &budget_checks, false),
-            p99: latency_cell(cmp.get(Metric::P99), &budget_checks, true),
-            errors,
-            rps,
-            cost,
-            gate,
-            attention: checks.iter().any(|c| c.level >= Level::Warn),
-        });
-    }
-
-    endpoints
-}
-
-/// The p99 chart's data: head ÷ base per endpoint, when any has both.
-fn chart(results: &RunResults) -> Option<ChartView> {
-    let points: Vec<(String, f64)> = results
-        .comparisons
-        .iter()
-        .filter_map(|c| {
-            let m = c.get(Metric::P99)?;
-            let (base, head) = (m.base?, m.head?);
-            (base > 0.0 && head.is_finite())
-                .then(|| (escape::mermaid_label(&c.endpoint), head / base))
-        })
-        .collect();
-    (!points.is_empty()).then(|| {
-        let max = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
-        ChartView {
-            labels: points.iter().map(|p| p.0.clone()).collect(),
-            ratios: points.iter().map(|p| chart_ratio(p.1)).collect(),
-            unchanged: points.iter().map(|_| "1".to_string()).collect(),
-            max: format!("{}", (max * 1.1).ceil().max(2.0)),
-        }
-    })
-}
-
-/// The `Server-Timing` breakdown: per endpoint and metric, the mean per request
-/// on each side, and a note where a part is more than `total`.
-fn timing_rows(results: &RunResults) -> Vec<TimingRow> {
-    let mut timings = Vec::new();
-    for run in &results.endpoints {
-        let base = timing_means(run, Side::Base);
-        let head = timing_means(run, Side::Head);
-        let total = |list: &[(String, f64)]| list.iter().find(|(n, _)| n == "total").map(|p| p.1);
-        let (base_total, head_total) = (total(&base), total(&head));
-        let mut names: Vec<&String> = base.iter().chain(head.iter()).map(|(n, _)| n).collect();
-        names.sort();
-        names.dedup();
-        for name in names {
-            let cell = |list: &[(String, f64)]| {
-                list.iter()
-                    .find(|(n, _)| n == name)
-                    .map_or("—".to_string(), |(_, v)| format::ms(*v))
-            };
-            let over = |list: &[(String, f64)], total: Option<f64>| {
-                let part = list.iter().find(|(n, _)| n == name).map(|p| p.1);
-                name.as_str() != "total"
-                    && matches!((part, total), (Some(p), Some(t)) if p > t * 1.05 + 0.005)
-            };
-            let note = match (over(&base, base_total), over(&head, head_total)) {
-                (false, false) => String::new(),
-                (true, false) => {
-                    "⚠️ more than `total` on base: the server's numbers disagree".into()
-                }
-                (false, true) => {
-                    "⚠️ more than `total` on head: the server's numbers disagree".into()
-                }
-                (true, true) => "⚠️ more than `total`: the server's numbers disagree".into(),
-            };
-            timings.push(TimingRow {
-                endpoint: escape::cell_code(&run.name),
-                metric: escape::cell_code(name),
-                base: cell(&base),
-                head: cell(&head),
-                note,
-            });
-        }
-    }
-    timings
 }
 
 /// The server-side section and its summary line: Lambda's REPORT lines, cost and
