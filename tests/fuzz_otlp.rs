@@ -12,15 +12,16 @@
 //! `cargo test --test fuzz_otlp` runs 10,000 cases per property; the ignored
 //! `fuzz_one_million` runs 1,000,000: `scripts/fuzz.sh`.
 
+mod support;
+
 use std::io::Write as _;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use prost::Message as _;
+use support::otlp::kv;
 use tailgate::side::Side;
 use tailgate::traceparent::{self, TraceRef};
 use tailgate::traces::decode::{decode, DecodeError};
@@ -38,16 +39,6 @@ fn runner(cases: u32) -> TestRunner {
         failure_persistence: None,
         ..Config::default()
     })
-}
-
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
 }
 
 /// One trace of this run: a root server span and `children` statements.
@@ -92,19 +83,7 @@ fn trace(round: u32, seq: u32, children: usize, statement: &str) -> Vec<Span> {
 }
 
 fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", "app")],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    support::otlp::export("app", spans)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

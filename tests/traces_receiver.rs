@@ -3,14 +3,15 @@
 //! broken or hostile one is answered 400/413, counted, said in the notes, and
 //! never fails the run.
 
+mod support;
+
 use std::io::Write as _;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
+use support::otlp::kv;
 use tailgate::config::TracesConfig;
 use tailgate::side::Side;
 use tailgate::traceparent::{self, TraceRef};
@@ -55,16 +56,6 @@ async fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8], len
         .unwrap_or(0)
 }
 
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
-
 /// A root span and one statement of `side`'s traced request `seq` in `round`.
 fn spans(run: u32, side: Side, round: u32, seq: u32, db_ms: u64) -> Vec<Span> {
     let r = TraceRef {
@@ -104,19 +95,7 @@ fn spans(run: u32, side: Side, round: u32, seq: u32, db_ms: u64) -> Vec<Span> {
 }
 
 fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", "orders")],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    support::otlp::export("orders", spans)
 }
 
 #[tokio::test]

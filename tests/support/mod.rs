@@ -4,7 +4,8 @@
 //! - `creds`: test credentials and AWS clients pointed at a local endpoint;
 //! - `moto`: the moto server, started on 127.0.0.1 and reset between tests;
 //! - `fake`: a fake AWS endpoint with AWS's real response shapes;
-//! - `json`: JSON pointers for the fuzz targets that mutate real documents.
+//! - `json`: JSON pointers for the fuzz targets that mutate real documents;
+//! - `otlp`: OTLP messages as an exporter sends them.
 //!
 //! The servers of the load engine's tests are `tests/servers/`, the GitHub stand-in
 //! and the results fixtures `tests/common/`.
@@ -19,3 +20,4 @@ pub mod creds;
 pub mod fake;
 pub mod json;
 pub mod moto;
+pub mod otlp;
