@@ -613,9 +613,12 @@ async fn server_timing_is_aggregated_per_name() {
 // ---------------------------------------------------------------------------
 // The generator's own CPU
 
-/// Each phase records the CPU of its busiest generator thread; against a server
-/// that takes 20 ms per request, two connections leave the generator nearly
-/// idle, far from the share that flags a saturated client.
+/// Each phase records the CPU of its busiest generator thread and how long it
+/// waited for a CPU; against a server that takes 20 ms per request, two
+/// connections leave the generator nearly idle, far from the share that flags a
+/// busy client. (Whether it waited for its core depends on what else this
+/// machine runs meanwhile: a starved generator is flagged, and
+/// `tests/generator_saturation.rs` pins one to make it so.)
 #[tokio::test]
 async fn the_generators_cpu_is_recorded_and_an_idle_one_is_not_flagged() {
     let server = Server::start(Behavior::Delays {
@@ -627,14 +630,14 @@ async fn the_generators_cpu_is_recorded_and_an_idle_one_is_not_flagged() {
     let p = phase(&report);
     assert_eq!(p.ok, 40);
     let cpu = p.generator_cpu.expect("the generator's CPU is measured");
-    assert!(cpu >= 0.0, "{cpu}");
+    let wait = p.generator_wait.expect("its run-queue wait is measured");
+    assert!(cpu >= 0.0 && wait >= 0.0, "{cpu} {wait}");
     assert!(
         cpu < tailgate::bench::saturation::CPU_SATURATED,
         "an idle generator used {cpu} of a core"
     );
-    assert!(
-        !p.render_text().contains("saturated"),
-        "{}",
-        p.render_text()
-    );
+    let text = p.render_text();
+    if !tailgate::bench::saturation::busy_or_starved(cpu, Some(wait)) {
+        assert!(!text.contains("saturated"), "{text}");
+    }
 }

@@ -36,6 +36,7 @@ fn phase(n: u64, seconds: u64, errors: u64, pacing: Option<PacingReport>) -> Pha
         elapsed: Duration::from_secs(seconds),
         pacing,
         generator_cpu: None,
+        generator_wait: None,
     }
 }
 

@@ -45,8 +45,14 @@ pub struct PhaseOutcome {
     /// For an open loop: whether it delivered its rate.
     pub pacing: Option<PacingReport>,
     /// CPU time of the busiest generator thread over the phase, as a fraction
-    /// of one core (`getrusage(RUSAGE_THREAD)`), when it could be read.
+    /// of one core (`getrusage(RUSAGE_THREAD)`), when it could be read. The
+    /// busiest thread is the one that was runnable longest (running or waiting
+    /// for a CPU).
     pub generator_cpu: Option<f64>,
+    /// Time the same thread was ready to run but waited for a CPU (its
+    /// run-queue wait, `/proc/thread-self/schedstat`), as a fraction of the
+    /// phase: other processes held its core. `None` where Linux does not keep it.
+    pub generator_wait: Option<f64>,
 }
 
 /// How well an open loop kept its schedule.
@@ -87,7 +93,7 @@ struct Job {
     schedule: Arc<Schedule>,
     connections: u32,
     timeout: Duration,
-    reply: oneshot::Sender<(Recorder, Option<Duration>)>,
+    reply: oneshot::Sender<(Recorder, Option<ThreadTimes>)>,
 }
 
 struct Thread {
@@ -175,17 +181,20 @@ impl Engine {
             }
         }
         let mut recorder = Recorder::default();
-        let mut busiest: Option<Duration> = None;
+        let mut busiest: Option<ThreadTimes> = None;
         for rx in replies {
-            if let Ok((part, cpu)) = rx.await {
+            if let Ok((part, times)) = rx.await {
                 recorder.merge(&part);
-                busiest = busiest.max(cpu);
+                if times.map(ThreadTimes::runnable) > busiest.map(ThreadTimes::runnable) {
+                    busiest = times;
+                }
             }
         }
         let elapsed = schedule.start().elapsed();
-        let generator_cpu = busiest
-            .filter(|_| !elapsed.is_zero())
-            .map(|cpu| cpu.as_secs_f64() / elapsed.as_secs_f64());
+        let share = |d: Duration| d.as_secs_f64() / elapsed.as_secs_f64();
+        let busiest = busiest.filter(|_| !elapsed.is_zero());
+        let generator_cpu = busiest.map(|t| share(t.cpu));
+        let generator_wait = busiest.and_then(|t| t.waited).map(share);
         if let Some(planned) = schedule.planned() {
             recorder.unsent = planned.saturating_sub(schedule.issued());
         }
@@ -216,6 +225,7 @@ impl Engine {
             elapsed,
             pacing,
             generator_cpu,
+            generator_wait,
         }
     }
 }
@@ -254,8 +264,8 @@ fn thread_main(mut jobs: mpsc::UnboundedReceiver<Job>) {
         // and HTTP/2 on the runtime's tasks.
         let mut event_loop: Option<EventLoop> = None;
         while let Some(job) = jobs.recv().await {
-            let cpu_before = thread_cpu();
-            let cpu_used = || Some(thread_cpu()?.saturating_sub(cpu_before?));
+            let before = ThreadTimes::now();
+            let cpu_used = || Some(ThreadTimes::now()?.since(before?));
             if job.target.tls.is_none() && job.target.version == HttpVersion::Http1 {
                 if event_loop.is_none() {
                     match EventLoop::new() {
@@ -418,6 +428,50 @@ async fn worker(
     if let Some(c) = conn.filter(Conn::is_usable) {
         pools.borrow_mut().entry(target.key).or_default().push(c);
     }
+}
+
+/// What a generator thread has spent so far, or over a phase.
+#[derive(Debug, Clone, Copy)]
+struct ThreadTimes {
+    /// CPU time, user and system.
+    cpu: Duration,
+    /// Time ready to run but waiting for a CPU, where Linux keeps it.
+    waited: Option<Duration>,
+}
+
+impl ThreadTimes {
+    /// The calling thread's times so far, `None` where its CPU cannot be read.
+    fn now() -> Option<Self> {
+        Some(ThreadTimes {
+            cpu: thread_cpu()?,
+            waited: run_queue_wait(),
+        })
+    }
+
+    /// The times spent since `earlier`.
+    fn since(self, earlier: ThreadTimes) -> ThreadTimes {
+        ThreadTimes {
+            cpu: self.cpu.saturating_sub(earlier.cpu),
+            waited: self
+                .waited
+                .zip(earlier.waited)
+                .map(|(now, then)| now.saturating_sub(then)),
+        }
+    }
+
+    /// Time the thread wanted a CPU: running on one or waiting for one.
+    fn runnable(self) -> Duration {
+        self.cpu + self.waited.unwrap_or_default()
+    }
+}
+
+/// Time the calling thread has spent runnable but waiting for a CPU: the second
+/// field of `/proc/thread-self/schedstat`, in nanoseconds (Linux keeps it when
+/// built with `CONFIG_SCHED_INFO`, as distribution kernels are). `None` elsewhere.
+fn run_queue_wait() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 /// CPU time (user + system) the calling thread has used so far

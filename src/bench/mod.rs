@@ -77,6 +77,11 @@ pub struct RoundRecord {
     /// fraction of one core, when it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_cpu: Option<f64>,
+    /// Share of the phase the same thread was ready to run but waited for a
+    /// CPU (its run-queue wait: other processes held its core), when Linux
+    /// keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_wait: Option<f64>,
     /// The round was measured by a saturated client (its busiest generator
     /// thread near a full core, or its send lag large beside the latency: see
     /// [`saturation`]): its latencies include the client's own queueing.
@@ -163,6 +168,7 @@ impl RoundRecord {
             cpu: None,
             cost: None,
             generator_cpu: None,
+            generator_wait: None,
             generator_saturated: false,
         }
     }
@@ -703,6 +709,7 @@ pub async fn measure(
                     cpu,
                     cost: None,
                     generator_cpu: outcome.generator_cpu,
+                    generator_wait: outcome.generator_wait,
                     generator_saturated: false,
                 };
                 record.generator_saturated = saturation::round_saturated(&record);

@@ -92,6 +92,10 @@ pub struct PhaseSummary {
     /// of one core, when it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_cpu: Option<f64>,
+    /// Share of the phase the same thread was ready to run but waited for a
+    /// CPU (other processes held its core), when Linux keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_wait: Option<f64>,
     /// Per-second timeline.
     pub timeline: Vec<SecondSummary>,
 }
@@ -138,6 +142,7 @@ impl PhaseSummary {
             reconnects: r.reconnects,
             replays: r.replays,
             generator_cpu: outcome.generator_cpu,
+            generator_wait: outcome.generator_wait,
             timeline: r
                 .timeline
                 .seconds
@@ -243,15 +248,22 @@ impl PhaseSummary {
             );
         }
         if let Some(cpu) = self.generator_cpu {
+            let waited = match self.generator_wait {
+                Some(wait) if wait >= 0.005 => format!(
+                    " and waited for one {} of the time (other processes held it)",
+                    format::percent(wait)
+                ),
+                _ => String::new(),
+            };
+            let verdict = if super::saturation::busy_or_starved(cpu, self.generator_wait) {
+                ": the client was saturated, latencies include its own queueing (use more --threads or fewer connections, or give the generator a core of its own)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "  Generator: busiest thread used {} of a core{}",
+                "  Generator: busiest thread used {} of a core{waited}{verdict}",
                 format::percent(cpu),
-                if cpu >= super::saturation::CPU_SATURATED {
-                    ": the client was saturated, latencies include its own queueing (use more --threads or fewer connections)"
-                } else {
-                    ""
-                }
             );
         }
         if let Some(p) = &self.pacing {
@@ -440,6 +452,7 @@ mod tests {
             elapsed: Duration::from_secs(1),
             pacing: None,
             generator_cpu: None,
+            generator_wait: None,
         };
         let latency = PhaseSummary::new("phase", &outcome).latency.unwrap();
         let near = |got: f64, want: f64| (got - want).abs() <= want * 0.001;

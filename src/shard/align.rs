@@ -235,6 +235,7 @@ mod tests {
             cpu: None,
             cost: None,
             generator_cpu: None,
+            generator_wait: None,
             generator_saturated: false,
         }
     }
