@@ -9,6 +9,7 @@ One code base, several "pull requests" chosen by the environment variable VARIAN
   lost_cache  /users/{id} reads the database on every request (no in-process cache)
   drop_index  /items/{code} without its index: a full table scan per request
   add_index   /search?tag= gets an index on items.tag: an improvement
+  select_star /products/{id} selects * (with a 6 KB description) and returns it all
 
 Every response carries a Server-Timing header (db, cache, total). The server is
 uvicorn with its default keep-alive (5 s): do not raise it, the trial checks that
@@ -29,7 +30,15 @@ import time
 
 from fastapi import FastAPI, HTTPException, Query, Response
 
-VARIANTS = {"base", "readme", "n_plus_1", "lost_cache", "drop_index", "add_index"}
+VARIANTS = {
+    "base",
+    "readme",
+    "n_plus_1",
+    "lost_cache",
+    "drop_index",
+    "add_index",
+    "select_star",
+}
 VARIANT = os.environ.get("VARIANT", "base")
 if VARIANT not in VARIANTS:
     raise SystemExit(f"VARIANT must be one of {sorted(VARIANTS)}, not {VARIANT!r}")
@@ -42,6 +51,7 @@ N_USERS = 10_000
 N_ORDERS = 100_000
 N_TAGS = 500
 ORDERS_PAGE = 100
+N_PRODUCTS = 4_000
 
 
 def code_of(item_id: int) -> int:
@@ -81,6 +91,24 @@ def build_db(path: str) -> None:
         (
             (i, rng.randrange(N_USERS), rng.randrange(N_ITEMS), rng.randrange(1, 5))
             for i in range(N_ORDERS)
+        ),
+    )
+    # products: a short card and a long description (only select_star reads it).
+    c.execute(
+        "CREATE TABLE products(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL,"
+        " description TEXT NOT NULL)"
+    )
+    words = ["fast", "durable", "steel", "oak", "blue", "light", "compact", "quiet", "warm", "smart"]
+    c.executemany(
+        "INSERT INTO products VALUES(?,?,?,?)",
+        (
+            (
+                i,
+                f"product-{i}",
+                round(rng.random() * 300, 2),
+                " ".join(rng.choice(words) for _ in range(1000)),
+            )
+            for i in range(N_PRODUCTS)
         ),
     )
     if VARIANT != "drop_index":
@@ -247,6 +275,21 @@ def search(response: Response, tag: str = Query(..., min_length=1, max_length=16
     n, avg, lo, hi = rows[0]
     response.headers["Server-Timing"] = t.header()
     return {"tag": tag, "count": n, "avg_price": avg, "min_price": lo, "max_price": hi}
+
+
+@app.get("/products/{product_id}")
+def product(product_id: int, response: Response):
+    t = Timing()
+    if VARIANT == "select_star":
+        rows = t.query("SELECT * FROM products WHERE id = ?", (product_id,))
+        body = [dict(zip(("id", "name", "price", "description"), r)) for r in rows]
+    else:
+        rows = t.query("SELECT id, name, price FROM products WHERE id = ?", (product_id,))
+        body = [dict(zip(("id", "name", "price"), r)) for r in rows]
+    response.headers["Server-Timing"] = t.header()
+    if not body:
+        raise HTTPException(404, "no such product")
+    return body[0]
 
 
 if __name__ == "__main__":
