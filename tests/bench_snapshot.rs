@@ -37,6 +37,7 @@ fn phase(n: u64, seconds: u64, errors: u64, pacing: Option<PacingReport>) -> Pha
         pacing,
         generator_cpu: None,
         generator_wait: None,
+        generator_throttled: None,
     }
 }
 

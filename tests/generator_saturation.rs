@@ -1,12 +1,16 @@
 //! A starved load generator is flagged; an unstarved one is not (issue 21).
 //!
-//! The generator is starved the way it is on a shared runner: a busy process
-//! holds its core. `taskset` pins `tailgate` and a busy loop to the same core
+//! The generator is starved the two ways it is on shared runners: a busy
+//! process holds its core, or a container's CPU quota stops it. For the first, `taskset` pins `tailgate` and a busy loop to the same core
 //! (the target runs on the other), so the generator gets about half of the core
 //! it needs, waits for it the rest of the time, and reads responses late. The
 //! run must say so (`bench::saturation`): in `tailgate bench`'s summary and JSON,
 //! and on the endpoint in the gate's results and comment. An open loop at a
 //! modest rate on an unshared core is not flagged.
+//!
+//! For the second, `tailgate bench` runs in a cgroup of its own with a quota of
+//! 20 % of a core (made here as root, like a container's `--cpus 0.2`); the run
+//! must report the time the quota stopped it.
 //!
 //! No assertion times anything: they compare shares of a core the kernel
 //! accounted, with thresholds far from both cases (measured on the project's
@@ -225,4 +229,104 @@ endpoints:
             || report.contains("the load generator used"),
         "{report}"
     );
+}
+
+/// A cgroup with a CPU quota of 20 % of one core, removed when dropped.
+struct Quota {
+    dir: std::path::PathBuf,
+}
+
+impl Quota {
+    /// Made under cgroup v1's `cpu` controller, or under v2 where the root
+    /// delegates `cpu`; why not, where neither can be written (not root, a
+    /// read-only cgroup filesystem).
+    fn create() -> Result<Quota, String> {
+        let name = format!("tailgate-test-{}", std::process::id());
+        let v1 = ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"]
+            .into_iter()
+            .map(Path::new)
+            .find(|m| m.join("cpu.cfs_quota_us").exists());
+        let (dir, file, value) = match v1 {
+            Some(mount) => (mount.join(&name), "cpu.cfs_quota_us", "20000"),
+            None => {
+                let root = Path::new("/sys/fs/cgroup");
+                let delegated = std::fs::read_to_string(root.join("cgroup.subtree_control"))
+                    .map_err(|e| format!("no cgroup v1 cpu controller and no v2 root: {e}"))?;
+                if !delegated.split_whitespace().any(|c| c == "cpu") {
+                    return Err("cgroup v2's root does not delegate the cpu controller".into());
+                }
+                (root.join(&name), "cpu.max", "20000 100000")
+            }
+        };
+        std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        let quota = Quota { dir };
+        std::fs::write(quota.dir.join(file), value).map_err(|e| format!("write {file}: {e}"))?;
+        Ok(quota)
+    }
+}
+
+impl Drop for Quota {
+    fn drop(&mut self) {
+        // Empty once the process in it has exited.
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// `tailgate bench` in a container-like CPU quota is told the quota stopped it.
+#[test]
+fn a_generator_its_cpu_quota_stops_is_flagged() {
+    let _one_at_a_time = require_two_cores_and_schedstat();
+    let quota = match Quota::create() {
+        Ok(q) => q,
+        Err(why) => {
+            eprintln!("skipped: this machine cannot make a cgroup with a CPU quota here ({why})");
+            return;
+        }
+    };
+    let server = Server::start(Behavior::Ok);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("quota.json");
+    let url = format!("{}/", server.base_url());
+    // Join the cgroup, then become tailgate: all of its threads are in it.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$0" && exec "$@""#)
+        .arg(quota.dir.join("cgroup.procs"))
+        .args([
+            BIN,
+            "bench",
+            "--threads",
+            "1",
+            "-c",
+            "8",
+            "-d",
+            "2s",
+            "--json",
+        ])
+        .arg(&json)
+        .arg(&url)
+        .output()
+        .expect("run tailgate bench in the cgroup");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("JSON");
+    let phase = &v["endpoints"][0]["phases"][0];
+    let throttled = phase["generator_throttled"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("the quota's stops are read: {phase}"));
+    assert!(
+        tailgate::bench::saturation::quota_starved(Some(throttled)),
+        "stopped {throttled} of the time:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("a CPU quota (its cgroup) stopped it"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("other processes held it"), "{stdout}");
+    assert!(stdout.contains("the client was saturated"), "{stdout}");
 }

@@ -53,6 +53,10 @@ pub struct PhaseOutcome {
     /// run-queue wait, `/proc/thread-self/schedstat`), as a fraction of the
     /// phase: other processes held its core. `None` where Linux does not keep it.
     pub generator_wait: Option<f64>,
+    /// Share of the phase a CPU quota held the whole process back (its cgroup,
+    /// or one above it, throttled: [`super::cgroup`]), where there are cgroup
+    /// files to read.
+    pub generator_throttled: Option<f64>,
 }
 
 /// How well an open loop kept its schedule.
@@ -162,6 +166,8 @@ impl Engine {
     ) -> PhaseOutcome {
         let _stop = StopOnDrop(Arc::clone(&schedule));
         let connections = connections.max(1);
+        let throttle = super::cgroup::Throttle::of_this_process();
+        let throttled_before = (!throttle.is_empty()).then(|| throttle.read());
         let used = (connections as usize).min(self.threads.len());
         let mut replies = Vec::with_capacity(used);
         for (i, thread) in self.threads.iter().take(used).enumerate() {
@@ -195,6 +201,10 @@ impl Engine {
         let busiest = busiest.filter(|_| !elapsed.is_zero());
         let generator_cpu = busiest.map(|t| share(t.cpu));
         let generator_wait = busiest.and_then(|t| t.waited).map(share);
+        let generator_throttled = throttled_before
+            .filter(|_| !elapsed.is_zero())
+            .and_then(|before| super::cgroup::Throttle::held_back(&before, &throttle.read()))
+            .map(share);
         if let Some(planned) = schedule.planned() {
             recorder.unsent = planned.saturating_sub(schedule.issued());
         }
@@ -226,6 +236,7 @@ impl Engine {
             pacing,
             generator_cpu,
             generator_wait,
+            generator_throttled,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`Recorder`] (histogram and counters), so the statistics can treat rounds, not
 //! requests, as the independent units.
 
+pub mod cgroup;
 mod coding;
 pub mod conn;
 pub mod engine;
@@ -82,6 +83,10 @@ pub struct RoundRecord {
     /// keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_wait: Option<f64>,
+    /// Share of the phase a CPU quota held the generator back (its cgroup, or
+    /// one above it, was throttled: [`cgroup`]), when there is a quota to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_throttled: Option<f64>,
     /// The round was measured by a saturated client (its busiest generator
     /// thread near a full core, or its send lag large beside the latency: see
     /// [`saturation`]): its latencies include the client's own queueing.
@@ -169,6 +174,7 @@ impl RoundRecord {
             cost: None,
             generator_cpu: None,
             generator_wait: None,
+            generator_throttled: None,
             generator_saturated: false,
         }
     }
@@ -710,6 +716,7 @@ pub async fn measure(
                     cost: None,
                     generator_cpu: outcome.generator_cpu,
                     generator_wait: outcome.generator_wait,
+                    generator_throttled: outcome.generator_throttled,
                     generator_saturated: false,
                 };
                 record.generator_saturated = saturation::round_saturated(&record);

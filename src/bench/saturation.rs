@@ -18,7 +18,9 @@
 //! - **starved:** it needed its core at least [`CPU_SATURATED`] of the round
 //!   (running or waiting for it), or waited for a CPU at least
 //!   [`WAIT_SATURATED`] of the round: a thread that waits that often for its
-//!   core reads many responses late, whatever its own load;
+//!   core reads many responses late, whatever its own load; or a CPU quota
+//!   (a container's limit: [`super::cgroup`]) stopped the whole process at least
+//!   [`THROTTLED_SATURATED`] of the round;
 //! - **lagging:** its send lag p99 is at least [`LAG_FLOOR_MS`] and at least
 //!   [`LAG_SHARE`] of the round's latency p99 (the client's lateness is not
 //!   small beside what it measures).
@@ -43,6 +45,12 @@ pub const CPU_SATURATED: f64 = 0.9;
 /// the round counts as measured by a starved client.
 pub const WAIT_SATURATED: f64 = 0.2;
 
+/// Share of the round a CPU quota stopped the process from which the round
+/// counts as measured by a starved client: a quota's stops come every period
+/// (100 ms by default), so 5 % is a 5 ms stall in every 100 ms, far more than
+/// a fast service's p99.
+pub const THROTTLED_SATURATED: f64 = 0.05;
+
 /// Send lag p99 below this is never the client's saturation, ms.
 pub const LAG_FLOOR_MS: f64 = 1.0;
 
@@ -65,11 +73,25 @@ fn busy(round: &RoundRecord) -> bool {
     round.generator_cpu.is_some_and(|c| c >= CPU_SATURATED)
 }
 
+/// Whether a CPU quota stopped the process `throttled` of the time (when
+/// known) often enough to count.
+pub fn quota_starved(throttled: Option<f64>) -> bool {
+    throttled.is_some_and(|t| t >= THROTTLED_SATURATED)
+}
+
 fn starved(round: &RoundRecord) -> bool {
+    waited(round) || throttled(round)
+}
+
+fn waited(round: &RoundRecord) -> bool {
     !busy(round)
         && round
             .generator_cpu
             .is_some_and(|c| busy_or_starved(c, round.generator_wait))
+}
+
+fn throttled(round: &RoundRecord) -> bool {
+    !busy(round) && quota_starved(round.generator_throttled)
 }
 
 fn lag_p99_ms(round: &RoundRecord) -> Option<f64> {
@@ -98,6 +120,10 @@ pub struct Saturation {
     /// CPU in them, when it was starved.
     #[serde(default)]
     pub waited: Option<f64>,
+    /// The highest share of a round a CPU quota stopped the generator in them,
+    /// when that starved it.
+    #[serde(default)]
+    pub throttled: Option<f64>,
     /// The highest send lag p99 in them, ms, when that was the cause.
     pub lag_p99_ms: Option<f64>,
 }
@@ -106,20 +132,29 @@ impl Saturation {
     /// What it means, in one sentence (no final stop).
     pub fn sentence(&self) -> String {
         let in_rounds = format!("in {} of {} rounds", self.rounds, self.of_rounds);
-        match (self.busiest_cpu, self.waited, self.lag_p99_ms) {
-            (Some(cpu), _, _) => format!(
-                "the load generator used {} of its core {in_rounds}: latencies include its own queueing",
+        let queueing = "latencies include its own queueing";
+        if let Some(cpu) = self.busiest_cpu {
+            format!(
+                "the load generator used {} of its core {in_rounds}: {queueing}",
                 crate::format::percent(cpu)
-            ),
-            (None, Some(wait), _) => format!(
-                "the load generator waited for a CPU {} of the time {in_rounds} (other processes held its core): latencies include its own queueing",
+            )
+        } else if let Some(throttled) = self.throttled {
+            format!(
+                "a CPU quota stopped the load generator {} of the time {in_rounds} (its cgroup was throttled: a container's CPU limit): {queueing}",
+                crate::format::percent(throttled)
+            )
+        } else if let Some(wait) = self.waited {
+            format!(
+                "the load generator waited for a CPU {} of the time {in_rounds} (other processes held its core): {queueing}",
                 crate::format::percent(wait)
-            ),
-            (None, None, Some(lag)) => format!(
-                "the load generator sent requests up to {} late (send lag p99) {in_rounds}: it could not keep its schedule, and latencies include its own queueing",
+            )
+        } else if let Some(lag) = self.lag_p99_ms {
+            format!(
+                "the load generator sent requests up to {} late (send lag p99) {in_rounds}: it could not keep its schedule, and {queueing}",
                 crate::format::ms(lag)
-            ),
-            (None, None, None) => format!("the load generator was saturated {in_rounds}"),
+            )
+        } else {
+            format!("the load generator was saturated {in_rounds}")
         }
     }
 }
@@ -141,7 +176,8 @@ pub fn endpoint_saturation(run: &EndpointRun) -> Option<Saturation> {
         rounds: saturated.len(),
         of_rounds: run.rounds.len(),
         busiest_cpu: highest(busy, |r| r.generator_cpu),
-        waited: highest(starved, |r| r.generator_wait),
+        waited: highest(waited, |r| r.generator_wait),
+        throttled: highest(throttled, |r| r.generator_throttled),
         lag_p99_ms: highest(lagging, lag_p99_ms),
     })
 }
@@ -183,6 +219,7 @@ mod tests {
             cost: None,
             generator_cpu: cpu,
             generator_wait: wait,
+            generator_throttled: None,
             generator_saturated: false,
         }
     }
@@ -284,5 +321,21 @@ mod tests {
         .unwrap();
         assert_eq!((s.busiest_cpu, s.waited), (Some(0.95), Some(0.5)));
         assert!(s.sentence().starts_with("the load generator used 95 %"));
+    }
+
+    #[test]
+    fn a_process_its_cpu_quota_stopped_is_starved() {
+        let mut quota = starved_round(Some(0.2), Some(0.0), 1, None);
+        quota.generator_throttled = Some(0.78);
+        assert!(round_saturated(&quota));
+        let mut slight = starved_round(Some(0.2), Some(0.0), 1, None);
+        slight.generator_throttled = Some(0.01);
+        assert!(!round_saturated(&slight));
+        let s = endpoint_saturation(&run(vec![quota, slight])).unwrap();
+        assert_eq!((s.rounds, s.throttled, s.waited), (1, Some(0.78), None));
+        assert_eq!(
+            s.sentence(),
+            "a CPU quota stopped the load generator 78 % of the time in 1 of 2 rounds (its cgroup was throttled: a container's CPU limit): latencies include its own queueing"
+        );
     }
 }

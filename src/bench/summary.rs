@@ -96,6 +96,10 @@ pub struct PhaseSummary {
     /// CPU (other processes held its core), when Linux keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_wait: Option<f64>,
+    /// Share of the phase a CPU quota (the process's cgroup) held it back, when
+    /// there is one to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_throttled: Option<f64>,
     /// Per-second timeline.
     pub timeline: Vec<SecondSummary>,
 }
@@ -143,6 +147,7 @@ impl PhaseSummary {
             replays: r.replays,
             generator_cpu: outcome.generator_cpu,
             generator_wait: outcome.generator_wait,
+            generator_throttled: outcome.generator_throttled,
             timeline: r
                 .timeline
                 .seconds
@@ -248,21 +253,35 @@ impl PhaseSummary {
             );
         }
         if let Some(cpu) = self.generator_cpu {
+            let quota = super::saturation::quota_starved(self.generator_throttled);
             let waited = match self.generator_wait {
                 Some(wait) if wait >= 0.005 => format!(
-                    " and waited for one {} of the time (other processes held it)",
-                    format::percent(wait)
+                    " and waited for one {} of the time{}",
+                    format::percent(wait),
+                    // A throttled group's threads wait too: the quota is the cause.
+                    if quota {
+                        ""
+                    } else {
+                        " (other processes held it)"
+                    }
                 ),
                 _ => String::new(),
             };
-            let verdict = if super::saturation::busy_or_starved(cpu, self.generator_wait) {
+            let throttled = match self.generator_throttled {
+                Some(t) if t >= 0.005 => format!(
+                    "; a CPU quota (its cgroup) stopped it {} of the time",
+                    format::percent(t)
+                ),
+                _ => String::new(),
+            };
+            let verdict = if super::saturation::busy_or_starved(cpu, self.generator_wait) || quota {
                 ": the client was saturated, latencies include its own queueing (use more --threads or fewer connections, or give the generator a core of its own)"
             } else {
                 ""
             };
             let _ = writeln!(
                 out,
-                "  Generator: busiest thread used {} of a core{waited}{verdict}",
+                "  Generator: busiest thread used {} of a core{waited}{throttled}{verdict}",
                 format::percent(cpu),
             );
         }
@@ -453,6 +472,7 @@ mod tests {
             pacing: None,
             generator_cpu: None,
             generator_wait: None,
+            generator_throttled: None,
         };
         let latency = PhaseSummary::new("phase", &outcome).latency.unwrap();
         let near = |got: f64, want: f64| (got - want).abs() <= want * 0.001;

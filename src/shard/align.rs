@@ -236,6 +236,7 @@ mod tests {
             cost: None,
             generator_cpu: None,
             generator_wait: None,
+            generator_throttled: None,
             generator_saturated: false,
         }
     }
