@@ -1,26 +1,50 @@
 #!/usr/bin/env bash
-# Real-service trial of tailgate: a FastAPI + SQLite service (app.py) in several
-# variants, each gated against base on 127.0.0.1.
+# Real-service trial of tailgate: a FastAPI + SQLite service (app.py), or an express +
+# better-sqlite3 service with three HTTP backends (express/), in several variants, each
+# gated against base on 127.0.0.1.
 #
-#   bench/trial/trial.sh [VARIANT ...]     # default: readme n_plus_1 lost_cache drop_index add_index
+#   bench/trial/trial.sh [VARIANT ...]     # default: readme n_plus_1 lost_cache drop_index add_index select_star
+#   APP=express bench/trial/trial.sh [VARIANT ...]
+#                                          # default: every variant of express/app.js but base
 #
 # Env:
+#   APP          fastapi (default: app.py, tailgate.yml) or express (express/app.js and
+#                express/backend.js, express/tailgate.yml; `npm ci` in express/ when its
+#                node_modules is missing: node 20 and npm, and a C++ toolchain for
+#                better-sqlite3)
 #   TAILGATE     the binary (default: a copy of $CARGO_TARGET_DIR/debug/tailgate, built if missing)
-#   TRIAL_OUT    output folder (default: tailgate-out/trial); per variant: report.md,
-#                tailgate-results.json, run.log, base.log, head.log
-#   PYTHON       python3 with fastapi + uvicorn (pip install fastapi uvicorn)
+#   TRIAL_OUT    output folder (default: tailgate-out/trial, or tailgate-out/trial-express);
+#                per variant: report.md, tailgate-results.json, run.log, base.log, head.log
+#                (and backend-*.log for express)
+#   PYTHON       python3 (with fastapi + uvicorn for APP=fastapi: pip install fastapi uvicorn)
 #
-# All load goes to the two servers this script starts on 127.0.0.1, for 10 rounds of 1 s
-# per side and endpoint (tailgate.yml). Servers are killed on exit (trap).
+# All load goes to the two servers this script starts on 127.0.0.1 (for express also to
+# the three backends that both call, started per variant), for 10 rounds of 1 s per side
+# and endpoint (tailgate.yml). Servers are killed on exit (trap).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
-OUT="${TRIAL_OUT:-$ROOT/tailgate-out/trial}"
-CONFIG="$HERE/tailgate.yml"
+APP="${APP:-fastapi}"
+case "$APP" in
+  fastapi)
+    OUT="${TRIAL_OUT:-$ROOT/tailgate-out/trial}"
+    CONFIG="$HERE/tailgate.yml"
+    DEFAULT_VARIANTS=(readme n_plus_1 lost_cache drop_index add_index select_star)
+    ;;
+  express)
+    OUT="${TRIAL_OUT:-$ROOT/tailgate-out/trial-express}"
+    CONFIG="$HERE/express/tailgate.yml"
+    DEFAULT_VARIANTS=(readme serial n_plus_1 drop_index lost_cache select_star json_twice add_index batched)
+    ;;
+  *)
+    echo "trial: APP must be fastapi or express, not $APP" >&2
+    exit 2
+    ;;
+esac
 VARIANTS=("$@")
-[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(readme n_plus_1 lost_cache drop_index add_index)
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("${DEFAULT_VARIANTS[@]}")
 
 if [ -z "${TAILGATE:-}" ]; then
   target="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -32,10 +56,34 @@ if [ -z "${TAILGATE:-}" ]; then
   cp "$target/debug/tailgate" "$TAILGATE"
 fi
 
-"$PYTHON" -c 'import fastapi, uvicorn' 2>/dev/null || {
-  echo "trial: $PYTHON needs fastapi and uvicorn (pip install fastapi uvicorn)" >&2
-  exit 2
-}
+if [ "$APP" = fastapi ]; then
+  "$PYTHON" -c 'import fastapi, uvicorn' 2>/dev/null || {
+    echo "trial: $PYTHON needs fastapi and uvicorn (pip install fastapi uvicorn)" >&2
+    exit 2
+  }
+else
+  command -v node >/dev/null && command -v npm >/dev/null || {
+    echo "trial: APP=express needs node (20) and npm" >&2
+    exit 2
+  }
+  if [ ! -d "$HERE/express/node_modules" ]; then
+    # better-sqlite3 builds from source when no prebuilt binary can be fetched: let
+    # node-gyp use the installed node's headers instead of downloading them
+    nodedir="$(dirname "$(dirname "$(command -v node)")")"
+    if [ -z "${npm_config_nodedir:-}" ] && [ -f "$nodedir/include/node/common.gypi" ]; then
+      export npm_config_nodedir="$nodedir"
+    fi
+    if [ -f "$HERE/express/package-lock.json" ]; then
+      (cd "$HERE/express" && npm ci --no-audit --no-fund) >&2
+    else
+      (cd "$HERE/express" && npm install --no-audit --no-fund) >&2
+    fi
+  fi
+  (cd "$HERE/express" && node -e 'require("express"); require("better-sqlite3")') || {
+    echo "trial: express/node_modules is broken: remove it and run again" >&2
+    exit 2
+  }
+fi
 
 PIDS=()
 cleanup() {
@@ -62,8 +110,27 @@ free_port() {
 start() {
   local variant="$1" log="$2"
   STARTED_PORT="$(free_port)"
-  VARIANT="$variant" PORT="$STARTED_PORT" "$PYTHON" "$HERE/app.py" >"$log" 2>&1 &
+  if [ "$APP" = fastapi ]; then
+    VARIANT="$variant" PORT="$STARTED_PORT" "$PYTHON" "$HERE/app.py" >"$log" 2>&1 &
+  else
+    VARIANT="$variant" PORT="$STARTED_PORT" PRICING_URL="$PRICING_URL" \
+      INVENTORY_URL="$INVENTORY_URL" REVIEWS_URL="$REVIEWS_URL" \
+      node "$HERE/express/app.js" >"$log" 2>&1 &
+  fi
   PIDS+=("$!")
+}
+
+# start_backends DIR (express): the three backends that base and head both call, each
+# on its own port; sets PRICING_URL, INVENTORY_URL, REVIEWS_URL
+start_backends() {
+  local dir="$1" name port
+  for name in pricing inventory reviews; do
+    port="$(free_port)"
+    node "$HERE/express/backend.js" "$name" "$port" >"$dir/backend-$name.log" 2>&1 &
+    PIDS+=("$!")
+    wait_ready "$port"
+    printf -v "$(echo "$name" | tr a-z A-Z)_URL" '%s' "http://127.0.0.1:$port"
+  done
 }
 
 wait_ready() {
@@ -144,6 +211,7 @@ for variant in "${VARIANTS[@]}"; do
   dir="$OUT/$variant"
   rm -rf "$dir"
   mkdir -p "$dir"
+  [ "$APP" = fastapi ] || start_backends "$dir"
   start base "$dir/base.log"
   base_port="$STARTED_PORT"
   start "$variant" "$dir/head.log"
