@@ -46,12 +46,16 @@ pub fn ms_bare(value: f64) -> String {
 
 /// A signed relative change: `+35 %`, `−65 %`, `+1.2 %`.
 pub fn signed_percent(fraction: f64) -> String {
+    signed_percent_finer(fraction, 0)
+}
+
+/// [`signed_percent`] with `more` decimals than it would write: for a change
+/// that would otherwise read as the limit it was compared with (`+10.4 %`
+/// past a budget of `+10 %`, not `+10 %`).
+pub fn signed_percent_finer(fraction: f64, more: usize) -> String {
     let p = fraction * 100.0;
-    let body = if p.abs() >= 10.0 {
-        format!("{:.0}", p.abs())
-    } else {
-        format!("{:.1}", p.abs())
-    };
+    let decimals = if p.abs() >= 10.0 { 0 } else { 1 } + more;
+    let body = format!("{:.*}", decimals, p.abs());
     let sign = if p < 0.0 && !body.trim_start_matches(['0', '.']).is_empty() {
         "−"
     } else {

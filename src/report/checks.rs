@@ -26,6 +26,14 @@ pub fn describe_change(m: &MetricComparison) -> String {
 
 /// [`describe_change`] with costs in `currency`.
 pub fn describe_change_in(m: &MetricComparison, currency: Currency) -> String {
+    describe_beside(m, currency, None)
+}
+
+/// [`describe_change_in`] for a change compared with `limit` (as the budget
+/// writes it, `+10 %`): a change that rounds to the limit's words gets one more
+/// decimal, so "+10.4 %, regressed past the budget +10 %" never reads "+10 %,
+/// regressed past the budget +10 %".
+fn describe_beside(m: &MetricComparison, currency: Currency, limit: Option<&str>) -> String {
     let base = m
         .base
         .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
@@ -34,11 +42,22 @@ pub fn describe_change_in(m: &MetricComparison, currency: Currency) -> String {
         .map_or("n/a".into(), |v| value_text(m.metric, v, currency));
     match m.change {
         Some(c) => {
-            let [point, low, high] = match c.kind {
+            let [mut point, low, high] = match c.kind {
                 ChangeKind::Ratio => format::ratio_change(c.point, c.low, c.high),
                 ChangeKind::Difference => [c.point, c.low, c.high]
                     .map(|v| format!("{} points", format::signed_percent(v))),
             };
+            if limit.is_some_and(|l| l == point) {
+                let fraction = match c.kind {
+                    ChangeKind::Ratio => c.point - 1.0,
+                    ChangeKind::Difference => c.point,
+                };
+                let finer = format::signed_percent_finer(fraction, 1);
+                point = match c.kind {
+                    ChangeKind::Ratio => finer,
+                    ChangeKind::Difference => format!("{finer} points"),
+                };
+            }
             format!("{} {base} → {head}, {point} [{low}, {high}]", m.metric)
         }
         None => format!("{} {base} → {head}", m.metric),
@@ -114,7 +133,9 @@ pub fn reason(check: &Check) -> String {
             currency,
             ..
         } => {
-            let numbers = describe_change_in(comparison, *currency);
+            // The limit's words without the metric: `+10 %`, `+0.5 % points`.
+            let limit_words = limit_text.strip_prefix(&format!("{metric} ")).unwrap_or("");
+            let numbers = describe_beside(comparison, *currency, Some(limit_words));
             if comparison.change.is_none() {
                 return format!("{numbers}: not enough data to check the budget {limit_text}");
             }
@@ -231,6 +252,23 @@ mod tests {
         assert_eq!(
             reason(&budget),
             "p99 212 ms → 287 ms, +35 % [+28 %, +41 %], regressed past the budget p99 +10 %"
+        );
+        // A change that rounds to the budget's words gets one more decimal.
+        let mut near = budget.clone();
+        if let Observation::Budget { comparison, .. } = &mut near.observed {
+            comparison.base = Some(1.72);
+            comparison.head = Some(1.90);
+            comparison.change = Some(Change {
+                kind: ChangeKind::Ratio,
+                point: 1.104,
+                low: 1.066,
+                high: 1.14,
+                confidence: 0.95,
+            });
+        }
+        assert_eq!(
+            reason(&near),
+            "p99 1.72 ms → 1.90 ms, +10.4 % [+6.6 %, +14 %], regressed past the budget p99 +10 %"
         );
         let short = check(
             Metric::Throughput,
