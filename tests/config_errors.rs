@@ -1214,6 +1214,16 @@ fn an_unset_variable_is_located_at_its_value_and_says_how_to_set_it() {
     assert!(problems[0].help.contains("env:"), "{}", problems[0]);
 }
 
+/// An unset `${BASE_URL}` is one problem (the variable), not a second one about
+/// the URL it left behind.
+#[test]
+fn an_unset_variable_in_a_url_is_said_once() {
+    let text = "deploy: { url: { base: \"${BASE_URL}\", head: \"http://127.0.0.1:2\" } }\nendpoints: [{ path: /ok }]\n";
+    let problems = parse_with_env(text, &[]).expect_err("unset");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    check(&problems[0], 1, 24, "deploy.url.base", "`BASE_URL`");
+}
+
 #[test]
 fn a_malformed_reference_is_an_error_not_a_literal() {
     let text = "deploy: { url: { base: \"${BASE\", head: \"http://127.0.0.1:2\" } }\nendpoints: [{ path: /ok }]\n";

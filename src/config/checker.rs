@@ -69,7 +69,13 @@ impl<'a> Checker<'a> {
         self.problems
     }
 
+    /// Records a problem, unless the field has one already: the first is the
+    /// one to fix, and what follows from it (a `${VAR}` left unset, then read as
+    /// a URL) would only say it twice.
     fn push(&mut self, pos: super::index::Pos, path: &FieldPath, message: String, help: String) {
+        if self.problems.iter().any(|p| p.path == *path) {
+            return;
+        }
         self.problems.push(Problem {
             file: self.file.to_string(),
             pos,
