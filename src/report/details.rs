@@ -197,6 +197,31 @@ fn could_not_tell(results: &RunResults) -> Vec<String> {
 
 /// Where each endpoint of a sequential run stopped: `` `a` decided after 6 rounds
 /// (12 s)``, `` `b` ran the most, 24 rounds (48 s)``, and the measuring wall time.
+/// What the servers' connection closes cost, when they closed any: the
+/// reopened connections and the replayed requests (`bench::keepalive`), which
+/// are not errors, so a reader who sees 0 errors from a server known to close
+/// idle connections knows why.
+fn kept_connections(results: &RunResults) -> Option<String> {
+    let rounds = results.endpoints.iter().flat_map(|e| &e.rounds);
+    let (reconnects, replays) = rounds.fold((0u64, 0u64), |(c, r), round| {
+        (
+            c.saturating_add(round.data.reconnects),
+            r.saturating_add(round.data.replays),
+        )
+    });
+    if reconnects == 0 && replays == 0 {
+        return None;
+    }
+    let requests = if replays == 1 { "request" } else { "requests" };
+    Some(format!(
+        "Kept connections: {} found closed by the server (idle keep-alive or a request cap) and \
+         reopened, {} {requests} that met a closed one before any answer sent again on a new one; \
+         neither is an error.",
+        crate::format::thousands(reconnects),
+        crate::format::thousands(replays)
+    ))
+}
+
 fn stops(results: &RunResults) -> String {
     let mut parts = Vec::new();
     let mut wall = 0;
@@ -280,6 +305,10 @@ pub fn build(results: &RunResults) -> Details {
     }
     if let Some(runner) = &ctx.runner {
         method.push_str(&format!(" Runner: {}.", escape::text(runner)));
+    }
+    if let Some(sentence) = kept_connections(results) {
+        method.push(' ');
+        method.push_str(&sentence);
     }
     if let Some(paragraph) = super::shards::method(results) {
         method.push_str("\n\n");
@@ -435,6 +464,42 @@ mod tests {
         // Below the budget: nothing to say.
         r.history.as_mut().unwrap().floors = vec![floor(0.04)];
         assert!(could_not_tell(&r).is_empty());
+    }
+
+    #[test]
+    fn reopened_connections_and_replays_are_said_only_when_there_were_any() {
+        let mut r: RunResults = crate::results::empty_for_tests();
+        let round = |reconnects, replays| {
+            let data = crate::bench::Recorder {
+                reconnects,
+                replays,
+                ..Default::default()
+            };
+            crate::bench::RoundRecord::new(
+                0,
+                crate::side::Side::Base,
+                0,
+                std::time::Duration::from_secs(1),
+                data,
+            )
+        };
+        r.endpoints = vec![crate::bench::EndpointRun::new(
+            "GET /a",
+            "GET",
+            "/a",
+            String::new(),
+            vec![round(0, 0), round(0, 0)],
+        )];
+        assert_eq!(kept_connections(&r), None);
+        r.endpoints[0].rounds = vec![round(5, 1), round(1200, 0)];
+        assert_eq!(
+            kept_connections(&r).as_deref(),
+            Some(
+                "Kept connections: 1,205 found closed by the server (idle keep-alive or a request cap) \
+                 and reopened, 1 request that met a closed one before any answer sent again on a new \
+                 one; neither is an error."
+            )
+        );
     }
 
     #[test]
