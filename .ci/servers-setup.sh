@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the real servers the keep-alive tests run against (tests/real_servers.rs):
 # uvicorn and gunicorn (pip, into the same python3 as moto), express (npm ci into
-# tests/node, from its committed package-lock.json) and nginx (Debian); and the services of the traces tests
-# (tests/traces_real.rs), instrumented with the stock OpenTelemetry SDKs: the Python
-# distro with the Starlette and sqlite3 instrumentations and the OTLP/HTTP exporter
-# (pip), and Node's auto-instrumentations with the SDK (npm ci into tests/otel/node).
-# PyPI and npm only. Idempotent. Source it, or run it and then
+# tests/node, from its committed package-lock.json) and nginx (Debian); and the
+# services of the traces tests (tests/traces_real.rs), instrumented with the stock
+# OpenTelemetry SDKs: the Python distro with the Starlette and sqlite3
+# instrumentations and the OTLP/HTTP exporter (pip), and Node's
+# auto-instrumentations with the SDK (npm ci into tests/otel/node). PyPI, npm and
+# Debian only. Idempotent. Source it, or run it and then
 # export TAILGATE_REQUIRE_SERVERS=1 so a missing server fails those tests instead
 # of skipping them.
 set -euo pipefail

@@ -88,8 +88,9 @@ pub struct RoundRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_throttled: Option<f64>,
     /// The round was measured by a saturated client (its busiest generator
-    /// thread near a full core, or its send lag large beside the latency: see
-    /// [`saturation`]): its latencies include the client's own queueing.
+    /// thread busy or starved of its core, or its send lag large beside the
+    /// latency: see [`saturation`]): its latencies include the client's own
+    /// queueing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generator_saturated: bool,
 }
