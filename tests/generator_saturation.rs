@@ -1,9 +1,10 @@
 //! A starved load generator is flagged; an unstarved one is not (issue 21).
 //!
 //! The generator is starved the two ways it is on shared runners: a busy
-//! process holds its core, or a container's CPU quota stops it. For the first, `taskset` pins `tailgate` and a busy loop to the same core
-//! (the target runs on the other), so the generator gets about half of the core
-//! it needs, waits for it the rest of the time, and reads responses late. The
+//! process holds its core, or a container's CPU quota stops it. For the first,
+//! `taskset` pins `tailgate` and a busy loop to the same core (the target runs
+//! on the other), so the generator gets about half of the core it needs, waits
+//! for it the rest of the time, and reads responses late. The
 //! run must say so (`bench::saturation`): in `tailgate bench`'s summary and JSON,
 //! and on the endpoint in the gate's results and comment. An open loop at a
 //! modest rate on an unshared core is not flagged.
