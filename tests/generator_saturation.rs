@@ -78,23 +78,15 @@ fn require_two_cores_and_schedstat() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// `tailgate bench` pinned to the generator's core, one generator thread; its
-/// summary and JSON.
-fn pinned_bench(args: &[&str], json: &Path) -> (String, serde_json::Value) {
-    let out = Command::new("taskset")
-        .args([
-            "-c",
-            GENERATOR_CORE,
-            BIN,
-            "bench",
-            "--threads",
-            "1",
-            "--json",
-        ])
+/// `tailgate bench` with one generator thread, started through `wrapper` (a
+/// command that ends by running the rest of its arguments); its summary and JSON.
+fn bench_through(wrapper: &mut Command, args: &[&str], json: &Path) -> (String, serde_json::Value) {
+    let out = wrapper
+        .args([BIN, "bench", "--threads", "1", "--json"])
         .arg(json)
         .args(args)
         .output()
-        .expect("run tailgate bench under taskset");
+        .expect("run tailgate bench");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -103,6 +95,15 @@ fn pinned_bench(args: &[&str], json: &Path) -> (String, serde_json::Value) {
     );
     let v = serde_json::from_slice(&std::fs::read(json).expect("json written")).expect("JSON");
     (stdout, v)
+}
+
+/// `tailgate bench` pinned to the generator's core.
+fn pinned_bench(args: &[&str], json: &Path) -> (String, serde_json::Value) {
+    bench_through(
+        Command::new("taskset").args(["-c", GENERATOR_CORE]),
+        args,
+        json,
+    )
 }
 
 fn shares(phase: &serde_json::Value) -> (f64, f64) {
@@ -289,33 +290,14 @@ fn a_generator_its_cpu_quota_stops_is_flagged() {
     let json = dir.path().join("quota.json");
     let url = format!("{}/", server.base_url());
     // Join the cgroup, then become tailgate: all of its threads are in it.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(r#"echo $$ > "$0" && exec "$@""#)
-        .arg(quota.dir.join("cgroup.procs"))
-        .args([
-            BIN,
-            "bench",
-            "--threads",
-            "1",
-            "-c",
-            "8",
-            "-d",
-            "2s",
-            "--json",
-        ])
-        .arg(&json)
-        .arg(&url)
-        .output()
-        .expect("run tailgate bench in the cgroup");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (stdout, v) = bench_through(
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"echo $$ > "$0" && exec "$@""#)
+            .arg(quota.dir.join("cgroup.procs")),
+        &["-c", "8", "-d", "2s", &url],
+        &json,
     );
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("JSON");
     let phase = &v["endpoints"][0]["phases"][0];
     let throttled = phase["generator_throttled"]
         .as_f64()

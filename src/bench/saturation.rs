@@ -208,19 +208,9 @@ mod tests {
             }
         }
         RoundRecord {
-            round: 0,
-            side: Side::Head,
-            position: 0,
-            elapsed: Duration::from_secs(1),
-            data,
-            pacing: None,
-            window: None,
-            cpu: None,
-            cost: None,
             generator_cpu: cpu,
             generator_wait: wait,
-            generator_throttled: None,
-            generator_saturated: false,
+            ..RoundRecord::new(0, Side::Head, 0, Duration::from_secs(1), data)
         }
     }
 

@@ -225,19 +225,14 @@ mod tests {
             data.success(std::time::Duration::from_millis(2), 0);
         }
         RoundRecord {
-            round,
-            side,
-            position: 0,
-            elapsed: std::time::Duration::from_millis((end_ms - start_ms) as u64),
-            data,
-            pacing: None,
             window: Some(Window { start_ms, end_ms }),
-            cpu: None,
-            cost: None,
-            generator_cpu: None,
-            generator_wait: None,
-            generator_throttled: None,
-            generator_saturated: false,
+            ..RoundRecord::new(
+                round,
+                side,
+                0,
+                std::time::Duration::from_millis((end_ms - start_ms) as u64),
+                data,
+            )
         }
     }
 
